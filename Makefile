@@ -1,0 +1,90 @@
+# Kommunalmonitor — one Makefile for set-up, tests, demo, package and benchmarks.
+#   make demo     run the main workflow headless on the sample municipality "Musterstadt"
+#   make test     all tests on both Python stacks (installs what is missing)
+#   make package  dist/kommunalmonitor-<version>.zip for the QGIS plugin repository
+#   make bench    benchmarks against peer tools, written to docs/benchmarks.md
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VERSION    := $(shell sed -n 's/^version=//p' metadata.txt)
+QGIS_PY    := /usr/bin/python3
+BUILD      := $(CURDIR)/.build
+PKGROOT    := $(BUILD)/pkgroot
+VENV       := $(CURDIR)/.venv/current
+VENV_PY    := $(VENV)/bin/python
+PROFILE    := $(BUILD)/qgis-profile
+SHARED     := $(abspath $(CURDIR)/../shared)
+
+# Debian 12 packages of the QGIS stack (see README "Supported platforms").
+APT_PACKAGES := qgis python3-qgis qgis-providers xvfb python3-geopandas python3-rasterio \
+  python3-sklearn python3-fiona python3-rtree python3-scipy python3-yaml python3-openpyxl \
+  python3-pytest python3-hypothesis poppler-utils fonts-dejavu-core zip unzip
+QGIS_CHECK := import qgis.core, geopandas, shapely, sklearn, rasterio, rtree, scipy, yaml, openpyxl, pytest, hypothesis
+
+# Headless QGIS; -P keeps the current directory (the plugin root) off sys.path.
+export QT_QPA_PLATFORM := offscreen
+export PROJ_DATA := /usr/share/proj
+export KOMMUNALMONITOR_SHARED := $(SHARED)
+QGIS_ENV  := PYTHONPATH=$(PKGROOT):/usr/share/qgis/python/plugins:/usr/share/qgis/python
+PYTEST_ARGS ?=
+
+.PHONY: help setup setup-qgis setup-current pkgroot test test-qgis test-current demo package bench clean i18n-check
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+setup: setup-qgis setup-current
+
+## QGIS stack: Debian's QGIS 3.22 and Python packages (never pip into /usr/bin/python3).
+setup-qgis:
+	@if ! $(QGIS_PY) -c "$(QGIS_CHECK)" 2>/dev/null || ! command -v qgis_process.bin >/dev/null || ! command -v pdftoppm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo ">> installing the QGIS stack from Debian packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	  else \
+	    echo "The QGIS stack is missing. On Debian/Ubuntu install it with:"; \
+	    echo "  sudo apt-get install --no-install-recommends $(APT_PACKAGES)"; \
+	    echo "On Windows (OSGeo4W) install: qgis-ltr, python3-geopandas, python3-scikit-learn, python3-rasterio, python3-rtree, python3-pyyaml, python3-openpyxl"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+## Current stack: newest PyPI releases in a virtualenv, re-created when requirements change.
+setup-current: $(VENV)/.stamp
+$(VENV)/.stamp: requirements-current.txt
+	@echo ">> creating the current-stack virtualenv in $(VENV)"
+	@rm -rf $(VENV) && python3 -m venv $(VENV)
+	@$(VENV_PY) -m pip install -q --upgrade pip >/dev/null
+	@$(VENV_PY) -m pip install -q -r requirements-current.txt
+	@touch $@
+
+# The repository root is the plugin folder: expose it under its package name.
+pkgroot:
+	@mkdir -p $(PKGROOT) && ln -sfn $(CURDIR) $(PKGROOT)/kommunalmonitor
+
+test: test-qgis test-current
+
+test-qgis: setup-qgis pkgroot
+	@echo ">> QGIS stack: $$($(QGIS_PY) --version), QGIS $$($(QGIS_PY) -c 'from qgis.core import Qgis; print(Qgis.QGIS_VERSION)' 2>/dev/null)"
+	$(QGIS_ENV) $(QGIS_PY) -P -m pytest tests $(PYTEST_ARGS)
+
+test-current: setup-current pkgroot
+	@echo ">> current stack: $$($(VENV_PY) -c 'import geopandas, shapely, numpy, pandas; print("geopandas", geopandas.__version__, "shapely", shapely.__version__, "numpy", numpy.__version__, "pandas", pandas.__version__)')"
+	PYTHONPATH=$(PKGROOT) $(VENV_PY) -P -m pytest tests/core $(PYTEST_ARGS)
+
+demo: setup-qgis pkgroot
+	@$(QGIS_ENV) $(QGIS_PY) -P scripts/demo.py --output $(CURDIR)/demo-output --profile $(PROFILE)-demo
+
+package: pkgroot
+	@$(QGIS_PY) -P scripts/package.py $(VERSION) $(CURDIR)/dist
+
+bench: setup-qgis setup-current pkgroot
+	@mkdir -p $(BUILD)/bench
+	@for script in bench/bench_*.py; do \
+	  name=$$(basename $$script .py); echo ">> $$name"; \
+	  PYTHONPATH=$(PKGROOT) $(VENV_PY) -P $$script --out $(BUILD)/bench/$${name#bench_}.md || exit 1; \
+	done
+	@$(VENV_PY) -P bench/report.py $(BUILD)/bench --out docs/benchmarks.md
+
+clean:
+	rm -rf $(BUILD) dist demo-output

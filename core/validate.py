@@ -1,0 +1,131 @@
+"""Input checks shared by all core functions; each raises ``InputError`` naming the problem.
+
+A layer's name for messages comes from ``gdf.attrs['layer_name']`` (set by the QGIS
+bridge) or the ``name`` argument.
+"""
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .i18n import tr
+
+
+def layer_name(frame, name=None):
+    """Return the name to use for ``frame`` in messages."""
+    if name:
+        return name
+    attrs = getattr(frame, "attrs", None) or {}
+    return attrs.get("layer_name") or tr("input layer")
+
+
+def require_not_empty(frame, name=None):
+    """The layer has at least one feature."""
+    if frame is None or len(frame) == 0:
+        raise InputError(tr("Layer '{layer}' has no features. Choose a layer with data "
+                            "(or check the 'selected features only' option).",
+                            layer=layer_name(frame, name)))
+
+
+def require_crs(frame, name=None):
+    """The layer has a coordinate reference system."""
+    if getattr(frame, "crs", None) is None:
+        raise InputError(tr("Layer '{layer}' has no coordinate reference system (CRS). "
+                            "Assign the correct CRS in the layer properties first.",
+                            layer=layer_name(frame, name)))
+
+
+def require_projected(frame, name=None):
+    """The layer's CRS is projected (areas and distances in metres)."""
+    require_crs(frame, name)
+    if frame.crs.is_geographic:
+        raise InputError(tr("Layer '{layer}' uses the geographic CRS {crs} (degrees); areas "
+                            "and distances need a projected CRS in metres such as "
+                            "EPSG:25832 or EPSG:25833. Reproject the layer first.",
+                            layer=layer_name(frame, name), crs=frame.crs.to_string()))
+
+
+def require_fields(frame, fields, name=None):
+    """All ``fields`` exist in the layer."""
+    missing = [f for f in fields if f not in frame.columns]
+    if missing:
+        available = ", ".join(str(c) for c in frame.columns if c != getattr(frame, "_geometry_column_name", "geometry"))
+        raise InputError(tr("Layer '{layer}' has no field {fields}. Available fields: {available}.",
+                            layer=layer_name(frame, name),
+                            fields=", ".join(repr(f) for f in missing),
+                            available=available or "–"))
+
+
+def numeric_field(frame, field, name=None, allow_null=True, allow_negative=True):
+    """Return ``frame[field]`` as float64 (NULL → NaN) or raise naming the offending value."""
+    require_fields(frame, [field], name)
+    column = frame[field]
+    values = pd.to_numeric(column, errors="coerce")
+    bad = values.isna() & column.notna()
+    if bad.any():
+        example = column[bad].iloc[0]
+        raise InputError(tr("Field '{field}' in layer '{layer}' is not numeric (for example the "
+                            "value {value!r} in {count} feature(s)). Choose a numeric field or "
+                            "convert it with the field calculator.",
+                            field=field, layer=layer_name(frame, name), value=example,
+                            count=int(bad.sum())))
+    values = values.astype("float64")
+    if not allow_null and values.isna().any():
+        raise InputError(tr("Field '{field}' in layer '{layer}' has {count} NULL value(s); "
+                            "fill them or exclude those features.",
+                            field=field, layer=layer_name(frame, name),
+                            count=int(values.isna().sum())))
+    if not allow_negative and (values < 0).any():
+        raise InputError(tr("Field '{field}' in layer '{layer}' has negative values (e.g. {value}); "
+                            "counts cannot be negative. Check for codes such as -1 for "
+                            "'secret' and set them to NULL.",
+                            field=field, layer=layer_name(frame, name),
+                            value=values[values < 0].iloc[0]))
+    return values
+
+
+def require_unique(frame, field, name=None):
+    """Values of ``field`` (or the index when None) are unique."""
+    values = frame.index.to_series() if field is None else frame[field]
+    duplicated = values[values.duplicated(keep=False)]
+    if len(duplicated):
+        raise InputError(tr("Layer '{layer}' has duplicate ids in field '{field}' (e.g. {value!r}, "
+                            "{count} features affected). Every area needs its own id.",
+                            layer=layer_name(frame, name), field=field or "index",
+                            value=duplicated.iloc[0], count=len(duplicated)))
+
+
+def require_valid_geometries(frame, name=None, repair=False):
+    """Geometries are present and valid; with ``repair`` return a repaired copy instead of raising."""
+    geoms = frame.geometry
+    missing = geoms.isna() | geoms.is_empty
+    if missing.all():
+        raise InputError(tr("Layer '{layer}' has no geometries.", layer=layer_name(frame, name)))
+    invalid = ~missing & ~geoms.is_valid
+    if invalid.any():
+        if not repair:
+            first = frame.index[invalid.values][0]
+            raise InputError(tr("Layer '{layer}' has {count} invalid geometry(ies) (first: feature "
+                                "{feature}). Run 'Fix geometries' on the layer first.",
+                                layer=layer_name(frame, name), count=int(invalid.sum()),
+                                feature=first))
+        frame = frame.copy()
+        frame.loc[invalid, frame.geometry.name] = geoms[invalid].buffer(0)
+    return frame
+
+
+def require_same_crs(a, b, name_a=None, name_b=None):
+    """Both layers share a CRS (core never reprojects silently unless a function says so)."""
+    require_crs(a, name_a)
+    require_crs(b, name_b)
+    if a.crs != b.crs:
+        raise InputError(tr("Layers '{a}' ({crs_a}) and '{b}' ({crs_b}) use different coordinate "
+                            "reference systems. Reproject one of them first.",
+                            a=layer_name(a, name_a), b=layer_name(b, name_b),
+                            crs_a=a.crs.to_string(), crs_b=b.crs.to_string()))
+
+
+def finite_or_nan(values):
+    """Return values as float array with inf replaced by NaN."""
+    arr = np.asarray(values, dtype="float64")
+    arr[~np.isfinite(arr)] = np.nan
+    return arr

@@ -1,0 +1,1 @@
+"""Desktop integration: plugin class, menus, dependency check, translations."""

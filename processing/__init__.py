@@ -1,0 +1,1 @@
+"""Processing provider and algorithms: thin adapters between QGIS layers and ``core``."""

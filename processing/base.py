@@ -1,0 +1,113 @@
+"""Thin base class for all Kommunalmonitor Processing algorithms.
+
+Subclasses set ``ALGORITHM_ID`` (also the help file name), ``GROUP_ID`` (a key of
+``GROUPS``), implement ``initAlgorithm`` and ``run(parameters, context, feedback)``
+(instead of ``processAlgorithm``), and read parameters only with ``parameterAsX``.
+Errors from ``core`` become ``QgsProcessingException`` with the planner's message.
+"""
+import os
+
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.PyQt.QtGui import QIcon
+
+from ..core.errors import KommunalmonitorError
+from ..core.feedback import Feedback
+from ..core.i18n import get_language, tr
+from ..plugin.dependencies import missing_dependencies_message
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HELP_DIR = os.path.join(PLUGIN_DIR, "resources", "help")
+ICON_PATH = os.path.join(PLUGIN_DIR, "resources", "icons", "kommunalmonitor.svg")
+
+# Toolbox groups (id → English name; German in i18n/de/processing.json).
+GROUPS = {
+    "data": "1 Data and sample municipality",
+    "overlay": "2 Overlay onto planning areas",
+    "indicators": "3 Indicators and indices",
+    "delineation": "4 Planning-area delineation",
+    "priorities": "5 Planning priorities",
+    "maps": "6 Council maps and reports",
+}
+
+
+def core_feedback(feedback):
+    """Wrap a ``QgsProcessingFeedback`` as the engine's ``Feedback``."""
+    if feedback is None:
+        return Feedback()
+    return Feedback(
+        on_progress=lambda f: feedback.setProgress(100.0 * f),
+        on_info=feedback.pushInfo,
+        on_warning=getattr(feedback, "reportError", feedback.pushInfo),
+        is_cancelled=feedback.isCanceled,
+    )
+
+
+def read_help(algorithm_id, lang=None):
+    """Return the help text (HTML) of an algorithm in the given or current language."""
+    lang = lang or get_language()
+    for candidate in (lang, "en"):
+        path = os.path.join(HELP_DIR, candidate, algorithm_id + ".html")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as fh:
+                return fh.read()
+    return ""
+
+
+class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
+    """Common name, group, help, icon, translation and error handling."""
+
+    ALGORITHM_ID = None
+    DISPLAY_NAME = None  # English; German in the catalogue
+    GROUP_ID = "data"
+
+    def tr(self, text, **kwargs):
+        """Translate a user-facing text (see ``core.i18n``)."""
+        return tr(text, **kwargs)
+
+    def createInstance(self):  # noqa: N802
+        """Return a fresh instance (QGIS runs each in its own)."""
+        return type(self)()
+
+    def name(self):
+        """Stable algorithm id used in models and qgis_process."""
+        return self.ALGORITHM_ID
+
+    def displayName(self):  # noqa: N802
+        """Translated name shown in the toolbox."""
+        return self.tr(self.DISPLAY_NAME)
+
+    def group(self):
+        """Translated group name."""
+        return self.tr(GROUPS[self.GROUP_ID])
+
+    def groupId(self):  # noqa: N802
+        """Stable group id."""
+        return self.GROUP_ID
+
+    def shortHelpString(self):  # noqa: N802
+        """Help text from ``resources/help/<lang>/<id>.html``."""
+        return read_help(self.ALGORITHM_ID)
+
+    def icon(self):
+        """Plugin icon."""
+        return QIcon(ICON_PATH)
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        """Check dependencies, run, and turn engine errors into planner-readable messages."""
+        missing = missing_dependencies_message()
+        if missing:
+            raise QgsProcessingException(missing)
+        try:
+            return self.run(parameters, context, feedback)
+        except KommunalmonitorError as error:
+            raise QgsProcessingException(str(error)) from None
+        except ImportError as error:
+            name = (getattr(error, "name", None) or "").split(".")[0]
+            raise QgsProcessingException(
+                missing_dependencies_message([name]) or self.tr(
+                    "A Python package is missing: {name}. Install it and restart QGIS.",
+                    name=name or str(error))) from None
+
+    def run(self, parameters, context, feedback):
+        """Do the work; subclasses implement this instead of ``processAlgorithm``."""
+        raise NotImplementedError

@@ -1,0 +1,19 @@
+"""The provider loads and exposes its algorithms with translated names and help."""
+from kommunalmonitor.core import i18n
+
+
+def test_provider_registered_with_algorithms(qgis_app):
+    from qgis.core import QgsApplication
+
+    provider = QgsApplication.processingRegistry().providerById("kommunalmonitor")
+    assert provider is not None
+    assert provider.name() == "Kommunalmonitor"
+
+
+def test_provider_long_name_translated(qgis_app):
+    from kommunalmonitor.processing.provider import KommunalmonitorProvider
+
+    with i18n.language("de"):
+        assert "Kommunalentwicklung" in KommunalmonitorProvider().longName()
+    with i18n.language("en"):
+        assert "municipal development" in KommunalmonitorProvider().longName()
