@@ -54,7 +54,20 @@ def read_help(algorithm_id, lang=None):
 
 
 class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
-    """Common name, group, help, icon, translation and error handling."""
+    """Common name, group, help, icon, translation and error handling.
+
+    Subclasses write their work in ``run(parameters, context, feedback)``. Because
+    ``QgsProcessingAlgorithm.run`` is QGIS's own public entry point (used by
+    ``processing.run`` and ``alg.run(...)`` in Python), the subclass's ``run`` is moved to
+    ``run_algorithm`` when the class is defined, and QGIS's ``run`` is kept in place.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        hook = cls.__dict__.get("run")
+        if hook is not None:
+            cls.run_algorithm = hook
+            delattr(cls, "run")  # QgsProcessingAlgorithm.run is found again through the MRO
 
     ALGORITHM_ID = None
     DISPLAY_NAME = None  # English; German in the catalogue
@@ -98,7 +111,7 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
         if missing:
             raise QgsProcessingException(missing)
         try:
-            return self.run(parameters, context, feedback)
+            return self.run_algorithm(parameters, context, feedback)
         except KommunalmonitorError as error:
             raise QgsProcessingException(str(error)) from None
         except ImportError as error:
@@ -108,6 +121,6 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
                     "A Python package is missing: {name}. Install it and restart QGIS.",
                     name=name or str(error))) from None
 
-    def run(self, parameters, context, feedback):
-        """Do the work; subclasses implement this instead of ``processAlgorithm``."""
+    def run_algorithm(self, parameters, context, feedback):
+        """Do the work; subclasses implement ``run`` (moved here) instead of ``processAlgorithm``."""
         raise NotImplementedError

@@ -10,16 +10,42 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..core.i18n import tr
 from . import algorithms as algorithms_package
+from ..plugin.dependencies import missing_dependencies_message
 from .base import ICON_PATH, PLUGIN_DIR, KommunalmonitorAlgorithm
 
 MODELS_DIR = os.path.join(PLUGIN_DIR, "resources", "models")
 
 
-def algorithm_classes():
-    """All algorithm classes defined in ``processing/algorithms``, sorted by id."""
+def _report_broken_module(module_name, error):
+    """Log why an algorithm module could not be loaded (never let it take QGIS down)."""
+    from qgis.core import Qgis, QgsMessageLog
+
+    missing = ""
+    if isinstance(error, ImportError):
+        package = (getattr(error, "name", None) or "").split(".")[0]
+        missing = missing_dependencies_message([package]) if package else ""
+    message = missing or tr("The Kommunalmonitor tool '{module}' could not be loaded: {error}",
+                            module=module_name, error=f"{type(error).__name__}: {error}")
+    QgsMessageLog.logMessage(message, "Kommunalmonitor", Qgis.Critical)
+    return message
+
+
+def algorithm_classes(errors=None):
+    """All algorithm classes defined in ``processing/algorithms``, sorted by id.
+
+    A module that fails to import (missing package, broken code) is skipped and logged to
+    the message log; its message is appended to ``errors`` when a list is given. Raising
+    here would abort QGIS, because ``loadAlgorithms`` is called from C++.
+    """
     found = {}
     for info in pkgutil.iter_modules(algorithms_package.__path__):
-        module = importlib.import_module(f"{algorithms_package.__name__}.{info.name}")
+        try:
+            module = importlib.import_module(f"{algorithms_package.__name__}.{info.name}")
+        except Exception as error:  # noqa: BLE001 - any import failure must not crash QGIS
+            message = _report_broken_module(info.name, error)
+            if errors is not None:
+                errors.append(message)
+            continue
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if (issubclass(cls, KommunalmonitorAlgorithm) and cls.ALGORITHM_ID
                     and cls.__module__ == module.__name__):
@@ -47,12 +73,19 @@ class KommunalmonitorProvider(QgsProcessingProvider):
         return QIcon(ICON_PATH)
 
     def loadAlgorithms(self):  # noqa: N802
-        """Register every algorithm and shipped model."""
-        for cls in algorithm_classes():
-            self.addAlgorithm(cls())
+        """Register every algorithm and shipped model; problems are logged, never raised
+        (an exception here, called from C++, would abort QGIS)."""
+        self.load_errors = []
+        for cls in algorithm_classes(self.load_errors):
+            try:
+                self.addAlgorithm(cls())
+            except Exception as error:  # noqa: BLE001
+                self.load_errors.append(_report_broken_module(cls.__module__, error))
         if os.path.isdir(MODELS_DIR):
             for name in sorted(os.listdir(MODELS_DIR)):
                 if name.endswith(".model3"):
                     model = QgsProcessingModelAlgorithm()
                     if model.fromFile(os.path.join(MODELS_DIR, name)):
                         self.addAlgorithm(model)
+                    else:
+                        self.load_errors.append(_report_broken_module(name, ValueError("invalid model file")))
