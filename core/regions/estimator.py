@@ -1,0 +1,431 @@
+"""``PlanningAreaBuilder``: contiguous, balanced, homogeneous planning areas from small units.
+
+Hard constraints (always met, or the run stops with an explanation): every area is
+contiguous on the unit graph, has between ``min_population`` and ``max_population``
+residents, never crosses a barrier line, lies inside one higher-level area (nesting),
+and the number of areas is exactly ``n_areas`` (or follows ``target_population``).
+Soft objectives, weighted: homogeneity (within-area sum of squares of the standardised
+attributes), compactness (moment of inertia) and minimal change from existing areas.
+See ``engine`` for the algorithm, ``graph`` for adjacency and ``feasibility`` for the
+explanations.
+
+The same estimator aggregates planning areas into higher levels: pass the planning
+areas as units.
+"""
+import time
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InfeasibleError, InputError
+from ..feedback import ensure_feedback
+from ..i18n import tr
+from ..validate import (layer_name, numeric_field, require_fields, require_not_empty,
+                        require_projected, require_valid_geometries)
+from . import record as run_record
+from .engine import LocalSearch, SplitFailure, check_partition, split_part
+from .feasibility import check_request, split_failure_problem
+from .graph import build_graph, query_pairs
+
+
+def _labels_from_layer(units, layer, field, what):
+    """Id of the polygon of ``layer`` containing each unit's representative point (None if none)."""
+    require_fields(layer, [field])
+    if layer.crs is not None and units.crs is not None and layer.crs != units.crs:
+        raise InputError(tr("Layer '{layer}' ({what}) uses a different coordinate reference system than "
+                            "the units. Reproject it first.", layer=layer_name(layer), what=what))
+    import geopandas as gpd
+
+    points = gpd.GeoSeries(units.geometry.representative_point().values, crs=units.crs)
+    polys = gpd.GeoSeries(layer.geometry.values, crs=units.crs)
+    qi, ti = query_pairs(polys, points, predicate="within")
+    out = np.full(len(units), None, dtype=object)
+    values = layer[field].to_numpy(dtype=object)
+    order = np.lexsort((ti, qi))  # first polygon (lowest row) wins on overlaps
+    qi, ti = qi[order], ti[order]
+    first = np.ones(len(qi), dtype=bool)
+    first[1:] = qi[1:] != qi[:-1]
+    out[qi[first]] = values[ti[first]]
+    return out
+
+
+class PlanningAreaBuilder:
+    """Build planning areas from small units under hard constraints.
+
+    Parameters
+    ----------
+    n_areas : int, optional
+        Exact number of areas. Give this or ``target_population``.
+    target_population : float, optional
+        Residents per area to aim at; the number of areas per part is
+        ``round(population / target)`` within what the bounds allow.
+    min_population, max_population : float
+        Hard bounds on residents per area (default 0 and unlimited).
+    homogeneity_weight, compactness_weight, change_weight, balance_weight : float
+        Objective weights (see ``engine``); balance pulls areas towards the target.
+    contiguity : {'rook', 'queen'}
+    snap_tolerance, min_shared_length, barrier_tolerance : float
+        Adjacency settings in metres (see ``graph.build_graph``).
+    island_rule : {'nearest', 'alone'}
+    max_passes : int
+        Local-search passes (each visits every boundary unit once).
+    time_limit : float, optional
+        Seconds for the local search; a result then depends on machine speed (recorded).
+    random_state : int
+        Seed; the same input and seed give the same areas.
+
+    Attributes after ``fit``
+    ------------------------
+    labels_ : ndarray of area ids (1..k) per unit, in input row order
+    membership_ : DataFrame unit id → area id
+    areas_ : GeoDataFrame of dissolved areas with population, deviation, compactness,
+        homogeneity and unit count
+    diagnostics_ : dict;  table_ : DataFrame (measure, value, description)
+    record_ : dict run record (parameters, seed, versions, input fingerprints)
+    graph_ : graph.UnitGraph;  problems_ : list of feasibility.Problem
+    """
+
+    def __init__(self, n_areas=None, target_population=None, min_population=0.0,
+                 max_population=np.inf, homogeneity_weight=1.0, compactness_weight=0.5,
+                 change_weight=0.0, balance_weight=0.0, contiguity="rook", snap_tolerance=0.5,
+                 min_shared_length=None, barrier_tolerance=None, island_rule="nearest",
+                 max_passes=30, time_limit=None, random_state=0):
+        self.n_areas = n_areas
+        self.target_population = target_population
+        self.min_population = min_population
+        self.max_population = max_population
+        self.homogeneity_weight = homogeneity_weight
+        self.compactness_weight = compactness_weight
+        self.change_weight = change_weight
+        self.balance_weight = balance_weight
+        self.contiguity = contiguity
+        self.snap_tolerance = snap_tolerance
+        self.min_shared_length = min_shared_length
+        self.barrier_tolerance = barrier_tolerance
+        self.island_rule = island_rule
+        self.max_passes = max_passes
+        self.time_limit = time_limit
+        self.random_state = random_state
+
+    def get_params(self):
+        """Constructor parameters as a dict."""
+        keys = ("n_areas", "target_population", "min_population", "max_population",
+                "homogeneity_weight", "compactness_weight", "change_weight", "balance_weight",
+                "contiguity", "snap_tolerance", "min_shared_length", "barrier_tolerance",
+                "island_rule", "max_passes", "time_limit", "random_state")
+        return {k: getattr(self, k) for k in keys}
+
+    # ------------------------------------------------------------------ checks
+    def _bounds(self):
+        lo = float(self.min_population or 0.0)
+        hi = float(self.max_population) if self.max_population is not None else np.inf
+        if lo < 0 or hi <= 0 or lo > hi:
+            raise InputError(tr("The population bounds are not usable: minimum {min}, maximum {max}. "
+                                "The minimum must be at least 0 and not above the maximum.",
+                                min=lo, max=hi))
+        if (self.n_areas is None) == (self.target_population is None):
+            raise InputError(tr("Give either the number of areas or the target population per area "
+                                "(exactly one of them)."))
+        if self.n_areas is not None and int(self.n_areas) < 1:
+            raise InputError(tr("The number of areas must be at least 1 (got {value}).", value=self.n_areas))
+        if self.target_population is not None and float(self.target_population) <= 0:
+            raise InputError(tr("The target population per area must be positive (got {value}).",
+                                value=self.target_population))
+        return lo, hi
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, units, population_field, attribute_fields=(), barriers=None, nest=None,
+            nest_id_field=None, nest_field=None, existing=None, existing_id_field=None,
+            existing_field=None, id_field=None, feedback=None):
+        """Build the areas.
+
+        Parameters
+        ----------
+        units : GeoDataFrame
+            Small units (polygons, projected CRS).
+        population_field : str
+            Residents per unit.
+        attribute_fields : list of str
+            Fields for homogeneity (standardised to mean 0, SD 1).
+        barriers : GeoDataFrame or list/dict of them, optional
+            Barrier line layers.
+        nest, nest_id_field : GeoDataFrame and its id field, optional
+            Higher-level areas to nest in (by each unit's representative point).
+        nest_field : str, optional
+            Alternatively, a field of ``units`` holding the higher-level id.
+        existing, existing_id_field / existing_field : optional
+            Existing planning areas to stay close to (layer + id, or a field of units).
+        id_field : str, optional
+            Unit id for outputs and messages (default: the index).
+        """
+        feedback = ensure_feedback(feedback)
+        t0 = time.perf_counter()
+        lo, hi = self._bounds()
+        name = layer_name(units)
+        require_not_empty(units)
+        require_projected(units)
+        units = require_valid_geometries(units, repair=True)
+        units = units.reset_index(drop=False)
+        attribute_fields = list(attribute_fields or [])
+        pop = numeric_field(units, population_field, name, allow_null=False, allow_negative=False).to_numpy()
+        X = np.zeros((len(units), 0))
+        if attribute_fields:
+            cols = [numeric_field(units, f, name, allow_null=False).to_numpy() for f in attribute_fields]
+            X = np.column_stack(cols)
+            sd = X.std(axis=0)
+            sd[sd == 0] = 1.0
+            X = (X - X.mean(axis=0)) / sd
+        if id_field:
+            require_fields(units, [id_field])
+            unit_ids = units[id_field].to_numpy(dtype=object)
+        else:
+            unit_ids = units.iloc[:, 0].to_numpy(dtype=object)
+        parent = None
+        if nest_field:
+            require_fields(units, [nest_field])
+            parent = units[nest_field].to_numpy(dtype=object)
+        elif nest is not None:
+            parent = _labels_from_layer(units, nest, nest_id_field, tr("higher-level areas"))
+            missing = pd.isna(pd.Series(parent))
+            if missing.any():
+                first = unit_ids[np.nonzero(missing.to_numpy())[0][0]]
+                raise InputError(tr("{count} unit(s) lie outside every area of layer '{layer}' (first: unit "
+                                    "{unit}); they cannot be nested. Extend the higher-level layer or "
+                                    "remove these units.", count=int(missing.sum()),
+                                    layer=layer_name(nest), unit=first))
+        old = None
+        if existing_field:
+            require_fields(units, [existing_field])
+            old_values = units[existing_field].to_numpy(dtype=object)
+        elif existing is not None:
+            old_values = _labels_from_layer(units, existing, existing_id_field, tr("existing areas"))
+        else:
+            old_values = None
+        if old_values is not None:
+            old = pd.factorize(pd.Series(old_values).astype(str), sort=True)[0]
+        feedback.info(tr("Building the neighbour graph of {count} units…", count=len(units)))
+        graph = build_graph(units, rule=self.contiguity, snap_tolerance=self.snap_tolerance,
+                            min_shared_length=self.min_shared_length, barriers=barriers,
+                            barrier_tolerance=self.barrier_tolerance, parent=parent,
+                            island_rule=self.island_rule, feedback=feedback.step(0.0, 0.3))
+        t_graph = time.perf_counter() - t0
+        centroids = units.geometry.centroid
+        coords = np.column_stack([centroids.x.to_numpy(), centroids.y.to_numpy()])
+        areas = units.geometry.area.to_numpy()
+        labels = self.fit_arrays(graph, pop, X, coords, areas, old=old, unit_ids=unit_ids,
+                                 feedback=feedback.step(0.3, 0.9))
+        feedback.info(tr("Dissolving the areas…"))
+        self._outputs(units, unit_ids, pop, X, coords, areas, labels, old, id_field)
+        self.diagnostics_["seconds_graph"] = t_graph
+        self.diagnostics_["seconds_total"] = time.perf_counter() - t0
+        fingerprints = {"units": run_record.fingerprint(units, [population_field] + attribute_fields
+                                                        + ([id_field] if id_field else [])
+                                                        + ([nest_field] if nest_field else []))}
+        for key, layer in (("nest", nest), ("existing", existing)):
+            if layer is not None:
+                fingerprints[key] = run_record.fingerprint(layer)
+        if barriers is not None:
+            items = barriers.items() if isinstance(barriers, dict) else enumerate(
+                barriers if isinstance(barriers, (list, tuple)) else [barriers])
+            fingerprints["barriers"] = {str(k): run_record.fingerprint(v) for k, v in items}
+        params = dict(self.get_params(), population_field=population_field,
+                      attribute_fields=attribute_fields, nest_field=nest_field,
+                      nest_id_field=nest_id_field, existing_field=existing_field,
+                      existing_id_field=existing_id_field, id_field=id_field, units_layer=name)
+        if not np.isfinite(params["max_population"]):
+            params["max_population"] = None
+        self.record_ = run_record.make_record(params, self.random_state, fingerprints, self.diagnostics_)
+        feedback.progress(1.0)
+        return self
+
+    def fit_arrays(self, graph, pop, X=None, coords=None, weights=None, old=None, unit_ids=None,
+                   feedback=None):
+        """Partition a prepared graph; return area ids (1..k) per unit (see ``fit``)."""
+        feedback = ensure_feedback(feedback)
+        lo, hi = self._bounds()
+        n = graph.n
+        pop = np.asarray(pop, dtype=float)
+        X = np.zeros((n, 0)) if X is None else np.asarray(X, dtype=float).reshape(n, -1)
+        coords = np.zeros((n, 2)) if coords is None else np.asarray(coords, dtype=float)
+        weights = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+        weights = weights / (weights.mean() if weights.mean() > 0 else 1.0)
+        unit_ids = np.arange(n) if unit_ids is None else np.asarray(unit_ids, dtype=object)
+        rng = np.random.default_rng(self.random_state)
+        t0 = time.perf_counter()
+
+        k_parts, comp, problems = check_request(graph, pop, unit_ids, lo, hi, n_areas=self.n_areas,
+                                                target=self.target_population, coords=coords)
+        self.graph_ = graph
+        self.problems_ = problems
+        if problems:
+            raise self._infeasible(problems)
+
+        edges = graph.edges
+        if X.shape[1]:
+            base = np.sqrt(((X[edges[:, 0]] - X[edges[:, 1]]) ** 2).sum(axis=1))
+        else:
+            base = np.sqrt(((coords[edges[:, 0]] - coords[edges[:, 1]]) ** 2).sum(axis=1))
+        base = base / (base.mean() if len(base) and base.mean() > 0 else 1.0)
+        if old is not None and self.change_weight:
+            base = base + 3.0 * (old[edges[:, 0]] != old[edges[:, 1]])
+
+        labels = np.full(n, -1, dtype=np.int64)
+        next_label = 0
+        order = np.argsort(comp, kind="stable")
+        sizes = np.bincount(comp)
+        members = np.split(order, np.cumsum(sizes)[:-1])
+        failures = []
+        for c, nodes in enumerate(members):
+            feedback.progress(0.4 * c / max(len(members), 1))
+            for attempt in range(4):
+                try:
+                    next_label = split_part(nodes, int(k_parts[c]), edges, base, pop, lo, hi, rng,
+                                            labels, next_label, feedback=feedback)
+                    break
+                except SplitFailure as failure:
+                    labels[nodes] = -1
+                    last = failure
+            else:
+                failures.append(split_failure_problem(last.nodes, last.k, pop, unit_ids, graph, lo, hi, coords))
+        if failures:
+            self.problems_ = failures
+            raise self._infeasible(failures)
+        k = next_label
+        t_start = time.perf_counter() - t0
+        target = float(self.target_population) if self.target_population else pop.sum() / k
+        search = LocalSearch(graph.neighbours(), pop, X, coords, weights, lo, hi, target=target, old=old,
+                             w_h=self.homogeneity_weight if X.shape[1] else 0.0,
+                             w_c=self.compactness_weight, w_m=self.change_weight,
+                             w_b=self.balance_weight)
+        start_parts = search.objective_parts(labels, k)
+        labels, passes, moves = search.run(labels, k, rng, max_passes=self.max_passes,
+                                           time_limit=self.time_limit, feedback=feedback.step(0.4, 1.0))
+        end_parts = search.objective_parts(labels, k)
+        # area ids 1..k in order of each area's first unit
+        _, first = np.unique(labels, return_index=True)
+        rank = np.empty(k, dtype=np.int64)
+        rank[np.argsort(first, kind="stable")] = np.arange(1, k + 1)
+        labels = rank[labels]
+        violations = check_partition(n, edges, labels, pop, lo, hi,
+                                     parent=graph.parent if graph.parent_names is not None else None)
+        self.labels_ = labels
+        self.diagnostics_ = {
+            "n_units": n, "n_edges": int(len(edges)),
+            "n_barrier_cuts": int((graph.cut_reason == "barrier").sum()),
+            "n_nesting_cuts": int((graph.cut_reason == "nesting").sum()),
+            "n_island_links": int(len(graph.island_links)),
+            "n_parts": int(len(members)),
+            "n_areas_asked": int(self.n_areas) if self.n_areas is not None else None,
+            "n_areas": int(k), "min_population": lo, "max_population": hi if np.isfinite(hi) else None,
+            "target_population": target,
+            "wss_start": start_parts[0], "wss": end_parts[0],
+            "inertia_start": start_parts[1], "inertia": end_parts[1],
+            "changed_population_start": start_parts[2], "changed_population": end_parts[2],
+            "passes": int(passes), "moves": int(moves),
+            "violations": len(violations), "violation_list": [list(map(str, v)) for v in violations[:10]],
+            "seconds_start": t_start, "seconds_search": time.perf_counter() - t0 - t_start,
+        }
+        if violations:  # never expected: the engine keeps every constraint by construction
+            raise InfeasibleError(tr("Internal check failed: {count} area(s) break a hard constraint "
+                                     "(first: area {area}, {kind}). Please report this with the run record.",
+                                     count=len(violations), area=violations[0][1], kind=violations[0][0]))
+        return labels
+
+    def _infeasible(self, problems):
+        head = [p.message for p in problems[:3]]
+        if len(problems) > 3:
+            head.append(tr("… and {count} more problem(s).", count=len(problems) - 3))
+        message = tr("The planning areas cannot be built as requested.") + " " + " ".join(head)
+        return InfeasibleError(message, problems=problems,
+                               constraint=problems[0].constraint, where=problems[0].where,
+                               units=problems[0].units, remedy=problems[0].remedy)
+
+    # ------------------------------------------------------------------ outputs
+    def _outputs(self, units, unit_ids, pop, X, coords, areas, labels, old, id_field):
+        import geopandas as gpd
+
+        k = int(labels.max())
+        idx = labels - 1
+        counts = np.bincount(idx, minlength=k)
+        popk = np.bincount(idx, weights=pop, minlength=k)
+        target = self.diagnostics_["target_population"]
+        # homogeneity
+        if X.shape[1]:
+            means = np.vstack([np.bincount(idx, weights=X[:, j], minlength=k) for j in range(X.shape[1])]).T
+            means = means / counts[:, None]
+            dev = ((X - means[idx]) ** 2).sum(axis=1)
+            wss_k = np.bincount(idx, weights=dev, minlength=k)
+            tss = float((X ** 2).sum())  # X is standardised: mean 0
+            bss_tss = 1.0 - wss_k.sum() / tss if tss > 0 else np.nan
+            homog = 1.0 - (wss_k / counts) / (tss / len(X)) if tss > 0 else np.full(k, np.nan)
+        else:
+            wss_k = np.full(k, np.nan)
+            bss_tss = np.nan
+            homog = np.full(k, np.nan)
+        # normalised moment of inertia (1 = disc), units approximated as discs
+        W = np.bincount(idx, weights=areas, minlength=k)
+        cx = np.bincount(idx, weights=areas * coords[:, 0], minlength=k) / W
+        cy = np.bincount(idx, weights=areas * coords[:, 1], minlength=k) / W
+        inertia = np.bincount(idx, weights=areas * ((coords[:, 0] - cx[idx]) ** 2 + (coords[:, 1] - cy[idx]) ** 2)
+                              + areas ** 2 / (2 * np.pi), minlength=k)
+        nmi = W ** 2 / (2 * np.pi * inertia)
+        frame = gpd.GeoDataFrame({"area_id": labels}, geometry=units.geometry.values, crs=units.crs)
+        dissolved = frame.dissolve(by="area_id").sort_index()
+        geom = dissolved.geometry
+        pp = (4 * np.pi * geom.area / geom.length ** 2).to_numpy()
+        out = gpd.GeoDataFrame({
+            "area_id": np.arange(1, k + 1, dtype=np.int64),
+            "population": popk,
+            "deviation_pct": (popk - target) / target * 100.0 if target else np.full(k, np.nan),
+            "n_units": counts.astype(np.int64),
+            "compactness_pp": pp,
+            "compactness_nmi": nmi,
+            "homogeneity": homog,
+            "within_ss": wss_k,
+        }, geometry=geom.values, crs=units.crs)
+        if self.graph_.parent_names is not None:
+            parent_of = np.zeros(k, dtype=np.int64)
+            parent_of[idx] = self.graph_.parent
+            out["parent_id"] = [self.graph_.parent_names[p] for p in parent_of]
+        self.areas_ = out
+        member = {"unit_id": pd.Series(unit_ids, dtype=object).astype(str).to_numpy(dtype=object),
+                  "area_id": labels.astype(np.int64)}
+        self.membership_ = pd.DataFrame(member)
+        d = self.diagnostics_
+        d.update({
+            "bss_tss": float(bss_tss) if np.isfinite(bss_tss) else None,
+            "mean_compactness_pp": float(np.mean(pp)),
+            "mean_compactness_nmi": float(np.mean(nmi)),
+            "population_min": float(popk.min()), "population_max": float(popk.max()),
+            "max_abs_deviation_pct": float(np.max(np.abs(out["deviation_pct"]))) if target else None,
+            "changed_share": (d["changed_population"] / pop.sum()) if (old is not None and pop.sum() > 0) else None,
+        })
+        rows = [
+            ("n_areas", d["n_areas"], tr("Number of planning areas built")),
+            ("n_areas_asked", d["n_areas_asked"], tr("Number of areas asked for (empty: from the target population)")),
+            ("violations", d["violations"], tr("Areas breaking a hard constraint (contiguity, bounds, barriers, nesting)")),
+            ("population_min", d["population_min"], tr("Smallest area population")),
+            ("population_max", d["population_max"], tr("Largest area population")),
+            ("max_abs_deviation_pct", d["max_abs_deviation_pct"], tr("Largest deviation from the target population, in percent")),
+            ("bss_tss", d["bss_tss"], tr("Homogeneity: share of the attribute variance between areas (BSS/TSS, 1 = areas internally uniform)")),
+            ("mean_compactness_pp", d["mean_compactness_pp"], tr("Mean Polsby-Popper compactness (1 = circle)")),
+            ("mean_compactness_nmi", d["mean_compactness_nmi"], tr("Mean normalised moment of inertia (1 = circle)")),
+            ("changed_share", d["changed_share"], tr("Share of residents whose area differs from the existing one")),
+            ("n_barrier_cuts", d["n_barrier_cuts"], tr("Neighbour pairs separated by a barrier")),
+            ("n_nesting_cuts", d["n_nesting_cuts"], tr("Neighbour pairs separated by a higher-level boundary")),
+            ("n_island_links", d["n_island_links"], tr("Islands linked to their nearest unit")),
+            ("n_parts", d["n_parts"], tr("Separate parts of the unit graph (no area spans two parts)")),
+            ("passes", d["passes"], tr("Local-search passes")),
+            ("moves", d["moves"], tr("Units moved by the local search")),
+        ]
+        self.table_ = pd.DataFrame({"measure": [r[0] for r in rows],
+                                    "value": [None if r[1] is None else float(r[1]) for r in rows],
+                                    "description": [r[2] for r in rows]})
+
+
+def delineate(units, population_field, **kwargs):
+    """Functional shortcut: ``PlanningAreaBuilder(**params).fit(units, population_field, **fit_args)``."""
+    fit_keys = ("attribute_fields", "barriers", "nest", "nest_id_field", "nest_field", "existing",
+                "existing_id_field", "existing_field", "id_field", "feedback")
+    fit_args = {k: kwargs.pop(k) for k in list(kwargs) if k in fit_keys}
+    return PlanningAreaBuilder(**kwargs).fit(units, population_field, **fit_args)
