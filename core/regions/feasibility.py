@@ -96,7 +96,8 @@ def check_request(graph, pop, unit_ids, lo, hi, n_areas=None, target=None, coord
         where = describe_part(members_of[c], unit_ids, graph, coords)
         if totals[c] < lo:
             message = tr("{where} has {pop} residents, fewer than the minimum of {min}. Lower the "
-                         "minimum to {pop}, or remove a barrier around it, or allow an island link.",
+                         "minimum to {pop} or less, or drop a barrier that cuts it off, or (for an island) use "
+                         "the island rule 'nearest'.",
                          where=_cap(where), pop=_fmt(totals[c]), min=_fmt(lo))
             remedy = {"min_population": float(totals[c])}
             constraint = "min_population"
