@@ -1,17 +1,36 @@
-"""The QGIS plugin object: registers the Processing provider, menu entries and language."""
-from qgis.core import Qgis, QgsApplication, QgsMessageLog
-from qgis.PyQt.QtCore import QSettings
+"""The QGIS plugin object: registers the Processing provider, menu entries and language.
 
-from ..core.i18n import set_language, tr
+QGIS desktop calls ``classFactory(iface)`` then ``initGui()``; ``qgis_process`` calls
+``classFactory(None)`` then only ``initProcessing()``. Nothing outside ``initGui``/``unload``
+touches ``iface``.
+"""
+from qgis.core import Qgis, QgsApplication, QgsMessageLog
+
+from ..core.i18n import normalise_language, set_language, tr
 from .dependencies import missing_dependencies_message
+
+LOG_TAG = "Kommunalmonitor"
+MENU = "&Kommunalmonitor"
 
 
 def qgis_language():
-    """'en' or 'de' from QGIS's user locale (None in a fresh profile: then the system locale)."""
-    settings = QSettings()
-    value = settings.value("locale/userLocale", None)
-    if not value or settings.value("locale/overrideFlag", False) in (False, "false"):
-        value = value or QgsApplication.locale()
+    """The language QGIS runs in, as a locale name such as ``'de'`` or ``'en'``.
+
+    QGIS's own rule (``QgsApplication.locale()``): the user locale from the settings when
+    'override system locale' is on, otherwise the system locale. In a fresh profile the
+    setting ``locale/userLocale`` is None; a system locale such as ``C`` is neither German
+    nor English, so the catalogue's default (German) applies.
+    """
+    try:
+        value = QgsApplication.locale()
+    except Exception:  # noqa: BLE001 - no QGIS settings available: fall back to the default
+        value = None
+    if not value:
+        from qgis.PyQt.QtCore import QSettings
+
+        settings = QSettings()
+        override = str(settings.value("locale/overrideFlag", False)).lower() in ("true", "1")
+        value = settings.value("locale/userLocale", None) if override else None
     return value
 
 
@@ -22,17 +41,26 @@ class KommunalmonitorPlugin:
         self.iface = iface
         self.provider = None
         self.actions = []
-        set_language(qgis_language())
+        self.dependency_message = ""
+        set_language(normalise_language(qgis_language()))
 
     def initProcessing(self):  # noqa: N802
-        """Register the Processing provider (also called by qgis_process)."""
-        missing = missing_dependencies_message()
-        if missing:
-            QgsMessageLog.logMessage(missing, "Kommunalmonitor", Qgis.Critical)
+        """Register the Processing provider (also called by qgis_process).
+
+        Missing Python packages are named, with what to install, in the message log; the
+        provider is registered anyway so the toolbox shows the tools and each run says
+        what is missing (``processing.base``).
+        """
+        if self.provider is not None:
+            return
+        self.dependency_message = missing_dependencies_message()
+        if self.dependency_message:
+            QgsMessageLog.logMessage(self.dependency_message, LOG_TAG, Qgis.Critical)
         from ..processing.provider import KommunalmonitorProvider
 
-        self.provider = KommunalmonitorProvider()
-        QgsApplication.processingRegistry().addProvider(self.provider)
+        provider = KommunalmonitorProvider()
+        if QgsApplication.processingRegistry().addProvider(provider):
+            self.provider = provider
 
     def initGui(self):  # noqa: N802
         """Desktop start: provider plus a menu entry that opens the toolbox on our algorithms."""
@@ -47,8 +75,13 @@ class KommunalmonitorPlugin:
         action = QAction(QIcon(ICON_PATH), tr("Create sample municipality (Musterstadt)…"),
                          self.iface.mainWindow())
         action.triggered.connect(lambda: self._open_algorithm("kommunalmonitor:samplemunicipality"))
-        self.iface.addPluginToMenu("&Kommunalmonitor", action)
+        self.iface.addPluginToMenu(MENU, action)
         self.actions.append(action)
+        if self.dependency_message:
+            try:
+                self.iface.messageBar().pushCritical(LOG_TAG, self.dependency_message)
+            except Exception:  # noqa: BLE001 - the message log already has it
+                pass
 
     def _open_algorithm(self, algorithm_id):
         """Open an algorithm's dialog (desktop only)."""
@@ -57,13 +90,14 @@ class KommunalmonitorPlugin:
 
             processing.execAlgorithmDialog(algorithm_id)
         except Exception as error:  # the dialog is a convenience; log instead of failing
-            QgsMessageLog.logMessage(str(error), "Kommunalmonitor", Qgis.Warning)
+            QgsMessageLog.logMessage(str(error), LOG_TAG, Qgis.Warning)
 
     def unload(self):
         """Remove everything ``initGui``/``initProcessing`` added."""
         for action in self.actions:
             if self.iface is not None:
-                self.iface.removePluginMenu("&Kommunalmonitor", action)
+                self.iface.removePluginMenu(MENU, action)
+            action.deleteLater()
         self.actions = []
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
