@@ -37,7 +37,9 @@ def upper_bound_classes(values, inner_breaks):
 
 def quantile_breaks(values, k):
     """Upper bounds of k quantile classes (linear interpolation), duplicates removed."""
-    percentiles = np.linspace(100.0 / k, 100.0, k)
+    width = 100.0 / k
+    percentiles = width + width * np.arange(k)  # same grid as mapclassify.Quantiles
+    percentiles[-1] = 100.0
     return np.unique(np.percentile(values, percentiles))
 
 
