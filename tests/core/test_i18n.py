@@ -20,6 +20,17 @@ def _tr_literals():
                 with open(path, encoding="utf-8") as fh:
                     tree = ast.parse(fh.read(), path)
                 for node in ast.walk(tree):
+                    # class constants shown to users through self.tr(self.DISPLAY_NAME)
+                    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                            and isinstance(node.value.value, str) \
+                            and any(getattr(t, "id", None) == "DISPLAY_NAME" for t in node.targets):
+                        yield os.path.relpath(path, PLUGIN_DIR), node.lineno, node.value.value
+                    # toolbox group names (dict GROUPS in processing/base.py)
+                    if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict) \
+                            and any(getattr(t, "id", None) == "GROUPS" for t in node.targets):
+                        for value in node.value.values:
+                            if isinstance(value, ast.Constant):
+                                yield os.path.relpath(path, PLUGIN_DIR), value.lineno, value.value
                     if isinstance(node, ast.Call) and node.args:
                         func = node.func
                         called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
