@@ -106,10 +106,16 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
         return QIcon(ICON_PATH)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        """Check dependencies, run, and turn engine errors into planner-readable messages."""
+        """Check dependencies and outputs, run, and turn errors into planner-readable messages.
+
+        Engine errors (``core.errors``) keep their message; a missing package names what to
+        install; a failed geometry operation points to 'Fix geometries'. Only a genuine bug
+        still ends as Python's error text, with the traceback in the log for the report.
+        """
         missing = missing_dependencies_message()
         if missing:
             raise QgsProcessingException(missing)
+        check_outputs_writable(self, parameters, context)
         try:
             return self.run_algorithm(parameters, context, feedback)
         except KommunalmonitorError as error:
@@ -120,7 +126,108 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
                 missing_dependencies_message([name]) or self.tr(
                     "A Python package is missing: {name}. Install it and restart QGIS.",
                     name=name or str(error))) from None
+        except Exception as error:  # noqa: BLE001 - only geometry failures are translated
+            if _is_geometry_error(error):
+                raise QgsProcessingException(self.tr(
+                    "A geometry operation failed, most likely because an input layer has invalid "
+                    "geometries (e.g. self-intersecting polygons). Run 'Fix geometries' on the input "
+                    "layers and try again. Details: {error}", error=str(error).split("\n")[0])) from None
+            raise
 
     def run_algorithm(self, parameters, context, feedback):
         """Do the work; subclasses implement ``run`` (moved here) instead of ``processAlgorithm``."""
         raise NotImplementedError
+
+    def read_source(self, parameters, name, context, feedback=None, fields=None, projected=False,
+                    not_empty=True, valid_geometries=False):
+        """Read a feature-source parameter into a GeoDataFrame and apply the common checks.
+
+        Parameters
+        ----------
+        name : str
+            The parameter name (e.g. ``self.INPUT``).
+        fields : list of str, optional
+            Only these attributes; a missing one raises naming layer and field.
+        projected : bool
+            Require a projected CRS (areas, distances); also refuses a missing CRS.
+        not_empty : bool
+            Refuse a layer without features (e.g. nothing selected).
+        valid_geometries : bool
+            Refuse invalid geometries, naming the first offending feature.
+        """
+        from ..core import validate
+        from .bridge import source_to_gdf
+
+        source = self.parameterAsSource(parameters, name, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, name))
+        frame = source_to_gdf(source, fields=fields, name=source.sourceName(), feedback=feedback)
+        if not_empty:
+            validate.require_not_empty(frame)
+        if projected:
+            validate.require_projected(frame)
+        if valid_geometries:
+            validate.require_valid_geometries(frame)
+        return frame
+
+
+def _is_geometry_error(error):
+    """True for GEOS failures (shapely 1.8 TopologicalError, shapely 2 GEOSException)."""
+    try:
+        from shapely import errors as shapely_errors
+    except ImportError:  # pragma: no cover - shapely is a required dependency
+        return False
+    kinds = tuple(getattr(shapely_errors, n) for n in ("TopologicalError", "GEOSException")
+                  if hasattr(shapely_errors, n))
+    return isinstance(error, kinds)
+
+
+_NON_FILE_PREFIXES = ("memory:", "ogr:", "postgres:", "postgis:", "spatialite:", "mssql:", "oracle:",
+                      "hana:", "ept:", "http:", "https:")
+
+
+def _destination_path(value):
+    """The file path of an output parameter value, or None for layers that are not plain files."""
+    from qgis.core import QgsProcessing, QgsProcessingOutputLayerDefinition, QgsProperty
+
+    if isinstance(value, QgsProcessingOutputLayerDefinition):
+        value = value.sink
+    if isinstance(value, QgsProperty):
+        value = value.staticValue()
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or value == QgsProcessing.TEMPORARY_OUTPUT or value.lower().startswith(_NON_FILE_PREFIXES):
+        return None
+    return value.split("|")[0]
+
+
+def check_outputs_writable(algorithm, parameters, context):
+    """Refuse, before any work, output files whose folder is missing or not writable."""
+    from qgis.core import QgsProcessingDestinationParameter
+
+    for definition in algorithm.destinationParameterDefinitions():
+        if not isinstance(definition, QgsProcessingDestinationParameter):
+            continue
+        path = _destination_path(parameters.get(definition.name()))
+        if path is None:
+            continue
+        folder = os.path.dirname(os.path.abspath(path)) or "."
+        if not _folder_writable(folder):
+            raise QgsProcessingException(tr(
+                "Output '{output}' cannot be written to {path}: the folder {folder} does not exist or "
+                "is not writable. Choose another file name or folder.",
+                output=definition.description() or definition.name(), path=path, folder=folder))
+
+
+def _folder_writable(folder):
+    """True if a file can be created in ``folder`` (tried, not guessed: root passes access())."""
+    import tempfile
+
+    if not os.path.isdir(folder):
+        return False
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".km-write-test-"):
+            return True
+    except OSError:
+        return False

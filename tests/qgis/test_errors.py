@@ -1,0 +1,210 @@
+"""Bad input as a new user would try it gives a clear message naming the layer or field,
+never a traceback, and never modifies the input layers.
+
+Two algorithms are tried: a test-only one that uses the shared checks (``read_source``,
+``core.validate``) and the real ``kommunalmonitor:aggregatetoareas``.
+"""
+import sys
+
+import pytest
+
+from kommunalmonitor.core import i18n
+
+pytestmark = pytest.mark.qgis
+
+SQUARES = ["POLYGON((0 0,10 0,10 10,0 10,0 0))", "POLYGON((10 0,20 0,20 10,10 10,10 0))"]
+BOWTIE = "POLYGON((0 0,10 10,10 0,0 10,0 0))"
+NOT_WRITABLE = ["/etc/hostname/out.gpkg", "/proc/kommunalmonitor-test.gpkg", "/nonexistent-folder/out.gpkg"]
+
+
+@pytest.fixture(scope="module")
+def check_provider(qgis_app):
+    """A test-only algorithm: read INPUT (projected, not empty, valid), FIELD numeric, write OUTPUT."""
+    from qgis.core import (QgsApplication, QgsProcessingParameterBoolean, QgsProcessingParameterFeatureSink,
+                           QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
+                           QgsProcessingProvider)
+
+    from kommunalmonitor.core import validate
+    from kommunalmonitor.processing.base import KommunalmonitorAlgorithm
+    from kommunalmonitor.processing.bridge import gdf_to_sink
+
+    class Check(KommunalmonitorAlgorithm):
+        ALGORITHM_ID = "check"
+        DISPLAY_NAME = "Check"
+        INPUT, FIELD, IMPORT, OUTPUT = "INPUT", "FIELD", "IMPORT", "OUTPUT"
+
+        def initAlgorithm(self, config=None):  # noqa: N802
+            self.addParameter(QgsProcessingParameterFeatureSource(self.INPUT, "Input"))
+            self.addParameter(QgsProcessingParameterField(self.FIELD, "Field", None, self.INPUT))
+            self.addParameter(QgsProcessingParameterBoolean(self.IMPORT, "Import sklearn", False))
+            self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Output"))
+
+        def run(self, parameters, context, feedback):
+            field = self.parameterAsString(parameters, self.FIELD, context)
+            if self.parameterAsBool(parameters, self.IMPORT, context):
+                import sklearn  # noqa: F401 - simulates a missing package at run time
+            frame = self.read_source(parameters, self.INPUT, context, feedback, projected=True,
+                                     valid_geometries=True)
+            values = validate.numeric_field(frame, field)
+            result = frame.assign(doubled=values * 2)
+            return {self.OUTPUT: gdf_to_sink(self, parameters, context, self.OUTPUT, result, feedback)}
+
+    class Provider(QgsProcessingProvider):
+        def id(self):
+            return "kmtesterrors"
+
+        def name(self):
+            return "errors test"
+
+        def loadAlgorithms(self):  # noqa: N802
+            self.addAlgorithm(Check())
+
+    registry = QgsApplication.processingRegistry()
+    provider = Provider()
+    registry.addProvider(provider)
+    yield
+    registry.removeProvider(provider)
+
+
+def _layer(crs, wkts, fields, rows, name):
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    uri = "Polygon?" + (f"crs={crs}&" if crs else "") + fields
+    layer = QgsVectorLayer(uri, name, "memory")
+    features = []
+    for wkt, row in zip(wkts, rows):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromWkt(wkt))
+        feature.setAttributes(row)
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    if not crs:  # a memory layer defaults to EPSG:4326; a shapefile without .prj has none
+        from qgis.core import QgsCoordinateReferenceSystem
+
+        layer.setCrs(QgsCoordinateReferenceSystem())
+        assert not layer.crs().isValid()
+    return layer
+
+
+def _blocks(crs="EPSG:25833", wkts=SQUARES, name="Blöcke Mitte"):
+    return _layer(crs, wkts, "field=Einwohner:integer&field=Straße:string",
+                  [[120, "Große Straße"], [80, "Öde Gasse"]][:len(wkts)], name)
+
+
+def _snapshot(layer):
+    return [(bytes(f.geometry().asWkb()), f.attributes()) for f in layer.getFeatures()], \
+        [f.name() for f in layer.fields()], layer.crs().authid()
+
+
+def _fails(run_alg, algorithm_id, parameters):
+    """Run, expect failure; return the message, asserting it carries no traceback."""
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException) as info:
+        run_alg(algorithm_id, parameters)
+    message = str(info.value)
+    assert "Traceback" not in message and 'File "' not in message, message
+    return message
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("no_crs", ["'Blöcke Mitte'", "no coordinate reference system"]),
+    ("geographic", ["'Blöcke Mitte'", "EPSG:4326", "projected CRS"]),
+    ("empty", ["'Blöcke Mitte'", "no features"]),
+    ("missing_field", ["'Blöcke Mitte'", "'Einwohnerzahl'", "Available fields: Einwohner, Straße"]),
+    ("not_numeric", ["'Straße'", "'Blöcke Mitte'", "not numeric", "'Große Straße'"]),
+    ("invalid_geometry", ["'Blöcke Mitte'", "invalid geometry", "Fix geometries"]),
+])
+def test_bad_input_is_named_and_the_input_unchanged(check_provider, run_alg, tmp_path, case, expected):
+    crs = {"no_crs": None, "geographic": "EPSG:4326"}.get(case, "EPSG:25833")
+    wkts = {"empty": [], "invalid_geometry": [BOWTIE, SQUARES[1]]}.get(case, SQUARES)
+    if crs == "EPSG:4326":
+        wkts = ["POLYGON((13.1 52.4,13.2 52.4,13.2 52.5,13.1 52.5,13.1 52.4))"]
+    layer = _blocks(crs, wkts)
+    field = {"missing_field": "Einwohnerzahl", "not_numeric": "Straße"}.get(case, "Einwohner")
+    before = _snapshot(layer)
+    message = _fails(run_alg, "kmtesterrors:check",
+                     {"INPUT": layer, "FIELD": field, "OUTPUT": str(tmp_path / "out.gpkg")})
+    for part in expected:
+        assert part in message, (part, message)
+    assert _snapshot(layer) == before
+    assert not (tmp_path / "out.gpkg").exists()  # no half-written output
+
+
+def test_messages_follow_the_language(check_provider, run_alg, tmp_path):
+    with i18n.language("de"):
+        i18n.set_language("de")
+        message = _fails(run_alg, "kmtesterrors:check",
+                         {"INPUT": _blocks(None), "FIELD": "Einwohner", "OUTPUT": "memory:"})
+    assert "hat kein Koordinatenbezugssystem" in message and "'Blöcke Mitte'" in message
+
+
+@pytest.mark.parametrize("path", NOT_WRITABLE)
+def test_output_path_not_writable_is_refused_before_any_work(check_provider, run_alg, path):
+    layer = _blocks()
+    before = _snapshot(layer)
+    message = _fails(run_alg, "kmtesterrors:check", {"INPUT": layer, "FIELD": "Einwohner", "OUTPUT": path})
+    assert path in message and "not writable" in message and "Choose another" in message
+    assert _snapshot(layer) == before
+
+
+def test_good_input_runs_and_leaves_the_input_unchanged(check_provider, run_alg, tmp_path):
+    from qgis.core import QgsVectorLayer
+
+    layer = _blocks()
+    before = _snapshot(layer)
+    out = str(tmp_path / "ok.gpkg")
+    run_alg("kmtesterrors:check", {"INPUT": layer, "FIELD": "Einwohner", "OUTPUT": out})
+    written = QgsVectorLayer(out, "ok", "ogr")
+    assert sorted(f["doubled"] for f in written.getFeatures()) == [160.0, 240.0]
+    assert _snapshot(layer) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".km-write-test-")]
+
+
+def test_missing_dependency_at_run_time(check_provider, run_alg, monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a, **k: None if name == "sklearn" else real_find_spec(name, *a, **k))
+    message = _fails(run_alg, "kmtesterrors:check", {"INPUT": _blocks(), "FIELD": "Einwohner", "OUTPUT": "memory:"})
+    assert "sklearn" in message and "python3-sklearn" in message and "python3-scikit-learn" in message
+
+
+def test_import_error_inside_a_run_names_the_package(check_provider, run_alg, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # makes `import sklearn` fail
+    message = _fails(run_alg, "kmtesterrors:check",
+                     {"INPUT": _blocks(), "FIELD": "Einwohner", "IMPORT": True, "OUTPUT": "memory:"})
+    assert "sudo apt install python3-sklearn" in message and "python3-scikit-learn" in message
+
+
+# --- the real aggregation algorithm, as a planner would misuse it ---------------------------
+
+def _areas(crs="EPSG:25833"):
+    return _layer(crs, ["POLYGON((0 0,20 0,20 10,0 10,0 0))"], "field=plr_id:string", [["01100101"]],
+                  "Planungsräume")
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("empty", ["'Blöcke Mitte'", "no features"]),
+    ("missing_field", ["'Blöcke Mitte'", "'Einwohnerzahl'"]),
+    ("not_numeric", ["'Straße'", "'Blöcke Mitte'", "not numeric"]),
+    ("invalid_geometry", ["invalid geometries", "Fix geometries"]),
+    ("not_writable", ["/etc/hostname/out.gpkg", "not writable"]),
+])
+def test_aggregate_to_areas_bad_input(run_alg, case, expected):
+    from qgis.core import QgsApplication
+
+    if QgsApplication.processingRegistry().algorithmById("kommunalmonitor:aggregatetoareas") is None:
+        pytest.fail("kommunalmonitor:aggregatetoareas is not registered")
+    wkts = {"empty": [], "invalid_geometry": [BOWTIE, SQUARES[1]]}.get(case, SQUARES)
+    blocks, areas = _blocks(wkts=wkts), _areas()
+    field = {"missing_field": "Einwohnerzahl", "not_numeric": "Straße"}.get(case, "Einwohner")
+    output = "/etc/hostname/out.gpkg" if case == "not_writable" else "memory:"
+    before = (_snapshot(blocks), _snapshot(areas))
+    message = _fails(run_alg, "kommunalmonitor:aggregatetoareas",
+                     {"BLOCKS": blocks, "AREAS": areas, "AREA_ID_FIELD": "plr_id", "COUNT_FIELDS": [field],
+                      "OUTPUT": output})
+    for part in expected:
+        assert part in message, (part, message)
+    assert (_snapshot(blocks), _snapshot(areas)) == before
