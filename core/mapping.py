@@ -26,6 +26,11 @@ RDYLBU = {
         "#4575b4"],
 }
 NOT_RATED_COLOUR = "#d9d9d9"
+# RdYlBu 11 split at its neutral centre: need side (dark red first) and no-need side.
+WARM = ["#a50026", "#d73027", "#f46d43", "#fdae61", "#fee090"]
+NEUTRAL = "#ffffbf"
+COOL = ["#e0f3f8", "#abd9e9", "#74add1", "#4575b4", "#313695"]
+NEUTRAL_WITHIN = 0.5  # a class whose mean index is within ±0.5 of 0 is the "average" class
 
 # Known indicator field names → planner-readable names (translated through the catalogue).
 INDICATOR_NAMES = {
@@ -61,6 +66,30 @@ def palette(n):
     return [base[int(round(i))] for i in np.linspace(0, len(base) - 1, n)]
 
 
+def _pick(colours, n):
+    """``n`` colours spread evenly over ``colours`` (kept in their order)."""
+    if n <= 0:
+        return []
+    if n == 1:
+        return [colours[2]]
+    positions = np.linspace(1, len(colours) - 2, n) if n <= 3 else np.linspace(0, len(colours) - 1, n)
+    return [colours[int(round(p))] for p in positions]
+
+
+def diverging_palette(means):
+    """Colours for classes ordered by mean index (descending): warm above the average class,
+    the neutral colour for the class around 0, cool below. Falls back to ``palette`` when no
+    class is near 0."""
+    means = [float(m) for m in means]
+    finite = [abs(m) if np.isfinite(m) else np.inf for m in means]
+    if not means or min(finite) > NEUTRAL_WITHIN:
+        return palette(len(means))
+    centre = int(np.argmin(finite))
+    warm = _pick(WARM, centre)  # darkest first
+    cool = _pick(COOL, len(means) - centre - 1)  # lightest first
+    return warm + [NEUTRAL] + cool
+
+
 def map_classes(frame, class_field, label_field=None, index_field="index",
                 included_field="included", lang=None):
     """Legend entries for the classes found in ``frame``, most need first.
@@ -85,12 +114,13 @@ def map_classes(frame, class_field, label_field=None, index_field="index",
         means = {v: float(np.nanmean(index[classes == v].to_numpy(dtype="float64")))
                  if index[classes == v].notna().any() else -np.inf for v in values}
         values.sort(key=lambda v: (-means[v], str(v)))
+        colours = diverging_palette([means[v] for v in values])
     else:
         try:
             values.sort(reverse=True)
         except TypeError:
             values.sort(key=str, reverse=True)
-    colours = palette(len(values))
+        colours = palette(len(values))
     result = []
     for value, colour in zip(values, colours):
         label = None
@@ -162,6 +192,13 @@ def search_strategy_note(lang=None):
     """The note every index map carries: the index flags areas for a closer look, no more."""
     return tr("The index is a search strategy, not a verdict: flagged areas are checked on site.",
               lang=lang)
+
+
+def reading_help(n_indicators, lang=None):
+    """Two sentences that tell a council member how to read the map."""
+    return tr("How to read the map: the index combines {n} indicators as standardised values "
+              "(z-scores); 0 is the city average, higher values mean more need. Colours show "
+              "classes of the index; grey areas are not rated.", lang=lang, n=n_indicators)
 
 
 def class_summary(entries, lang=None):

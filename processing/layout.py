@@ -52,6 +52,7 @@ class CouncilMapSpec:
     class_field: str
     label_field: str = None
     legend_title: str = ""
+    reading_help: str = ""
     language: str = "de"
     extra: dict = field(default_factory=dict)
 
@@ -109,7 +110,7 @@ def style_index_layer(layer, classes, class_field, label_field=None, lang=None):
         settings.enabled = True
         settings.placement = QgsPalLayerSettings.OverPoint
         settings.centroidInside = True
-        fmt = _text_format(6.5)
+        fmt = _text_format(7.5)
         buffer = QgsTextBufferSettings()
         buffer.setEnabled(True)
         buffer.setSize(0.7)
@@ -257,11 +258,15 @@ def add_north_arrow(layout, map_item):
 
 
 def add_notes(layout, spec, legend):
-    """The search-strategy note (framed, beside the map) and the source line at the bottom."""
+    """Reading help and the search-strategy note (framed) beside the map, source at the bottom."""
     note_h = 26.0
     note = _add_label(layout, spec.note, PANEL_X, MAP_Y + MAP_H - note_h, PANEL_W, note_h, 11,
                       bold=True, frame=True)
     note.setId("note")
+    if spec.reading_help:
+        help_item = _add_label(layout, spec.reading_help, PANEL_X, MAP_Y + MAP_H - note_h - 42.0,
+                               PANEL_W, 38.0, 9.5)
+        help_item.setId("reading_help")
     source = _add_label(layout, spec.source_note, MARGIN, MAP_Y + MAP_H + 3.0,
                         PAGE_W - 2 * MARGIN, 12.0, 9)
     source.setId("source")

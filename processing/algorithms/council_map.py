@@ -8,7 +8,8 @@ from qgis.core import (QgsProcessing, QgsProcessingAlgorithm, QgsProcessingExcep
 
 from ...core.i18n import language, normalise_language, tr
 from ...core.mapping import (class_summary, default_source_note, default_subtitle,
-                             default_title, indicator_names, map_classes, search_strategy_note)
+                             default_title, indicator_names, map_classes, reading_help,
+                             search_strategy_note)
 from ...core.validate import require_fields
 from ..base import KommunalmonitorAlgorithm
 from ..bridge import source_to_gdf
@@ -106,7 +107,9 @@ class CouncilMap(KommunalmonitorAlgorithm):
                 source_note=source_note or default_source_note(layer.name(), lang=lang),
                 note=search_strategy_note(lang=lang),
                 classes=classes, class_field=class_field, label_field=label_field or None,
-                legend_title=tr("Index class", lang=lang), language=lang)
+                legend_title=tr("Index class", lang=lang), language=lang,
+                reading_help=reading_help(len(indicator_names(frame.columns)), lang=lang)
+                if indicator_names(frame.columns) else "")
             feedback.pushInfo(self.tr("Classes on the map: {summary}",
                                       summary=class_summary(classes, lang=lang)))
             project = QgsProject()

@@ -1,0 +1,257 @@
+"""``make demo``: from the sample municipality to the council map, headless with qgis_process.
+
+Steps (each a real ``qgis_process.bin`` call in a fresh QGIS profile, as a planner's
+batch job would run them):
+
+1. enable the plugin in the profile;
+2. ``kommunalmonitor:samplemunicipality`` writes Musterstadt to ``<output>/musterstadt/``;
+3. the shipped Processing model ``kommunalmonitor:councilmapworkflow`` (aggregate blocks to
+   planning areas → composite index → council map) writes
+   ``<output>/musterstadt_index.gpkg`` and ``<output>/musterstadt_council_map.pdf``;
+4. the index classes style is stored in the GeoPackage so the file opens styled.
+
+``python3 -P scripts/demo.py --write-model`` (re)builds
+``resources/models/musterstadt_council_map.model3`` from ``build_model()`` below, so the
+model stays readable as code.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PLUGIN_DIR = os.path.dirname(HERE)
+MODEL_PATH = os.path.join(PLUGIN_DIR, "resources", "models", "musterstadt_council_map.model3")
+MODEL_NAME = "councilmapworkflow"
+MODEL_ID = "kommunalmonitor:" + MODEL_NAME
+QGIS_PROCESS = shutil.which("qgis_process.bin") or "/usr/bin/qgis_process.bin"
+
+COUNT_FIELDS = ["pop_2022", "pop_0_5_2022", "pop_6_14_2022", "pop_18_64_2022", "unemployed_2022",
+                "transfer_recipients_2022", "children_transfer_2022"]
+RATES = ("unemployment_rate = unemployed_2022 / pop_18_64_2022 * 100;\n"
+         "transfer_rate = transfer_recipients_2022 / pop_2022 * 100;\n"
+         "child_poverty = children_transfer_2022 / (pop_0_5_2022 + pop_6_14_2022) * 100")
+INDICATORS = ["unemployment_rate", "transfer_rate", "child_poverty"]
+MODEL_HELP = (
+    "Vom Block zur Gremienkarte / from blocks to the council map: (1) Blöcke zu Planungsräumen "
+    "zusammenfassen (Summen; Arbeitslosenquote, Transferbezugsquote, Kinderarmut aus den Summen "
+    "neu berechnet), (2) zusammengesetzter Index (z-Werte wie MSS, Klassen nach "
+    "Standardabweichungen, Gebiete unter 300 Einwohnern nicht bewertet), (3) Gremienkarte als PDF "
+    "(A3 quer). Aggregate blocks to planning areas (rates recomputed from summed counts), "
+    "composite index (MSS z-scores, SD-band classes, areas under 300 residents not rated), "
+    "council map PDF (A3 landscape). Der Index ist eine Suchstrategie, kein Urteil / the index "
+    "is a search strategy, not a verdict.")
+
+
+def build_model():
+    """The council-map workflow as a ``QgsProcessingModelAlgorithm`` (needs a running QGIS)."""
+    from qgis.core import (QgsProcessing, QgsProcessingModelAlgorithm,
+                           QgsProcessingModelChildAlgorithm,
+                           QgsProcessingModelChildParameterSource as Source,
+                           QgsProcessingModelOutput, QgsProcessingModelParameter,
+                           QgsProcessingParameterField, QgsProcessingParameterString,
+                           QgsProcessingParameterVectorLayer)
+    from qgis.PyQt.QtCore import QPointF
+
+    model = QgsProcessingModelAlgorithm(MODEL_NAME, "6 Council maps and reports", "maps")
+    model.setHelpContent({"ALG_DESC": MODEL_HELP, "ALG_CREATOR": "Kommunalmonitor"})
+
+    def parameter(definition, x, y):
+        component = QgsProcessingModelParameter(definition.name())
+        component.setPosition(QPointF(x, y))
+        model.addModelParameter(definition, component)
+
+    parameter(QgsProcessingParameterVectorLayer(
+        "blocks", "Blöcke / blocks (counts)", [QgsProcessing.TypeVectorPolygon]), 120, 60)
+    parameter(QgsProcessingParameterVectorLayer(
+        "areas", "Planungsräume / planning areas", [QgsProcessing.TypeVectorPolygon]), 380, 60)
+    parameter(QgsProcessingParameterField(
+        "area_id", "Kennung der Planungsräume / planning-area id", "plr_id", "areas"), 380, 120)
+    parameter(QgsProcessingParameterField(
+        "area_name", "Gebietsname / area name", "plr_name", "areas", optional=True), 640, 60)
+    parameter(QgsProcessingParameterString(
+        "place", "Kommune / municipality", "Musterstadt", optional=True), 640, 120)
+    parameter(QgsProcessingParameterString("year", "Datenjahr / data year", "2022", optional=True),
+              640, 180)
+    parameter(QgsProcessingParameterString(
+        "source_note", "Quellenangabe / data source note", "", optional=True), 640, 240)
+
+    def child(child_id, algorithm, description, x, y, sources, outputs=None):
+        step = QgsProcessingModelChildAlgorithm(algorithm)
+        step.setChildId(child_id)
+        step.setDescription(description)
+        step.setPosition(QPointF(x, y))
+        for name, source in sources.items():
+            step.addParameterSources(name, [source])
+        if outputs:
+            step.setModelOutputs(outputs)
+        model.addChildAlgorithm(step)
+        return step
+
+    def output(child_id, name, description):
+        result = QgsProcessingModelOutput(name, description)
+        result.setChildId(child_id)
+        result.setChildOutputName("OUTPUT")
+        return {name: result}
+
+    child("aggregate", "kommunalmonitor:aggregatetoareas",
+          "Blöcke zu Planungsräumen / aggregate blocks", 250, 260, {
+              "BLOCKS": Source.fromModelParameter("blocks"),
+              "AREAS": Source.fromModelParameter("areas"),
+              "AREA_ID_FIELD": Source.fromModelParameter("area_id"),
+              "COUNT_FIELDS": Source.fromStaticValue(COUNT_FIELDS),
+              "RATES": Source.fromStaticValue(RATES),
+              "MIN_BASE": Source.fromStaticValue(300),
+              "OUTPUT": Source.fromStaticValue("TEMPORARY_OUTPUT"),
+          })
+    child("index", "kommunalmonitor:compositeindex", "Sozialindex / composite index", 250, 380, {
+        "INPUT": Source.fromChildOutput("aggregate", "OUTPUT"),
+        "INDICATORS": Source.fromStaticValue(INDICATORS),
+        "POPULATION_FIELD": Source.fromStaticValue("pop_2022"),
+        "MIN_POPULATION": Source.fromStaticValue(300),
+        "STANDARDISATION": Source.fromStaticValue(0),
+        "CLASSIFICATION": Source.fromStaticValue(0),
+        "N_CLASSES": Source.fromStaticValue(4),
+    }, output("index", "index", "Index je Planungsraum / index per planning area"))
+    child("map", "kommunalmonitor:councilmap", "Gremienkarte / council map", 250, 500, {
+        "INPUT": Source.fromChildOutput("index", "OUTPUT"),
+        "CLASS_FIELD": Source.fromStaticValue("index_class"),
+        "CLASS_LABEL_FIELD": Source.fromStaticValue("index_label"),
+        "LABEL_FIELD": Source.fromModelParameter("area_name"),
+        "PLACE": Source.fromModelParameter("place"),
+        "YEAR": Source.fromModelParameter("year"),
+        "SOURCE_NOTE": Source.fromModelParameter("source_note"),
+        "LANGUAGE": Source.fromStaticValue(0),
+    }, output("map", "council_map", "Gremienkarte (PDF) / council map (PDF)"))
+    return model
+
+
+def write_model(path=MODEL_PATH):
+    """Build the model in an offscreen QGIS and save it as ``.model3``."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("QGIS_CUSTOM_CONFIG_PATH", tempfile.mkdtemp(prefix="km-model-"))
+    from qgis.core import QgsApplication
+    from qgis.testing import start_app
+
+    start_app()
+    from kommunalmonitor.processing.provider import KommunalmonitorProvider
+
+    provider = KommunalmonitorProvider()
+    QgsApplication.processingRegistry().addProvider(provider)
+    model = build_model()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not model.toFile(path):
+        raise SystemExit(f"could not write {path}")
+    print(f"model written to {path}")
+
+
+def _env(profile):
+    env = dict(os.environ)
+    env.update({"QT_QPA_PLATFORM": "offscreen", "QGIS_CUSTOM_CONFIG_PATH": profile,
+                "QGIS_PLUGINPATH": os.path.join(PLUGIN_DIR, ".build", "pkgroot"),
+                "PROJ_DATA": env.get("PROJ_DATA", "/usr/share/proj")})
+    env.pop("PYTHONPATH", None)  # qgis_process brings its own Python path
+    return env
+
+
+def _qgis_process(args, env, label):
+    """Run qgis_process.bin; return its JSON result (or raise with its log)."""
+    command = [QGIS_PROCESS] + args
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-4000:] + "\n" + done.stderr[-4000:] + "\n")
+        raise SystemExit(f"demo failed at step '{label}' (exit code {done.returncode}):\n  "
+                         + " ".join(command))
+    if "--json" in args:
+        text = done.stdout[done.stdout.find("{"):]
+        return json.loads(text)
+    return done.stdout
+
+
+def style_index_gpkg(path, lang="de"):
+    """Store the council-map class style in the GeoPackage (opens styled in QGIS)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from qgis.core import QgsVectorLayer
+    from qgis.testing import start_app
+
+    start_app()
+    from kommunalmonitor.core.i18n import language
+    from kommunalmonitor.core.mapping import map_classes
+    from kommunalmonitor.processing.bridge import source_to_gdf
+    from kommunalmonitor.processing.layout import style_index_layer
+    from kommunalmonitor.processing.styling import save_default_style
+
+    layer = QgsVectorLayer(path, "index", "ogr")
+    frame = source_to_gdf(layer, name="index")
+    label = "plr_name" if "plr_name" in frame.columns else None
+    with language(lang):
+        classes = map_classes(frame, "index_class", "index_label", lang=lang)
+        return save_default_style(layer, lambda lyr: style_index_layer(
+            lyr, classes, "index_class", label, lang=lang))
+
+
+def run_demo(output, profile, n_blocks=3000, seed=42):
+    """The whole chain; returns (gpkg path, pdf path, seconds)."""
+    from kommunalmonitor.core.i18n import language
+    from kommunalmonitor.core.mapping import sample_source_note
+
+    start = time.time()
+    output = os.path.abspath(output)
+    sample_dir = os.path.join(output, "musterstadt")
+    index_path = os.path.join(output, "musterstadt_index.gpkg")
+    pdf_path = os.path.join(output, "musterstadt_council_map.pdf")
+    os.makedirs(output, exist_ok=True)
+    for path in (index_path, pdf_path):
+        if os.path.exists(path):
+            os.remove(path)
+    shutil.rmtree(profile, ignore_errors=True)
+    os.makedirs(profile, exist_ok=True)
+    env = _env(profile)
+
+    print(f">> fresh QGIS profile {profile}; enabling the plugin")
+    _qgis_process(["plugins", "enable", "kommunalmonitor"], env, "enable plugin")
+    print(f">> creating Musterstadt ({n_blocks} blocks, seed {seed}) in {sample_dir}")
+    result = _qgis_process(["--json", "run", "kommunalmonitor:samplemunicipality", "--",
+                            f"N_BLOCKS={n_blocks}", f"SEED={seed}", f"OUTPUT_FOLDER={sample_dir}"],
+                           env, "sample municipality")
+    gpkg = result["results"].get("GPKG") or os.path.join(sample_dir, "musterstadt.gpkg")
+    lang = "de"  # a fresh profile has no user locale: German, as the council map's 'auto'
+    with language(lang):
+        note = sample_source_note(lang=lang)
+    print(f">> running the model {MODEL_ID}: aggregate → composite index → council map")
+    _qgis_process(["--json", "run", MODEL_ID, "--",
+                   f"blocks={gpkg}|layername=blocks", f"areas={gpkg}|layername=planning_areas",
+                   "area_id=plr_id", "area_name=plr_name", "place=Musterstadt", "year=2022",
+                   f"source_note={note}",
+                   f"index:index={index_path}", f"map:council_map={pdf_path}"],
+                  env, "council map workflow")
+    style_index_gpkg(index_path, lang)
+    elapsed = time.time() - start
+    return index_path, pdf_path, elapsed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", default=os.path.join(PLUGIN_DIR, "demo-output"))
+    parser.add_argument("--profile", default=os.path.join(PLUGIN_DIR, ".build", "qgis-profile-demo"))
+    parser.add_argument("--blocks", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--write-model", action="store_true", help="rebuild the .model3 and stop")
+    args = parser.parse_args(argv)
+    if args.write_model:
+        write_model()
+        return 0
+    index_path, pdf_path, elapsed = run_demo(args.output, args.profile, args.blocks, args.seed)
+    print(f"\nDemo finished in {elapsed:.1f} s")
+    print(f"  index (GeoPackage, opens styled): {index_path}")
+    print(f"  council map (PDF, A3):            {pdf_path}")
+    print(f"  sample data:                      {os.path.dirname(index_path)}/musterstadt/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
