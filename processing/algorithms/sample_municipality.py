@@ -1,0 +1,78 @@
+"""Processing adapter: create the synthetic sample municipality Musterstadt (``core.sample``)."""
+
+from qgis.core import (QgsProcessingContext, QgsProcessingOutputFile,
+                       QgsProcessingOutputRasterLayer, QgsProcessingParameterFolderDestination,
+                       QgsProcessingParameterNumber)
+
+from ...core.sample import (MAX_BLOCKS, MIN_BLOCKS, generate_sample_municipality,
+                            write_sample_municipality)
+from ..base import KommunalmonitorAlgorithm, core_feedback
+
+
+class SampleMunicipality(KommunalmonitorAlgorithm):
+    """Write Musterstadt (blocks, planning areas, rasters, Zensus grid) into a folder."""
+
+    ALGORITHM_ID = "samplemunicipality"
+    DISPLAY_NAME = "Create sample municipality (Musterstadt)"
+    GROUP_ID = "data"
+
+    N_BLOCKS = "N_BLOCKS"
+    SEED = "SEED"
+    OUTPUT_FOLDER = "OUTPUT_FOLDER"
+    GPKG = "GPKG"
+    NOISE = "NOISE"
+    GREEN = "GREEN"
+    IMPERVIOUS = "IMPERVIOUS"
+    HEAT = "HEAT"
+    ZENSUS = "ZENSUS"
+
+    _RASTERS = (("NOISE", "noise"), ("GREEN", "green"), ("IMPERVIOUS", "impervious"),
+                ("HEAT", "heat"))
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        """Parameters: number of blocks, seed, output folder; outputs: the written files."""
+        self.addParameter(QgsProcessingParameterNumber(
+            self.N_BLOCKS, self.tr("Number of statistical blocks (approximate)"),
+            QgsProcessingParameterNumber.Integer, 3000, minValue=MIN_BLOCKS, maxValue=MAX_BLOCKS))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.SEED, self.tr("Random seed (same seed = same city)"),
+            QgsProcessingParameterNumber.Integer, 42, minValue=0))
+        self.addParameter(QgsProcessingParameterFolderDestination(
+            self.OUTPUT_FOLDER, self.tr("Output folder")))
+        self.addOutput(QgsProcessingOutputFile(self.GPKG, self.tr("GeoPackage (musterstadt.gpkg)")))
+        self.addOutput(QgsProcessingOutputRasterLayer(self.NOISE, self.tr("Road noise Lden (10 m)")))
+        self.addOutput(QgsProcessingOutputRasterLayer(self.GREEN, self.tr("Green cover (10 m)")))
+        self.addOutput(QgsProcessingOutputRasterLayer(
+            self.IMPERVIOUS, self.tr("Impervious surface (10 m)")))
+        self.addOutput(QgsProcessingOutputRasterLayer(self.HEAT, self.tr("Surface heat (10 m)")))
+        self.addOutput(QgsProcessingOutputFile(self.ZENSUS, self.tr("Zensus-style 100 m grid (CSV)")))
+
+    def run(self, parameters, context, feedback):
+        """Generate in the engine, write the files, offer the main layers for loading."""
+        n_blocks = self.parameterAsInt(parameters, self.N_BLOCKS, context)
+        seed = self.parameterAsInt(parameters, self.SEED, context)
+        folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
+        core = core_feedback(feedback)
+        sample = generate_sample_municipality(n_blocks, seed, feedback=core.step(0.0, 0.85))
+        paths = write_sample_municipality(sample, folder, feedback=core.step(0.85, 1.0))
+        d = sample.diagnostics
+        feedback.pushInfo(self.tr(
+            "Musterstadt (synthetic): {blocks} blocks, {areas} planning areas, {districts} districts, "
+            "{pop} residents (2022). Zensus grid: {suppressed} residents in cells with fewer than 3 "
+            "persons left out, {secret} residents in secret cells (-1).",
+            blocks=d["n_blocks"], areas=d["n_planning_areas"], districts=d["n_districts"],
+            pop=d["population_2022"], suppressed=d["zensus_persons_suppressed"],
+            secret=d["zensus_persons_secret"]))
+        # desktop: load the main layers when done (qgis_process ignores this)
+        for layer, name in (("blocks", self.tr("Musterstadt blocks (synthetic)")),
+                            ("planning_areas", self.tr("Musterstadt planning areas (synthetic)"))):
+            context.addLayerToLoadOnCompletion(
+                f"{paths['gpkg']}|layername={layer}",
+                QgsProcessingContext.LayerDetails(name, context.project(), layer))
+        context.addLayerToLoadOnCompletion(
+            paths["noise"], QgsProcessingContext.LayerDetails(
+                self.tr("Musterstadt road noise Lden (synthetic)"), context.project(), "noise"))
+        results = {self.OUTPUT_FOLDER: folder, self.GPKG: paths["gpkg"], self.ZENSUS: paths["zensus"]}
+        for out, key in self._RASTERS:
+            results[out] = paths[key]
+        return results
