@@ -1,0 +1,342 @@
+"""Planning priorities 1–4 per area with reasons and robustness.
+
+The planner chooses a rule; each rule maps an area to a level (1 = highest priority):
+
+* ``index_class`` — the composite index class. With a class field: the distinct classes
+  sorted from most to least burdened (``higher_is_worse``) become levels 1, 2, 3, 4 (further
+  classes stay 4), e.g. MSS status 4 "sehr niedrig" → 1. Without a class field the index
+  value is read in SD bands as the MSS does: > 1.5 → 1, > 1 → 2, ≥ −1 → 3, else 4.
+* ``burden_count`` — multiple burden: the number of indicators with z ≥ ``burden_threshold``
+  (default 1 SD): ≥ 3 → 1, 2 → 2, 1 → 3, 0 → 4.
+* ``cluster`` — the typology: a given mapping cluster → level, or by default the clusters
+  ordered by their mean z-sum (the canonical cluster numbers of ``clustering``): 1 → 1 … ≥ 4 → 4.
+* ``hotspot`` — Gi* bin (+3 → 1, +2 → 2, +1 → 3, else 4) or LISA code (HH → 1, HL → 2, else 4).
+* ``weighted`` — weighted mean of the levels of several rules (``combination``), rounded,
+  halves towards the higher priority.
+
+``min_population``: areas with fewer residents get no priority (level 0) and say why.
+
+Reasons (bilingual): the rule's verdict plus the top drivers, the indicators with the
+largest z-scores ("child poverty +2.1 SD above the city average").
+
+Robustness: the share of plausible alternative calculations that give the same level.
+If a robustness field is given (the index engine's Monte-Carlo class probability, or the
+cluster stability from the typology) it is used as is. Otherwise, for rules built on the
+z-scores (index class from the index value, burden count), a seeded Monte-Carlo run here
+perturbs the indicator weights (each × U(0.5, 1.5)), drops one indicator at a time and
+shifts the burden threshold by ±0.25 SD; for hot spots it is 1 − q (the FDR-adjusted
+p-value) of the hot-spot result.
+"""
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..feedback import ensure_feedback
+from ..i18n import format_number, tr
+from ..validate import layer_name, numeric_field
+from .profiles import _label
+
+RULES = ("index_class", "burden_count", "cluster", "hotspot", "weighted")
+
+LEVEL_TEXT = {1: "Priority 1 (highest)", 2: "Priority 2", 3: "Priority 3", 4: "Priority 4 (lowest)",
+              0: "No priority (too few residents)"}
+
+
+def level_label(level, lang=None):
+    """Translated text of a level."""
+    texts = {1: tr("Priority 1 (highest)", lang=lang), 2: tr("Priority 2", lang=lang),
+             3: tr("Priority 3", lang=lang), 4: tr("Priority 4 (lowest)", lang=lang),
+             0: tr("No priority (too few residents)", lang=lang)}
+    return texts[int(level)]
+
+
+def index_bands(index):
+    """Levels from a standardised index value in MSS SD bands (> 1.5, > 1, ≥ −1, else)."""
+    x = np.asarray(index, dtype=float)
+    lv = np.where(x > 1.5, 1, np.where(x > 1.0, 2, np.where(x >= -1.0, 3, 4))).astype(float)
+    lv[np.isnan(x)] = np.nan
+    return lv
+
+
+def class_levels(classes, higher_is_worse=True):
+    """Distinct classes from most to least burdened → 1, 2, 3, 4 (rest 4)."""
+    c = pd.to_numeric(pd.Series(np.asarray(classes)), errors="coerce").to_numpy(dtype=float)
+    values = np.unique(c[~np.isnan(c)])
+    order = values[::-1] if higher_is_worse else values
+    mapping = {v: min(i + 1, 4) for i, v in enumerate(order)}
+    return np.array([mapping.get(v, np.nan) for v in c], dtype=float)
+
+
+def burden_levels(count):
+    """≥ 3 burdens → 1, 2 → 2, 1 → 3, 0 → 4."""
+    n = np.asarray(count, dtype=float)
+    return np.where(n >= 3, 1, np.where(n == 2, 2, np.where(n == 1, 3, 4))).astype(float)
+
+
+def hotspot_levels(values):
+    """Gi* bins (+3/+2/+1 → 1/2/3) or LISA codes (HH → 1, HL → 2); else 4."""
+    s = pd.Series(np.asarray(values, dtype=object))
+    num = pd.to_numeric(s, errors="coerce")
+    if num.notna().any():
+        b = num.to_numpy(dtype=float)
+        return np.where(b >= 3, 1, np.where(b >= 2, 2, np.where(b >= 1, 3, 4))).astype(float)
+    return s.map({"HH": 1.0, "HL": 2.0}).fillna(4.0).to_numpy(dtype=float)
+
+
+def _combine(levels, weights):
+    """Weighted mean of levels, rounded with halves towards the higher priority (smaller)."""
+    total = sum(weights.values())
+    score = sum(weights[r] * levels[r] for r in weights) / total
+    return np.clip(np.ceil(score - 0.5), 1, 4), score
+
+
+def _z_fields(frame, z_fields):
+    if z_fields is None:
+        z_fields = [c for c in frame.columns if str(c).startswith("z_")]
+    return list(z_fields)
+
+
+def _z_matrix(frame, z_fields):
+    return np.column_stack([numeric_field(frame, f).to_numpy() for f in z_fields]) if z_fields \
+        else np.zeros((len(frame), 0))
+
+
+def _mc_levels(Z, rule, burden_threshold, n_runs, rng, index_weights=None):
+    """Levels under perturbed weights / dropped indicators / shifted threshold (n_runs × n)."""
+    n, m = Z.shape
+    out = []
+    base_w = np.ones(m) if index_weights is None else np.asarray(index_weights, dtype=float)
+    Zf = np.nan_to_num(Z, nan=0.0)
+    for r in range(n_runs):
+        w = base_w * rng.uniform(0.5, 1.5, size=m)
+        if m > 1 and r % 3 == 0:
+            w[r // 3 % m] = 0.0  # drop one indicator in turn
+        if rule == "index_class":
+            s = Zf @ w
+            sd = s.std()
+            idx = (s - s.mean()) / sd if sd > 0 else np.zeros(n)
+            out.append(index_bands(idx))
+        else:
+            t = burden_threshold + rng.uniform(-0.25, 0.25)
+            cnt = ((Z >= t) & (w > 0)).sum(axis=1)
+            out.append(burden_levels(cnt))
+    return np.array(out)
+
+
+def reasons_for(frame, z_fields, labels=None, top=3, min_z=0.5, lang="en"):
+    """Top drivers per area in words: 'child poverty +2.1 SD above the city average'."""
+    Z = _z_matrix(frame, z_fields)
+    texts = []
+    for row in Z:
+        order = np.argsort(-np.nan_to_num(row, nan=-np.inf), kind="mergesort")
+        parts = []
+        for j in order[:top]:
+            if np.isnan(row[j]) or row[j] < min_z:
+                break
+            field = z_fields[j]
+            base = field[2:] if field.startswith("z_") else field
+            key = field if labels and field in labels else base
+            name = _label(key, labels, lang)
+            parts.append(tr("{indicator} +{value} SD above the city average", lang=lang,
+                            indicator=name, value=format_number(row[j], 1, lang)))
+        texts.append("; ".join(parts) if parts else tr("no indicator clearly above the city average",
+                                                         lang=lang))
+    return texts
+
+
+def _rule_reason(rule, level, values, lang, extra):
+    """The rule's verdict for one area."""
+    if rule == "index_class":
+        if extra.get("class_given"):
+            return tr("index class {value}", lang=lang, value=values["class"])
+        return tr("index {value} SD from the city average", lang=lang,
+                  value=format_number(values["index"], 2, lang))
+    if rule == "burden_count":
+        return tr("{count} indicator(s) at least {threshold} SD above the city average", lang=lang,
+                  count=int(values["burden"]), threshold=format_number(extra["threshold"], 1, lang))
+    if rule == "cluster":
+        return tr("cluster {value}", lang=lang, value=values["cluster"]) + (
+            f" ({values['cluster_name']})" if values.get("cluster_name") else "")
+    if rule == "hotspot":
+        return tr("hot-spot result: {value}", lang=lang, value=values["hotspot"])
+    return ""
+
+
+def rank_priorities(frame, rule="index_class", index_field="index", class_field=None,
+                    higher_is_worse=True, z_fields=None, burden_threshold=1.0, cluster_field=None,
+                    cluster_levels=None, cluster_names=None, hotspot_field=None, hotspot_q_field=None,
+                    combination=None, population_field=None, children_field=None, min_population=0,
+                    robustness_field=None, labels=None, top=3, n_runs=200, seed=12345, feedback=None):
+    """Priority levels 1–4 with reasons and robustness.
+
+    Parameters
+    ----------
+    frame : DataFrame or GeoDataFrame
+        One row per area, e.g. the output of ``kommunalmonitor:compositeindex``
+        (``z_<indicator>``, ``index``, ``index_class``) joined with cluster / hot-spot columns.
+    rule : {'index_class', 'burden_count', 'cluster', 'hotspot', 'weighted'}
+    combination : dict
+        For ``weighted``: ``{rule: weight}`` of the other rules.
+    robustness_field : str, optional
+        A 0..1 (or 0..100 %) field to use as robustness (Monte-Carlo class probability,
+        cluster stability).
+    population_field, children_field : str, optional
+        Residents and children per area (summed per level in the diagnostics).
+    min_population : float
+        Areas below this get level 0 (no priority).
+
+    Returns
+    -------
+    (DataFrame, dict)
+        Columns ``priority`` (0–4), ``priority_label``, ``reasons_en``, ``reasons_de``,
+        ``robustness`` (0..1), ``residents``, ``children`` (when given), ``score``; and
+        diagnostics with counts, residents and children per level.
+    """
+    feedback = ensure_feedback(feedback)
+    if rule not in RULES:
+        raise InputError(tr("Unknown priority rule '{value}'; use one of {values}.",
+                            value=rule, values=", ".join(RULES)))
+    if len(frame) == 0:
+        raise InputError(tr("Layer '{layer}' has no features. Choose a layer with data "
+                            "(or check the 'selected features only' option).", layer=layer_name(frame)))
+    z_fields = _z_fields(frame, z_fields)
+    Z = _z_matrix(frame, z_fields)
+    n = len(frame)
+    rules = list(combination) if rule == "weighted" else [rule]
+    if rule == "weighted":
+        if not combination or any(r not in RULES[:4] for r in combination) or \
+                any(float(v) < 0 for v in combination.values()) or sum(combination.values()) <= 0:
+            raise InputError(tr("A weighted combination needs positive weights for some of the rules "
+                                "{values}.", values=", ".join(RULES[:4])))
+    levels, values, extra = {}, {}, {"threshold": burden_threshold}
+    for r in rules:
+        if r == "index_class":
+            if class_field:
+                cls = frame[class_field].to_numpy()
+                levels[r] = class_levels(cls, higher_is_worse)
+                values["class"] = cls
+                extra["class_given"] = True
+            else:
+                idx = numeric_field(frame, index_field).to_numpy()
+                levels[r] = index_bands(idx if higher_is_worse else -idx)
+                values["index"] = idx
+        elif r == "burden_count":
+            if not z_fields:
+                raise InputError(tr("The multiple-burden rule needs z-score fields (z_<indicator>) in "
+                                    "layer '{layer}'; run the composite index first.",
+                                    layer=layer_name(frame)))
+            cnt = (np.nan_to_num(Z, nan=-np.inf) >= burden_threshold).sum(axis=1)
+            levels[r] = burden_levels(cnt)
+            values["burden"] = cnt
+        elif r == "cluster":
+            if not cluster_field:
+                raise InputError(tr("The cluster rule needs the cluster field (from the typology)."))
+            cl = pd.to_numeric(frame[cluster_field], errors="coerce").to_numpy(dtype=float)
+            if cluster_levels:
+                lv = np.array([float(cluster_levels.get(int(c), 4)) if not np.isnan(c) else np.nan
+                               for c in cl])
+            else:
+                lv = np.where(cl >= 1, np.minimum(cl, 4), np.nan)
+            levels[r] = lv
+            values["cluster"] = [int(c) if not np.isnan(c) else "–" for c in cl]
+            if cluster_names:
+                values["cluster_names"] = cluster_names
+        elif r == "hotspot":
+            if not hotspot_field:
+                raise InputError(tr("The hot-spot rule needs the hot-spot field (gi_bin or lisa_code)."))
+            hs = frame[hotspot_field].to_numpy()
+            levels[r] = hotspot_levels(hs)
+            values["hotspot"] = hs
+    if rule == "weighted":
+        weights = {r: float(combination[r]) for r in rules}
+        lv, score = _combine({r: np.nan_to_num(levels[r], nan=4.0) for r in rules}, weights)
+    else:
+        lv = levels[rule]
+        score = lv.copy()
+    lv = np.nan_to_num(lv, nan=4.0)
+    pop = numeric_field(frame, population_field).to_numpy() if population_field else None
+    kids = numeric_field(frame, children_field).to_numpy() if children_field else None
+    small = np.zeros(n, dtype=bool)
+    if min_population and pop is None:
+        raise InputError(tr("A minimum population needs the population field."))
+    if min_population and pop is not None:
+        small = ~(np.nan_to_num(pop, nan=0.0) >= float(min_population))
+        lv = np.where(small, 0, lv)
+    lv = lv.astype(int)
+    feedback.progress(0.3)
+    # robustness
+    source = None
+    if robustness_field:
+        rob = numeric_field(frame, robustness_field).to_numpy()
+        if np.nanmax(rob) > 1.0 + 1e-9:
+            rob = rob / 100.0
+        source = "field"
+    elif rule == "cluster":
+        rob = np.full(n, np.nan)
+        source = "none"
+    elif rule == "hotspot" and hotspot_q_field:
+        q = numeric_field(frame, hotspot_q_field).to_numpy()
+        rob = 1.0 - q
+        source = "1-q"
+    else:
+        rng = np.random.default_rng(seed)
+        mc_rules = [r for r in rules if r in ("index_class", "burden_count")]
+        if Z.shape[1] and mc_rules and not extra.get("class_given"):
+            runs = {r: _mc_levels(Z, r, burden_threshold, n_runs, rng) for r in mc_rules}
+            if rule == "weighted":
+                w = {r: float(combination[r]) for r in rules}
+                sims = []
+                for t in range(n_runs):
+                    lvl = {r: (runs[r][t] if r in runs else np.nan_to_num(levels[r], nan=4.0)) for r in rules}
+                    sims.append(_combine(lvl, w)[0])
+                sims = np.array(sims)
+            else:
+                sims = runs[rule]
+            rob = (sims == lv[None, :]).mean(axis=0)
+            source = "monte_carlo"
+        else:
+            rob = np.full(n, np.nan)
+            source = "none"
+    rob = np.where(small, np.nan, rob)
+    feedback.progress(0.7)
+    out = pd.DataFrame(index=frame.index)
+    out["priority"] = lv
+    out["priority_label"] = [level_label(v) for v in lv]
+    drivers = {lang: reasons_for(frame, z_fields, labels, top, lang=lang) if z_fields else [""] * n
+               for lang in ("en", "de")}
+    for lang in ("en", "de"):
+        texts = []
+        for i in range(n):
+            if small[i]:
+                texts.append(tr("fewer than {minimum} residents: no priority (values too uncertain)",
+                                lang=lang, minimum=format_number(float(min_population), 0, lang)))
+                continue
+            parts = []
+            for r in rules:
+                vals = {k: (v[i] if not isinstance(v, dict) else v) for k, v in values.items()}
+                if r == "cluster" and cluster_names:
+                    c = values["cluster"][i]
+                    name = cluster_names.get(c, {}) if isinstance(c, int) else {}
+                    vals["cluster_name"] = name.get(lang) if isinstance(name, dict) else name
+                parts.append(_rule_reason(r, lv[i], vals, lang, extra))
+            head = level_label(lv[i], lang) + ": " + ", ".join(p for p in parts if p)
+            texts.append(head + (" — " + drivers[lang][i] if drivers[lang][i] else ""))
+        out[f"reasons_{lang}"] = texts
+    out["robustness"] = rob
+    out["score"] = score
+    if pop is not None:
+        out["residents"] = pop
+    if kids is not None:
+        out["children"] = kids
+    diag = {"rule": rule, "rules": rules, "robustness_source": source, "n": n,
+            "levels": {}, "z_fields": z_fields, "seed": seed,
+            "note": tr("Priorities are a search strategy, not a verdict: check flagged areas on site.")}
+    for level in (1, 2, 3, 4, 0):
+        sel = lv == level
+        diag["levels"][level] = {
+            "areas": int(sel.sum()),
+            "residents": float(np.nansum(pop[sel])) if pop is not None else None,
+            "children": float(np.nansum(kids[sel])) if kids is not None else None,
+            "mean_robustness": float(np.nanmean(rob[sel])) if sel.any() and not np.isnan(rob[sel]).all() else None}
+    feedback.progress(1.0)
+    return out, diag

@@ -1,0 +1,124 @@
+"""Priority ranking: rules by hand, reasons and robustness for every area, min population,
+determinism, decision table export; Berlin MSS 2021 status classes as the index class."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from kommunalmonitor.core.errors import InputError
+from kommunalmonitor.core.priorities import ranking as R
+from kommunalmonitor.core.priorities import table as T
+
+
+def areas():
+    return pd.DataFrame({
+        "plr": ["A", "B", "C", "D", "E"],
+        "z_S4": [2.1, 1.2, 0.2, -1.0, 1.6],
+        "z_S1": [1.5, 1.1, 0.0, -0.5, -0.2],
+        "z_S3": [1.2, 0.3, 0.1, -1.2, 0.4],
+        "index": [1.9, 1.2, 0.1, -1.3, 0.8],
+        "index_class": [4, 3, 2, 1, 2],
+        "EW": [5000.0, 3000.0, 250.0, 8000.0, 4000.0],
+        "kinder": [900.0, 400.0, 20.0, 1000.0, 500.0],
+        "gi_bin": [3, 2, 0, -2, 1],
+    })
+
+
+def test_rules_by_hand():
+    f = areas()
+    out, _ = R.rank_priorities(f, "index_class", class_field="index_class")
+    assert out["priority"].tolist() == [1, 2, 3, 4, 3]
+    out, _ = R.rank_priorities(f, "index_class")  # index bands > 1.5, > 1, >= -1
+    assert out["priority"].tolist() == [1, 2, 3, 4, 3]
+    out, _ = R.rank_priorities(f, "burden_count")  # counts of z >= 1: 3, 2, 0, 0, 1
+    assert out["priority"].tolist() == [1, 2, 4, 4, 3]
+    out, _ = R.rank_priorities(f, "hotspot", hotspot_field="gi_bin")
+    assert out["priority"].tolist() == [1, 2, 4, 4, 3]
+    # weighted mean of (index class, burden): E: (3 + 3)/2 = 3; B: 2; rounding halves up-priority
+    out, _ = R.rank_priorities(f, "weighted", combination={"index_class": 1, "hotspot": 1},
+                               class_field="index_class", hotspot_field="gi_bin")
+    assert out["priority"].tolist() == [1, 2, 3, 4, 3]
+    out, _ = R.rank_priorities(f.assign(h=[3, 0, 0, 0, 0]), "weighted",
+                               combination={"index_class": 1, "hotspot": 1},
+                               class_field="index_class", hotspot_field="h")
+    assert out["priority"].tolist()[1] == 3  # (2 + 4)/2 = 3
+    assert out["score"].tolist()[4] == 3.5 and out["priority"].tolist()[4] == 3
+
+
+def test_reasons_robustness_and_people():
+    f = areas()
+    out, diag = R.rank_priorities(f, "index_class", population_field="EW", children_field="kinder",
+                                  min_population=300, seed=3, n_runs=100)
+    assert out["priority"].tolist() == [1, 2, 0, 4, 3]
+    assert out.loc[0, "reasons_en"].startswith("Priority 1 (highest): index 1.90 SD")
+    assert "z_S4" not in out.loc[0, "reasons_en"] and "S4 +2.1 SD above the city average" in out.loc[0, "reasons_en"]
+    assert "S4 +2,1 SD" in out.loc[0, "reasons_de"] and "Priorität 1" in out.loc[0, "reasons_de"]
+    assert "fewer than 250" not in out.loc[2, "reasons_en"] and "fewer than 300 residents" in out.loc[2, "reasons_en"]
+    valid = out["priority"] > 0
+    assert out.loc[valid, "robustness"].between(0, 1).all() and out.loc[valid, "robustness"].notna().all()
+    assert diag["levels"][1] == {"areas": 1, "residents": 5000.0, "children": 900.0,
+                                 "mean_robustness": out.loc[0, "robustness"]}
+    again, _ = R.rank_priorities(f, "index_class", population_field="EW", min_population=300, seed=3, n_runs=100)
+    assert np.array_equal(again["robustness"].to_numpy(), out["robustness"].to_numpy(), equal_nan=True)
+    # an area far beyond its class bounds is robust, one near a bound is not
+    assert out.loc[3, "robustness"] >= out.loc[1, "robustness"]
+    given, d = R.rank_priorities(f.assign(p=[95, 60, 99, 80, 70]), "index_class",
+                                 class_field="index_class", robustness_field="p")
+    assert given["robustness"].tolist() == [0.95, 0.6, 0.99, 0.8, 0.7] and d["robustness_source"] == "field"
+
+
+def test_cluster_rule_with_names_and_bad_rules():
+    f = areas().assign(cl=[1, 1, 3, 4, 2], stab=[0.9, 0.8, 0.7, 1.0, 0.5])
+    names = {1: {"en": "high child poverty", "de": "hohe Kinderarmut"}}
+    out, _ = R.rank_priorities(f, "cluster", cluster_field="cl", cluster_names=names, robustness_field="stab")
+    assert out["priority"].tolist() == [1, 1, 3, 4, 2]
+    assert "cluster 1 (high child poverty)" in out.loc[0, "reasons_en"]
+    assert "(hohe Kinderarmut)" in out.loc[0, "reasons_de"]
+    with pytest.raises(InputError, match="Unknown priority rule"):
+        R.rank_priorities(f, "magic")
+    with pytest.raises(InputError, match="positive weights"):
+        R.rank_priorities(f, "weighted", combination={"index_class": -1})
+    with pytest.raises(InputError, match="no features"):
+        R.rank_priorities(f.iloc[:0], "index_class")
+    with pytest.raises(InputError, match="z-score fields"):
+        R.rank_priorities(f[["plr", "index"]], "burden_count")
+
+
+def test_decision_table_csv_and_xlsx(tmp_path):
+    f = areas()
+    out, diag = R.rank_priorities(f, "index_class", class_field="index_class", population_field="EW",
+                                  children_field="kinder", robustness_field=None)
+    table = T.decision_table(f, out, id_field="plr", extra_fields={"index": "index", "index_class": "index_class"})
+    assert list(table.columns)[:6] == ["Planungsraum", "Priorität", "Priorität (Text)", "Gründe",
+                                       "Robustheit (%)", "Einwohner"]
+    assert table["Planungsraum"].tolist() == ["A", "B", "C", "E", "D"]
+    csv = T.write_decision_table(table, str(tmp_path / "p.csv"))
+    raw = open(csv, encoding="utf-8-sig").read()
+    assert raw.splitlines()[0].startswith("Planungsraum;Priorität;") and "1,9" in raw
+    back = pd.read_csv(csv, sep=";", decimal=",", encoding="utf-8-sig")
+    assert back["Einwohner"].tolist() == [5000.0, 3000.0, 250.0, 4000.0, 8000.0]
+    xlsx = T.write_decision_table(table, str(tmp_path / "p.xlsx"), T.summary_table(out), diag["note"])
+    sheets = pd.read_excel(xlsx, sheet_name=None)
+    assert set(sheets) == {"Prioritaeten", "Uebersicht", "Hinweis"}
+    assert sheets["Prioritaeten"]["Gründe"].iloc[0] == table["Gründe"].iloc[0]
+    assert sheets["Uebersicht"]["Einwohner"].sum() == 20250.0
+    with pytest.raises(InputError, match=".csv or .xlsx"):
+        T.write_decision_table(table, str(tmp_path / "p.ods"))
+
+
+def test_berlin_mss_status_classes_as_priorities(berlin_dir):
+    idx = pd.read_csv(f"{berlin_dir}/mss_2021_indizes.csv", dtype={"PLR_ID": str})
+    ind = pd.read_csv(f"{berlin_dir}/mss_2021_index_indikatoren.csv", dtype={"PLR_ID": str})
+    frame = ind.merge(idx[["PLR_ID", "SI_N"]], on="PLR_ID")
+    frame = frame[frame["KOM"] == "gültig"].reset_index(drop=True)
+    for c in ("S1", "S3", "S4"):
+        frame[f"z_{c}"] = (frame[c] - frame[c].mean()) / frame[c].std(ddof=0)
+    s = frame[["z_S1", "z_S3", "z_S4"]].sum(axis=1)
+    frame["index"] = (s - s.mean()) / s.std(ddof=0)
+    out, diag = R.rank_priorities(frame, "index_class", z_fields=["z_S1", "z_S3", "z_S4"],
+                                  population_field="EW", n_runs=60, seed=2021)
+    # the MSS status classes reproduced: sehr niedrig (4) -> 1 ... hoch (1) -> 4; 49/46/366/75
+    expected = frame["SI_N"].map({4: 1, 3: 2, 2: 3, 1: 4}).to_numpy()
+    assert (out["priority"].to_numpy() == expected).all()
+    assert [diag["levels"][k]["areas"] for k in (1, 2, 3, 4)] == [49, 46, 366, 75]
+    assert out["robustness"].between(0, 1).all()
+    assert diag["levels"][1]["mean_robustness"] > diag["levels"][2]["mean_robustness"]
