@@ -1,0 +1,105 @@
+"""The Processing algorithm writes Musterstadt files that QGIS itself opens correctly."""
+import os
+
+import pytest
+
+from kommunalmonitor.core import i18n
+
+
+@pytest.fixture(scope="module")
+def results(qgis_app, tmp_path_factory):
+    from qgis.core import (QgsApplication, QgsProcessingContext, QgsProcessingFeedback)
+
+    folder = str(tmp_path_factory.mktemp("musterstadt_alg"))
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById(
+        "kommunalmonitor:samplemunicipality")
+    assert algorithm is not None
+    context = QgsProcessingContext()
+    params = {"N_BLOCKS": "600", "SEED": "3", "OUTPUT_FOLDER": folder}  # strings, like qgis_process
+    ok, message = algorithm.checkParameterValues(params, context)
+    assert ok, message
+    feedback = QgsProcessingFeedback()
+    out, ok = algorithm.run(params, context, feedback)
+    assert ok
+    return out, folder, context
+
+
+def test_outputs_are_the_written_files(results):
+    out, folder, _ = results
+    assert out["OUTPUT_FOLDER"] == folder
+    assert out["GPKG"] == os.path.join(folder, "musterstadt.gpkg")
+    for key, name in (("NOISE", "noise_lden_10m.tif"), ("GREEN", "green_cover_10m.tif"),
+                      ("IMPERVIOUS", "impervious_10m.tif"), ("HEAT", "surface_heat_10m.tif"),
+                      ("ZENSUS", "zensus_100m.csv")):
+        assert out[key] == os.path.join(folder, name)
+        assert os.path.getsize(out[key]) > 1000
+    assert os.path.exists(os.path.join(folder, "README.txt"))
+
+
+def test_qgis_opens_the_geopackage(results):
+    from qgis.core import QgsVectorLayer, QgsWkbTypes
+
+    from kommunalmonitor.core.sample import generate_sample_municipality
+
+    out, _, _ = results
+    expected = generate_sample_municipality(600, seed=3)  # same seed -> same city
+    for name, geometry in (("blocks", QgsWkbTypes.PolygonGeometry),
+                           ("planning_areas", QgsWkbTypes.PolygonGeometry),
+                           ("districts", QgsWkbTypes.PolygonGeometry),
+                           ("roads", QgsWkbTypes.LineGeometry),
+                           ("schools", QgsWkbTypes.PointGeometry),
+                           ("kitas", QgsWkbTypes.PointGeometry)):
+        layer = QgsVectorLayer(f"{out['GPKG']}|layername={name}", name, "ogr")
+        assert layer.isValid(), name
+        assert layer.crs().authid() == "EPSG:25832", name
+        assert layer.featureCount() == len(expected.layers[name]), name
+        assert layer.geometryType() == geometry, name
+    blocks = QgsVectorLayer(f"{out['GPKG']}|layername=blocks", "b", "ogr")
+    names = blocks.fields().names()
+    for field in ("block_id", "plr_id", "district_id", "pop_2022", "unemployed_2022", "rent_per_m2"):
+        assert field in names
+    total = sum(f["pop_2022"] for f in blocks.getFeatures())
+    assert total == expected.blocks["pop_2022"].sum()
+
+
+def test_qgis_opens_the_rasters(results):
+    from qgis.core import QgsRasterLayer
+
+    out, _, _ = results
+    layer = QgsRasterLayer(out["NOISE"], "noise")
+    assert layer.isValid()
+    assert layer.crs().authid() == "EPSG:25832"
+    assert layer.rasterUnitsPerPixelX() == pytest.approx(10.0)
+    provider = layer.dataProvider()
+    assert provider.sourceHasNoDataValue(1) and provider.sourceNoDataValue(1) == -9999
+    stats = provider.bandStatistics(1)
+    assert 25 < stats.minimumValue and stats.maximumValue < 85
+
+
+def test_desktop_loads_blocks_areas_and_noise(results):
+    _, _, context = results
+    details = context.layersToLoadOnCompletion()
+    assert len(details) == 3
+    assert any(k.endswith("|layername=blocks") for k in details)
+    assert any(k.endswith("|layername=planning_areas") for k in details)
+    assert any(k.endswith("noise_lden_10m.tif") for k in details)
+
+
+def test_run_alg_and_bad_block_count(run_alg, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException):
+        run_alg("kommunalmonitor:samplemunicipality",
+                {"N_BLOCKS": 100, "SEED": 1, "OUTPUT_FOLDER": str(tmp_path)})
+
+
+def test_algorithm_texts_in_both_languages(qgis_app):
+    from qgis.core import QgsApplication
+
+    algorithm = QgsApplication.processingRegistry().algorithmById("kommunalmonitor:samplemunicipality")
+    with i18n.language("de"):
+        assert algorithm.displayName() == "Musterkommune erzeugen (Musterstadt)"
+        assert "synthetisch" in algorithm.shortHelpString()
+    with i18n.language("en"):
+        assert algorithm.displayName() == "Create sample municipality (Musterstadt)"
+        assert algorithm.group() == "1 Data and sample municipality"
