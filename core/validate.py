@@ -95,10 +95,15 @@ def require_unique(frame, field, name=None):
 
 
 def require_valid_geometries(frame, name=None, repair=False):
-    """Geometries are present and valid; with ``repair`` return a repaired copy instead of raising."""
+    """Geometries are present and valid; with ``repair`` return a repaired copy instead of raising.
+
+    Repair uses GEOS's MakeValid (``shapely.validation.make_valid``, in shapely 1.8 and 2.x),
+    which keeps every part of a self-intersecting polygon ("bow tie"), unlike ``buffer(0)``
+    which silently drops one lobe; polygonal inputs stay polygonal. The input is not modified.
+    """
     geoms = frame.geometry
     missing = geoms.isna() | geoms.is_empty
-    if missing.all():
+    if len(frame) and missing.all():
         raise InputError(tr("Layer '{layer}' has no geometries.", layer=layer_name(frame, name)))
     invalid = ~missing & ~geoms.is_valid
     if invalid.any():
@@ -108,9 +113,42 @@ def require_valid_geometries(frame, name=None, repair=False):
                                 "{feature}). Run 'Fix geometries' on the layer first.",
                                 layer=layer_name(frame, name), count=int(invalid.sum()),
                                 feature=first))
-        frame = frame.copy()
-        frame.loc[invalid, frame.geometry.name] = geoms[invalid].buffer(0)
+        from geopandas import GeoSeries
+
+        repaired = GeoSeries([_make_valid(g) if bad else g for g, bad in zip(geoms, invalid)],
+                             index=frame.index, crs=geoms.crs)
+        frame = frame.copy()  # the input stays as it was
+        frame[frame.geometry.name] = repaired
     return frame
+
+
+def _make_valid(geometry):
+    """MakeValid that keeps the dimension of the input (polygons stay polygons)."""
+    from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
+    from shapely.ops import unary_union
+    from shapely.validation import make_valid
+
+    fixed = make_valid(geometry)
+    if geometry.geom_type in ("Polygon", "MultiPolygon") and isinstance(fixed, GeometryCollection):
+        polygons = [g for g in getattr(fixed, "geoms", []) if isinstance(g, (Polygon, MultiPolygon))]
+        fixed = unary_union(polygons) if polygons else Polygon()
+    return fixed
+
+
+def require_geometry_type(frame, kinds, name=None):
+    """All present geometries are of the given base kinds, e.g. ``("Polygon",)``.
+
+    ``kinds`` are base names (``Point``, ``LineString``, ``Polygon``); multi-part variants
+    are accepted too.
+    """
+    present = frame.geometry[~(frame.geometry.isna() | frame.geometry.is_empty)]
+    types = set(t.replace("Multi", "") for t in present.geom_type.unique())
+    wrong = sorted(types - set(kinds))
+    if wrong:
+        raise InputError(tr("Layer '{layer}' contains {found} geometries, but {expected} are needed. "
+                            "Choose a layer of the right type.",
+                            layer=layer_name(frame, name), found=", ".join(wrong),
+                            expected=" / ".join(kinds)))
 
 
 def require_same_crs(a, b, name_a=None, name_b=None):
