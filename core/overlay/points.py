@@ -1,0 +1,162 @@
+"""Points → areas: counts, capacity sums, categories and supply ratios per area.
+
+Every point is assigned to the area that contains it (a point on a shared boundary goes to
+the first such area, so it is counted once). Points outside every area are reported with
+their ids, never dropped silently.
+"""
+import re
+
+import numpy as np
+import pandas as pd
+
+from .. import validate
+from ..errors import InputError
+from ..feedback import ensure_feedback
+from ..i18n import tr
+from ..rates import DEFAULT_MIN_BASE, rate, small_base
+from ._spatial import polygons_in
+
+
+def _safe_name(value):
+    """A field-name-friendly version of a category value."""
+    text = re.sub(r"[^0-9A-Za-z_äöüÄÖÜß]+", "_", str(value)).strip("_")
+    return text or "empty"
+
+
+def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_field=None,
+                    population=None, per=100.0, min_base=DEFAULT_MIN_BASE, supply_field=None,
+                    feedback=None, points_name=None, areas_name=None, point_id=None):
+    """Count points (facilities) per area, sum their capacities, and build supply ratios.
+
+    Parameters
+    ----------
+    points : GeoDataFrame
+        Facilities as points (other geometries use their centroid), same CRS as ``areas``.
+    areas : GeoDataFrame
+        Planning areas (polygons).
+    area_id : str, optional
+        Unique id field of the areas.
+    capacity_fields : list of str
+        Numeric fields to sum (e.g. kita places); NULL capacities are counted in
+        ``<field>_missing`` per area, not as zero.
+    category_field : str, optional
+        Also count per category: ``n_<category>`` (and ``<field>_<category>`` for the first
+        capacity field).
+    population : str or array-like, optional
+        The denominator of the supply ratio: a field of ``areas``, or values aligned with
+        the areas (e.g. children aged 0–5 from 'Zensus grid to areas').
+    per : float
+        Ratio unit: 100 → places per 100 residents.
+    supply_field : str, optional
+        Capacity field for the supply ratio (default: the first capacity field, else the
+        count of points).
+    min_base : float
+        Areas whose population is below this are flagged in ``supply_small``.
+
+    Returns
+    -------
+    (GeoDataFrame, dict)
+        Areas with ``n_points``, capacity sums, category counts and, with a population,
+        ``supply_num``, ``supply_den``, ``supply`` and ``supply_small``; diagnostics with
+        ``points``, ``points_outside`` and ``outside_ids``.
+    """
+    feedback = ensure_feedback(feedback)
+    for frame, name in ((points, points_name), (areas, areas_name)):
+        validate.require_not_empty(frame, name)
+        validate.require_projected(frame, name)
+    validate.require_same_crs(points, areas, points_name, areas_name)
+    if area_id is not None:
+        validate.require_fields(areas, [area_id], areas_name)
+        validate.require_unique(areas, area_id, areas_name)
+    capacity_fields = list(capacity_fields or [])
+    capacities = {f: validate.numeric_field(points, f, points_name, allow_negative=False).to_numpy()
+                  for f in capacity_fields}
+    if category_field is not None:
+        validate.require_fields(points, [category_field], points_name)
+    den = None
+    if population is not None:
+        if isinstance(population, str):
+            den = validate.numeric_field(areas, population, areas_name).to_numpy()
+        else:
+            den = np.asarray(population, dtype="float64")
+            if den.shape != (len(areas),):
+                raise InputError(tr("The population values must have one value per area "
+                                    "({n} areas, got {m} values).", n=len(areas), m=den.size))
+    geoms = points.geometry
+    missing_geometry = geoms.isna() | geoms.is_empty
+    valid = points.geometry[~missing_geometry.to_numpy()]
+    if len(valid) and (valid.geom_type != "Point").any():
+        valid = valid.representative_point()  # lines/polygons: a point surely inside them
+    area_of = np.full(len(points), -1, dtype="int64")
+    if len(valid):
+        area_of[~missing_geometry.to_numpy()] = polygons_in(valid, areas.geometry)
+    n_a = len(areas)
+    inside = area_of >= 0
+    out = areas.copy()
+    out["n_points"] = np.bincount(area_of[inside], minlength=n_a).astype("int64")
+    for field, values in capacities.items():
+        known = np.isfinite(values)
+        out[field] = np.bincount(area_of[inside & known], weights=values[inside & known], minlength=n_a)
+        out[f"{field}_missing"] = np.bincount(area_of[inside & ~known], minlength=n_a).astype("int64")
+    categories = []
+    if category_field is not None:
+        labels = points[category_field].astype(object).where(points[category_field].notna(), None)
+        categories = sorted({str(v) for v in labels.dropna()})
+        used = set(out.columns)
+        for value in categories:
+            match = (labels.astype(str) == value).to_numpy() & labels.notna().to_numpy()
+            name = f"n_{_safe_name(value)}"
+            while name in used:
+                name += "_"
+            used.add(name)
+            out[name] = np.bincount(area_of[inside & match], minlength=n_a).astype("int64")
+            if capacity_fields:
+                field = capacity_fields[0]
+                values = capacities[field]
+                ok = inside & match & np.isfinite(values)
+                cname = f"{field}_{_safe_name(value)}"
+                while cname in used:
+                    cname += "_"
+                used.add(cname)
+                out[cname] = np.bincount(area_of[ok], weights=values[ok], minlength=n_a)
+    if den is not None:
+        supply = supply_field or (capacity_fields[0] if capacity_fields else None)
+        if supply is not None and supply not in capacities:
+            raise InputError(tr("The supply field '{field}' must be one of the capacity fields.",
+                                field=supply))
+        num = np.asarray(out[supply] if supply else out["n_points"], dtype="float64")
+        out["supply_num"] = num
+        out["supply_den"] = den
+        out["supply"] = rate(num, den, per=per)
+        out["supply_small"] = small_base(den, min_base)
+    outside = np.flatnonzero(~inside)
+    ids = (points[point_id] if point_id is not None and point_id in points.columns
+           else points.index.to_series()).to_numpy()[outside]
+    diagnostics = {
+        "points": int(len(points)),
+        "points_assigned": int(inside.sum()),
+        "points_outside": int(len(outside)),
+        "points_without_geometry": int(missing_geometry.sum()),
+        "outside_ids": [v.item() if hasattr(v, "item") else v for v in ids[:1000]],
+        "capacity_totals": {f: float(np.nansum(v)) for f, v in capacities.items()},
+        "capacity_missing": {f: int((~np.isfinite(v)).sum()) for f, v in capacities.items()},
+        "categories": categories,
+    }
+    if len(outside):
+        shown = ", ".join(str(v) for v in diagnostics["outside_ids"][:10])
+        feedback.warning(tr("{count} point(s) of layer '{layer}' lie outside every area and were "
+                            "not counted (ids: {ids}).", count=len(outside),
+                            layer=validate.layer_name(points, points_name),
+                            ids=shown + (" …" if len(outside) > 10 else "")))
+    if inside.sum() == 0:
+        raise InputError(tr("No point of layer '{points}' lies in any area of '{areas}'. Check that "
+                            "both layers cover the same place and use the right CRS.",
+                            points=validate.layer_name(points, points_name),
+                            areas=validate.layer_name(areas, areas_name)))
+    for field, count in diagnostics["capacity_missing"].items():
+        if count:
+            feedback.warning(tr("Field '{field}' of layer '{layer}' is empty (NULL) in {count} "
+                                "feature(s); they were left out, not counted as zero.",
+                                field=field, layer=validate.layer_name(points, points_name),
+                                count=count))
+    return out, diagnostics

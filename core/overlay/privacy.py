@@ -1,0 +1,114 @@
+"""Small numbers: rates that carry their base, small-base flags, suppression for export.
+
+Builds on ``core.rates`` (rate, small_base, suppress_small_counts).
+"""
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..i18n import tr
+from ..rates import DEFAULT_MIN_BASE, rate, small_base, suppress_small_counts
+
+
+class RateSpec:
+    """A rate to build from two transferred counts.
+
+    Parameters
+    ----------
+    name : str
+        Output field name of the rate; ``<name>_num``, ``<name>_den`` and
+        ``<name>_small`` are written beside it.
+    numerator, denominator : str
+        Count fields (transferred as extensive variables, then divided).
+    per : float
+        Multiplier (100 for percent, 1000 for per mille).
+    min_base : float
+        Areas whose denominator is below this are flagged (default 300 residents).
+    """
+
+    def __init__(self, name, numerator, denominator, per=100.0, min_base=DEFAULT_MIN_BASE):
+        self.name = str(name)
+        self.numerator = numerator
+        self.denominator = denominator
+        self.per = float(per)
+        self.min_base = float(min_base)
+
+    @classmethod
+    def coerce(cls, spec):
+        """Accept a RateSpec, a dict, or a tuple ``(name, numerator, denominator[, per[, min_base]])``."""
+        if isinstance(spec, cls):
+            return spec
+        if isinstance(spec, dict):
+            return cls(**spec)
+        return cls(*spec)
+
+
+def add_rate(frame, name, numerator, denominator, per=100.0, min_base=DEFAULT_MIN_BASE):
+    """Return a copy of ``frame`` with ``<name>_num``, ``<name>_den``, ``<name>`` and
+    ``<name>_small`` (True where the base is under ``min_base`` or missing).
+
+    ``numerator``/``denominator`` are arrays or column names of ``frame``.
+    """
+    out = frame.copy()
+    num = np.asarray(frame[numerator] if isinstance(numerator, str) else numerator, dtype="float64")
+    den = np.asarray(frame[denominator] if isinstance(denominator, str) else denominator,
+                     dtype="float64")
+    out[f"{name}_num"] = num
+    out[f"{name}_den"] = den
+    out[name] = rate(num, den, per=per)
+    out[f"{name}_small"] = small_base(den, min_base=min_base)
+    return out
+
+
+def flag_small_base(frame, base_column, min_base=DEFAULT_MIN_BASE, flag_column="small_base"):
+    """Return a copy with a boolean ``flag_column``: base under ``min_base`` (or missing)."""
+    out = frame.copy()
+    out[flag_column] = small_base(np.asarray(frame[base_column], dtype="float64"), min_base)
+    return out
+
+
+def suppress_for_export(frame, count_columns, min_count=3, rates=()):
+    """Suppress counts below ``min_count`` (but above 0) as statistical offices publish them.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    count_columns : list of str
+        Count fields to suppress (set to NULL where 0 < value < min_count).
+    min_count : float
+        Smallest count that may be published; 0 or None switches suppression off.
+    rates : iterable of str
+        Rate names (as written by :func:`add_rate`): the rate is also suppressed where its
+        numerator or denominator was, so it cannot be used to recover the count.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        A suppressed copy and ``{column: number of suppressed values}``.
+    """
+    out = frame.copy()
+    report = {}
+    if not min_count:
+        return out, report
+    if min_count < 0:
+        raise InputError(tr("The minimum count for suppression must not be negative (got {value}).",
+                            value=min_count))
+    columns = list(count_columns)
+    for name in rates:
+        columns += [c for c in (f"{name}_num", f"{name}_den") if c in out.columns and c not in columns]
+    for column in columns:
+        values = np.asarray(pd.to_numeric(out[column], errors="coerce"), dtype="float64")
+        suppressed = suppress_small_counts(values, min_count=min_count)
+        hidden = np.isnan(suppressed) & ~np.isnan(values)
+        report[column] = int(hidden.sum())
+        out[column] = suppressed
+    for name in rates:
+        if name in out.columns:
+            hide = np.zeros(len(out), dtype=bool)
+            for part in (f"{name}_num", f"{name}_den"):
+                if part in out.columns:
+                    hide |= np.isnan(np.asarray(out[part], dtype="float64"))
+            values = np.asarray(out[name], dtype="float64").copy()
+            values[hide] = np.nan
+            out[name] = values
+    return out, report
