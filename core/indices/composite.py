@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..feedback import ensure_feedback
-from ..i18n import tr
+from ..i18n import format_number, tr
 from ..validate import layer_name, numeric_field, require_not_empty
 from .classify import MSS_STATUS_BOUNDS, class_labels, classify
 from .standardise import METHODS, standardise, weighted_mean_sd, winsorise
@@ -361,7 +361,7 @@ def _collinearity_warnings(values, included, indicators, threshold=0.9):
             if np.isfinite(corr[a, b]) and abs(corr[a, b]) > threshold:
                 warnings.append(tr("Indicators '{a}' and '{b}' are strongly correlated (r = {r}); "
                                    "together they count one dimension twice.",
-                                   a=indicators[a], b=indicators[b], r=f"{corr[a, b]:.2f}"))
+                                   a=indicators[a], b=indicators[b], r=format_number(corr[a, b], 2)))
     return warnings
 
 

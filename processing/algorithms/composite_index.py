@@ -6,6 +6,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
 from ...core.indices.composite import composite_index, parse_weights, result_frame
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
+from ..styling import register_output_style
 
 STANDARDISATIONS = ("z", "z_weighted", "minmax", "percentile", "rank_exp")
 SCHEMES = ("sd_bands", "quantiles", "jenks", "equal_interval", "fixed")
@@ -113,4 +114,6 @@ class CompositeIndexAlgorithm(KommunalmonitorAlgorithm):
                                   "look on site, it is not a verdict on the people living there."))
         out = result_frame(frame, result)
         dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
+        if scheme == "sd_bands":
+            register_output_style(context, dest, "index_classes.qml", self.tr("Composite index"))
         return {self.OUTPUT: dest}

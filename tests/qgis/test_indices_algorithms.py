@@ -72,3 +72,66 @@ def test_compositeindex_quantiles_reversed_and_bad_weights(run_alg):
     with pytest.raises(QgsProcessingException, match="weight"):
         run_alg("kommunalmonitor:compositeindex", {
             "INPUT": layer, "INDICATORS": ["a", "g"], "WEIGHTS": "1", "OUTPUT": "memory:"})
+
+
+def _berlin_layer(berlin_dir):
+    """The MSS 2021 raw indicators as a polygon layer (dummy squares), plus the published table."""
+    import os
+
+    import pandas as pd
+    from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsRectangle, QgsVectorLayer
+    from qgis.PyQt.QtCore import QVariant
+
+    raw = pd.read_csv(os.path.join(berlin_dir, "mss_2021_index_indikatoren.csv"),
+                      dtype={"PLR_ID": str, "BEZ_ID": str})
+    published = pd.read_csv(os.path.join(berlin_dir, "mss_2021_indizes.csv"), dtype={"PLR_ID": str})
+    layer = QgsVectorLayer("Polygon?crs=EPSG:25833", "mss", "memory")
+    numeric = ["EW", "S1", "S3", "S4", "D1", "D3", "D4"]
+    layer.dataProvider().addAttributes([QgsField("PLR_ID", QVariant.String), QgsField("KOM", QVariant.String)]
+                                       + [QgsField(n, QVariant.Double) for n in numeric])
+    layer.updateFields()
+    features = []
+    for i, row in enumerate(raw.itertuples(index=False)):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromRect(QgsRectangle(i, 0, i + 0.9, 1)))
+        values = [getattr(row, n) for n in numeric]
+        feature.setAttributes([row.PLR_ID, row.KOM] + [None if v != v else float(v) for v in values])
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer, published
+
+
+def test_catalogueindex_berlin_mss_2021(run_alg, berlin_dir):
+    layer, published = _berlin_layer(berlin_dir)
+    out = _run(run_alg, {"_id": "kommunalmonitor:catalogueindex", "INPUT": layer, "CATALOGUE": 0})
+    rows = _table(out)
+    valid = published["KOM"] == "gültig"
+    sdi = [r["sdi"] for r in rows]
+    assert [s for s, v in zip(sdi, valid) if v] == published["SDI_N"][valid].astype(int).tolist()
+    from qgis.core import NULL
+    assert all(s == NULL for s, v in zip(sdi, valid) if not v)
+    assert all(r["included"] is False for r, v in zip(rows, valid) if not v)
+    assert sum(bool(r["included"]) for r in rows) == 536
+
+
+def test_statusdynamics_berlin_mss_2021(run_alg, berlin_dir):
+    layer, published = _berlin_layer(berlin_dir)
+    out = _run(run_alg, {"_id": "kommunalmonitor:statusdynamics", "INPUT": layer,
+                         "STATUS_INDICATORS": ["S1", "S3", "S4"], "DYNAMICS_INDICATORS": ["D1", "D3", "D4"],
+                         "POPULATION_FIELD": "EW", "EXCLUDE_FIELD": "KOM",
+                         "EXCLUDE_VALUE": "ungültig (Ausreißer)", "MISSING_VALUE": -9999})
+    rows = _table(out)
+    valid = (published["KOM"] == "gültig").tolist()
+    assert [r["sdi_label"] for r, v in zip(rows, valid) if v] == published["SDI"][published["KOM"] == "gültig"].tolist()
+    assert sum(bool(r["attention"]) for r in rows) > 0
+
+
+def test_catalogueindex_bad_catalogue_file(run_alg, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("id: x\nname: x\nindicators:\n  - id: a\n    label: a\n    domain: Verkehr\n    value: a\n",
+                    encoding="utf-8")
+    layer = _layer({"a": [1.0, 2.0, 3.0]}, [500] * 3)
+    with pytest.raises(QgsProcessingException, match="line 6"):
+        _run(run_alg, {"_id": "kommunalmonitor:catalogueindex", "INPUT": layer, "CATALOGUE_FILE": str(path)})

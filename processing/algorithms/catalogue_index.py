@@ -1,0 +1,60 @@
+"""Processing adapter: index from an indicator catalogue (kommunalmonitor:catalogueindex)."""
+from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSink,
+                       QgsProcessingParameterFeatureSource, QgsProcessingParameterFile)
+
+from ...core.i18n import get_language
+from ...core.indices.catalogue import catalogue_index, catalogue_output, load_catalogue, shipped_catalogues
+from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..bridge import gdf_to_sink, source_to_gdf
+from ..styling import register_output_style
+
+
+class CatalogueIndexAlgorithm(KommunalmonitorAlgorithm):
+    """Compute the indicators and the index a YAML catalogue describes (e.g. Berlin MSS 2021)."""
+
+    ALGORITHM_ID = "catalogueindex"
+    DISPLAY_NAME = "Index from indicator catalogue"
+    GROUP_ID = "indicators"
+
+    INPUT = "INPUT"
+    CATALOGUE = "CATALOGUE"
+    CATALOGUE_FILE = "CATALOGUE_FILE"
+    OUTPUT = "OUTPUT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        """Declare the parameters."""
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.INPUT, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.CATALOGUE, self.tr("Shipped catalogue"), options=shipped_catalogues(), defaultValue=0))
+        self.addParameter(QgsProcessingParameterFile(
+            self.CATALOGUE_FILE, self.tr("Own catalogue file (YAML; replaces the shipped one)"),
+            extension="yaml", optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Indicators and index"), QgsProcessing.TypeVectorPolygon))
+
+    def run(self, parameters, context, feedback):
+        """Load the catalogue, compute in core, write the layer."""
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        path = self.parameterAsFile(parameters, self.CATALOGUE_FILE, context)
+        if not path:
+            path = shipped_catalogues()[self.parameterAsEnum(parameters, self.CATALOGUE, context)]
+        catalogue = load_catalogue(path)
+        feedback.pushInfo(self.tr("Catalogue: {name} ({count} indicators).",
+                                  name=catalogue.name.get(get_language(), catalogue.id),
+                                  count=len(catalogue.indicators)))
+        frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
+        result = catalogue_index(catalogue, frame, feedback=core_feedback(feedback))
+        diag = result.diagnostics
+        feedback.pushInfo(self.tr("{included} of {total} areas define the reference statistics; "
+                                  "{small} below the minimum population, {missing} with missing values.",
+                                  included=diag["n_included"], total=diag["n_areas"],
+                                  small=diag["n_population_below_minimum"], missing=diag["n_missing"]))
+        for warning in diag["indicator_warnings"] + diag["warnings"]:
+            feedback.reportError(warning, False)
+        feedback.pushInfo(self.tr("The index is a search strategy: areas with high values need a "
+                                  "look on site, it is not a verdict on the people living there."))
+        dest = gdf_to_sink(self, parameters, context, self.OUTPUT, catalogue_output(frame, result), feedback)
+        if catalogue.index.get("classification", "sd_bands") == "sd_bands":
+            register_output_style(context, dest, "index_classes.qml", self.tr("Indicators and index"))
+        return {self.OUTPUT: dest}

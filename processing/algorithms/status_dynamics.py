@@ -1,0 +1,109 @@
+"""Processing adapter: status and dynamics index, MSS style (kommunalmonitor:statusdynamics)."""
+from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSink,
+                       QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
+                       QgsProcessingParameterNumber, QgsProcessingParameterString)
+
+from ...core.indices.mss import DEFAULT_ATTENTION, status_dynamics
+from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..bridge import gdf_to_sink, source_to_gdf
+
+
+class StatusDynamicsAlgorithm(KommunalmonitorAlgorithm):
+    """Status index, dynamics index, combined code (e.g. '2-') and attention areas."""
+
+    ALGORITHM_ID = "statusdynamics"
+    DISPLAY_NAME = "Status and dynamics index (MSS method)"
+    GROUP_ID = "indicators"
+
+    INPUT = "INPUT"
+    STATUS_INDICATORS = "STATUS_INDICATORS"
+    DYNAMICS_INDICATORS = "DYNAMICS_INDICATORS"
+    POPULATION_FIELD = "POPULATION_FIELD"
+    MIN_POPULATION = "MIN_POPULATION"
+    EXCLUDE_FIELD = "EXCLUDE_FIELD"
+    EXCLUDE_VALUE = "EXCLUDE_VALUE"
+    MISSING_VALUE = "MISSING_VALUE"
+    STANDARDISATION = "STANDARDISATION"
+    ATTENTION = "ATTENTION"
+    OUTPUT = "OUTPUT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        """Declare the parameters."""
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.INPUT, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterField(
+            self.STATUS_INDICATORS, self.tr("Status indicators (levels, higher = more disadvantage)"),
+            parentLayerParameterName=self.INPUT, type=QgsProcessingParameterField.Numeric,
+            allowMultiple=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.DYNAMICS_INDICATORS, self.tr("Dynamics indicators (changes, higher = worsening)"),
+            parentLayerParameterName=self.INPUT, type=QgsProcessingParameterField.Numeric,
+            allowMultiple=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.POPULATION_FIELD, self.tr("Population field"), parentLayerParameterName=self.INPUT,
+            type=QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_POPULATION, self.tr("Minimum population for the reference statistics"),
+            QgsProcessingParameterNumber.Double, defaultValue=300, minValue=0))
+        self.addParameter(QgsProcessingParameterField(
+            self.EXCLUDE_FIELD, self.tr("Field flagging excluded areas (e.g. outliers)"),
+            parentLayerParameterName=self.INPUT, optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.EXCLUDE_VALUE, self.tr("Value of that field that means 'exclude'"), optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MISSING_VALUE, self.tr("Code for 'no value' in the indicator fields (e.g. -9999)"),
+            QgsProcessingParameterNumber.Double, optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.STANDARDISATION, self.tr("Standardisation"),
+            options=[self.tr("z-score, unweighted (population SD, as MSS)"),
+                     self.tr("z-score, population-weighted")], defaultValue=0))
+        self.addParameter(QgsProcessingParameterString(
+            self.ATTENTION, self.tr("Areas needing particular attention (status/dynamics codes)"),
+            defaultValue=DEFAULT_ATTENTION))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Status and dynamics"), QgsProcessing.TypeVectorPolygon))
+
+    def run(self, parameters, context, feedback):
+        """Read the parameters, compute in core, write the layer."""
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        status_fields = self.parameterAsFields(parameters, self.STATUS_INDICATORS, context)
+        dynamics_fields = self.parameterAsFields(parameters, self.DYNAMICS_INDICATORS, context)
+        population = self.parameterAsFields(parameters, self.POPULATION_FIELD, context)
+        population = population[0] if population else None
+        min_population = self.parameterAsDouble(parameters, self.MIN_POPULATION, context)
+        exclude_field = self.parameterAsFields(parameters, self.EXCLUDE_FIELD, context)
+        exclude_value = self.parameterAsString(parameters, self.EXCLUDE_VALUE, context)
+        missing = parameters.get(self.MISSING_VALUE)
+        missing = () if missing is None or missing == "" else (
+            self.parameterAsDouble(parameters, self.MISSING_VALUE, context),)
+        method = ("z", "z_weighted")[self.parameterAsEnum(parameters, self.STANDARDISATION, context)]
+        attention = self.parameterAsString(parameters, self.ATTENTION, context)
+
+        frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
+        exclude = None
+        if exclude_field:
+            exclude = (frame[exclude_field[0]].astype(str) == exclude_value).to_numpy()
+        result = status_dynamics(frame, status_fields, dynamics_fields, population=population,
+                                 min_population=min_population if population else 0.0,
+                                 exclude=exclude, missing_values=missing, method=method,
+                                 attention=attention, feedback=core_feedback(feedback))
+        diag = result.diagnostics
+        feedback.pushInfo(self.tr("Status classes 1–4: {status}; dynamics classes 1/3/5: {dynamics}; "
+                                  "{attention} areas need particular attention.",
+                                  status=", ".join(str(v) for v in diag["status_counts"].values()),
+                                  dynamics=", ".join(str(v) for v in diag["dynamics_counts"].values()),
+                                  attention=diag["n_attention"]))
+        for warning in diag["warnings"]:
+            feedback.reportError(warning, False)
+        feedback.pushInfo(self.tr("Dynamics are relative to the whole city: 'negative' means worse "
+                                  "than the city's development, not necessarily an absolute decline."))
+        out = frame.copy()
+        for name in status_fields:
+            out["z_" + name] = result.status.scores[name].to_numpy()
+        for name in dynamics_fields:
+            out["z_" + name] = result.dynamics.scores[name].to_numpy()
+        for column in result.table.columns:
+            out[column] = result.table[column].to_numpy()
+        out["excl_reason"] = [self.tr(r) if r else None for r in result.status.reason]
+        dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
+        return {self.OUTPUT: dest}
