@@ -157,6 +157,8 @@ class LocalSearch:
     def __init__(self, neighbours, pop, X, coords, weights, lo, hi, target=None, old=None,
                  w_h=1.0, w_c=0.5, w_m=0.0, w_b=0.0):
         self.nb = [list(map(int, x)) for x in neighbours]
+        self.edges = np.asarray([(u, v) for u, vs in enumerate(self.nb) for v in vs if u < v],
+                                dtype=np.int64).reshape(-1, 2)
         self.pop = np.asarray(pop, float)
         self.X = np.asarray(X, float)
         self.Y = np.asarray(coords, float)
@@ -190,6 +192,20 @@ class LocalSearch:
             bal = float(((P - self.target) ** 2).sum() / (k * self.target ** 2))
         return wss, inertia, changed, bal
 
+    def score(self, parts, base):
+        """Weighted objective of ``parts`` relative to ``base`` (both from ``objective_parts``)."""
+        w_h, w_c, w_m, w_b = self.w
+        total = 0.0
+        if w_h and base[0] > 0:
+            total += w_h * parts[0] / base[0]
+        if w_c and base[1] > 0:
+            total += w_c * parts[1] / base[1]
+        if w_m and self.pop.sum() > 0:
+            total += w_m * parts[2] / self.pop.sum()
+        if w_b:
+            total += w_b * parts[3]
+        return total
+
     def assign_old(self, labels, k):
         """The existing area each new area mostly covers (by residents, then units)."""
         n_old = int(self.old.max()) + 1
@@ -217,11 +233,17 @@ class LocalSearch:
         start = time.perf_counter()
         total_moves = 0
         passes = 0
+        active = np.ones(k, dtype=bool)  # areas whose statistics changed in the last pass
         for passes in range(1, max_passes + 1):
             moves = 0
             labels = np.asarray(lab, dtype=np.int64)
-            boundary = np.nonzero([any(lab[v] != lab[u] for v in nb[u]) for u in range(len(lab))])[0]
+            e0, e1 = self.edges[:, 0], self.edges[:, 1]
+            differ = labels[e0] != labels[e1]
+            # boundary units next to an area that changed (gains elsewhere are unchanged)
+            touch = differ & (active[labels[e0]] | active[labels[e1]])
+            boundary = np.unique(self.edges[touch].ravel())
             order = boundary[rng.permutation(len(boundary))]
+            active = np.zeros(k, dtype=bool)
             for count, u in enumerate(order.tolist()):
                 if count % 2000 == 0:
                     feedback.check()
@@ -266,6 +288,8 @@ class LocalSearch:
                     continue
                 Bj = int(B[j])
                 lab[u] = Bj
+                active[A] = True
+                active[Bj] = True
                 n[A] -= 1
                 n[Bj] += 1
                 P[A] -= pu

@@ -25,7 +25,12 @@ from ..validate import (layer_name, numeric_field, require_fields, require_not_e
 from . import record as run_record
 from .engine import LocalSearch, SplitFailure, check_partition, split_part
 from .feasibility import check_request, split_failure_problem
-from .graph import build_graph, query_pairs
+from .graph import adjacency_matrix, build_graph, query_pairs
+
+
+def sparse_from(rows, cols, n):
+    """Symmetric CSR from index pairs."""
+    return adjacency_matrix(n, np.column_stack([rows, cols]))
 
 
 def _labels_from_layer(units, layer, field, what):
@@ -87,7 +92,7 @@ class PlanningAreaBuilder:
 
     def __init__(self, n_areas=None, target_population=None, min_population=0.0,
                  max_population=np.inf, homogeneity_weight=1.0, compactness_weight=0.5,
-                 change_weight=0.0, balance_weight=0.0, contiguity="rook", snap_tolerance=0.5,
+                 change_weight=0.0, balance_weight=1.0, contiguity="rook", snap_tolerance=0.5,
                  min_shared_length=None, barrier_tolerance=None, island_rule="nearest",
                  max_passes=30, time_limit=None, random_state=0):
         self.n_areas = n_areas
@@ -298,6 +303,12 @@ class PlanningAreaBuilder:
                              w_c=self.compactness_weight, w_m=self.change_weight,
                              w_b=self.balance_weight)
         start_parts = search.objective_parts(labels, k)
+        ward = self._ward_start(members, k_parts, graph, X if X.shape[1] else coords, pop, lo, hi)
+        start_kind = "tree"
+        if ward is not None:
+            ward_parts = search.objective_parts(ward, k)
+            if search.score(ward_parts, start_parts) < search.score(start_parts, start_parts):
+                labels, start_parts, start_kind = ward, ward_parts, "ward"
         labels, passes, moves = search.run(labels, k, rng, max_passes=self.max_passes,
                                            time_limit=self.time_limit, feedback=feedback.step(0.4, 1.0))
         end_parts = search.objective_parts(labels, k)
@@ -321,7 +332,7 @@ class PlanningAreaBuilder:
             "wss_start": start_parts[0], "wss": end_parts[0],
             "inertia_start": start_parts[1], "inertia": end_parts[1],
             "changed_population_start": start_parts[2], "changed_population": end_parts[2],
-            "passes": int(passes), "moves": int(moves),
+            "passes": int(passes), "moves": int(moves), "start": start_kind,
             "violations": len(violations), "violation_list": [list(map(str, v)) for v in violations[:10]],
             "seconds_start": t_start, "seconds_search": time.perf_counter() - t0 - t_start,
         }
@@ -329,6 +340,45 @@ class PlanningAreaBuilder:
             raise InfeasibleError(tr("Internal check failed: {count} area(s) break a hard constraint "
                                      "(first: area {area}, {kind}). Please report this with the run record.",
                                      count=len(violations), area=violations[0][1], kind=violations[0][0]))
+        return labels
+
+    @staticmethod
+    def _ward_start(members, k_parts, graph, features, pop, lo, hi):
+        """Ward clustering with contiguity per part (scikit-learn) as an alternative start; None if
+        it breaks a bound or is unavailable. Wins when the bounds are loose."""
+        try:
+            from sklearn.cluster import AgglomerativeClustering
+        except ImportError:  # pragma: no cover - scikit-learn is in both stacks
+            return None
+        from scipy.sparse.csgraph import connected_components as components
+
+        matrix = graph.csr()
+        labels = np.full(graph.n, -1, dtype=np.int64)
+        offset = 0
+        for nodes, k in zip(members, k_parts):
+            k = int(k)
+            if k == 1 or len(nodes) < 3:
+                part = np.zeros(len(nodes), dtype=np.int64) if k == 1 else np.arange(len(nodes))
+            else:
+                sub = matrix[nodes][:, nodes]
+                try:
+                    part = AgglomerativeClustering(n_clusters=k, linkage="ward", connectivity=sub).fit(
+                        features[nodes]).labels_.astype(np.int64)
+                except Exception:  # e.g. degenerate features; the tree start stays
+                    return None
+                if len(np.unique(part)) != k:
+                    return None
+                # every cluster must be connected on the graph
+                rows, cols = sub.nonzero()
+                same = part[rows] == part[cols]
+                keep = sparse_from(rows[same], cols[same], len(nodes))
+                if components(keep, directed=False)[0] != k:
+                    return None
+            totals = np.bincount(part, weights=pop[nodes])
+            if len(totals) != k or totals.min() < lo - 1e-9 or totals.max() > hi + 1e-9:
+                return None
+            labels[nodes] = part + offset
+            offset += k
         return labels
 
     def _infeasible(self, problems):
@@ -372,7 +422,11 @@ class PlanningAreaBuilder:
         frame = gpd.GeoDataFrame({"area_id": labels}, geometry=units.geometry.values, crs=units.crs)
         dissolved = frame.dissolve(by="area_id").sort_index()
         geom = dissolved.geometry
-        pp = (4 * np.pi * geom.area / geom.length ** 2).to_numpy()
+        shape = geom
+        tol = float(self.snap_tolerance or 0.0)
+        if tol > 1.0:  # units separated by street space: close the gaps before measuring the outline
+            shape = geom.buffer(tol, resolution=2).buffer(-tol, resolution=2)
+        pp = (4 * np.pi * shape.area / shape.length ** 2).to_numpy()
         out = gpd.GeoDataFrame({
             "area_id": np.arange(1, k + 1, dtype=np.int64),
             "population": popk,

@@ -293,13 +293,16 @@ def build_graph(units, rule="rook", snap_tolerance=0.5, min_shared_length=None,
 
 
 def _island_links(geoms, contact, parent_codes, n, feedback):
-    """Link every contact group to the nearest unit of a larger group in the same nesting group."""
+    """Link every contact group to the nearest unit of another group in the same nesting group.
+
+    Groups are visited from the smallest; each gets one link to the closest unit outside it
+    (searched in growing distance bands through the spatial index), until the nesting group
+    is connected.
+    """
     groups = parent_codes if parent_codes is not None else np.zeros(n, dtype=np.int64)
     ncomp, comp = connected_components(adjacency_matrix(n, contact), directed=False)
     if ncomp == len(np.unique(groups)):
         return np.zeros((0, 2), dtype=np.int64)
-    links = []
-    # union-find over components
     root = np.arange(ncomp)
 
     def find(a):
@@ -308,28 +311,38 @@ def _island_links(geoms, contact, parent_codes, n, feedback):
             a = root[a]
         return a
 
+    bounds = geoms.bounds.to_numpy()
+    extent = max(float(np.nanmax(bounds[:, 2:4] - bounds[:, 0:2])), 1.0)
+    links = []
     for group in np.unique(groups):
         members = np.nonzero(groups == group)[0]
         comps = np.unique(comp[members])
         if len(comps) < 2:
             continue
-        sub = geoms.iloc[members]
-        # visit components from the smallest (by unit count) upwards, deterministic
+        sub = geoms.iloc[members].reset_index(drop=True)
         sizes = {c: int((comp[members] == c).sum()) for c in comps}
         for c in sorted(comps, key=lambda c: (sizes[c], c)):
             feedback.check()
             current = find(c)
-            in_comp = np.array([find(x) == current for x in comp[members]])
+            member_root = np.fromiter((find(x) for x in comp[members]), dtype=np.int64, count=len(members))
+            in_comp = member_root == current
             if in_comp.all():
                 break
-            inside = members[in_comp]
-            outside = members[~in_comp]
-            shape = geoms.iloc[inside].unary_union
-            distances = sub[~in_comp].distance(shape).values
-            best = int(np.argmin(distances))
-            target = int(outside[best])
-            near = geoms.iloc[inside].distance(geoms.iloc[target]).values
-            source = int(inside[int(np.argmin(near))])
+            inside = np.nonzero(in_comp)[0]
+            distance = 10.0
+            while True:
+                qi, ti = query_pairs(sub, sub.iloc[inside].buffer(distance, resolution=2).reset_index(drop=True),
+                                     predicate="intersects")
+                outside = ~in_comp[ti]
+                if outside.any() or distance > 4 * extent:
+                    break
+                distance *= 3.0
+            if not outside.any():
+                continue
+            a, b = inside[qi[outside]], ti[outside]
+            d = sub.iloc[a].reset_index(drop=True).distance(sub.iloc[b].reset_index(drop=True)).to_numpy()
+            at = int(np.lexsort((b, a, d))[0])
+            source, target = int(members[a[at]]), int(members[b[at]])
             links.append((min(source, target), max(source, target)))
             root[find(comp[target])] = current
     return np.asarray(links, dtype=np.int64).reshape(-1, 2)
