@@ -237,3 +237,11 @@ def test_installed_zip_loads_on_the_desktop_and_unloads(installed, tmp_path):
     assert expected <= set(result["algorithms"])
     assert len(result["menus"]) == 1 and result["menus"][0][0] == "&Kommunalmonitor"
     assert result["unloaded"] and not result["provider_after"] and result["menus_after"] == []
+
+
+def test_readme_documents_commands_and_versions():
+    with open(os.path.join(PLUGIN_DIR, "README.md"), encoding="utf-8") as fh:
+        readme = fh.read()
+    for needed in ("make demo", "make test", "make package", "make bench", "3.22", "python3-sklearn",
+                   "python3-scikit-learn", "OSGeo4W"):
+        assert needed in readme, needed
