@@ -161,6 +161,8 @@ def _combine(block, weights, how):
     # geometric mean of non-negative scores; a zero score makes the mean zero
     with np.errstate(divide="ignore"):
         logs = np.log(block)
+    # log(0) = -inf would give NaN with a zero weight; a huge negative number gives exp → 0
+    logs = np.where(np.isneginf(logs), -1e300, logs)
     coef = weights / weights.sum()
     return np.exp(logs @ coef), None
 
