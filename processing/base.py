@@ -37,7 +37,7 @@ def core_feedback(feedback):
     return Feedback(
         on_progress=lambda f: feedback.setProgress(100.0 * f),
         on_info=feedback.pushInfo,
-        on_warning=getattr(feedback, "reportError", feedback.pushInfo),
+        on_warning=getattr(feedback, "pushWarning", None) or feedback.pushInfo,
         is_cancelled=feedback.isCanceled,
     )
 

@@ -208,3 +208,23 @@ def test_aggregate_to_areas_bad_input(run_alg, case, expected):
     for part in expected:
         assert part in message, (part, message)
     assert (_snapshot(blocks), _snapshot(areas)) == before
+
+
+def test_core_feedback_forwards_progress_messages_and_cancel(qgis_app):
+    from qgis.core import QgsProcessingFeedback
+
+    from kommunalmonitor.core.errors import CancelledError
+    from kommunalmonitor.processing.base import core_feedback
+
+    qgis_feedback = QgsProcessingFeedback()
+    feedback = core_feedback(qgis_feedback)
+    feedback.step(0.5, 1.0).progress(0.5)
+    assert qgis_feedback.progress() == pytest.approx(75.0)
+    feedback.info("Hinweis: 3 Blöcke außerhalb")
+    feedback.warning("Achtung")
+    assert "Hinweis: 3 Blöcke außerhalb" in qgis_feedback.textLog() and "Achtung" in qgis_feedback.textLog()
+    feedback.check()
+    qgis_feedback.cancel()
+    with pytest.raises(CancelledError):
+        feedback.check()
+    core_feedback(None).check()  # silent without QGIS feedback
