@@ -99,8 +99,13 @@ def detect_regular_grid(frame, rtol=1e-6):
 
 def parse_grid_values(column, secret_values=DEFAULT_SECRET, field=None, layer=None):
     """Return ``(values, secret)``: float counts and a mask of suppressed/secret/empty cells."""
-    series = pd.Series(np.asarray(column, dtype=object) if not pd.api.types.is_numeric_dtype(column)
-                       else np.asarray(column, dtype="float64"))
+    series = pd.Series(column).reset_index(drop=True)
+    if pd.api.types.is_bool_dtype(series):
+        series = series.astype(object)
+    if pd.api.types.is_numeric_dtype(series):
+        series = series.astype("float64")  # nullable Int64 from QGIS: NULL → NaN
+    else:
+        series = series.astype(object)
     secret_num = {float(v) for v in secret_values if isinstance(v, (int, float)) or
                   (isinstance(v, str) and re.fullmatch(r"-?\d+(\.\d+)?", v))}
     secret_txt = {str(v).strip() for v in secret_values if isinstance(v, str)}
@@ -197,7 +202,9 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
         validate.require_fields(targets, [target_id], target_name)
         validate.require_unique(targets, target_id, target_name)
 
-    if isinstance(table, gpd.GeoDataFrame) and table.geometry.name in table.columns and x is None:
+    spatial = (isinstance(table, gpd.GeoDataFrame) and table.geometry.name in table.columns
+               and x is None and not (table.geometry.isna() | table.geometry.is_empty).all())
+    if spatial:
         validate.require_projected(table, table_name)
         crs = table.crs
         kinds = set(table.geometry.geom_type.dropna().unique())
@@ -519,7 +526,9 @@ def _clamped_area(x0, y0, x1, y1, ax, ay, bx, by):
 
 def gpd_values(series):
     """Object array of the shapely geometries of a GeoSeries."""
-    return np.array(list(series.values), dtype=object)
+    out = np.empty(len(series), dtype=object)
+    out[:] = list(series.values)  # element-wise: numpy must not iterate multi-part geometries
+    return out
 
 
 def _same_crs(a, b):

@@ -1,0 +1,114 @@
+"""Processing adapter: distance to the nearest facility and 2SFCA supply per area."""
+from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSink,
+                       QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
+                       QgsProcessingParameterNumber)
+
+from ...core.overlay.accessibility import DECAYS, accessibility
+from ...core.overlay.privacy import suppress_for_export
+from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..bridge import gdf_to_sink, source_to_gdf
+
+DECAY_LABELS = ("none (all facilities in reach count fully)", "linear", "Gaussian")
+
+
+class Accessibility(KommunalmonitorAlgorithm):
+    """How far residents live from the nearest facility, and the 2SFCA places per resident."""
+
+    ALGORITHM_ID = "accessibility"
+    DISPLAY_NAME = "Accessibility of facilities (distance, 2SFCA)"
+    GROUP_ID = "overlay"
+
+    RESIDENCES = "RESIDENCES"
+    POPULATION_FIELD = "POPULATION_FIELD"
+    FACILITIES = "FACILITIES"
+    CAPACITY_FIELD = "CAPACITY_FIELD"
+    AREAS = "AREAS"
+    AREA_ID = "AREA_ID"
+    THRESHOLD = "THRESHOLD"
+    CATCHMENT = "CATCHMENT"
+    DECAY = "DECAY"
+    PER = "PER"
+    MIN_BASE = "MIN_BASE"
+    MIN_COUNT = "MIN_COUNT"
+    OUTPUT = "OUTPUT"
+    OUTPUT_RESIDENCES = "OUTPUT_RESIDENCES"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        """Residences with population, facilities with capacity, areas, distances."""
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.RESIDENCES, self.tr("Where people live (grid cells, blocks, addresses)"),
+            [QgsProcessing.TypeVectorAnyGeometry]))
+        self.addParameter(QgsProcessingParameterField(
+            self.POPULATION_FIELD, self.tr("Population (e.g. children 0–5)"), None, self.RESIDENCES,
+            QgsProcessingParameterField.Any))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.FACILITIES, self.tr("Facilities of one type"), [QgsProcessing.TypeVectorAnyGeometry]))
+        self.addParameter(QgsProcessingParameterField(
+            self.CAPACITY_FIELD, self.tr("Capacity (e.g. places; empty: each facility counts 1)"), None,
+            self.FACILITIES, QgsProcessingParameterField.Any, optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.AREAS, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterField(
+            self.AREA_ID, self.tr("Area id field (checked for duplicates)"), None, self.AREAS,
+            optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.THRESHOLD, self.tr("Distance for 'share of residents beyond' (m)"),
+            QgsProcessingParameterNumber.Double, 500.0, minValue=0.001))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.CATCHMENT, self.tr("2SFCA catchment radius (m; 0: no 2SFCA)"),
+            QgsProcessingParameterNumber.Double, 1000.0, minValue=0.0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.DECAY, self.tr("Distance decay inside the catchment"),
+            [self.tr(label) for label in DECAY_LABELS], defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.PER, self.tr("2SFCA per (100: places per 100 residents)"),
+            QgsProcessingParameterNumber.Double, 100.0, minValue=0.000001))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_BASE, self.tr("Minimum base (areas below are flagged)"),
+            QgsProcessingParameterNumber.Double, 300.0, minValue=0.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_COUNT, self.tr("Suppress counts below this value for publication (0: off)"),
+            QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Areas with accessibility"), QgsProcessing.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT_RESIDENCES, self.tr("Residences with distance and 2SFCA"),
+            QgsProcessing.TypeVectorAnyGeometry, optional=True, createByDefault=False))
+
+    def run(self, parameters, context, feedback):
+        """Read the layers, compute in the engine, write areas (and residences)."""
+        res_src = self.parameterAsSource(parameters, self.RESIDENCES, context)
+        pop_field = self.parameterAsString(parameters, self.POPULATION_FIELD, context)
+        fac_src = self.parameterAsSource(parameters, self.FACILITIES, context)
+        cap_field = self.parameterAsString(parameters, self.CAPACITY_FIELD, context) or None
+        areas_src = self.parameterAsSource(parameters, self.AREAS, context)
+        area_id = self.parameterAsString(parameters, self.AREA_ID, context) or None
+        threshold = self.parameterAsDouble(parameters, self.THRESHOLD, context)
+        catchment = self.parameterAsDouble(parameters, self.CATCHMENT, context) or None
+        decay = DECAYS[self.parameterAsEnum(parameters, self.DECAY, context)]
+        per = self.parameterAsDouble(parameters, self.PER, context)
+        min_base = self.parameterAsDouble(parameters, self.MIN_BASE, context)
+        min_count = self.parameterAsInt(parameters, self.MIN_COUNT, context)
+
+        residences = source_to_gdf(res_src, fields=[pop_field], name=res_src.sourceName() if res_src else None)
+        facilities = source_to_gdf(fac_src, fields=[cap_field] if cap_field else [],
+                                   name=fac_src.sourceName() if fac_src else None)
+        areas = source_to_gdf(areas_src, name=areas_src.sourceName() if areas_src else None)
+        res, per_area, diagnostics = accessibility(
+            residences, facilities, pop_field, areas=areas, area_id=area_id, capacity_field=cap_field,
+            threshold=threshold, catchment=catchment, decay=decay, per=per, min_base=min_base,
+            reproject=True, feedback=core_feedback(feedback))
+        if min_count:
+            per_area, report = suppress_for_export(per_area, ["population"], min_count)
+            feedback.pushInfo(self.tr("Suppressed for publication (counts below {n}): {report}.",
+                                      n=min_count, report=report))
+        feedback.pushInfo(self.tr("{residents} residents in {cells} places; {facilities} facilities.",
+                                  residents=round(diagnostics["population"]), cells=diagnostics["residences"],
+                                  facilities=diagnostics["facilities"]))
+        results = {self.OUTPUT: gdf_to_sink(self, parameters, context, self.OUTPUT,
+                                            per_area.reset_index(drop=True), feedback)}
+        if self.parameterAsOutputLayer(parameters, self.OUTPUT_RESIDENCES, context):
+            results[self.OUTPUT_RESIDENCES] = gdf_to_sink(
+                self, parameters, context, self.OUTPUT_RESIDENCES,
+                res.drop(columns=["nearest"]).reset_index(drop=True), feedback)
+        return results

@@ -1,0 +1,134 @@
+"""Processing adapter: transfer polygon data onto planning areas (``core.overlay.interpolate``)."""
+from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
+                       QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
+                       QgsProcessingParameterNumber, QgsProcessingParameterString)
+
+from ...core.overlay.interpolate import area_interpolate
+from ...core.overlay.privacy import RateSpec, suppress_for_export
+from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..bridge import gdf_to_sink, source_to_gdf
+
+
+class AreaInterpolation(KommunalmonitorAlgorithm):
+    """Split counts of source polygons (blocks, old districts) exactly onto the planning areas."""
+
+    ALGORITHM_ID = "areainterpolation"
+    DISPLAY_NAME = "Transfer polygon data to areas"
+    GROUP_ID = "overlay"
+
+    SOURCES = "SOURCES"
+    EXTENSIVE = "EXTENSIVE"
+    INTENSIVE = "INTENSIVE"
+    WEIGHT_FIELD = "WEIGHT_FIELD"
+    RATE_NUMERATOR = "RATE_NUMERATOR"
+    RATE_DENOMINATOR = "RATE_DENOMINATOR"
+    RATE_NAME = "RATE_NAME"
+    RATE_PER = "RATE_PER"
+    AREAS = "AREAS"
+    AREA_ID = "AREA_ID"
+    ANCILLARY = "ANCILLARY"
+    ANCILLARY_FIELD = "ANCILLARY_FIELD"
+    BASE_FIELD = "BASE_FIELD"
+    MIN_BASE = "MIN_BASE"
+    MIN_COUNT = "MIN_COUNT"
+    OUTPUT = "OUTPUT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        """Sources and fields, target areas, optional dasymetric layer, small-number options."""
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.SOURCES, self.tr("Source polygons (e.g. statistical blocks)"),
+            [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterField(
+            self.EXTENSIVE, self.tr("Counts to split (residents, dwellings; totals are kept)"), None,
+            self.SOURCES, QgsProcessingParameterField.Numeric, allowMultiple=True, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.INTENSIVE, self.tr("Means or rates to average (without their counts)"), None,
+            self.SOURCES, QgsProcessingParameterField.Numeric, allowMultiple=True, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.WEIGHT_FIELD, self.tr("Weight for the averages (e.g. residents; empty: area)"), None,
+            self.SOURCES, QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.RATE_NUMERATOR, self.tr("Rate: numerator count (e.g. children in poverty)"), None,
+            self.SOURCES, QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.RATE_DENOMINATOR, self.tr("Rate: denominator count (e.g. all children)"), None,
+            self.SOURCES, QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.RATE_NAME, self.tr("Rate: name of the new field"), "rate", optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.RATE_PER, self.tr("Rate: per (100 = percent)"), QgsProcessingParameterNumber.Double,
+            100.0, minValue=0.000001))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.AREAS, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterField(
+            self.AREA_ID, self.tr("Area id field (checked for duplicates)"), None, self.AREAS,
+            optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.ANCILLARY, self.tr("Dasymetric layer: where people live (e.g. residential blocks)"),
+            [QgsProcessing.TypeVectorPolygon], optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.ANCILLARY_FIELD, self.tr("Weight of the dasymetric layer (e.g. dwellings; empty: area)"),
+            None, self.ANCILLARY, QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.BASE_FIELD, self.tr("Population count for the small-base flag"), None, self.SOURCES,
+            QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_BASE, self.tr("Minimum base (areas below are flagged)"),
+            QgsProcessingParameterNumber.Double, 300.0, minValue=0.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_COUNT, self.tr("Suppress counts below this value for publication (0: off)"),
+            QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Areas with transferred data"), QgsProcessing.TypeVectorPolygon))
+
+    def run(self, parameters, context, feedback):
+        """Read both layers, transfer in the engine, write the areas."""
+        sources_src = self.parameterAsSource(parameters, self.SOURCES, context)
+        areas_src = self.parameterAsSource(parameters, self.AREAS, context)
+        extensive = self.parameterAsFields(parameters, self.EXTENSIVE, context)
+        intensive = self.parameterAsFields(parameters, self.INTENSIVE, context)
+        weight_field = self.parameterAsString(parameters, self.WEIGHT_FIELD, context) or None
+        numerator = self.parameterAsString(parameters, self.RATE_NUMERATOR, context) or None
+        denominator = self.parameterAsString(parameters, self.RATE_DENOMINATOR, context) or None
+        rate_name = self.parameterAsString(parameters, self.RATE_NAME, context) or "rate"
+        per = self.parameterAsDouble(parameters, self.RATE_PER, context)
+        area_id = self.parameterAsString(parameters, self.AREA_ID, context) or None
+        ancillary_src = self.parameterAsSource(parameters, self.ANCILLARY, context)
+        ancillary_field = self.parameterAsString(parameters, self.ANCILLARY_FIELD, context) or None
+        base_field = self.parameterAsString(parameters, self.BASE_FIELD, context) or None
+        min_base = self.parameterAsDouble(parameters, self.MIN_BASE, context)
+        min_count = self.parameterAsInt(parameters, self.MIN_COUNT, context)
+
+        rates = []
+        if numerator and denominator:
+            rates.append(RateSpec(rate_name, numerator, denominator, per=per, min_base=min_base))
+        if base_field and base_field not in extensive:
+            extensive = list(extensive) + [base_field]
+        wanted = list(dict.fromkeys(list(extensive) + list(intensive)
+                                    + [f for f in (weight_field, numerator, denominator) if f]))
+        sources = source_to_gdf(sources_src, fields=wanted, name=sources_src.sourceName() if sources_src else None)
+        areas = source_to_gdf(areas_src, name=areas_src.sourceName() if areas_src else None)
+        ancillary = None
+        if ancillary_src is not None:
+            ancillary = source_to_gdf(ancillary_src, fields=[ancillary_field] if ancillary_field else [],
+                                      name=ancillary_src.sourceName())
+        if sources.crs is not None and areas.crs is not None and sources.crs != areas.crs:
+            feedback.pushInfo(self.tr("Reprojecting '{layer}' to the CRS of the planning areas.",
+                                      layer=sources.attrs["layer_name"]))
+            sources = sources.to_crs(areas.crs)
+        if ancillary is not None and ancillary.crs is not None and areas.crs is not None \
+                and ancillary.crs != areas.crs:
+            ancillary = ancillary.to_crs(areas.crs)
+        output, _ = area_interpolate(sources, areas, extensive=extensive, intensive=intensive,
+                                     rates=rates, weight_field=weight_field, ancillary=ancillary,
+                                     ancillary_field=ancillary_field, target_id=area_id,
+                                     base_field=base_field, min_base=min_base,
+                                     feedback=core_feedback(feedback))
+        if min_count:
+            output, report = suppress_for_export(output, list(extensive), min_count,
+                                                 rates=[r.name for r in rates])
+            feedback.pushInfo(self.tr("Suppressed for publication (counts below {n}): {report}.",
+                                      n=min_count, report=report))
+        dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, output.reset_index(drop=True),
+                              feedback)
+        return {self.OUTPUT: dest_id}

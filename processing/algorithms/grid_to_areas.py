@@ -1,0 +1,128 @@
+"""Processing adapter: Zensus grid (table of cell centres or grid polygons) onto planning areas."""
+from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessingParameterCrs,
+                       QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
+                       QgsProcessingParameterField, QgsProcessingParameterNumber,
+                       QgsProcessingParameterString)
+
+from ...core.overlay.grid import grid_to_areas
+from ...core.overlay.privacy import RateSpec, suppress_for_export
+from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..bridge import crs_to_pyproj, gdf_to_sink, source_to_gdf
+
+
+class GridToAreas(KommunalmonitorAlgorithm):
+    """Sum Zensus grid cells per planning area; boundary cells split exactly, secret cells reported."""
+
+    ALGORITHM_ID = "gridtoareas"
+    DISPLAY_NAME = "Zensus grid to areas"
+    GROUP_ID = "overlay"
+
+    GRID = "GRID"
+    FIELDS = "FIELDS"
+    X_FIELD = "X_FIELD"
+    Y_FIELD = "Y_FIELD"
+    CELL_SIZE = "CELL_SIZE"
+    GRID_CRS = "GRID_CRS"
+    SECRET_VALUES = "SECRET_VALUES"
+    AREAS = "AREAS"
+    AREA_ID = "AREA_ID"
+    RATE_NUMERATOR = "RATE_NUMERATOR"
+    RATE_DENOMINATOR = "RATE_DENOMINATOR"
+    RATE_NAME = "RATE_NAME"
+    BASE_FIELD = "BASE_FIELD"
+    MIN_BASE = "MIN_BASE"
+    MIN_COUNT = "MIN_COUNT"
+    OUTPUT = "OUTPUT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        """Grid table or layer, count fields, grid geometry, areas, small-number options."""
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.GRID, self.tr("Zensus grid (table with x_mp/y_mp, cell centres or grid polygons)"),
+            [QgsProcessing.TypeVector]))
+        self.addParameter(QgsProcessingParameterField(
+            self.FIELDS, self.tr("Count fields (e.g. einwohner, alter_unter10)"), None, self.GRID,
+            QgsProcessingParameterField.Any, allowMultiple=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.X_FIELD, self.tr("x of the cell centre (empty: detect x_mp_100m / x_mp_1km)"), None,
+            self.GRID, QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.Y_FIELD, self.tr("y of the cell centre (empty: detect)"), None, self.GRID,
+            QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.CELL_SIZE, self.tr("Cell size in metres (0: detect)"),
+            QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
+        self.addParameter(QgsProcessingParameterCrs(
+            self.GRID_CRS, self.tr("CRS of the cell-centre coordinates (tables only)"), "EPSG:3035",
+            optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.SECRET_VALUES, self.tr("Values meaning 'secret / suppressed' (comma-separated; empty cells always)"),
+            "-1, –, -, ., x, /", optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.AREAS, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterField(
+            self.AREA_ID, self.tr("Area id field (checked for duplicates)"), None, self.AREAS,
+            optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.RATE_NUMERATOR, self.tr("Rate: numerator count (e.g. children in poverty)"), None,
+            self.GRID, QgsProcessingParameterField.Any, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.RATE_DENOMINATOR, self.tr("Rate: denominator count (e.g. all children)"), None,
+            self.GRID, QgsProcessingParameterField.Any, optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.RATE_NAME, self.tr("Rate: name of the new field"), "rate", optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.BASE_FIELD, self.tr("Population count for the small-base flag"), None, self.GRID,
+            QgsProcessingParameterField.Any, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_BASE, self.tr("Minimum base (areas below are flagged)"),
+            QgsProcessingParameterNumber.Double, 300.0, minValue=0.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_COUNT, self.tr("Suppress counts below this value for publication (0: off)"),
+            QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Areas with grid sums"), QgsProcessing.TypeVectorPolygon))
+
+    def run(self, parameters, context, feedback):
+        """Read grid and areas, sum in the engine, write the areas."""
+        grid_src = self.parameterAsSource(parameters, self.GRID, context)
+        fields = self.parameterAsFields(parameters, self.FIELDS, context)
+        x_field = self.parameterAsString(parameters, self.X_FIELD, context) or None
+        y_field = self.parameterAsString(parameters, self.Y_FIELD, context) or None
+        cell_size = self.parameterAsDouble(parameters, self.CELL_SIZE, context) or None
+        grid_crs = self.parameterAsCrs(parameters, self.GRID_CRS, context)
+        secret_text = self.parameterAsString(parameters, self.SECRET_VALUES, context) or ""
+        areas_src = self.parameterAsSource(parameters, self.AREAS, context)
+        area_id = self.parameterAsString(parameters, self.AREA_ID, context) or None
+        numerator = self.parameterAsString(parameters, self.RATE_NUMERATOR, context) or None
+        denominator = self.parameterAsString(parameters, self.RATE_DENOMINATOR, context) or None
+        rate_name = self.parameterAsString(parameters, self.RATE_NAME, context) or "rate"
+        base_field = self.parameterAsString(parameters, self.BASE_FIELD, context) or None
+        min_base = self.parameterAsDouble(parameters, self.MIN_BASE, context)
+        min_count = self.parameterAsInt(parameters, self.MIN_COUNT, context)
+
+        secret = tuple(v.strip() for v in secret_text.split(",")) + ("",)
+        rates = [RateSpec(rate_name, numerator, denominator, min_base=min_base)] \
+            if numerator and denominator else []
+        fields = list(fields) + ([base_field] if base_field and base_field not in fields else [])
+        names = None
+        if grid_src is not None:
+            names = [f.name() for f in grid_src.fields()]
+        wanted = list(dict.fromkeys(fields + [f for f in (x_field, y_field, numerator, denominator) if f]
+                                    + [n for n in (names or []) if n.lower().startswith(("x_mp", "y_mp"))]))
+        grid = source_to_gdf(grid_src, fields=wanted, name=grid_src.sourceName() if grid_src else None)
+        areas = source_to_gdf(areas_src, name=areas_src.sourceName() if areas_src else None)
+        has_geometry = not (grid.geometry.isna() | grid.geometry.is_empty).all()
+        crs = grid.crs if has_geometry and not x_field else crs_to_pyproj(
+            grid_crs if grid_crs.isValid() else QgsCoordinateReferenceSystem("EPSG:3035"))
+        output, diagnostics = grid_to_areas(
+            grid, areas, fields, x=x_field, y=y_field, cell_size=cell_size, crs=crs,
+            secret_values=secret, rates=rates, target_id=area_id, base_field=base_field,
+            min_base=min_base, feedback=core_feedback(feedback))
+        if min_count:
+            output, report = suppress_for_export(output, fields, min_count,
+                                                 rates=[r.name for r in rates])
+            feedback.pushInfo(self.tr("Suppressed for publication (counts below {n}): {report}.",
+                                      n=min_count, report=report))
+        dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, output.reset_index(drop=True),
+                              feedback)
+        return {self.OUTPUT: dest_id}

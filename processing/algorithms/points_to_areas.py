@@ -1,0 +1,133 @@
+"""Processing adapter: count facilities per area and build supply ratios (``core.overlay.points``)."""
+import numpy as np
+import pandas as pd
+from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
+                       QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
+                       QgsProcessingParameterNumber)
+
+from ...core.errors import InputError
+from ...core.overlay.points import points_to_areas
+from ...core.overlay.privacy import suppress_for_export
+from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..bridge import gdf_to_sink, source_to_gdf
+
+
+def _keys(values):
+    """Join keys that survive spreadsheet tools: '01100101', 1100101 and '1100101.0' match."""
+    text = pd.Series(values).astype(str).str.strip()
+    digits = text.str.fullmatch(r"\d+(\.0+)?")
+    return text.where(~digits, text.str.split(".").str[0].str.lstrip("0").replace("", "0")).to_numpy()
+
+
+class PointsToAreas(KommunalmonitorAlgorithm):
+    """Count facilities and sum their places per area; places per 100 residents of an age group."""
+
+    ALGORITHM_ID = "pointstoareas"
+    DISPLAY_NAME = "Count facilities per area (supply ratios)"
+    GROUP_ID = "overlay"
+
+    POINTS = "POINTS"
+    CAPACITY_FIELDS = "CAPACITY_FIELDS"
+    CATEGORY_FIELD = "CATEGORY_FIELD"
+    AREAS = "AREAS"
+    AREA_ID = "AREA_ID"
+    POPULATION_FIELD = "POPULATION_FIELD"
+    POPULATION_TABLE = "POPULATION_TABLE"
+    POPULATION_TABLE_ID = "POPULATION_TABLE_ID"
+    POPULATION_TABLE_FIELD = "POPULATION_TABLE_FIELD"
+    PER = "PER"
+    MIN_BASE = "MIN_BASE"
+    MIN_COUNT = "MIN_COUNT"
+    OUTPUT = "OUTPUT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        """Facilities, areas, and where the population for the ratio comes from."""
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.POINTS, self.tr("Facilities (e.g. kitas, schools)"), [QgsProcessing.TypeVectorAnyGeometry]))
+        self.addParameter(QgsProcessingParameterField(
+            self.CAPACITY_FIELDS, self.tr("Capacity fields to sum (e.g. places)"), None, self.POINTS,
+            QgsProcessingParameterField.Any, allowMultiple=True, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.CATEGORY_FIELD, self.tr("Category field (count per category, e.g. school type)"), None,
+            self.POINTS, QgsProcessingParameterField.Any, optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.AREAS, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterField(
+            self.AREA_ID, self.tr("Area id field (checked for duplicates)"), None, self.AREAS,
+            optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.POPULATION_FIELD, self.tr("Population of the areas for the ratio (e.g. children 0–5)"),
+            None, self.AREAS, QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.POPULATION_TABLE, self.tr("Or: population from another layer or table (joined by area id)"),
+            [QgsProcessing.TypeVector], optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.POPULATION_TABLE_ID, self.tr("Area id in that table"), None, self.POPULATION_TABLE,
+            optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.POPULATION_TABLE_FIELD, self.tr("Population in that table"), None, self.POPULATION_TABLE,
+            QgsProcessingParameterField.Any, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.PER, self.tr("Ratio per (100: places per 100 residents)"),
+            QgsProcessingParameterNumber.Double, 100.0, minValue=0.000001))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_BASE, self.tr("Minimum base (areas below are flagged)"),
+            QgsProcessingParameterNumber.Double, 300.0, minValue=0.0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_COUNT, self.tr("Suppress counts below this value for publication (0: off)"),
+            QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Areas with facility counts"), QgsProcessing.TypeVectorPolygon))
+
+    def run(self, parameters, context, feedback):
+        """Read the layers, count in the engine, write the areas."""
+        points_src = self.parameterAsSource(parameters, self.POINTS, context)
+        capacity = self.parameterAsFields(parameters, self.CAPACITY_FIELDS, context)
+        category = self.parameterAsString(parameters, self.CATEGORY_FIELD, context) or None
+        areas_src = self.parameterAsSource(parameters, self.AREAS, context)
+        area_id = self.parameterAsString(parameters, self.AREA_ID, context) or None
+        pop_field = self.parameterAsString(parameters, self.POPULATION_FIELD, context) or None
+        table_src = self.parameterAsSource(parameters, self.POPULATION_TABLE, context)
+        table_id = self.parameterAsString(parameters, self.POPULATION_TABLE_ID, context) or None
+        table_field = self.parameterAsString(parameters, self.POPULATION_TABLE_FIELD, context) or None
+        per = self.parameterAsDouble(parameters, self.PER, context)
+        min_base = self.parameterAsDouble(parameters, self.MIN_BASE, context)
+        min_count = self.parameterAsInt(parameters, self.MIN_COUNT, context)
+
+        points = source_to_gdf(points_src, fields=list(capacity) + ([category] if category else []),
+                               name=points_src.sourceName() if points_src else None)
+        areas = source_to_gdf(areas_src, name=areas_src.sourceName() if areas_src else None)
+        if points.crs is not None and areas.crs is not None and points.crs != areas.crs:
+            feedback.pushInfo(self.tr("Reprojecting '{layer}' to the CRS of the planning areas.",
+                                      layer=points.attrs["layer_name"]))
+            points = points.to_crs(areas.crs)
+        population = pop_field
+        if table_src is not None:
+            if not (area_id and table_id and table_field):
+                raise InputError(self.tr("To take the population from another table, choose the area "
+                                         "id field, the id field of the table and its population field."))
+            table = source_to_gdf(table_src, fields=[table_id, table_field], name=table_src.sourceName())
+            values = pd.to_numeric(table[table_field].astype(str).str.strip().replace({"–": None, "-": None}),
+                                   errors="coerce")
+            lookup = pd.Series(values.to_numpy(), index=_keys(table[table_id]))
+            lookup = lookup[~lookup.index.duplicated()]
+            population = lookup.reindex(_keys(areas[area_id])).to_numpy(dtype="float64")
+            missing = int(np.isnan(population).sum())
+            if missing:
+                feedback.reportError(self.tr("{count} area(s) have no population in the table; their "
+                                             "ratio stays empty.", count=missing), False)
+        output, diagnostics = points_to_areas(points, areas, area_id=area_id, capacity_fields=capacity,
+                                              category_field=category, population=population, per=per,
+                                              min_base=min_base, feedback=core_feedback(feedback))
+        if min_count and "supply_den" in output.columns:
+            output, report = suppress_for_export(output, ["supply_den"], min_count)
+            hide = output["supply_den"].isna()
+            output.loc[hide, "supply"] = np.nan
+            feedback.pushInfo(self.tr("Suppressed for publication (counts below {n}): {report}.",
+                                      n=min_count, report=report))
+        feedback.pushInfo(self.tr("{assigned} of {total} facilities assigned to areas; {outside} outside.",
+                                  assigned=diagnostics["points_assigned"], total=diagnostics["points"],
+                                  outside=diagnostics["points_outside"]))
+        dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, output.reset_index(drop=True),
+                              feedback)
+        return {self.OUTPUT: dest_id}
