@@ -207,6 +207,18 @@ def bootstrap_stability(X, labels, k, method="kmeans", n_boot=50, seed=12345, co
     return aris, stability
 
 
+def _single_thread():
+    """Limit BLAS/OpenMP to one thread: planning-area data are small, and on busy machines
+    OpenMP threads of scikit-learn spin (measured 0.5 s vs 0.1 s for the Berlin typology)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn depends on it, but stay usable without
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
 def cluster_typology(frame, fields, k=None, k_range=(2, 8), method="kmeans", criterion="silhouette",
                      standardise_fields=True, weights=None, n_boot=50, seed=12345, feedback=None):
     """Cluster planning areas into a typology.
@@ -235,6 +247,14 @@ def cluster_typology(frame, fields, k=None, k_range=(2, 8), method="kmeans", cri
         ``labels`` 1..k (NaN-free areas; areas with missing values get 0), the k curve,
         per-area ``stability``, bootstrap ``ari`` and diagnostics.
     """
+    with _single_thread():
+        return _cluster_typology(frame, fields, k, k_range, method, criterion, standardise_fields, weights,
+                                 n_boot, seed, feedback)
+
+
+def _cluster_typology(frame, fields, k, k_range, method, criterion, standardise_fields, weights, n_boot,
+                      seed, feedback):
+    """Implementation of ``cluster_typology``."""
     feedback = ensure_feedback(feedback)
     if not fields:
         raise InputError(tr("Choose at least one indicator field for the clustering."))

@@ -13,7 +13,19 @@ from kommunalmonitor.core.priorities import clustering as C
 from kommunalmonitor.core.priorities import profiles as P
 from kommunalmonitor.core.priorities import weights as W
 
-from .test_priorities_hotspots import load_mss
+
+
+def load_mss(berlin_dir):
+    """PLR shapes joined with MSS 2021 index and context indicators; invalid PLR set to NULL."""
+    g = gpd.read_file(f"{berlin_dir}/LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp")
+    mss = pd.read_csv(f"{berlin_dir}/mss_2021_index_indikatoren.csv", dtype={"PLR_ID": str, "BEZ_ID": str})
+    kontext = pd.read_csv(f"{berlin_dir}/mss_2021_kontext_indikatoren.csv", dtype={"PLR_ID": str, "BEZ_ID": str})
+    keep = ["PLR_ID"] + [c for c in kontext.columns if c.startswith("KI_") and not c.endswith("_GR")]
+    frame = g.merge(mss, on="PLR_ID", how="left").merge(kontext[keep], on="PLR_ID", how="left")
+    valid = frame["KOM"] == "gültig"  # -9999 marks PLR under 300 residents / outliers
+    for c in ["S1", "S3", "S4", "D1", "D3", "D4"] + keep[1:]:
+        frame.loc[~valid, c] = np.nan
+    return frame
 
 
 def planted(seed=0, n_per=40):

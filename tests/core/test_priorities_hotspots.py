@@ -117,8 +117,9 @@ def test_degenerate_inputs_give_clear_messages():
                            crs="EPSG:25833")
     with pytest.raises(InputError, match="No area"):
         H.hot_spots(far, "v", W.build_weights(far, "queen"))
-    g = grid(1, 3, [1.0, 2.0, 4.0])
-    g.loc[3] = [9.0, box(50, 50, 51, 51)]
+    g = gpd.GeoDataFrame({"v": [1.0, 2.0, 4.0, 9.0]},
+                         geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1), box(50, 50, 51, 51)],
+                         crs="EPSG:25833")
     out, diag = H.hot_spots(g, "v", W.build_weights(g, "queen"), permutations=99)
     assert out["lisa_code"].iloc[3] == "none" and out["lisa_label"].iloc[3] == "No neighbours"
     assert "no neighbours" in diag["warnings"][0]

@@ -1,0 +1,104 @@
+"""Processing adapter: hot spots by local Moran's I and Getis-Ord Gi* (``core.priorities.hotspots``)."""
+from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
+                       QgsProcessingParameterField, QgsProcessingParameterNumber)
+
+from ...core.priorities.hotspots import hot_spots
+from ...core.priorities.weights import build_weights
+from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..bridge import gdf_to_sink, source_to_gdf
+from ..styling import register_output_style
+
+WEIGHT_KINDS = ["queen", "rook", "knn", "distance"]
+METHODS = ["both", "lisa", "gi"]
+ALPHAS = [0.10, 0.05, 0.01]
+
+
+class HotSpots(KommunalmonitorAlgorithm):
+    """LISA categories and Gi* confidence bins with permutation inference and FDR."""
+
+    ALGORITHM_ID = "hotspots"
+    DISPLAY_NAME = "Hot spots (local Moran's I, Getis-Ord Gi*)"
+    GROUP_ID = "priorities"
+
+    INPUT = "INPUT"
+    FIELD = "FIELD"
+    METHOD = "METHOD"
+    WEIGHTS = "WEIGHTS"
+    K = "K"
+    DISTANCE = "DISTANCE"
+    LINK_ISLANDS = "LINK_ISLANDS"
+    PERMUTATIONS = "PERMUTATIONS"
+    SEED = "SEED"
+    ALPHA = "ALPHA"
+    FDR = "FDR"
+    OUTPUT = "OUTPUT"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        """Parameters: areas, indicator, method, weights, inference settings, output."""
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.INPUT, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]))
+        self.addParameter(QgsProcessingParameterField(
+            self.FIELD, self.tr("Indicator"), None, self.INPUT, QgsProcessingParameterField.Numeric))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.METHOD, self.tr("Statistic"),
+            [self.tr("Both (local Moran's I and Gi*)"), self.tr("Local Moran's I (LISA)"), self.tr("Getis-Ord Gi*")],
+            defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.WEIGHTS, self.tr("Neighbours"),
+            [self.tr("Queen contiguity (shared border or corner)"), self.tr("Rook contiguity (shared border)"),
+             self.tr("k nearest neighbours"), self.tr("Distance band")], defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.K, self.tr("k (for k nearest neighbours)"), QgsProcessingParameterNumber.Integer, 6, minValue=1))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.DISTANCE, self.tr("Distance band in metres"), QgsProcessingParameterNumber.Double, 1500.0,
+            minValue=0.0))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.LINK_ISLANDS, self.tr("Link areas without neighbours to their nearest area"), False))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.PERMUTATIONS, self.tr("Permutations"), QgsProcessingParameterNumber.Integer, 999,
+            minValue=0, maxValue=99999))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 12345, minValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.ALPHA, self.tr("Significance level"), ["90 %", "95 %", "99 %"], defaultValue=1))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.FDR, self.tr("Correct for multiple testing (false discovery rate)"), True))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Hot spots"), QgsProcessing.TypeVectorAnyGeometry))
+
+    def run(self, parameters, context, feedback):
+        """Read the areas, build the weights, compute in the engine, write the result."""
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        field = self.parameterAsString(parameters, self.FIELD, context)
+        method = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
+        kind = WEIGHT_KINDS[self.parameterAsEnum(parameters, self.WEIGHTS, context)]
+        k = self.parameterAsInt(parameters, self.K, context)
+        distance = self.parameterAsDouble(parameters, self.DISTANCE, context)
+        link = self.parameterAsBool(parameters, self.LINK_ISLANDS, context)
+        permutations = self.parameterAsInt(parameters, self.PERMUTATIONS, context)
+        seed = self.parameterAsInt(parameters, self.SEED, context)
+        alpha = ALPHAS[self.parameterAsEnum(parameters, self.ALPHA, context)]
+        fdr = self.parameterAsBool(parameters, self.FDR, context)
+        name = source.sourceName() if source else None
+        frame = source_to_gdf(source, name=name).reset_index(drop=True)
+        frame.attrs["layer_name"] = name
+        weights = build_weights(frame, kind, k=k, threshold=distance,
+                                islands="nearest" if link else "keep")
+        out, diag = hot_spots(frame, field, weights, method=method, permutations=permutations, seed=seed,
+                              alpha=alpha, fdr=fdr, feedback=core_feedback(feedback))
+        if "lisa" in diag:
+            counts = diag["lisa"]["counts"]
+            feedback.pushInfo(self.tr(
+                "Local Moran: {hh} high–high, {ll} low–low, {hl} high–low, {lh} low–high areas; "
+                "global Moran's I = {i}.", hh=counts["HH"], ll=counts["LL"], hl=counts["HL"],
+                lh=counts["LH"], i=round(diag["lisa"]["global_moran_i"], 3)))
+        if "gi" in diag:
+            counts = diag["gi"]["counts"]
+            feedback.pushInfo(self.tr(
+                "Gi*: {hot} hot-spot and {cold} cold-spot areas (90 % confidence or more).",
+                hot=counts[1] + counts[2] + counts[3], cold=counts[-1] + counts[-2] + counts[-3]))
+        dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
+        style = "hotspots_lisa.qml" if method == "lisa" else "hotspots_gi.qml"
+        register_output_style(context, dest_id, style, self.tr("Hot spots"))
+        return {self.OUTPUT: dest_id}

@@ -1,0 +1,182 @@
+"""Processing adapter: planning priorities 1–4 with reasons and robustness (``core.priorities.ranking``)."""
+from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSink,
+                       QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
+                       QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
+                       QgsProcessingParameterString)
+
+from ...core.errors import InputError
+from ...core.i18n import get_language, tr
+from ...core.priorities.ranking import RULES, rank_priorities
+from ...core.priorities.table import decision_table, summary_table, write_decision_table
+from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..bridge import gdf_to_sink, source_to_gdf
+from ..styling import register_output_style
+
+
+def parse_combination(text):
+    """'index_class=2; hotspot=1' → {'index_class': 2.0, 'hotspot': 1.0}."""
+    out = {}
+    for part in (text or "").replace(",", ";").split(";"):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise InputError(tr("Cannot read the weight '{part}'; write for example "
+                                "'index_class=2; hotspot=1'.", part=part.strip())) from None
+        if not sep:
+            raise InputError(tr("Cannot read the weight '{part}'; write for example "
+                                "'index_class=2; hotspot=1'.", part=part.strip()))
+    return out
+
+
+class PlanningPriorities(KommunalmonitorAlgorithm):
+    """Priority levels per planning area with reasons, robustness and a decision table."""
+
+    ALGORITHM_ID = "planningpriorities"
+    DISPLAY_NAME = "Planning priorities with reasons"
+    GROUP_ID = "priorities"
+
+    INPUT = "INPUT"
+    RULE = "RULE"
+    ID_FIELD = "ID_FIELD"
+    NAME_FIELD = "NAME_FIELD"
+    INDEX_FIELD = "INDEX_FIELD"
+    CLASS_FIELD = "CLASS_FIELD"
+    Z_FIELDS = "Z_FIELDS"
+    BURDEN_THRESHOLD = "BURDEN_THRESHOLD"
+    CLUSTER_FIELD = "CLUSTER_FIELD"
+    HOTSPOT_FIELD = "HOTSPOT_FIELD"
+    COMBINATION = "COMBINATION"
+    POPULATION_FIELD = "POPULATION_FIELD"
+    CHILDREN_FIELD = "CHILDREN_FIELD"
+    MIN_POPULATION = "MIN_POPULATION"
+    ROBUSTNESS_FIELD = "ROBUSTNESS_FIELD"
+    SEED = "SEED"
+    OUTPUT = "OUTPUT"
+    TABLE = "TABLE"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        """Parameters: areas with index / clusters / hot spots, the rule, people, outputs."""
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.INPUT, self.tr("Planning areas (e.g. the composite index output)"),
+            [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.RULE, self.tr("Rule"),
+            [self.tr("Composite index class"), self.tr("Multiple burden (count of indicators above threshold)"),
+             self.tr("Cluster of the typology"), self.tr("Hot-spot membership"),
+             self.tr("Weighted combination")], defaultValue=0))
+        self.addParameter(QgsProcessingParameterField(
+            self.ID_FIELD, self.tr("Area id field"), None, self.INPUT, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.NAME_FIELD, self.tr("Area name field"), None, self.INPUT, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.INDEX_FIELD, self.tr("Index field"), "index", self.INPUT, QgsProcessingParameterField.Numeric,
+            optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.CLASS_FIELD, self.tr("Index class field (higher = more need)"), None, self.INPUT, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.Z_FIELDS, self.tr("Indicator z-scores for reasons and burden count (default: all z_ fields)"),
+            None, self.INPUT, QgsProcessingParameterField.Numeric, allowMultiple=True, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.BURDEN_THRESHOLD, self.tr("Burden threshold in SD above the city average"),
+            QgsProcessingParameterNumber.Double, 1.0))
+        self.addParameter(QgsProcessingParameterField(
+            self.CLUSTER_FIELD, self.tr("Cluster field (from the typology)"), None, self.INPUT, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.HOTSPOT_FIELD, self.tr("Hot-spot field (gi_bin or lisa_code)"), None, self.INPUT, optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.COMBINATION, self.tr("Weights of the combination (e.g. index_class=2; hotspot=1)"),
+            "index_class=2; burden_count=1; hotspot=1", optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.POPULATION_FIELD, self.tr("Residents field"), None, self.INPUT,
+            QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.CHILDREN_FIELD, self.tr("Children field"), None, self.INPUT,
+            QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_POPULATION, self.tr("Minimum residents for a priority"),
+            QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
+        self.addParameter(QgsProcessingParameterField(
+            self.ROBUSTNESS_FIELD, self.tr("Robustness field (Monte-Carlo class probability or cluster stability)"),
+            None, self.INPUT, QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 12345, minValue=0))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Planning priorities"), QgsProcessing.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.TABLE, self.tr("Decision table"), self.tr("Excel (*.xlsx);;CSV (*.csv)"), optional=True,
+            createByDefault=False))
+
+    def run(self, parameters, context, feedback):
+        """Rank in the engine; write the layer and the decision table."""
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        rule = RULES[self.parameterAsEnum(parameters, self.RULE, context)]
+
+        def field(name):
+            return self.parameterAsString(parameters, name, context) or None
+
+        z_fields = self.parameterAsFields(parameters, self.Z_FIELDS, context) or None
+        combination = parse_combination(self.parameterAsString(parameters, self.COMBINATION, context))
+        min_population = self.parameterAsDouble(parameters, self.MIN_POPULATION, context)
+        threshold = self.parameterAsDouble(parameters, self.BURDEN_THRESHOLD, context)
+        seed = self.parameterAsInt(parameters, self.SEED, context)
+        table_path = self.parameterAsFileOutput(parameters, self.TABLE, context)
+        name = source.sourceName() if source else None
+        frame = source_to_gdf(source, name=name).reset_index(drop=True)
+        frame.attrs["layer_name"] = name
+        cluster_field, hotspot_field = field(self.CLUSTER_FIELD), field(self.HOTSPOT_FIELD)
+        robustness = field(self.ROBUSTNESS_FIELD)
+        if robustness is None and rule == "cluster" and "stability" in frame.columns:
+            robustness = "stability"
+        q_field = None
+        if hotspot_field:
+            q_field = {"gi_bin": "gi_q", "lisa_code": "lisa_q"}.get(hotspot_field)
+            q_field = q_field if q_field in frame.columns else None
+        cluster_names = None
+        if cluster_field and "cluster_name_en" in frame.columns and "cluster_name_de" in frame.columns:
+            cluster_names = {}
+            for c, en, de in zip(frame[cluster_field], frame["cluster_name_en"], frame["cluster_name_de"]):
+                if c is not None and c == c:
+                    cluster_names[int(c)] = {"en": en, "de": de}
+        index_field = field(self.INDEX_FIELD)
+        result, diag = rank_priorities(
+            frame, rule, index_field=index_field or "index", class_field=field(self.CLASS_FIELD),
+            z_fields=z_fields, burden_threshold=threshold, cluster_field=cluster_field,
+            cluster_names=cluster_names, hotspot_field=hotspot_field, hotspot_q_field=q_field,
+            combination=combination if rule == "weighted" else None,
+            population_field=field(self.POPULATION_FIELD), children_field=field(self.CHILDREN_FIELD),
+            min_population=min_population, robustness_field=robustness, seed=seed,
+            feedback=core_feedback(feedback))
+        lang = "de" if get_language() == "de" else "en"
+        out = frame.copy()
+        out["priority"] = result["priority"].to_numpy()
+        out["priority_label"] = result["priority_label"].to_numpy()
+        out["reasons"] = result[f"reasons_{lang}"].to_numpy()
+        out["reasons_en"] = result["reasons_en"].to_numpy()
+        out["reasons_de"] = result["reasons_de"].to_numpy()
+        out["robustness"] = result["robustness"].to_numpy()
+        for level in (1, 2, 3, 4):
+            info = diag["levels"][level]
+            feedback.pushInfo(self.tr("Priority {level}: {areas} area(s), {residents} residents, {children} children.",
+                                      level=level, areas=info["areas"],
+                                      residents=int(info["residents"]) if info["residents"] is not None else "–",
+                                      children=int(info["children"]) if info["children"] is not None else "–"))
+        if diag["robustness_source"] == "none":
+            feedback.reportError(self.tr("No robustness figure could be computed for this rule; give a "
+                                         "robustness field (e.g. the cluster stability)."), False)
+        feedback.pushInfo(diag["note"])
+        results = {}
+        if table_path:
+            extra = {"index": index_field if index_field in frame.columns else None,
+                     "index_class": field(self.CLASS_FIELD), "cluster": cluster_field, "hotspot": hotspot_field}
+            table = decision_table(frame, result, id_field=field(self.ID_FIELD), name_field=field(self.NAME_FIELD),
+                                   lang="de", extra_fields=extra)
+            results[self.TABLE] = write_decision_table(table, table_path, summary_table(result, "de"),
+                                                       tr("Priorities are a search strategy, not a verdict: "
+                                                          "check flagged areas on site.", lang="de"))
+        dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
+        register_output_style(context, dest_id, "priorities_levels.qml", self.tr("Planning priorities"))
+        results[self.OUTPUT] = dest_id
+        return results

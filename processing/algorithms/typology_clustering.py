@@ -1,0 +1,136 @@
+"""Processing adapter: typology of planning areas by clustering (``core.priorities.clustering``)."""
+from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
+                       QgsProcessingParameterField, QgsProcessingParameterNumber)
+
+import pandas as pd
+
+from ...core.priorities.clustering import cluster_typology
+from ...core.priorities.profiles import cluster_profiles
+from ...core.priorities.weights import build_weights
+from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..bridge import gdf_to_sink, source_to_gdf
+from ..styling import register_output_style
+
+METHODS = ["kmeans", "ward", "gmm"]
+CRITERIA = ["silhouette", "calinski_harabasz", "bic"]
+
+
+class TypologyClustering(KommunalmonitorAlgorithm):
+    """Clusters of planning areas with a k curve, stability, profiles and generated names."""
+
+    ALGORITHM_ID = "typology"
+    DISPLAY_NAME = "Typology of planning areas (clustering)"
+    GROUP_ID = "priorities"
+
+    INPUT = "INPUT"
+    FIELDS = "FIELDS"
+    STANDARDISE = "STANDARDISE"
+    METHOD = "METHOD"
+    CONTIGUOUS = "CONTIGUOUS"
+    K = "K"
+    K_MIN = "K_MIN"
+    K_MAX = "K_MAX"
+    CRITERION = "CRITERION"
+    BOOTSTRAP = "BOOTSTRAP"
+    SEED = "SEED"
+    OUTPUT = "OUTPUT"
+    PROFILES = "PROFILES"
+    CURVE = "CURVE"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        """Parameters: areas, indicators, method, k, stability, outputs."""
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.INPUT, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterField(
+            self.FIELDS, self.tr("Indicators (or their z-scores z_...)"), None, self.INPUT,
+            QgsProcessingParameterField.Numeric, allowMultiple=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.STANDARDISE, self.tr("Standardise the indicators first (z-scores)"), True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.METHOD, self.tr("Method"),
+            [self.tr("k-means"), self.tr("Ward (hierarchical)"), self.tr("Gaussian mixture")], defaultValue=0))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.CONTIGUOUS, self.tr("Spatially contiguous clusters (Ward with shared borders)"), False))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.K, self.tr("Number of clusters (0 = choose automatically)"),
+            QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.K_MIN, self.tr("Smallest number of clusters to try"), QgsProcessingParameterNumber.Integer, 2,
+            minValue=2))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.K_MAX, self.tr("Largest number of clusters to try"), QgsProcessingParameterNumber.Integer, 8,
+            minValue=2))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.CRITERION, self.tr("Choose the number of clusters by"),
+            [self.tr("Silhouette"), self.tr("Calinski–Harabasz (pseudo-F)"), self.tr("BIC (Gaussian mixture only)")],
+            defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.BOOTSTRAP, self.tr("Bootstrap resamples for stability (0 = skip)"),
+            QgsProcessingParameterNumber.Integer, 50, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 12345, minValue=0))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Typology"), QgsProcessing.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.PROFILES, self.tr("Cluster profiles"), QgsProcessing.TypeVector))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.CURVE, self.tr("Choice of the number of clusters"), QgsProcessing.TypeVector, optional=True))
+
+    def run(self, parameters, context, feedback):
+        """Cluster in the engine, profile, write areas, profiles and the k curve."""
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        fields = self.parameterAsFields(parameters, self.FIELDS, context)
+        standardise = self.parameterAsBool(parameters, self.STANDARDISE, context)
+        method = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
+        contiguous = self.parameterAsBool(parameters, self.CONTIGUOUS, context)
+        k = self.parameterAsInt(parameters, self.K, context)
+        k_min = self.parameterAsInt(parameters, self.K_MIN, context)
+        k_max = self.parameterAsInt(parameters, self.K_MAX, context)
+        criterion = CRITERIA[self.parameterAsEnum(parameters, self.CRITERION, context)]
+        n_boot = self.parameterAsInt(parameters, self.BOOTSTRAP, context)
+        seed = self.parameterAsInt(parameters, self.SEED, context)
+        name = source.sourceName() if source else None
+        frame = source_to_gdf(source, name=name).reset_index(drop=True)
+        frame.attrs["layer_name"] = name
+        weights = None
+        if contiguous:
+            method = "ward"
+            weights = build_weights(frame, "queen")
+        result = cluster_typology(frame, fields, k=k or None, k_range=(k_min, max(k_min, k_max)), method=method,
+                                  criterion=criterion, standardise_fields=standardise, weights=weights,
+                                  n_boot=n_boot, seed=seed, feedback=core_feedback(feedback))
+        for text in result.diagnostics["warnings"]:
+            feedback.reportError(text, False)
+        profile, summary, r2 = cluster_profiles(frame, fields, result.labels)
+        names = summary.set_index("cluster")
+        out = frame.copy()
+        out["cluster"] = result.labels
+        out["cluster_name"] = [names["name_" + self._lang()].get(c) if c > 0 else None for c in result.labels]
+        out["cluster_name_en"] = [names["name_en"].get(c) if c > 0 else None for c in result.labels]
+        out["cluster_name_de"] = [names["name_de"].get(c) if c > 0 else None for c in result.labels]
+        out["stability"] = result.stability
+        feedback.pushInfo(self.tr("{k} clusters ({method}); median adjusted Rand index over the bootstrap "
+                                  "resamples: {ari}.", k=result.k, method=method,
+                                  ari=result.diagnostics["ari_median"]))
+        for c, row in names.iterrows():
+            feedback.pushInfo(self.tr("Cluster {c} ({n} areas): {name}", c=c, n=row["n"],
+                                      name=row["name_" + self._lang()]))
+        profile = profile.assign(r2=profile["indicator"].map(r2))
+        profile["cluster_name"] = profile["cluster"].map(names["name_" + self._lang()])
+        dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
+        register_output_style(context, dest_id, "typology_clusters.qml", self.tr("Typology"))
+        results = {self.OUTPUT: dest_id}
+        results[self.PROFILES] = gdf_to_sink(self, parameters, context, self.PROFILES,
+                                             pd.DataFrame(profile).reset_index(drop=True), feedback)
+        if parameters.get(self.CURVE) is not None:
+            curve = result.curve.copy()
+            curve["chosen"] = curve["k"] == result.k
+            results[self.CURVE] = gdf_to_sink(self, parameters, context, self.CURVE, curve, feedback)
+        return results
+
+    @staticmethod
+    def _lang():
+        from ...core.i18n import get_language
+
+        return "de" if get_language() == "de" else "en"

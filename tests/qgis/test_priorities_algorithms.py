@@ -1,0 +1,127 @@
+"""Processing algorithms of the priorities group: hot spots, typology, planning priorities."""
+import numpy as np
+import pytest
+
+
+def _grid_layer(n=10, seed=3):
+    """A memory layer of n×n square areas with a planted hot spot in the middle."""
+    from qgis.core import QgsFeature, QgsGeometry, QgsProject, QgsVectorLayer
+
+    rng = np.random.default_rng(seed)
+    layer = QgsVectorLayer("Polygon?crs=EPSG:25833&field=plr:string&field=ew:double&field=kinder:double"
+                           "&field=armut:double&field=laerm:double", "Planungsräume", "memory")
+    features = []
+    for r in range(n):
+        for c in range(n):
+            f = QgsFeature(layer.fields())
+            f.setGeometry(QgsGeometry.fromWkt(
+                f"POLYGON(({c*100} {r*100},{c*100+100} {r*100},{c*100+100} {r*100+100},{c*100} {r*100+100},"
+                f"{c*100} {r*100}))"))
+            hot = 3 <= r <= 6 and 3 <= c <= 6
+            armut = rng.normal(10, 2) + (15 if hot else 0)
+            laerm = rng.normal(50, 3) + (10 if c > 5 else 0)
+            ew = 250.0 if (r, c) == (0, 0) else float(rng.integers(1000, 9000))
+            f.setAttributes([f"P{r:02d}{c:02d}", ew, round(ew * 0.15), float(armut), float(laerm)])
+            features.append(f)
+    layer.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+def _features(path_or_layer):
+    from qgis.core import QgsVectorLayer
+
+    layer = path_or_layer if not isinstance(path_or_layer, str) else QgsVectorLayer(path_or_layer, "o", "ogr")
+    assert layer.isValid()
+    return [dict(zip(layer.fields().names(), f.attributes())) for f in layer.getFeatures()]
+
+
+def test_hot_spots_algorithm(run_alg, tmp_path):
+    layer = _grid_layer()
+    out = str(tmp_path / "hot.gpkg")
+    res = run_alg("kommunalmonitor:hotspots", {"INPUT": layer, "FIELD": "armut", "PERMUTATIONS": 199,
+                                               "SEED": 7, "OUTPUT": out})
+    rows = _features(res["OUTPUT"])
+    assert len(rows) == 100
+    centre = [r for r in rows if r["plr"] in ("P0404", "P0405", "P0504", "P0505")]
+    assert all(r["lisa_code"] == "HH" for r in centre) and all(r["gi_bin"] >= 2 for r in centre)
+    assert {r["lisa_label"] for r in centre} == {"High–high (hot spot)"}
+    again = _features(run_alg("kommunalmonitor:hotspots", {"INPUT": layer, "FIELD": "armut", "PERMUTATIONS": 199,
+                                                           "SEED": 7, "OUTPUT": str(tmp_path / "h2.gpkg")})["OUTPUT"])
+    assert [r["lisa_p"] for r in rows] == [r["lisa_p"] for r in again]
+
+
+def test_degenerate_input_gives_a_processing_error(run_alg, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    layer = _grid_layer(2)
+    with pytest.raises(QgsProcessingException, match="at least 3 areas|k = 6"):
+        run_alg("kommunalmonitor:hotspots", {"INPUT": layer, "FIELD": "armut", "WEIGHTS": 2,
+                                             "OUTPUT": "TEMPORARY_OUTPUT"})
+    with pytest.raises(QgsProcessingException, match="at most 3"):
+        run_alg("kommunalmonitor:typology", {"INPUT": layer, "FIELDS": ["armut", "laerm"], "K": 5,
+                                             "OUTPUT": "TEMPORARY_OUTPUT", "PROFILES": "TEMPORARY_OUTPUT"})
+
+
+def test_typology_then_priorities_with_decision_table(run_alg, tmp_path):
+    import openpyxl
+
+    layer = _grid_layer()
+    res = run_alg("kommunalmonitor:typology", {
+        "INPUT": layer, "FIELDS": ["armut", "laerm"], "K": 0, "K_MIN": 2, "K_MAX": 5, "BOOTSTRAP": 10,
+        "SEED": 1, "OUTPUT": str(tmp_path / "typ.gpkg"), "PROFILES": str(tmp_path / "prof.gpkg"),
+        "CURVE": str(tmp_path / "curve.gpkg")})
+    rows = _features(res["OUTPUT"])
+    assert {"cluster", "cluster_name", "cluster_name_de", "stability"} <= set(rows[0])
+    centre = [r for r in rows if r["plr"] == "P0404"][0]
+    assert centre["cluster"] == 1 and "high armut" in centre["cluster_name_en"]
+    assert all(0 <= r["stability"] <= 1 for r in rows)
+    profiles = _features(res["PROFILES"])
+    assert {p["indicator"] for p in profiles} == {"armut", "laerm"} and all(0 <= p["r2"] <= 1 for p in profiles)
+    curve = _features(res["CURVE"])
+    assert [c["k"] for c in curve] == [2, 3, 4, 5] and sum(bool(c["chosen"]) for c in curve) == 1
+
+    table = str(tmp_path / "entscheidung.xlsx")
+    res = run_alg("kommunalmonitor:planningpriorities", {
+        "INPUT": res["OUTPUT"], "RULE": 2, "CLUSTER_FIELD": "cluster", "ID_FIELD": "plr",
+        "POPULATION_FIELD": "ew", "CHILDREN_FIELD": "kinder", "MIN_POPULATION": 300,
+        "OUTPUT": str(tmp_path / "prio.gpkg"), "TABLE": table})
+    prio = _features(res["OUTPUT"])
+    by_id = {r["plr"]: r for r in prio}
+    assert by_id["P0404"]["priority"] == 1 and "cluster 1" in by_id["P0404"]["reasons_en"]
+    assert by_id["P0000"]["priority"] == 0 and "fewer than 300" in by_id["P0000"]["reasons_en"]
+    assert all(r["reasons"] for r in prio)
+    assert all(r["robustness"] is not None and 0 <= r["robustness"] <= 1 for r in prio if r["priority"] > 0)
+    sheet = openpyxl.load_workbook(table)["Prioritaeten"]
+    header = [c.value for c in sheet[1]]
+    assert header[:5] == ["Planungsraum", "Priorität", "Priorität (Text)", "Gründe", "Robustheit (%)"]
+    assert sheet.cell(2, 2).value == 1
+
+
+def test_priorities_from_index_fields_and_weighted_rule(run_alg, tmp_path):
+    from qgis.core import QgsVectorLayer
+
+    layer = _grid_layer()
+    hot = run_alg("kommunalmonitor:hotspots", {"INPUT": layer, "FIELD": "armut", "PERMUTATIONS": 999,
+                                               "OUTPUT": str(tmp_path / "hot.gpkg")})["OUTPUT"]
+    hl = QgsVectorLayer(hot, "hot", "ogr")
+    # z-scores and an index as the composite index would write them
+    vals = np.array([f["armut"] for f in hl.getFeatures()])
+    with_index = str(tmp_path / "idx.gpkg")
+    res = run_alg("native:fieldcalculator", {
+        "INPUT": hl, "FIELD_NAME": "z_armut", "FIELD_TYPE": 0, "FIELD_LENGTH": 20, "FIELD_PRECISION": 6,
+        "FORMULA": f'("armut" - {vals.mean()}) / {vals.std()}', "OUTPUT": str(tmp_path / "z.gpkg")})
+    res = run_alg("native:fieldcalculator", {
+        "INPUT": res["OUTPUT"], "FIELD_NAME": "index", "FIELD_TYPE": 0, "FIELD_LENGTH": 20, "FIELD_PRECISION": 6,
+        "FORMULA": '"z_armut"', "OUTPUT": with_index})
+    out = run_alg("kommunalmonitor:planningpriorities", {
+        "INPUT": res["OUTPUT"], "RULE": 4, "HOTSPOT_FIELD": "gi_bin",
+        "COMBINATION": "index_class=1; hotspot=1", "OUTPUT": str(tmp_path / "p.gpkg"),
+        "TABLE": str(tmp_path / "p.csv")})
+    rows = _features(out["OUTPUT"])
+    centre = [r for r in rows if r["plr"] == "P0505"][0]
+    assert centre["priority"] == 1 and "z_armut" not in centre["reasons_en"]
+    assert "armut +" in centre["reasons_en"]
+    assert all(r["robustness"] is not None for r in rows)
+    text = open(out["TABLE"], encoding="utf-8-sig").read()
+    assert text.startswith("Planungsraum;Priorität;")
