@@ -1,0 +1,102 @@
+"""The delineation algorithm in Processing: memory layers in, areas/membership/diagnostics/record out."""
+import json
+
+import pytest
+
+
+def _grid_layer(nx=6, ny=6, pops=None):
+    """Memory layer of nx × ny 100 m squares (EPSG:25833) with uid, pop and a share field."""
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    layer = QgsVectorLayer("Polygon?crs=EPSG:25833&field=uid:string&field=pop:double&field=share:double",
+                           "blocks", "memory")
+    features = []
+    for n in range(nx * ny):
+        x, y = n % nx, n // nx
+        feature = QgsFeature(layer.fields())
+        feature.setAttributes([f"B{n:03d}", float(pops[n] if pops is not None else 100 + 10 * (n % 7)),
+                               float((x < nx // 2) * 10 + (n % 3))])
+        feature.setGeometry(QgsGeometry.fromWkt(
+            f"POLYGON(({x*100} {y*100},{x*100+100} {y*100},{x*100+100} {y*100+100},{x*100} {y*100+100},{x*100} {y*100}))"))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def _line_layer(wkt, name):
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    layer = QgsVectorLayer("LineString?crs=EPSG:25833&field=name:string", name, "memory")
+    feature = QgsFeature(layer.fields())
+    feature.setAttributes(["Spree"])
+    feature.setGeometry(QgsGeometry.fromWkt(wkt))
+    layer.dataProvider().addFeatures([feature])
+    return layer
+
+
+def _take(results, key, context):
+    from qgis.core import QgsProcessingUtils
+
+    layer = QgsProcessingUtils.mapLayerFromString(results[key], context)
+    return context.temporaryLayerStore().takeMapLayer(layer)
+
+
+def _rows(layer):
+    return [dict(zip(layer.fields().names(), f.attributes())) for f in layer.getFeatures()]
+
+
+def test_registered_with_help_in_both_languages(qgis_app):
+    from qgis.core import QgsApplication
+
+    from kommunalmonitor.core.i18n import language
+    algorithm = QgsApplication.processingRegistry().algorithmById("kommunalmonitor:delineateplanningareas")
+    assert algorithm is not None and algorithm.groupId() == "delineation"
+    with language("de"):
+        assert "Planungsräume aus kleinen Einheiten bilden" in algorithm.shortHelpString()
+        assert algorithm.displayName() == "Planungsräume aus kleinen Einheiten bilden"
+    with language("en"):
+        assert "Build planning areas from small units" in algorithm.shortHelpString()
+
+
+def test_areas_follow_the_river_and_bounds(run_alg, tmp_path):
+    from qgis.core import QgsProcessingContext
+
+    units = _grid_layer()
+    river = _line_layer("LINESTRING(0 300, 600 300)", "rivers")
+    record = str(tmp_path / "record.json")
+    context = QgsProcessingContext()
+    results = run_alg("kommunalmonitor:delineateplanningareas", {
+        "INPUT": units, "POPULATION_FIELD": "pop", "ATTRIBUTE_FIELDS": ["share"], "ID_FIELD": "uid",
+        "MODE": 0, "N_AREAS": 4, "MIN_POPULATION": 700, "MAX_POPULATION": 1700,
+        "BARRIERS": [river], "SEED": 7, "OUTPUT": "memory:", "MEMBERSHIP": "memory:",
+        "DIAGNOSTICS": "memory:", "RECORD": record}, context=context)
+    areas = _rows(_take(results, "OUTPUT", context))
+    assert len(areas) == 4
+    total = sum(float(f["pop"]) for f in units.getFeatures())
+    assert sum(a["population"] for a in areas) == pytest.approx(total)
+    assert all(700 <= a["population"] <= 1700 for a in areas)
+    members = _rows(_take(results, "MEMBERSHIP", context))
+    assert len(members) == 36
+    for area_id in {m["area_id"] for m in members}:
+        rows = {int(m["uid"][1:]) // 6 < 3 for m in members if m["area_id"] == area_id}
+        assert len(rows) == 1, "an area crosses the river"
+    diagnostics = {r["measure"]: r["value"] for r in _rows(_take(results, "DIAGNOSTICS", context))}
+    assert diagnostics["violations"] == 0 and diagnostics["n_areas"] == 4
+    assert diagnostics["n_barrier_cuts"] == 6
+    with open(record, encoding="utf-8") as fh:
+        saved = json.load(fh)
+    assert saved["seed"] == 7 and saved["parameters"]["n_areas"] == 4
+    assert saved["versions"]["numpy"]
+
+
+def test_infeasible_request_names_the_unit(run_alg):
+    from qgis.core import QgsProcessingException
+
+    pops = [100.0] * 36
+    pops[8] = 5000.0
+    with pytest.raises(QgsProcessingException) as info:
+        run_alg("kommunalmonitor:delineateplanningareas", {
+            "INPUT": _grid_layer(pops=pops), "POPULATION_FIELD": "pop", "ID_FIELD": "uid", "MODE": 1,
+            "TARGET_POPULATION": 1000, "MIN_POPULATION": 500, "MAX_POPULATION": 2000,
+            "OUTPUT": "memory:", "MEMBERSHIP": "memory:", "DIAGNOSTICS": "memory:"})
+    assert "Unit B008 alone has 5,000 residents, more than the maximum of 2,000" in str(info.value)
