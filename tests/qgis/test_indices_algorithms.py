@@ -135,3 +135,24 @@ def test_catalogueindex_bad_catalogue_file(run_alg, tmp_path):
     layer = _layer({"a": [1.0, 2.0, 3.0]}, [500] * 3)
     with pytest.raises(QgsProcessingException, match="line 6"):
         _run(run_alg, {"_id": "kommunalmonitor:catalogueindex", "INPUT": layer, "CATALOGUE_FILE": str(path)})
+
+
+def test_multipleburden_and_robustness_algorithms(run_alg):
+    layer = _layer({"noise": [40.0, 50.0, 60.0, 70.0, 72.0, 45.0, 55.0, 65.0],
+                    "green": [10.0, 8.0, 3.0, 1.0, 2.0, 12.0, 6.5, 5.0],
+                    "status": [1.0, 2.0, 3.0, 4.0, 4.0, 1.0, 2.0, 2.0]}, [500] * 8)
+    out = _run(run_alg, {"_id": "kommunalmonitor:multipleburden", "INPUT": layer,
+                         "BURDEN_FIELDS": ["noise", "green"], "SUPPLY_FIELDS": ["green"],
+                         "THRESHOLDS": "green=6,7", "SOCIAL_STATUS_FIELD": "status"})
+    rows = _table(out)
+    assert [r["g_green"] for r in rows] == [1, 1, 3, 3, 3, 1, 2, 3]
+    assert [r["k_green"] for r in rows][0] == "fixed" and rows[0]["k_noise"] == "quantile"
+    assert rows[3]["burden_count_social"] == 3
+
+    params = {"_id": "kommunalmonitor:indexrobustness", "INPUT": layer, "INDICATORS": ["noise", "green"],
+              "REVERSED": ["green"], "N_RUNS": 50, "SEED": 3, "POPULATION_FIELD": "pop"}
+    first = _table(_run(run_alg, dict(params)))
+    second = _table(_run(run_alg, dict(params)))
+    assert [r["p_base"] for r in first] == [r["p_base"] for r in second]
+    assert all(0.0 <= r["p_base"] <= 1.0 for r in first)
+    assert all(r["robust"] == (r["p_base"] >= 0.8) for r in first)
