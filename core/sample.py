@@ -292,28 +292,87 @@ def _voronoi_blocks(points, city, faces):
     envelope = box(minx - 500, miny - 500, maxx + 500, maxy + 500)
     cells = voronoi_diagram(MultiPoint([tuple(p) for p in points]), envelope=envelope)
     cells = gpd.GeoDataFrame(geometry=[c for c in cells.geoms], crs=CRS)
-    ci, fi = _sindex_query(faces, cells.geometry, "intersects")
-    pieces = cells.geometry.iloc[ci].reset_index(drop=True).intersection(
-        faces.geometry.iloc[fi].reset_index(drop=True))
-    out = gpd.GeoDataFrame({"face": faces["face"].to_numpy()[fi]}, geometry=pieces.values, crs=CRS)
+    # faces as the (few, prepared) query geometries: fast on both stacks
+    fi, ci = _sindex_query(cells, faces.geometry, "intersects")
+    fc, cc = _sindex_query(cells, faces.geometry, "contains")
+    inside = np.isin(fi * len(cells) + ci, fc * len(cells) + cc)
+    cut_f, cut_c = fi[~inside], ci[~inside]
+    pieces = cells.geometry.iloc[cut_c].reset_index(drop=True).intersection(
+        faces.geometry.iloc[cut_f].reset_index(drop=True))
+    face_ids = faces["face"].to_numpy()
+    out = gpd.GeoDataFrame(
+        {"face": np.concatenate([face_ids[fc], face_ids[cut_f]])},
+        geometry=list(cells.geometry.iloc[cc]) + list(pieces), crs=CRS)
     out = out.explode(index_parts=False).reset_index(drop=True)
     out = out[(out.geom_type == "Polygon") & (out.area > 1e-6)].reset_index(drop=True)
     return out
 
 
+def _polygon_rings(geom):
+    """Coordinate arrays of a 2-D polygon's rings, parsed from WKB (fast on shapely 1.8 and 2)."""
+    data = geom.wkb
+    order = "<" if data[0] == 1 else ">"
+    n_rings = int(np.frombuffer(data, dtype=order + "u4", count=1, offset=5)[0])
+    offset, rings = 9, []
+    for _ in range(n_rings):
+        n_pts = int(np.frombuffer(data, dtype=order + "u4", count=1, offset=offset)[0])
+        offset += 4
+        rings.append(np.frombuffer(data, dtype=order + "f8", count=2 * n_pts,
+                                   offset=offset).reshape(n_pts, 2))
+        offset += 16 * n_pts
+    return rings
+
+
 def _rook_pairs(frame, min_shared=0.5):
-    """Pairs (i < j) of polygons sharing more than ``min_shared`` m of boundary."""
-    a, b = _sindex_query(frame, frame.geometry, "intersects")
-    keep = a < b
-    a, b = a[keep], b[keep]
-    if len(a) == 0:
-        return a, b, np.zeros(0)
+    """Pairs (i < j) of polygons sharing more than ``min_shared`` m of boundary.
+
+    Most neighbours share bit-identical edges (cells of one Voronoi diagram), found by
+    hashing the segments; polygons with any unmatched segment (along barriers, the city
+    edge) are checked geometrically.
+    """
     geoms = frame.geometry.reset_index(drop=True)
-    grown = geoms.buffer(0.05, resolution=1)
-    shared = geoms.boundary.iloc[a].reset_index(drop=True).intersection(
-        grown.iloc[b].reset_index(drop=True)).length.to_numpy()
-    keep = shared > min_shared
-    return a[keep], b[keep], shared[keep]
+    owners, segs = [], []
+    for i, g in enumerate(geoms):
+        for ring in _polygon_rings(g):
+            segs.append(np.hstack([ring[:-1], ring[1:]]))
+            owners.append(np.full(len(ring) - 1, i, dtype=np.int64))
+    owner = np.concatenate(owners)
+    seg = np.concatenate(segs)
+    swap = (seg[:, 0] > seg[:, 2]) | ((seg[:, 0] == seg[:, 2]) & (seg[:, 1] > seg[:, 3]))
+    seg[swap] = seg[swap][:, [2, 3, 0, 1]]
+    length = np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1])
+    _, inverse, counts = np.unique(seg, axis=0, return_inverse=True, return_counts=True)
+    inverse = np.asarray(inverse).ravel()
+    order = np.argsort(inverse, kind="stable")
+    inv_sorted = inverse[order]
+    twice = counts[inv_sorted] == 2
+    firsts = order[twice][0::2]
+    seconds = order[twice][1::2]
+    a = np.minimum(owner[firsts], owner[seconds])
+    b = np.maximum(owner[firsts], owner[seconds])
+    n = len(geoms)
+    hashed = pd.DataFrame({"key": a * n + b, "len": length[firsts]})
+    hashed = hashed[a != b].groupby("key")["len"].sum()
+    unmatched = np.zeros(n, dtype=bool)
+    unmatched[owner[counts[inverse] != 2]] = True
+    fallback = np.flatnonzero(unmatched)
+    fa = fb = np.zeros(0, dtype=np.int64)
+    flen = np.zeros(0)
+    if len(fallback):
+        loc, other = _sindex_query(frame, geoms.iloc[fallback], "intersects")
+        fa = fallback[loc]
+        keep = fa != other
+        fa, fb = fa[keep], other[keep]
+        fa, fb = np.minimum(fa, fb), np.maximum(fa, fb)
+        key = np.unique(fa * n + fb)
+        fa, fb = key // n, key % n
+        flen = geoms.iloc[fa].reset_index(drop=True).boundary.intersection(
+            geoms.iloc[fb].reset_index(drop=True).buffer(0.05, resolution=1)).length.to_numpy()
+    geometric = pd.Series(flen, index=fa * n + fb, dtype=float)
+    combined = pd.concat([hashed[~hashed.index.isin(geometric.index)], geometric]).sort_index()
+    combined = combined[combined > min_shared]
+    keys = combined.index.to_numpy().astype(np.int64)
+    return keys // n, keys % n, combined.to_numpy()
 
 
 def _merge_slivers(blocks, target_area):
@@ -322,28 +381,42 @@ def _merge_slivers(blocks, target_area):
     small = areas < 0.2 * target_area
     if not small.any():
         return blocks
-    a, b, shared = _rook_pairs(blocks)
+    small_idx = np.flatnonzero(small)
+    geoms = blocks.geometry.reset_index(drop=True)
+    s_local, nb = _sindex_query(blocks, geoms.iloc[small_idx], "intersects")
+    src = small_idx[s_local]
     faces = blocks["face"].to_numpy()
-    same = faces[a] == faces[b]
-    a, b, shared = a[same], b[same], shared[same]
-    # candidate (small piece -> big neighbour) with the longest shared boundary
-    src = np.concatenate([a, b])
-    dst = np.concatenate([b, a])
-    length = np.concatenate([shared, shared])
-    ok = small[src] & ~small[dst]
-    src, dst, length = src[ok], dst[ok], length[ok]
+    ok = (src != nb) & ~small[nb] & (faces[src] == faces[nb])
+    src, nb = src[ok], nb[ok]
+    if len(src) == 0:
+        return blocks
+    length = geoms.iloc[src].reset_index(drop=True).boundary.intersection(
+        geoms.iloc[nb].reset_index(drop=True).buffer(0.05, resolution=1)).length.to_numpy()
+    ok = length > 0.5
+    src, nb, length = src[ok], nb[ok], length[ok]
+    # each small piece joins the neighbour with the longest shared boundary
     order = np.lexsort((-length, src))
-    src, dst = src[order], dst[order]
+    src, nb = src[order], nb[order]
     first = np.concatenate([[True], src[1:] != src[:-1]]) if len(src) else np.zeros(0, bool)
     target = np.arange(len(blocks))
-    target[src[first]] = dst[first]
-    if (target == np.arange(len(blocks))).all():
+    target[src[first]] = nb[first]
+    changed = np.flatnonzero(target != np.arange(len(blocks)))
+    if len(changed) == 0:
         return blocks
-    merged = blocks.assign(_t=target).dissolve(by="_t", aggfunc="first")
-    merged = merged.explode(index_parts=False)
-    merged = merged[merged.geom_type == "Polygon"]
-    return gpd.GeoDataFrame(merged[["face"]].reset_index(drop=True),
-                            geometry=merged.geometry.values, crs=CRS)
+    groups = {}
+    for i in changed:
+        groups.setdefault(int(target[i]), [int(target[i])]).append(int(i))
+    new_geoms = list(geoms)
+    drop = np.zeros(len(blocks), dtype=bool)
+    for dst, members in groups.items():
+        merged = unary_union([geoms.iloc[m] for m in members])
+        if merged.geom_type != "Polygon":  # not one piece: keep them apart
+            continue
+        new_geoms[dst] = merged
+        drop[members[1:]] = True
+    keep = ~drop
+    return gpd.GeoDataFrame({"face": faces[keep]},
+                            geometry=[g for g, k in zip(new_geoms, keep) if k], crs=CRS)
 
 
 def _sort_geometric(frame):
