@@ -294,7 +294,33 @@ def _coverage_window(u0, v0, u1, v1, sign, zone, nrows, ncols):
     Edges must be grouped by zone (as ``_ring_edges`` returns them). Returns zone, row, col
     (int64) and fraction (float64) of every covered cell, sorted by (zone, row, col).
     """
+    return _expand(*_coverage_parts(u0, v0, u1, v1, sign, zone, nrows, ncols))
+
+
+def _expand(part, runs):
+    """Partly covered cells plus runs of whole cells → all cells, sorted by (zone, row, col)."""
+    pz, pr, pc, pf = part
+    rz, rr, rc, rl = runs
+    n_run = int(rl.sum())
+    if not n_run:
+        return pz, pr, pc, pf
+    run = np.repeat(np.arange(len(rl)), rl)
+    col = rc[run] + (np.arange(n_run) - (np.cumsum(rl) - rl)[run])
+    zone = np.concatenate([pz, rz[run]])
+    row = np.concatenate([pr, rr[run]])
+    col = np.concatenate([pc, col])
+    frac = np.concatenate([pf, np.ones(n_run)])
+    # both parts are sorted already: a stable sort merges them in linear time
+    width = int(col.max()) + 1
+    order = np.argsort((zone * (int(row.max()) + 1) + row) * width + col, kind="stable")
+    return zone[order], row[order], col[order], frac[order]
+
+
+def _coverage_parts(u0, v0, u1, v1, sign, zone, nrows, ncols):
+    """Exact coverage as partly covered cells (zone, row, col, fraction) and runs of wholly
+    covered cells (zone, row, first col, length), both sorted by (zone, row, col)."""
     empty = np.zeros(0, dtype="int64")
+    nothing = ((empty, empty, empty, np.zeros(0)), (empty, empty, empty, empty))
     dv = v1 - v0
     keep = (dv != 0) & (sign != 0)
     u0, v0, u1, v1, sign, zone, dv = u0[keep], v0[keep], u1[keep], v1[keep], sign[keep], zone[keep], dv[keep]
@@ -307,7 +333,7 @@ def _coverage_window(u0, v0, u1, v1, sign, zone, nrows, ncols):
     tlo, thi, u0, v0, dv = tlo[keep], thi[keep], u0[keep], v0[keep], dv[keep]
     sign, zone = sign[keep], zone[keep]
     if len(zone) == 0:
-        return empty, empty, empty, np.zeros(0)
+        return nothing
     a_u = np.where(tlo > 0, u0 + tlo * du, u0)
     a_v = np.clip(np.where(tlo > 0, v0 + tlo * dv, v0), 0.0, nrows)
     b_u = np.where(thi < 1, u0 + thi * du, u0 + du)
@@ -354,15 +380,30 @@ def _coverage_window(u0, v0, u1, v1, sign, zone, nrows, ncols):
     row_start = np.cumsum(row_len) - row_len
     before = np.r_[0.0, cover][row_start]
     cover -= np.repeat(before, row_len)
-    cells = np.flatnonzero(cover > _EPS)
-    box = np.searchsorted(offset, cells, side="right") - 1
-    local = cells - offset[box]
-    r = local // zw[box]
-    c_local = local - r * zw[box]
-    c = zc0[box] + c_local
-    real = (c_local < zw[box] - 1) & (c < ncols)
-    cells, box, r, c = cells[real], box[real], r[real], c[real]
-    return zones[box], zr0[box] + r, c, np.minimum(cover[cells], 1.0)
+    # virtual cells (spill column, columns right of the window) never count
+    virtual = row_start + row_len - 1
+    cover[virtual] = 0.0
+    beyond = zc0 + zw - 2 >= ncols
+    if beyond.any():
+        rows_beyond = np.flatnonzero(np.repeat(beyond, n_rows))
+        box_of_row = np.repeat(np.arange(len(zw)), n_rows)[rows_beyond]
+        cover[row_start[rows_beyond] + (ncols - zc0[box_of_row])] = 0.0
+
+    def locate(flat):
+        box = np.searchsorted(offset, flat, side="right") - 1
+        local = flat - offset[box]
+        r = local // zw[box]
+        return zones[box], zr0[box] + r, zc0[box] + local - r * zw[box]
+
+    full = cover >= 1.0 - 1e-10
+    partial = np.flatnonzero((cover > _EPS) & ~full)
+    pz, pr, pc = locate(partial)
+    part = (pz, pr, pc, cover[partial])
+    step = np.diff(full.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    run_start = np.flatnonzero(step == 1)
+    run_len = np.flatnonzero(step == -1) - run_start
+    rz, rr, rc = locate(run_start)
+    return part, (rz, rr, rc, run_len)
 
 
 def coverage_fractions(geometries, transform, shape):
@@ -485,9 +526,73 @@ class _Accumulator:
         self.nodata_cover = np.zeros(n_zones)
         self.total_cover = np.zeros(n_zones)
 
+    VALUE_STATS = ("min", "max", "std", "median", "majority")
+
+    def add_window(self, zone_ids, part, runs, data, valid, pop):
+        """Statistics of the zones ``zone_ids`` from partly covered cells and runs of whole
+        cells of a window (``data``/``valid``/``pop`` 2-D arrays of the window)."""
+        if self.quantiles or any(s in self.names for s in self.VALUE_STATS):
+            zone, row, col, frac = _expand(part, runs)
+            flat = row * data.shape[1] + col
+            self.add(zone, zone_ids, data.ravel()[flat], valid.ravel()[flat], frac,
+                     None if pop is None else pop.ravel()[flat])
+            return
+        # only sums are needed: whole-cell runs are summed with row-wise running sums of
+        # the window, so interior cells cost one cumsum instead of a lookup each
+        n = len(zone_ids)
+        pz, pr, pc, pf = part
+        rz, rr, rc, rl = runs
+        width = data.shape[1]
+        flat = pr * width + pc
+        pv, pok = data.ravel()[flat], valid.ravel()[flat]
+        pw = np.where(pok, pf, 0.0)
+        v0 = np.where(valid, data, 0.0)
+
+        def total(part_values, window_values):
+            prefix = np.zeros((window_values.shape[0], width + 1))
+            np.cumsum(window_values, axis=1, out=prefix[:, 1:])
+            run_values = prefix[rr, rc + rl] - prefix[rr, rc]
+            return (np.bincount(pz, part_values, minlength=n)
+                    + np.bincount(rz, run_values, minlength=n))
+
+        count = total(pw, valid.astype("float64"))
+        sums = total(pw * np.where(pok, pv, 0.0), v0)
+        cover = np.bincount(pz, pf, minlength=n) + np.bincount(rz, rl.astype("float64"), minlength=n)
+        self.total_cover[zone_ids] = cover
+        self.nodata_cover[zone_ids] = np.maximum(cover - count, 0.0)
+        has = count > _EPS
+        safe = np.where(has, count, 1.0)
+        out = {}
+        if "count" in self.names:
+            out["count"] = count
+        if "sum" in self.names:
+            out["sum"] = np.where(has, sums, np.nan)
+        if "mean" in self.names:
+            out["mean"] = np.where(has, sums / safe, np.nan)
+        t = self.threshold
+        if "share_above" in self.names:
+            hit = valid & (data > t)
+            out["share_above"] = np.where(has, total(pw * (pv > t), hit.astype("float64")) / safe, np.nan)
+        if "share_below" in self.names:
+            hit = valid & (data < t)
+            out["share_below"] = np.where(has, total(pw * (pv < t), hit.astype("float64")) / safe, np.nan)
+        if "weighted_mean" in self.names:
+            pp = pop.ravel()[flat]
+            den = total(pw * pp, np.where(valid, pop, 0.0))
+            num = total(pw * pp * np.where(pok, pv, 0.0), v0 * pop)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out["weighted_mean"] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        self._store(zone_ids, out)
+
+    def _store(self, zone_ids, out):
+        """Put the columns of this batch into the result arrays."""
+        for name, column in out.items():
+            if name not in self.result:
+                self.result[name] = np.full(self.n, np.nan)
+            self.result[name][zone_ids] = column
+
     def add(self, zones, zone_ids, values, valid, frac, pop):
         """Statistics of the zones ``zone_ids`` (all cells of these zones are in this batch)."""
-        nz = self.n
         names = self.names
         w = np.where(valid, frac, 0.0)
         v = np.where(valid, values, 0.0)
@@ -554,10 +659,7 @@ class _Accumulator:
                                              [q for _, q in self.quantiles])
                     for (name, _), row in zip(self.quantiles, qs):
                         out[name] = row
-        for name, column in out.items():
-            if name not in self.result:
-                self.result[name] = np.full(nz, np.nan)
-            self.result[name][zone_ids] = column
+        self._store(zone_ids, out)
 
 
 # ----------------------------------------------------------------------------------------
@@ -804,18 +906,17 @@ def _run(zones, geometry, grid, bands, names, quantiles, threshold, prefix, weig
         zone_batch[members] = np.arange(len(members))
         batch_rings = np.flatnonzero(zone_batch[rings.ring_zone] >= 0)
         u0, v0, u1, v1, sign, zone = rings.edges(batch_rings, local)
-        zone, row, col, frac = _coverage_window(u0, v0, u1, v1, sign, zone_batch[zone],
-                                                wr1 - wr0, wc1 - wc0)
+        part, runs = _coverage_parts(u0, v0, u1, v1, sign, zone_batch[zone], wr1 - wr0, wc1 - wc0)
         zone_batch[members] = -1
-        n_cells += len(zone)
-        flat = row * (wc1 - wc0) + col
-        total_cover[members] = np.bincount(zone, frac, minlength=len(members))
+        n_cells += len(part[0]) + int(runs[3].sum())
+        total_cover[members] = (np.bincount(part[0], part[3], minlength=len(members))
+                                + np.bincount(runs[0], runs[3].astype("float64"), minlength=len(members)))
         data, valid = grid.read(bands, wr0, wr1, wc0, wc1)
         pop = None
         if weight_source is not None:
-            pop = weight_source.window(wr0, wr1, wc0, wc1).ravel()[flat]
+            pop = weight_source.window(wr0, wr1, wc0, wc1)
         for i, band in enumerate(bands):
-            accs[band].add(zone, members, data[i].ravel()[flat], valid[i].ravel()[flat], frac, pop)
+            accs[band].add_window(members, part, runs, data[i], valid[i], pop)
         feedback.progress((k + 1) / (len(cut) - 1))
     columns = {}
     for band in bands:
