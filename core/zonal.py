@@ -526,7 +526,7 @@ class _Accumulator:
         self.nodata_cover = np.zeros(n_zones)
         self.total_cover = np.zeros(n_zones)
 
-    VALUE_STATS = ("min", "max", "std", "median", "majority")
+    VALUE_STATS = ("median", "majority")
 
     def add_window(self, zone_ids, part, runs, data, valid, pop):
         """Statistics of the zones ``zone_ids`` from partly covered cells and runs of whole
@@ -582,7 +582,43 @@ class _Accumulator:
             num = total(pw * pp * np.where(pok, pv, 0.0), v0 * pop)
             with np.errstate(invalid="ignore", divide="ignore"):
                 out["weighted_mean"] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        if "std" in self.names:
+            # shift by a reference value first (variance is shift-invariant) to keep
+            # cancellation in S2/C - (S1/C)^2 small
+            shift = float(np.mean(v0[valid])) if valid.any() else 0.0
+            d = np.where(valid, data - shift, 0.0)
+            pd_ = np.where(pok, pv - shift, 0.0)
+            s1 = total(pw * pd_, d) / safe
+            s2 = total(pw * pd_ * pd_, d * d) / safe
+            out["std"] = np.where(has, np.sqrt(np.maximum(s2 - s1 * s1, 0.0)), np.nan)
+        for name, ufunc, fill in (("min", np.minimum, np.inf), ("max", np.maximum, -np.inf)):
+            if name in self.names:
+                out[name] = self._extreme(ufunc, fill, zone_ids, part, runs, data, valid, pv, pok)
         self._store(zone_ids, out)
+
+    @staticmethod
+    def _extreme(ufunc, fill, zone_ids, part, runs, data, valid, pv, pok):
+        """Min or max per zone over partly covered cells and whole-cell runs (reduceat over
+        the window, no per-cell lookups)."""
+        n = len(zone_ids)
+        pz, _, _, pf = part
+        rz, rr, rc, rl = runs
+        result = np.full(n, fill)
+        keep = pok & (pf > 0)
+        if keep.any():
+            z, v = pz[keep], pv[keep]
+            starts = np.flatnonzero(np.r_[True, z[1:] != z[:-1]])
+            result[z[starts]] = ufunc.reduceat(v, starts)
+        if len(rz):
+            window = np.append(np.where(valid, data, fill).ravel(), fill)
+            start = rr * data.shape[1] + rc
+            bounds = np.empty(2 * len(start), dtype="int64")
+            bounds[0::2], bounds[1::2] = start, start + rl
+            run_value = ufunc.reduceat(window, bounds)[0::2]
+            starts = np.flatnonzero(np.r_[True, rz[1:] != rz[:-1]])
+            zone_value = ufunc.reduceat(run_value, starts)
+            result[rz[starts]] = ufunc(result[rz[starts]], zone_value)
+        return np.where(np.isfinite(result), result, np.nan)
 
     def _store(self, zone_ids, out):
         """Put the columns of this batch into the result arrays."""
