@@ -531,8 +531,59 @@ def _direction(dx, dy):
 
 # --------------------------------------------------------------------------- statistics
 
-def _block_statistics(rng, blocks, fields, city):
-    """Land use, population by age and year, social counts and housing per block."""
+def _residential_density(rho, dep):
+    """Residents per km2 of residential land: dense centre, high-rise estates in deprived quarters."""
+    return (9_500.0 * np.exp(-rho / 0.3) + 1_250.0) * (1.0 + 0.35 * np.clip(dep, 0, 2))
+
+
+def _land_use_class(x, y, rho, d_river, d_rail, fields):
+    """Index into ``LAND_USES`` from smooth scores (river parks, rail industry, green edge)."""
+    park = 0.75 * np.exp(-d_river / 120.0) + fields["parks"](x, y)
+    forest = fields["green"](x, y) * np.clip((rho - 0.6) / 0.25, 0, 1)
+    industry = 0.7 * np.exp(-d_rail / 200.0) * (rho > 0.12) + fields["industry"](x, y)
+    open_land = 2.2 * np.clip((rho - 0.9) / 0.1, 0, 1) * (0.6 + fields["green"](x + 3e3, y))
+    scores = np.column_stack([np.full(len(x), 0.62), park, forest, industry, open_land])
+    return scores.argmax(axis=1)
+
+
+def _line_distance(geoms, transform, shape):
+    """Distance in metres from every pixel to the nearest of ``geoms``."""
+    from rasterio.features import rasterize
+
+    mask = rasterize([(g, 1) for g in geoms], out_shape=shape, transform=transform, fill=0,
+                     dtype="uint8", all_touched=True)
+    return ndimage.distance_transform_edt(mask == 0) * PIXEL
+
+
+def _pixel_summary(block_idx, transform, n, fields, city):
+    """Per block: density integrated over its 10 m pixels (residents, NaN without pixels)
+    and the majority land use of its pixels (-1 without pixels)."""
+    height, width = block_idx.shape
+    flat = block_idx.ravel()
+    inside = np.flatnonzero(flat > 0)
+    rows, cols = np.divmod(inside, width)
+    px = transform.c + (cols + 0.5) * PIXEL
+    py = transform.f - (rows + 0.5) * PIXEL
+    rho, _ = _polar(px, py, city["phases"])
+    d_river = _line_distance(city["rivers"].geometry, transform, block_idx.shape).ravel()[inside]
+    d_rail = _line_distance(city["railways"].geometry, transform, block_idx.shape).ravel()[inside]
+    cls = _land_use_class(px, py, rho, d_river, d_rail, fields)
+    owner = flat[inside] - 1
+    dens = _residential_density(rho, fields["deprivation"](px, py))
+    total = np.bincount(owner, weights=dens * PIXEL * PIXEL / 1e6, minlength=n)
+    count = np.bincount(owner, minlength=n)
+    votes = np.bincount(owner * len(LAND_USES) + cls, minlength=n * len(LAND_USES))
+    majority = votes.reshape(n, len(LAND_USES)).argmax(axis=1)
+    return np.where(count > 0, total, np.nan), np.where(count > 0, majority, -1)
+
+
+def _block_statistics(rng, blocks, fields, city, pixel_summary=None):
+    """Land use, population by age and year, social counts and housing per block.
+
+    ``pixel_summary`` (from ``_pixel_summary``: density integrated over the block's pixels,
+    majority land use of its pixels) avoids judging a large block by one point, so the
+    city has about the same residents and land use at every block size.
+    """
     rp = blocks.geometry.representative_point()
     x, y = rp.x.to_numpy(), rp.y.to_numpy()
     area = blocks.area.to_numpy()
@@ -540,22 +591,19 @@ def _block_statistics(rng, blocks, fields, city):
     d_river = blocks.geometry.distance(city["rivers"].geometry.iloc[0]).to_numpy()
     d_rail = blocks.geometry.distance(city["railways"].geometry.iloc[0]).to_numpy()
     n = len(blocks)
-    dep, aff, chg, grn = (fields["deprivation"](x, y), fields["affluence"](x, y),
-                          fields["change"](x, y), fields["green"](x, y))
+    dep, aff, chg = fields["deprivation"](x, y), fields["affluence"](x, y), fields["change"](x, y)
 
-    # land use from smooth scores (so it looks the same at every block size)
-    park = 0.75 * np.exp(-d_river / 120.0) + fields["parks"](x, y)
-    forest = grn * np.clip((rho - 0.6) / 0.25, 0, 1)
-    industry = 0.7 * np.exp(-d_rail / 200.0) * (rho > 0.12) + fields["industry"](x, y)
-    open_land = 2.2 * np.clip((rho - 0.9) / 0.1, 0, 1) * (0.6 + fields["green"](x + 3e3, y))
-    scores = np.column_stack([np.full(n, 0.62), park, forest, industry, open_land])
-    land_use = scores.argmax(axis=1)
+    # land use: the majority of the block's pixels (same patterns at every block size)
+    land_use = _land_use_class(x, y, rho, d_river, d_rail, fields)
+    if pixel_summary is not None:
+        land_use = np.where(pixel_summary[1] >= 0, pixel_summary[1], land_use)
     residential = land_use == 0
 
     # population 2020: density per km^2 (dense centre, high-rise estates in deprived quarters)
-    density = (10_500.0 * np.exp(-rho / 0.3) + 1_400.0) * (1.0 + 0.35 * np.clip(dep, 0, 2))
-    density *= np.exp(rng.normal(0.0, 0.25, n))
-    expected = np.where(residential, density * area / 1e6, 0.0)
+    at_point = _residential_density(rho, dep) * area / 1e6
+    if pixel_summary is not None:
+        at_point = np.where(np.isnan(pixel_summary[0]), at_point, pixel_summary[0])
+    expected = np.where(residential, at_point * np.exp(rng.normal(0.0, 0.25, n)), 0.0)
     pop20 = rng.poisson(expected)
 
     z = dep - 0.6 * aff + rng.normal(0.0, 0.12, n)
@@ -662,15 +710,13 @@ def _raster_grid(city):
     return from_origin(x0, y1, PIXEL, PIXEL), (height, width)
 
 
-def _make_rasters(rng, city, blocks, stats, fields, transform, shape):
-    """Noise, green, impervious, heat at 10 m; also returns the block-id raster."""
+def _make_rasters(rng, city, blocks, block_idx, transform, shape):
+    """Noise, green, impervious, heat at 10 m (``block_idx``: block position + 1 per pixel)."""
     from rasterio.features import rasterize
 
     height, width = shape
     inside = rasterize([(city["boundary"], 1)], out_shape=shape, transform=transform,
                        fill=0, dtype="uint8").astype(bool)
-    block_idx = rasterize(((g, i + 1) for i, g in enumerate(blocks.geometry)), out_shape=shape,
-                          transform=transform, fill=0, dtype="int32")
 
     def distance(geoms):
         mask = rasterize([(g, 1) for g in geoms], out_shape=shape, transform=transform, fill=0,
@@ -699,7 +745,7 @@ def _make_rasters(rng, city, blocks, stats, fields, transform, shape):
                72.0 - 18.0 * np.log10(1.0 + d_rail / 15.0)]
     noise = 10.0 * np.log10(sum(10.0 ** (s / 10.0) for s in sources)) + smooth_noise(0.8, 4)
 
-    lu = np.concatenate([[-1], pd.Categorical(stats["land_use"], categories=LAND_USES).codes])
+    lu = np.concatenate([[-1], pd.Categorical(blocks["land_use"], categories=LAND_USES).codes])
     lu_px = lu[block_idx]
     green_by_use = np.array([np.nan, 0.85, 0.93, 0.12, 0.8])
     green = np.where(lu_px == 0, 0.08 + 0.5 * np.clip(rho, 0, 1) ** 1.5,
@@ -716,7 +762,7 @@ def _make_rasters(rng, city, blocks, stats, fields, transform, shape):
     rasters = {}
     for key, arr in (("noise", noise), ("green", green), ("impervious", imperv), ("heat", heat)):
         rasters[key] = np.where(inside, arr, NODATA).astype(np.float32)
-    return rasters, block_idx, inside
+    return rasters, inside
 
 
 # --------------------------------------------------------------------------- Zensus grid
@@ -918,7 +964,13 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     feedback.progress(0.35)
     feedback.check()
 
-    stats, latent = _block_statistics(rng, pieces, fields, city)
+    from rasterio.features import rasterize
+
+    transform, shape = _raster_grid(city)
+    piece_idx = rasterize(((g, i + 1) for i, g in enumerate(pieces.geometry)), out_shape=shape,
+                          transform=transform, fill=0, dtype="int32")
+    stats, latent = _block_statistics(
+        rng, pieces, fields, city, _pixel_summary(piece_idx, transform, len(pieces), fields, city))
     n = len(pieces)
     xy = np.column_stack([latent["x"], latent["y"]])
 
@@ -1036,8 +1088,9 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     feedback.check()
 
     feedback.info(tr("Computing the 10 m rasters (noise, green, impervious, heat)..."))
-    transform, shape = _raster_grid(city)
-    rasters, block_idx, _ = _make_rasters(rng, city, blocks, blocks, fields, transform, shape)
+    lookup = np.concatenate([[0], inverse + 1]).astype(np.int32)
+    block_idx = lookup[piece_idx]
+    rasters, _ = _make_rasters(rng, city, blocks, block_idx, transform, shape)
     feedback.progress(0.85)
     feedback.check()
 
