@@ -537,26 +537,39 @@ class _Accumulator:
             self.add(zone, zone_ids, data.ravel()[flat], valid.ravel()[flat], frac,
                      None if pop is None else pop.ravel()[flat])
             return
-        # only sums are needed: whole-cell runs are summed with row-wise running sums of
-        # the window, so interior cells cost one cumsum instead of a lookup each
+        # only sums and extremes are needed: whole-cell runs are reduced straight on the
+        # window (np.ufunc.reduceat over [start, end) pairs), interior cells need no lookup
         n = len(zone_ids)
         pz, pr, pc, pf = part
         rz, rr, rc, rl = runs
-        width = data.shape[1]
+        height, width = data.shape
         flat = pr * width + pc
         pv, pok = data.ravel()[flat], valid.ravel()[flat]
         pw = np.where(pok, pf, 0.0)
-        v0 = np.where(valid, data, 0.0)
+        pv0 = np.where(pok, pv, 0.0)
+        # window arrays get one padding column so that no run ends at the array's end
+        run_start = rr * (width + 1) + rc
+        bounds = np.empty(2 * len(run_start), dtype="int64")
+        bounds[0::2], bounds[1::2] = run_start, run_start + rl
 
-        def total(part_values, window_values):
-            prefix = np.zeros((window_values.shape[0], width + 1))
-            np.cumsum(window_values, axis=1, out=prefix[:, 1:])
-            run_values = prefix[rr, rc + rl] - prefix[rr, rc]
+        def padded(values, where=None, fill=0.0):
+            out = np.full((height, width + 1), fill)
+            np.copyto(out[:, :width], values, where=True if where is None else where)
+            return out.ravel()
+
+        def run_reduce(ufunc, window):
+            if len(run_start) == 0:
+                return np.zeros(0)
+            return ufunc.reduceat(window, bounds)[0::2]
+
+        def total(part_values, window):
             return (np.bincount(pz, part_values, minlength=n)
-                    + np.bincount(rz, run_values, minlength=n))
+                    + np.bincount(rz, run_reduce(np.add, window), minlength=n))
 
-        count = total(pw, valid.astype("float64"))
-        sums = total(pw * np.where(pok, pv, 0.0), v0)
+        valid_w = padded(valid)
+        v0_w = padded(data, valid)
+        count = total(pw, valid_w)
+        sums = total(pw * pv0, v0_w)
         cover = np.bincount(pz, pf, minlength=n) + np.bincount(rz, rl.astype("float64"), minlength=n)
         self.total_cover[zone_ids] = cover
         self.nodata_cover[zone_ids] = np.maximum(cover - count, 0.0)
@@ -571,54 +584,41 @@ class _Accumulator:
             out["mean"] = np.where(has, sums / safe, np.nan)
         t = self.threshold
         if "share_above" in self.names:
-            hit = valid & (data > t)
-            out["share_above"] = np.where(has, total(pw * (pv > t), hit.astype("float64")) / safe, np.nan)
+            hit = total(pw * (pv > t), padded(valid & (data > t)))
+            out["share_above"] = np.where(has, hit / safe, np.nan)
         if "share_below" in self.names:
-            hit = valid & (data < t)
-            out["share_below"] = np.where(has, total(pw * (pv < t), hit.astype("float64")) / safe, np.nan)
+            hit = total(pw * (pv < t), padded(valid & (data < t)))
+            out["share_below"] = np.where(has, hit / safe, np.nan)
         if "weighted_mean" in self.names:
             pp = pop.ravel()[flat]
-            den = total(pw * pp, np.where(valid, pop, 0.0))
-            num = total(pw * pp * np.where(pok, pv, 0.0), v0 * pop)
+            pop_w = padded(pop, valid)
+            den = total(pw * pp, pop_w)
+            num = total(pw * pp * pv0, pop_w * v0_w)
             with np.errstate(invalid="ignore", divide="ignore"):
                 out["weighted_mean"] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
         if "std" in self.names:
             # shift by a reference value first (variance is shift-invariant) to keep
             # cancellation in S2/C - (S1/C)^2 small
-            shift = float(np.mean(v0[valid])) if valid.any() else 0.0
-            d = np.where(valid, data - shift, 0.0)
-            pd_ = np.where(pok, pv - shift, 0.0)
-            s1 = total(pw * pd_, d) / safe
-            s2 = total(pw * pd_ * pd_, d * d) / safe
+            shift = float(sums.sum() / count.sum()) if count.sum() > 0 else 0.0
+            d_w = v0_w - shift * valid_w
+            pd_ = pv0 - shift * pok
+            s1 = total(pw * pd_, d_w) / safe
+            s2 = total(pw * pd_ * pd_, d_w * d_w) / safe
             out["std"] = np.where(has, np.sqrt(np.maximum(s2 - s1 * s1, 0.0)), np.nan)
         for name, ufunc, fill in (("min", np.minimum, np.inf), ("max", np.maximum, -np.inf)):
             if name in self.names:
-                out[name] = self._extreme(ufunc, fill, zone_ids, part, runs, data, valid, pv, pok)
+                result = np.full(n, fill)
+                keep = pok & (pf > 0)
+                if keep.any():
+                    z = pz[keep]
+                    first = np.flatnonzero(np.r_[True, z[1:] != z[:-1]])
+                    result[z[first]] = ufunc.reduceat(pv[keep], first)
+                if len(rz):
+                    run_value = run_reduce(ufunc, padded(data, valid, fill))
+                    first = np.flatnonzero(np.r_[True, rz[1:] != rz[:-1]])
+                    result[rz[first]] = ufunc(result[rz[first]], ufunc.reduceat(run_value, first))
+                out[name] = np.where(np.isfinite(result), result, np.nan)
         self._store(zone_ids, out)
-
-    @staticmethod
-    def _extreme(ufunc, fill, zone_ids, part, runs, data, valid, pv, pok):
-        """Min or max per zone over partly covered cells and whole-cell runs (reduceat over
-        the window, no per-cell lookups)."""
-        n = len(zone_ids)
-        pz, _, _, pf = part
-        rz, rr, rc, rl = runs
-        result = np.full(n, fill)
-        keep = pok & (pf > 0)
-        if keep.any():
-            z, v = pz[keep], pv[keep]
-            starts = np.flatnonzero(np.r_[True, z[1:] != z[:-1]])
-            result[z[starts]] = ufunc.reduceat(v, starts)
-        if len(rz):
-            window = np.append(np.where(valid, data, fill).ravel(), fill)
-            start = rr * data.shape[1] + rc
-            bounds = np.empty(2 * len(start), dtype="int64")
-            bounds[0::2], bounds[1::2] = start, start + rl
-            run_value = ufunc.reduceat(window, bounds)[0::2]
-            starts = np.flatnonzero(np.r_[True, rz[1:] != rz[:-1]])
-            zone_value = ufunc.reduceat(run_value, starts)
-            result[rz[starts]] = ufunc(result[rz[starts]], zone_value)
-        return np.where(np.isfinite(result), result, np.nan)
 
     def _store(self, zone_ids, out):
         """Put the columns of this batch into the result arrays."""
@@ -807,7 +807,7 @@ def _column_name(prefix, band, stat):
 
 def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", threshold=None,
                      weights=None, weights_field=None, id_field=None, transform=None, crs=None,
-                     nodata=None, raster_name=None, max_cells=4_000_000, feedback=None):
+                     nodata=None, raster_name=None, max_cells=1_000_000, feedback=None):
     """Raster statistics per area with exact partial-pixel coverage (like exactextract).
 
     Parameters
