@@ -555,7 +555,7 @@ def _line_distance(geoms, transform, shape):
     return ndimage.distance_transform_edt(mask == 0) * PIXEL
 
 
-def _pixel_summary(block_idx, transform, n, fields, city):
+def _pixel_summary(block_idx, transform, n, fields, city, distances):
     """Per block: density integrated over its 10 m pixels (residents, NaN without pixels)
     and the majority land use of its pixels (-1 without pixels)."""
     height, width = block_idx.shape
@@ -565,8 +565,8 @@ def _pixel_summary(block_idx, transform, n, fields, city):
     px = transform.c + (cols + 0.5) * PIXEL
     py = transform.f - (rows + 0.5) * PIXEL
     rho, _ = _polar(px, py, city["phases"])
-    d_river = _line_distance(city["rivers"].geometry, transform, block_idx.shape).ravel()[inside]
-    d_rail = _line_distance(city["railways"].geometry, transform, block_idx.shape).ravel()[inside]
+    d_river = distances["river"].ravel()[inside]
+    d_rail = distances["rail"].ravel()[inside]
     cls = _land_use_class(px, py, rho, d_river, d_rail, fields)
     owner = flat[inside] - 1
     dens = _residential_density(rho, fields["deprivation"](px, py))
@@ -710,7 +710,7 @@ def _raster_grid(city):
     return from_origin(x0, y1, PIXEL, PIXEL), (height, width)
 
 
-def _make_rasters(rng, city, blocks, block_idx, transform, shape):
+def _make_rasters(rng, city, blocks, block_idx, transform, shape, distances):
     """Noise, green, impervious, heat at 10 m (``block_idx``: block position + 1 per pixel)."""
     from rasterio.features import rasterize
 
@@ -718,16 +718,8 @@ def _make_rasters(rng, city, blocks, block_idx, transform, shape):
     inside = rasterize([(city["boundary"], 1)], out_shape=shape, transform=transform,
                        fill=0, dtype="uint8").astype(bool)
 
-    def distance(geoms):
-        mask = rasterize([(g, 1) for g in geoms], out_shape=shape, transform=transform, fill=0,
-                         dtype="uint8", all_touched=True)
-        return ndimage.distance_transform_edt(mask == 0) * PIXEL
-
-    roads = city["roads"]
-    d_art = distance(roads.geometry[roads["road_class"] == "arterial"])
-    d_pri = distance(roads.geometry[roads["road_class"] == "primary"])
-    d_rail = distance(city["railways"].geometry)
-    d_river = distance(city["rivers"].geometry)
+    d_art, d_pri = distances["arterial"], distances["primary"]
+    d_rail, d_river = distances["rail"], distances["river"]
 
     cols = np.arange(width) * PIXEL + transform.c + PIXEL / 2
     rows = transform.f - (np.arange(height) * PIXEL + PIXEL / 2)
@@ -767,21 +759,30 @@ def _make_rasters(rng, city, blocks, block_idx, transform, shape):
 
 # --------------------------------------------------------------------------- Zensus grid
 
-def _zensus_grid(rng, blocks, block_idx, transform):
+class _Pixels:
+    """Pixels of each block: ``order`` (flat pixel indices sorted by block), ``start``, ``count``
+    (indexed by block position + 1, as in the block-id raster)."""
+
+    def __init__(self, block_idx, n):
+        flat = block_idx.ravel()
+        self.shape = block_idx.shape
+        self.order = np.argsort(flat, kind="stable")
+        self.count = np.bincount(flat, minlength=n + 1)
+        self.start = np.concatenate([[0], np.cumsum(self.count)])[:-1]
+
+
+def _zensus_grid(rng, blocks, pixels, transform):
     """Distribute 2022 residents over 10 m pixels of their block and count 100 m cells."""
     from pyproj import Transformer
 
     pop = blocks["pop_2022"].to_numpy()
     under10 = blocks["pop_0_5_2022"].to_numpy() + rng.binomial(blocks["pop_6_14_2022"].to_numpy(), 4 / 9)
-    flat = block_idx.ravel()
-    order = np.argsort(flat, kind="stable")
-    counts = np.bincount(flat, minlength=len(blocks) + 1)[1:]
-    start = np.concatenate([[0], np.cumsum(np.bincount(flat, minlength=len(blocks) + 1))])[1:-1]
+    order, counts, start = pixels.order, pixels.count[1:], pixels.start[1:]
     # blocks too small for a pixel centre: use the pixel of their representative point
     rp = blocks.geometry.representative_point()
     col = ((rp.x.to_numpy() - transform.c) / PIXEL).astype(np.int64)
     row = ((transform.f - rp.y.to_numpy()) / PIXEL).astype(np.int64)
-    fallback = row * block_idx.shape[1] + col
+    fallback = row * pixels.shape[1] + col
 
     person_block = np.repeat(np.arange(len(blocks)), pop)
     person_first = np.concatenate([[0], np.cumsum(pop)])[:-1]
@@ -791,7 +792,7 @@ def _zensus_grid(rng, blocks, block_idx, transform):
     offset = np.floor(rng.random(len(person_block)) * np.maximum(npix, 1)).astype(np.int64)
     pixel = np.where(npix > 0, order[np.minimum(start[person_block] + offset, len(order) - 1)],
                      fallback[person_block])
-    prow, pcol = np.divmod(pixel, block_idx.shape[1])
+    prow, pcol = np.divmod(pixel, pixels.shape[1])
     px = transform.c + (pcol + rng.random(len(pixel))) * PIXEL
     py = transform.f - (prow + rng.random(len(pixel))) * PIXEL
     ex, ey = Transformer.from_crs(CRS, ZENSUS_CRS, always_xy=True).transform(px, py)
@@ -828,18 +829,12 @@ def zensus_csv_frame(grid):
 
 # --------------------------------------------------------------------------- facilities
 
-def _random_points_in_blocks(rng, chosen, block_idx, transform):
-    """One random point per entry of ``chosen`` (block positions), inside a pixel of the block."""
-    flat = block_idx.ravel()
-    order = np.argsort(flat, kind="stable")
-    bc = np.bincount(flat)
-    start = np.concatenate([[0], np.cumsum(bc)])
-    n_pix = np.zeros(len(start), dtype=np.int64)
-    n_pix[:len(bc)] = bc
+def _random_points_in_blocks(rng, chosen, pixels, transform):
+    """One random point per entry of ``chosen`` (block positions, blocks with pixels)."""
     ids = chosen + 1
-    offset = np.floor(rng.random(len(ids)) * np.maximum(n_pix[ids], 1)).astype(np.int64)
-    pixel = order[start[ids] + offset]
-    prow, pcol = np.divmod(pixel, block_idx.shape[1])
+    offset = np.floor(rng.random(len(ids)) * np.maximum(pixels.count[ids], 1)).astype(np.int64)
+    pixel = pixels.order[pixels.start[ids] + offset]
+    prow, pcol = np.divmod(pixel, pixels.shape[1])
     x = transform.c + (pcol + 0.5) * PIXEL + rng.uniform(-3, 3, len(ids))
     y = transform.f - (prow + 0.5) * PIXEL + rng.uniform(-3, 3, len(ids))
     return x, y
@@ -863,9 +858,9 @@ def _unique_names(names):
     return out
 
 
-def _facilities(rng, blocks, block_idx, transform):
+def _facilities(rng, blocks, pixels, transform):
     """Kitas where small children live, schools where school children live."""
-    has_pixels = np.bincount(block_idx.ravel(), minlength=len(blocks) + 1)[1:] > 0
+    has_pixels = pixels.count[1:] > 0
     plr_names = blocks["plr_name"].to_numpy()
 
     def pick(weights, n):
@@ -875,7 +870,7 @@ def _facilities(rng, blocks, block_idx, transform):
     kids = blocks["pop_0_5_2022"].to_numpy()
     n_kita = max(3, int(np.ceil(0.9 * kids.sum() / 75)))
     chosen = pick(kids, n_kita)
-    x, y = _random_points_in_blocks(rng, chosen, block_idx, transform)
+    x, y = _random_points_in_blocks(rng, chosen, pixels, transform)
     kitas = gpd.GeoDataFrame({
         "kita_id": [f"K{i + 1:04d}" for i in range(n_kita)],
         "name": _unique_names([f"Kita {KITA_NAMES[i % len(KITA_NAMES)]} ({plr_names[b]})"
@@ -894,7 +889,7 @@ def _facilities(rng, blocks, block_idx, transform):
                                      ("Gymnasium", n_gy, school, (600, 1100)),
                                      ("ISS", n_iss, school, (500, 900))):
         chosen = pick(weights, n)
-        x, y = _random_points_in_blocks(rng, chosen, block_idx, transform)
+        x, y = _random_points_in_blocks(rng, chosen, pixels, transform)
         capacity = rng.integers(caps[0] // 25, caps[1] // 25 + 1, n) * 25
         for k, b in enumerate(chosen):
             if stype == "Grundschule":
@@ -967,10 +962,17 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     from rasterio.features import rasterize
 
     transform, shape = _raster_grid(city)
+    roads = city["roads"]
+    distances = {
+        "river": _line_distance(city["rivers"].geometry, transform, shape),
+        "rail": _line_distance(city["railways"].geometry, transform, shape),
+        "arterial": _line_distance(roads.geometry[roads["road_class"] == "arterial"], transform, shape),
+        "primary": _line_distance(roads.geometry[roads["road_class"] == "primary"], transform, shape),
+    }
     piece_idx = rasterize(((g, i + 1) for i, g in enumerate(pieces.geometry)), out_shape=shape,
                           transform=transform, fill=0, dtype="int32")
     stats, latent = _block_statistics(
-        rng, pieces, fields, city, _pixel_summary(piece_idx, transform, len(pieces), fields, city))
+        rng, pieces, fields, city, _pixel_summary(piece_idx, transform, len(pieces), fields, city, distances))
     n = len(pieces)
     xy = np.column_stack([latent["x"], latent["y"]])
 
@@ -1090,14 +1092,15 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     feedback.info(tr("Computing the 10 m rasters (noise, green, impervious, heat)..."))
     lookup = np.concatenate([[0], inverse + 1]).astype(np.int32)
     block_idx = lookup[piece_idx]
-    rasters, _ = _make_rasters(rng, city, blocks, block_idx, transform, shape)
+    rasters, _ = _make_rasters(rng, city, blocks, block_idx, transform, shape, distances)
     feedback.progress(0.85)
     feedback.check()
 
     blocks_named = blocks.assign(plr_name=blocks["plr_id"].map(name_of))
-    schools, kitas = _facilities(rng, blocks_named, block_idx, transform)
+    pixels = _Pixels(block_idx, len(blocks))
+    schools, kitas = _facilities(rng, blocks_named, pixels, transform)
     feedback.info(tr("Counting residents in the 100 m Zensus grid..."))
-    grid = _zensus_grid(rng, blocks, block_idx, transform)
+    grid = _zensus_grid(rng, blocks, pixels, transform)
     feedback.progress(0.97)
 
     boundary = gpd.GeoDataFrame({"name": ["Musterstadt"], "source": [SOURCE_NOTE]},
