@@ -17,9 +17,26 @@ REQUIRED = {
 }
 
 
+def _needs_rtree():
+    """geopandas needs rtree for its spatial index only with shapely < 2 and without pygeos
+    (QGIS 3.22 on Debian 12); newer QGIS builds ship shapely 2 and do not need it."""
+    try:
+        import shapely
+    except ImportError:
+        return True
+    try:
+        major = int(str(shapely.__version__).split(".")[0])
+    except ValueError:
+        return False
+    return major < 2 and importlib.util.find_spec("pygeos") is None
+
+
 def missing_modules(required=None):
     """Return the names of required modules that cannot be imported."""
-    return [name for name in (required or REQUIRED) if importlib.util.find_spec(name) is None]
+    names = list(required or REQUIRED)
+    if required is None and "rtree" in names and not _needs_rtree():
+        names.remove("rtree")
+    return [name for name in names if importlib.util.find_spec(name) is None]
 
 
 def missing_dependencies_message(modules=None):

@@ -191,3 +191,21 @@ def test_missing_dependency_message_in_german():
         text = missing_dependencies_message(["yaml"])
     assert "Python-Pakete" in text and "python3-yaml" in text and "python3-pyyaml" in text
     assert missing_dependencies_message([]) == ""
+
+
+def test_rtree_is_only_required_with_shapely_1_without_pygeos(monkeypatch):
+    import importlib.util
+
+    import shapely
+
+    from kommunalmonitor.plugin import dependencies
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a, **k: None if name in ("rtree", "pygeos") else real_find_spec(name, *a, **k))
+    monkeypatch.setattr(shapely, "__version__", "1.8.5")
+    assert dependencies.missing_modules() == ["rtree"]
+    assert "python3-rtree" in dependencies.missing_dependencies_message()
+    monkeypatch.setattr(shapely, "__version__", "2.1.1")  # QGIS 3.34+: geopandas uses shapely's STRtree
+    assert dependencies.missing_modules() == []
+    assert dependencies.missing_dependencies_message() == ""
