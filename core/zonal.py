@@ -762,8 +762,10 @@ class _Weights:
             return np.where(valid[0], data[0], 0.0)
         from rasterio.warp import Resampling, reproject
 
-        full, valid = self.raster.read([1], 0, self.raster.height, 0, self.raster.width)
-        source = np.where(valid[0], full[0], 0.0)
+        if getattr(self, "_source", None) is None:  # read the other grid once
+            full, valid = self.raster.read([1], 0, self.raster.height, 0, self.raster.width)
+            self._source = np.where(valid[0], full[0], 0.0)
+        source = self._source
         out = np.zeros((r1 - r0, c1 - c0))
         reproject(source, out, src_transform=_affine(self.raster.transform), src_crs=self.raster.crs,
                   dst_transform=_affine(local), dst_crs=grid.crs, resampling=Resampling.average,
