@@ -69,27 +69,43 @@ def detect_cell_size(x, y, name=None):
 
 def detect_regular_grid(frame, rtol=1e-6):
     """If the polygons of ``frame`` are equal axis-aligned squares on one lattice, return
-    ``{'x', 'y', 'cell_size'}`` (cell centres), else None."""
+    ``{'x', 'y', 'cell_size'}`` (cell centres), else None.
+
+    Reads the geometries once as WKB and checks them with numpy: a square cell is a
+    93-byte polygon with one ring of 5 points whose edges alternate horizontal/vertical.
+    """
     n = len(frame)
     if n < 4:
         return None
     geoms = frame.geometry
-    if geoms.isna().any() or set(geoms.geom_type.unique()) != {"Polygon"}:
+    sample = geoms.iloc[: min(n, 50)]
+    if sample.isna().any() or set(sample.geom_type.unique()) != {"Polygon"}:
         return None
-    sample = geoms.iloc[: min(n, 200)]
-    b = np.asarray(sample.bounds, dtype="float64")
-    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    wkb = list(geoms.to_wkb())
+    if None in wkb or any(len(w) != 93 for w in wkb):
+        return None
+    record = np.dtype([("order", "u1"), ("type", "<u4"), ("rings", "<u4"), ("points", "<u4"),
+                       ("xy", "<f8", (5, 2))])
+    raw = np.frombuffer(b"".join(wkb), dtype=record)
+    if not ((raw["order"] == 1).all() and (raw["type"] == 3).all() and (raw["rings"] == 1).all()
+            and (raw["points"] == 5).all()):
+        return None
+    xy = raw["xy"]
+    d = np.diff(xy, axis=1)  # 4 edges
+    horizontal = np.abs(d[:, :, 1]) <= 1e-9 * np.abs(xy).max()
+    vertical = np.abs(d[:, :, 0]) <= 1e-9 * np.abs(xy).max()
+    alternate = ((horizontal[:, 0::2].all(axis=1) & vertical[:, 1::2].all(axis=1))
+                 | (vertical[:, 0::2].all(axis=1) & horizontal[:, 1::2].all(axis=1)))
+    if not alternate.all():
+        return None
+    minx, maxx = xy[:, :4, 0].min(axis=1), xy[:, :4, 0].max(axis=1)
+    miny, maxy = xy[:, :4, 1].min(axis=1), xy[:, :4, 1].max(axis=1)
+    w, h = maxx - minx, maxy - miny
     size = float(np.median(w))
     if size <= 0 or not (np.allclose(w, size, rtol=rtol, atol=0) and np.allclose(h, size, rtol=rtol, atol=0)):
         return None
-    b = np.asarray(geoms.bounds, dtype="float64")
-    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
-    if not (np.allclose(w, size, rtol=rtol, atol=0) and np.allclose(h, size, rtol=rtol, atol=0)):
-        return None
-    if not np.allclose(np.asarray(geoms.area, dtype="float64"), size * size, rtol=1e-6, atol=0):
-        return None  # not rectangles (e.g. a diamond with the same bounds)
-    x = (b[:, 0] + b[:, 2]) / 2.0
-    y = (b[:, 1] + b[:, 3]) / 2.0
+    x = (minx + maxx) / 2.0
+    y = (miny + maxy) / 2.0
     fx = (x - x.min()) / size
     fy = (y - y.min()) / size
     if np.abs(fx - np.rint(fx)).max() > 1e-6 or np.abs(fy - np.rint(fy)).max() > 1e-6:

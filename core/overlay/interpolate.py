@@ -177,7 +177,18 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
     if not (extensive or intensive or rates):
         raise InputError(tr("Choose at least one field to transfer."))
     diagnostics = {}
-    sources = _prepare_polygons(sources, source_name, feedback, diagnostics, "repaired_sources")
+    from .grid import detect_regular_grid
+
+    # a regular grid of squares needs no validity check (every square cell is valid)
+    grid = None
+    if ancillary is None and not intensive:
+        validate.require_not_empty(sources, source_name)
+        grid = detect_regular_grid(sources)
+    if grid is None:
+        sources = _prepare_polygons(sources, source_name, feedback, diagnostics, "repaired_sources")
+    else:
+        validate.require_projected(sources, source_name)
+        diagnostics["repaired_sources"] = 0
     targets = _prepare_polygons(targets, target_name, feedback, diagnostics, "repaired_targets")
     validate.require_same_crs(sources, targets, source_name, target_name)
     if target_id is not None:
@@ -197,9 +208,6 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
         ancillary = _prepare_polygons(ancillary, None, feedback, diagnostics, "repaired_ancillary")
         validate.require_same_crs(sources, ancillary, source_name, None)
 
-    from .grid import detect_regular_grid, grid_to_areas
-
-    grid = detect_regular_grid(sources) if ancillary is None and not intensive else None
     if grid is not None:
         feedback.info(tr("The sources form a regular grid of {size} m cells: using the fast "
                          "grid lookup.", size=grid["cell_size"]))
@@ -298,7 +306,7 @@ def _interpolate_grid(sources, targets, grid, extensive, rates, target_id, base_
     from .grid import grid_to_areas
 
     count_fields = list(dict.fromkeys(extensive + [f for r in rates for f in (r.numerator, r.denominator)]))
-    table = pd.DataFrame({f: sources[f].to_numpy() for f in count_fields})
+    table = pd.DataFrame({f: sources[f].to_numpy() for f in count_fields}, index=pd.RangeIndex(len(sources)))
     table["_x"] = grid["x"]
     table["_y"] = grid["y"]
     table.attrs["layer_name"] = validate.layer_name(sources, source_name)
