@@ -101,11 +101,11 @@ def map_classes(frame, class_field, label_field=None, index_field="index",
     rated, e.g. fewer than 300 residents) form a last grey entry.
     """
     classes = frame[class_field]
-    rated = classes.notna().to_numpy()
+    rated = classes.notna().to_numpy().copy()
     if index_field and index_field in frame.columns:
-        rated &= pd.to_numeric(frame[index_field], errors="coerce").notna().to_numpy()
+        rated = rated & pd.to_numeric(frame[index_field], errors="coerce").notna().to_numpy()
     if included_field and included_field in frame.columns:
-        rated &= frame[included_field].fillna(False).astype(bool).to_numpy()
+        rated = rated & frame[included_field].fillna(False).astype(bool).to_numpy()
     rated = pd.Series(rated, index=frame.index)
     classes = classes.where(rated)
     values = list(pd.unique(classes[rated]))

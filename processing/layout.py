@@ -22,7 +22,7 @@ from qgis.core import (QgsApplication, QgsCategorizedSymbolRenderer, QgsFillSymb
                        QgsLayoutItemMap, QgsLayoutItemPage, QgsLayoutItemPicture,
                        QgsLayoutItemScaleBar, QgsLayoutMeasurement, QgsLayoutPoint, QgsLayoutSize, QgsLegendRenderer,
                        QgsLegendStyle, QgsPalLayerSettings, QgsPrintLayout, QgsProject,
-                       QgsRendererCategory, QgsTextBufferSettings, QgsTextFormat, QgsUnitTypes,
+                       QgsRenderContext, QgsRendererCategory, QgsTextBufferSettings, QgsTextFormat, QgsUnitTypes,
                        QgsVectorLayerSimpleLabeling)
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor, QFont
@@ -303,6 +303,7 @@ def export_pdf(layout, path, dpi=200):
     settings.forceVectorOutput = False
     settings.appendGeoreference = True
     settings.exportMetadata = True
+    settings.textRenderFormat = QgsRenderContext.TextFormatAlwaysText  # searchable, sharp text
     result = QgsLayoutExporter(layout).exportToPdf(path, settings)
     if result != QgsLayoutExporter.Success:
         return tr("The PDF could not be written to '{path}' (QGIS layout export error {code}). "

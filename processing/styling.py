@@ -68,6 +68,11 @@ def save_default_style(layer_or_path, style=None, name="kommunalmonitor"):
     if path is None:
         return None
     if path.lower().endswith(".gpkg"):
+        # QGIS 3.22 blocks when saving over a style of the same name: replace it explicitly
+        _, ids, names, _, _ = layer.listStylesInDatabase()
+        for style_id, style_name in zip(ids or [], names or []):
+            if style_name == name:
+                layer.deleteStyleFromDatabase(style_id)
         layer.saveStyleToDatabase(name, "Kommunalmonitor", True, "")
         return path + "#layer_styles"
     target = os.path.splitext(path)[0] + ".qml"

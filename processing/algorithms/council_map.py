@@ -54,7 +54,7 @@ class CouncilMap(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterVectorLayer(
             self.INPUT, self.tr("Planning areas with index classes"), [QgsProcessing.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterField(
-            self.CLASS_FIELD, self.tr("Class field"), "index_class", self.INPUT))
+            self.CLASS_FIELD, self.tr("Class field"), "index_class", self.INPUT, optional=True))
         self.addParameter(QgsProcessingParameterField(
             self.CLASS_LABEL_FIELD, self.tr("Class label field (legend text)"), "index_label",
             self.INPUT, optional=True))
