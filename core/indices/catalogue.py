@@ -491,7 +491,8 @@ def catalogue_index(catalogue, frame, lang=None, feedback=None, **overrides):
         dynamics, sd = None, None
 
     from .composite import result_frame
-    table = result_frame(values.values, status, lang=lang)
+    table = result_frame(values.values, status, lang=lang,
+                         labels={i.id: i.name(lang) for i in catalogue.indicators})
     for ind in catalogue.by_role("context"):
         table[ind.id] = values.values[ind.id].to_numpy()
     reason = table["excl_reason"].to_numpy(dtype=object)

@@ -367,9 +367,10 @@ def _collinearity_warnings(values, included, indicators, threshold=0.9):
     return warnings
 
 
-def result_frame(frame, result, prefix="z_", lang=None):
+def result_frame(frame, result, prefix="z_", lang=None, labels=None, with_reasons=True):
     """Input attributes plus ``z_<indicator>``, ``index``, ``index_class``, ``index_label``,
-    ``included`` and ``excl_reason`` (a copy; the input is not modified)."""
+    ``included``, ``excl_reason`` and (``with_reasons``) ``top_driver`` and ``reasons``
+    (a copy; the input is not modified)."""
     out = frame.copy()
     for indicator in result.spec.indicators:
         out[prefix + indicator] = result.scores[indicator].to_numpy()
@@ -379,6 +380,11 @@ def result_frame(frame, result, prefix="z_", lang=None):
         _labels_in(result, lang)
     out["included"] = result.included.to_numpy()
     out["excl_reason"] = [tr(r, lang=lang) if r else None for r in result.reason]
+    if with_reasons:
+        from .reasons import reasons
+        why = reasons(result, top=3, lang=lang, labels=labels)
+        out["top_driver"] = why["driver_1"].to_numpy() if "driver_1" in why else None
+        out["reasons"] = why["reasons"].to_numpy()
     return out
 
 

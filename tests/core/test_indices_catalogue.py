@@ -129,6 +129,20 @@ def test_berlin_mss_2021_reproduced(berlin_dir):
     assert (reasons[kom == "ungültig (Ausreißer)"] == "flagged as excluded").all()
     assert table["index_class"][valid].value_counts().sort_index().tolist() == [75, 366, 46, 49]
     assert table["dynamics_class"][valid].value_counts().sort_index().tolist() == [48, 436, 52]
+    # population-weighted z-scores change 33 status classes (domain reference)
+    weighted = catalogue_index("berlin_mss_2021", raw, standardisation="z_weighted").table
+    assert int((weighted["index_class"].to_numpy()[valid].astype(int)
+                != published["SI_N"].to_numpy()[valid]).sum()) == 33
     # German labels, MSS terms
     de = catalogue_index("berlin_mss_2021", raw, lang="de").table
     assert de["status_label"].iloc[0] == published["SI_V"].iloc[0]
+    assert de["reasons"].iloc[0].startswith("Transferbezug 0,4 SD unter dem Stadtmittel")
+
+
+def test_musterstadt_catalogue_matches_sample_fields():
+    from kommunalmonitor.core.sample import block_columns
+
+    catalogue = load_catalogue("musterstadt")
+    columns = set(block_columns())
+    needed = {f for i in catalogue.indicators for f in i.fields()} | {catalogue.population}
+    assert needed <= columns, needed - columns
