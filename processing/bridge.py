@@ -297,6 +297,25 @@ def _qgis_value(value, field_type=None):
     return value
 
 
+def _qgis_column(series, field_type):
+    """A whole column as QGIS attribute values (vectorised for numeric columns)."""
+    dtype = series.dtype
+    if pd.api.types.is_float_dtype(dtype) and not pd.api.types.is_extension_array_dtype(dtype):
+        values = series.to_numpy(dtype="float64")
+        missing = np.isnan(values)
+        out = np.empty(len(values), dtype=object)
+        if field_type == QVariant.LongLong:
+            out[~missing] = values[~missing].astype("int64").tolist()
+        else:
+            out[~missing] = values[~missing].tolist()
+        out[missing] = NULL
+        return out.tolist()
+    if (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)) \
+            and not pd.api.types.is_extension_array_dtype(dtype):
+        return series.to_numpy().tolist()  # numpy ints/bools → Python ints/bools, no NULLs possible
+    return [_qgis_value(v, field_type) for v in series.tolist()]
+
+
 def wkb_type_for(geometries):
     """The QGIS geometry type for a GeoSeries: multi if any part is multi (or mixed)."""
     kinds = set(t for t in geometries.geom_type.dropna().unique())
@@ -342,10 +361,11 @@ def gdf_to_sink(algorithm, parameters, context, output_name, frame, feedback=Non
         raise QgsProcessingException(algorithm.invalidSinkError(parameters, output_name))
     total = len(frame)
     batch = []
-    rows = frame[columns].itertuples(index=False, name=None) if columns else ((),) * total
+    converted = [_qgis_column(frame[c], t) for c, t in zip(columns, field_types)]
+    rows = zip(*converted) if columns else ((),) * total
     for n, row in enumerate(rows):
         feature = QgsFeature(fields)
-        feature.setAttributes([_qgis_value(v, t) for v, t in zip(row, field_types)])
+        feature.setAttributes(list(row))
         if has_geometry:
             wkb = wkbs[n]
             if wkb is not None:
