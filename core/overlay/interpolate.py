@@ -99,6 +99,8 @@ def overlap_weights(sources, targets, ancillary=None, ancillary_field=None, feed
     fallback = np.zeros(n_s, dtype=bool)
     if ancillary is None:
         return {"W": geo, "A": geo, "source_weight": s_area, "fallback": fallback}
+    if isinstance(ancillary, RasterWeights):
+        return _raster_overlap(src, tgt, ancillary, geo, s_area, feedback.step(0.5, 1.0))
 
     # dasymetric: the part of each source inside the ancillary polygons carries the weight;
     # density = ancillary weight per m² (1 when no weight field: plain 'inhabited area').
@@ -131,6 +133,73 @@ def overlap_weights(sources, targets, ancillary=None, ancillary_field=None, feed
     return {"W": dasy.tocsr(), "A": geo, "source_weight": source_weight, "fallback": fallback}
 
 
+class RasterWeights:
+    """An ancillary raster for dasymetric mode (population, share of residential land...).
+
+    Each pixel's value is a weight placed at the pixel centre: a source's count is spread
+    onto the targets in proportion to the pixel weights of its parts (pixels are small
+    against the polygons, so the centre rule is the only approximation).
+
+    Parameters
+    ----------
+    data : 2-D array (masked or with ``nodata``)
+    transform : affine.Affine of the raster
+    crs : the raster's CRS (must be that of the sources)
+    nodata : value to ignore (besides masked, NaN and negative values)
+    """
+
+    def __init__(self, data, transform, crs=None, nodata=None):
+        array = np.ma.asarray(data).astype("float64")
+        values = array.filled(np.nan)
+        if nodata is not None:
+            values[values == nodata] = np.nan
+        rows, cols = np.nonzero(np.isfinite(values) & (values > 0))
+        self.weights = values[rows, cols]
+        c, r = cols + 0.5, rows + 0.5
+        xs = transform.a * c + transform.b * r + transform.c
+        ys = transform.d * c + transform.e * r + transform.f
+        self.x = np.asarray(xs, dtype="float64")
+        self.y = np.asarray(ys, dtype="float64")
+        self.crs = crs
+        self.pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
+
+    @classmethod
+    def from_file(cls, path, band=1):
+        """Read one band of a raster file with rasterio."""
+        import rasterio
+
+        with rasterio.open(path) as dataset:
+            return cls(dataset.read(band, masked=True), dataset.transform, dataset.crs,
+                       dataset.nodata)
+
+
+def _raster_overlap(src, tgt, raster, geo, s_area, feedback):
+    """Dasymetric weights from raster pixels: pixel centre → (source, target)."""
+    from ._spatial import points_xy, polygons_in
+
+    n_s, n_t = len(src), len(tgt)
+    minx, miny, maxx, maxy = src.total_bounds
+    near = (raster.x >= minx) & (raster.x <= maxx) & (raster.y >= miny) & (raster.y <= maxy)
+    x, y, w = raster.x[near], raster.y[near], raster.weights[near]
+    points = points_xy(x, y, crs=src.crs)
+    in_source = polygons_in(points, src)
+    feedback.progress(0.5)
+    keep = in_source >= 0
+    in_target = np.full(len(x), -1, dtype="int64")
+    if keep.any():
+        in_target[keep] = polygons_in(points[keep].reset_index(drop=True), tgt)
+    source_weight = np.bincount(in_source[keep], weights=w[keep], minlength=n_s)
+    both = keep & (in_target >= 0)
+    dasy = _sum_pairs(in_source[both], in_target[both], w[both], (n_s, n_t))
+    fallback = ~(source_weight > 0)
+    if fallback.any():
+        dasy = dasy + sparse.diags(fallback.astype("float64")) @ geo
+        source_weight = source_weight.copy()
+        source_weight[fallback] = s_area[fallback]
+    feedback.progress(1.0)
+    return {"W": dasy.tocsr(), "A": geo, "source_weight": source_weight, "fallback": fallback}
+
+
 def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), weight_field=None,
                      ancillary=None, ancillary_field=None, target_id=None, base_field=None,
                      min_base=DEFAULT_MIN_BASE, feedback=None, source_name=None,
@@ -152,10 +221,11 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
         ``<name>`` and ``<name>_small`` (base under ``min_base``).
     weight_field : str, optional
         Source field used as weight for the intensive variables.
-    ancillary : GeoDataFrame, optional
+    ancillary : GeoDataFrame or RasterWeights, optional
         Dasymetric mode: polygons where the variable can occur (e.g. residential blocks);
         sources are spread only onto their part inside these (by area, or by density of
-        ``ancillary_field`` such as dwellings). Sources without ancillary cover fall back
+        ``ancillary_field`` such as dwellings); or a raster of weights (population,
+        residential share) read with :meth:`RasterWeights.from_file`. Sources without ancillary cover fall back
         to plain area weighting and are counted in the diagnostics.
     target_id : str, optional
         Id field of the targets (must be unique).
@@ -204,7 +274,17 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
     if base_field is not None and base_field not in count_fields:
         raise InputError(tr("The base field '{field}' must also be transferred as a count "
                             "(extensive) field.", field=base_field))
-    if ancillary is not None:
+    if isinstance(ancillary, RasterWeights):
+        from .grid import _same_crs
+
+        if ancillary.crs is not None and not _same_crs(ancillary.crs, sources.crs):
+            raise InputError(tr("The ancillary raster uses the CRS {crs}, the source layer '{layer}' "
+                                "{crs_layer}. Reproject (warp) the raster first.",
+                                crs=str(ancillary.crs), layer=validate.layer_name(sources, source_name),
+                                crs_layer=sources.crs.to_string()))
+        if len(ancillary.weights) == 0:
+            raise InputError(tr("The ancillary raster has no pixel with a value above 0."))
+    elif ancillary is not None:
         ancillary = _prepare_polygons(ancillary, None, feedback, diagnostics, "repaired_ancillary")
         validate.require_same_crs(sources, ancillary, source_name, None)
 

@@ -1,12 +1,13 @@
 """Processing adapter: transfer polygon data onto planning areas (``core.overlay.interpolate``)."""
 from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
-                       QgsProcessingParameterNumber, QgsProcessingParameterString)
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
+                       QgsProcessingParameterString)
 
-from ...core.overlay.interpolate import area_interpolate
+from ...core.overlay.interpolate import RasterWeights, area_interpolate
 from ...core.overlay.privacy import RateSpec, suppress_for_export
 from ..base import KommunalmonitorAlgorithm, core_feedback
-from ..bridge import gdf_to_sink, source_to_gdf
+from ..bridge import gdf_to_sink, raster_path, source_to_gdf
 
 
 class AreaInterpolation(KommunalmonitorAlgorithm):
@@ -28,6 +29,7 @@ class AreaInterpolation(KommunalmonitorAlgorithm):
     AREA_ID = "AREA_ID"
     ANCILLARY = "ANCILLARY"
     ANCILLARY_FIELD = "ANCILLARY_FIELD"
+    ANCILLARY_RASTER = "ANCILLARY_RASTER"
     BASE_FIELD = "BASE_FIELD"
     MIN_BASE = "MIN_BASE"
     MIN_COUNT = "MIN_COUNT"
@@ -69,6 +71,9 @@ class AreaInterpolation(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterField(
             self.ANCILLARY_FIELD, self.tr("Weight of the dasymetric layer (e.g. dwellings; empty: area)"),
             None, self.ANCILLARY, QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            self.ANCILLARY_RASTER, self.tr("Or: dasymetric raster (e.g. population or residential "
+                                           "share, same CRS as the sources)"), optional=True))
         self.addParameter(QgsProcessingParameterField(
             self.BASE_FIELD, self.tr("Population count for the small-base flag"), None, self.SOURCES,
             QgsProcessingParameterField.Numeric, optional=True))
@@ -95,6 +100,7 @@ class AreaInterpolation(KommunalmonitorAlgorithm):
         area_id = self.parameterAsString(parameters, self.AREA_ID, context) or None
         ancillary_src = self.parameterAsSource(parameters, self.ANCILLARY, context)
         ancillary_field = self.parameterAsString(parameters, self.ANCILLARY_FIELD, context) or None
+        ancillary_raster = self.parameterAsRasterLayer(parameters, self.ANCILLARY_RASTER, context)
         base_field = self.parameterAsString(parameters, self.BASE_FIELD, context) or None
         min_base = self.parameterAsDouble(parameters, self.MIN_BASE, context)
         min_count = self.parameterAsInt(parameters, self.MIN_COUNT, context)
@@ -112,12 +118,14 @@ class AreaInterpolation(KommunalmonitorAlgorithm):
         if ancillary_src is not None:
             ancillary = source_to_gdf(ancillary_src, fields=[ancillary_field] if ancillary_field else [],
                                       name=ancillary_src.sourceName())
+        elif ancillary_raster is not None:
+            ancillary = RasterWeights.from_file(raster_path(ancillary_raster))
         if sources.crs is not None and areas.crs is not None and sources.crs != areas.crs:
             feedback.pushInfo(self.tr("Reprojecting '{layer}' to the CRS of the planning areas.",
                                       layer=sources.attrs["layer_name"]))
             sources = sources.to_crs(areas.crs)
-        if ancillary is not None and ancillary.crs is not None and areas.crs is not None \
-                and ancillary.crs != areas.crs:
+        if ancillary is not None and not isinstance(ancillary, RasterWeights) \
+                and ancillary.crs is not None and areas.crs is not None and ancillary.crs != areas.crs:
             ancillary = ancillary.to_crs(areas.crs)
         output, _ = area_interpolate(sources, areas, extensive=extensive, intensive=intensive,
                                      rates=rates, weight_field=weight_field, ancillary=ancillary,

@@ -153,3 +153,27 @@ def test_berlin_blocks_match_tobler(berlin_dir):
     ref = tobler.area_weighted.area_interpolate(blocks, plr, extensive_variables=["pop"],
                                                 allocate_total=False)
     np.testing.assert_allclose(out["pop"].to_numpy(), ref["pop"].to_numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_dasymetric_with_a_population_raster():
+    from affine import Affine
+
+    from kommunalmonitor.core.overlay.interpolate import RasterWeights
+
+    # 1 m pixels over [0,6]x[0,2]; people live only in column x in [4,5) (weight 2 per pixel)
+    # and in column [0,1) (weight 1 per pixel)
+    data = np.zeros((2, 6))
+    data[:, 4] = 2.0
+    data[:, 0] = 1.0
+    raster = RasterWeights(data, Affine(1, 0, 0, 0, -1, 2), crs=CRS)
+    out, diag = area_interpolate(_sources(), _targets(), extensive=["pop"], ancillary=raster)
+    # A (pixels in column 0 only) → all in T1; B has pixels only in column 4 → all in T2
+    assert out["pop"].tolist() == pytest.approx([100.0, 60.0])
+    raster_nothing_in_a = RasterWeights(np.where(np.arange(6) == 4, 2.0, 0.0)[None, :].repeat(2, 0),
+                                        Affine(1, 0, 0, 0, -1, 2), crs=CRS)
+    out, diag = area_interpolate(_sources(), _targets(), extensive=["pop"], ancillary=raster_nothing_in_a)
+    assert diag["dasymetric_fallback"] == 1
+    assert out["pop"].tolist() == pytest.approx([100.0, 60.0])
+    with pytest.raises(InputError, match="Reproject"):
+        area_interpolate(_sources(), _targets(), extensive=["pop"],
+                         ancillary=RasterWeights(data, Affine(1, 0, 0, 0, -1, 2), crs="EPSG:32633"))

@@ -125,3 +125,16 @@ def test_bad_input_message_and_nothing_written(run_alg, plr_path):
     far.dataProvider().addFeatures([feature])
     with pytest.raises(QgsProcessingException, match="lies in any area"):
         _run(run_alg, "kommunalmonitor:pointstoareas", {"POINTS": far, "AREAS": _vector(plr_path, "PLR")})
+
+
+def test_areainterpolation_raster_in_other_crs_is_refused(run_alg, berlin_dir, plr_path):
+    from qgis.core import QgsExpression, QgsFeatureRequest, QgsProcessingException, QgsRasterLayer
+
+    plr = _vector(plr_path, "PLR")
+    blocks = _vector(os.path.join(berlin_dir, "bloecke_2010", "Berlin4matlab.shp"), "blocks")
+    some = blocks.materialize(QgsFeatureRequest(QgsExpression("\"BEZIRK\" = 1")).setLimit(50))
+    raster = QgsRasterLayer(os.path.join(berlin_dir, "berlin_cover_fractions_30m.tif"), "cover")
+    assert raster.isValid()
+    with pytest.raises(QgsProcessingException, match="Reproject"):
+        _run(run_alg, "kommunalmonitor:areainterpolation", {
+            "SOURCES": some, "EXTENSIVE": ["FINHALT"], "AREAS": plr, "ANCILLARY_RASTER": raster})
