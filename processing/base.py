@@ -187,17 +187,11 @@ _NON_FILE_PREFIXES = ("memory:", "ogr:", "postgres:", "postgis:", "spatialite:",
 
 
 def _destination_path(value):
-    """The file path of an output parameter value, or None for layers that are not plain files."""
-    from qgis.core import QgsProcessing, QgsProcessingOutputLayerDefinition, QgsProperty
-
-    if isinstance(value, QgsProcessingOutputLayerDefinition):
-        value = value.sink
-    if isinstance(value, QgsProperty):
-        value = value.staticValue()
+    """The file path of a resolved output destination, or None for layers that are not plain files."""
     if not isinstance(value, str):
         return None
     value = value.strip()
-    if not value or value == QgsProcessing.TEMPORARY_OUTPUT or value.lower().startswith(_NON_FILE_PREFIXES):
+    if not value or value.lower().startswith(_NON_FILE_PREFIXES):
         return None
     return value.split("|")[0]
 
@@ -209,7 +203,11 @@ def check_outputs_writable(algorithm, parameters, context):
     for definition in algorithm.destinationParameterDefinitions():
         if not isinstance(definition, QgsProcessingDestinationParameter):
             continue
-        path = _destination_path(parameters.get(definition.name()))
+        try:  # resolves output definitions, expressions and TEMPORARY_OUTPUT like QGIS does
+            destination = algorithm.parameterAsOutputLayer(parameters, definition.name(), context)
+        except Exception:  # noqa: BLE001 - QGIS reports unusable outputs itself later
+            continue
+        path = _destination_path(destination)
         if path is None:
             continue
         folder = os.path.dirname(os.path.abspath(path)) or "."

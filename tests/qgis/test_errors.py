@@ -228,3 +228,10 @@ def test_core_feedback_forwards_progress_messages_and_cancel(qgis_app):
     with pytest.raises(CancelledError):
         feedback.check()
     core_feedback(None).check()  # silent without QGIS feedback
+
+
+@pytest.mark.parametrize("output", ["TEMPORARY_OUTPUT", "memory:", "ogr:dbname='{tmp}/x.gpkg' table=\"t\" (geom)"])
+def test_non_file_and_temporary_outputs_pass_the_output_check(check_provider, run_alg, tmp_path, output):
+    results = run_alg("kmtesterrors:check", {"INPUT": _blocks(), "FIELD": "Einwohner",
+                                             "OUTPUT": output.format(tmp=tmp_path)})
+    assert results["OUTPUT"]
