@@ -38,15 +38,12 @@ from .profiles import _label
 
 RULES = ("index_class", "burden_count", "cluster", "hotspot", "weighted")
 
-LEVEL_TEXT = {1: "Priority 1 (highest)", 2: "Priority 2", 3: "Priority 3", 4: "Priority 4 (lowest)",
-              0: "No priority (too few residents)"}
-
 
 def level_label(level, lang=None):
     """Translated text of a level."""
     texts = {1: tr("Priority 1 (highest)", lang=lang), 2: tr("Priority 2", lang=lang),
              3: tr("Priority 3", lang=lang), 4: tr("Priority 4 (lowest)", lang=lang),
-             0: tr("No priority (too few residents)", lang=lang)}
+             0: tr("No priority", lang=lang)}
     return texts[int(level)]
 
 
@@ -58,13 +55,22 @@ def index_bands(index):
     return lv
 
 
-def class_levels(classes, higher_is_worse=True):
-    """Distinct classes from most to least burdened → 1, 2, 3, 4 (rest 4)."""
-    c = pd.to_numeric(pd.Series(np.asarray(classes)), errors="coerce").to_numpy(dtype=float)
-    values = np.unique(c[~np.isnan(c)])
-    order = values[::-1] if higher_is_worse else values
-    mapping = {v: min(i + 1, 4) for i, v in enumerate(order)}
-    return np.array([mapping.get(v, np.nan) for v in c], dtype=float)
+def class_levels(classes, higher_is_worse=True, n_classes=None):
+    """Class numbers → levels: the most-need class → 1, the next → 2, … (from the 4th on: 4).
+
+    Classes are numbered 1..k (as the composite index writes them); ``n_classes`` is k,
+    by default the largest class present. With ``higher_is_worse=False`` class 1 is the
+    most-need class.
+    """
+    c = pd.to_numeric(pd.Series(np.asarray(classes, dtype=object)), errors="coerce").to_numpy(dtype=float)
+    if np.isnan(c).all():
+        return c
+    if higher_is_worse:
+        top = float(n_classes) if n_classes else np.nanmax(c)
+        lv = top - c + 1
+    else:
+        lv = c - (1.0 if n_classes else np.nanmin(c)) + 1
+    return np.clip(lv, 1, 4)
 
 
 def burden_levels(count):
@@ -79,8 +85,12 @@ def hotspot_levels(values):
     num = pd.to_numeric(s, errors="coerce")
     if num.notna().any():
         b = num.to_numpy(dtype=float)
-        return np.where(b >= 3, 1, np.where(b >= 2, 2, np.where(b >= 1, 3, 4))).astype(float)
-    return s.map({"HH": 1.0, "HL": 2.0}).fillna(4.0).to_numpy(dtype=float)
+        lv = np.where(b >= 3, 1, np.where(b >= 2, 2, np.where(b >= 1, 3, 4))).astype(float)
+        lv[np.isnan(b)] = np.nan  # no value / no neighbours
+        return lv
+    lv = s.map({"HH": 1.0, "HL": 2.0}).fillna(4.0).to_numpy(dtype=float, copy=True)
+    lv[s.isin(["none", "null"]).to_numpy() | s.isna().to_numpy()] = np.nan
+    return lv
 
 
 def _combine(levels, weights):
@@ -148,7 +158,10 @@ def _rule_reason(rule, level, values, lang, extra):
     """The rule's verdict for one area."""
     if rule == "index_class":
         if extra.get("class_given"):
-            return tr("index class {value}", lang=lang, value=values["class"])
+            value = values["class"]
+            if isinstance(value, (float, np.floating)) and float(value).is_integer():
+                value = int(value)
+            return tr("index class {value}", lang=lang, value=value)
         return tr("index {value} SD from the city average", lang=lang,
                   value=format_number(values["index"], 2, lang))
     if rule == "burden_count":
@@ -166,7 +179,8 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
                     higher_is_worse=True, z_fields=None, burden_threshold=1.0, cluster_field=None,
                     cluster_levels=None, cluster_names=None, hotspot_field=None, hotspot_q_field=None,
                     combination=None, population_field=None, children_field=None, min_population=0,
-                    robustness_field=None, labels=None, top=3, n_runs=200, seed=12345, feedback=None):
+                    robustness_field=None, labels=None, top=3, n_runs=200, seed=12345, n_classes=None,
+                    driver_texts=None, feedback=None):
     """Priority levels 1–4 with reasons and robustness.
 
     Parameters
@@ -180,6 +194,11 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
     robustness_field : str, optional
         A 0..1 (or 0..100 %) field to use as robustness (Monte-Carlo class probability,
         cluster stability).
+    n_classes : int, optional
+        Number of index classes (default: the largest class present).
+    driver_texts : dict, optional
+        ``{'en': [...], 'de': [...]}`` driver sentences per area (e.g. from
+        ``core.indices.reasons``) instead of the ones built here from the z-scores.
     population_field, children_field : str, optional
         Residents and children per area (summed per level in the diagnostics).
     min_population : float
@@ -213,7 +232,7 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
         if r == "index_class":
             if class_field:
                 cls = frame[class_field].to_numpy()
-                levels[r] = class_levels(cls, higher_is_worse)
+                levels[r] = class_levels(cls, higher_is_worse, n_classes)
                 values["class"] = cls
                 extra["class_given"] = True
             else:
@@ -253,7 +272,8 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
     else:
         lv = levels[rule]
         score = lv.copy()
-    lv = np.nan_to_num(lv, nan=4.0)
+    nodata = np.isnan(np.asarray(lv, dtype=float))
+    lv = np.nan_to_num(lv, nan=0.0)
     pop = numeric_field(frame, population_field).to_numpy() if population_field else None
     kids = numeric_field(frame, children_field).to_numpy() if children_field else None
     small = np.zeros(n, dtype=bool)
@@ -263,6 +283,7 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
         small = ~(np.nan_to_num(pop, nan=0.0) >= float(min_population))
         lv = np.where(small, 0, lv)
     lv = lv.astype(int)
+    nodata = nodata & ~small
     feedback.progress(0.3)
     # robustness
     source = None
@@ -297,19 +318,25 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
         else:
             rob = np.full(n, np.nan)
             source = "none"
-    rob = np.where(small, np.nan, rob)
+    rob = np.where(small | nodata, np.nan, rob)
     feedback.progress(0.7)
     out = pd.DataFrame(index=frame.index)
     out["priority"] = lv
     out["priority_label"] = [level_label(v) for v in lv]
-    drivers = {lang: reasons_for(frame, z_fields, labels, top, lang=lang) if z_fields else [""] * n
-               for lang in ("en", "de")}
+    if driver_texts:
+        drivers = {lang: [t if isinstance(t, str) else "" for t in driver_texts[lang]] for lang in ("en", "de")}
+    else:
+        drivers = {lang: reasons_for(frame, z_fields, labels, top, lang=lang) if z_fields else [""] * n
+                   for lang in ("en", "de")}
     for lang in ("en", "de"):
         texts = []
         for i in range(n):
             if small[i]:
                 texts.append(tr("fewer than {minimum} residents: no priority (values too uncertain)",
                                 lang=lang, minimum=format_number(float(min_population), 0, lang)))
+                continue
+            if nodata[i]:
+                texts.append(level_label(0, lang) + ": " + tr("no value for this rule (missing data)", lang=lang))
                 continue
             parts = []
             for r in rules:
@@ -339,4 +366,67 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
             "children": float(np.nansum(kids[sel])) if kids is not None else None,
             "mean_robustness": float(np.nanmean(rob[sel])) if sel.any() and not np.isnan(rob[sel]).all() else None}
     feedback.progress(1.0)
+    return out, diag
+
+
+def priorities_from_index(frame, indicators=None, spec=None, population=None, children=None,
+                          min_population=0, n_runs=500, seed=0, labels=None, top=3, feedback=None,
+                          **spec_kwargs):
+    """Priorities straight from the index engine: composite index classes → levels, the
+    engine's reasons as drivers and its Monte-Carlo class probability as robustness.
+
+    Parameters
+    ----------
+    frame : DataFrame or GeoDataFrame
+        Areas with the raw indicators.
+    indicators, spec, **spec_kwargs
+        The index as in ``core.indices.composite.composite_index`` (default spec: the MSS).
+    population : str, optional
+        Population field (minimum population of the index reference, residents per level).
+    children : str, optional
+        Children field (children per level).
+    min_population : float
+        Areas with fewer residents get no priority.
+    n_runs, seed
+        Monte-Carlo runs of ``core.indices.robustness.monte_carlo_robustness``.
+    labels : dict, optional
+        Indicator id → readable name for the reasons.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        As ``rank_priorities`` plus ``index``, ``index_class`` and ``z_<indicator>`` columns.
+    """
+    from ..indices.composite import composite_index, make_spec
+    from ..indices.reasons import reasons as index_reasons
+    from ..indices.robustness import monte_carlo_robustness
+
+    feedback = ensure_feedback(feedback)
+    if spec is None:
+        spec = make_spec(indicators, **spec_kwargs)
+    base = composite_index(frame, spec=spec, population=population)
+    feedback.progress(0.2)
+    rob = monte_carlo_robustness(frame, spec=spec, n=n_runs, seed=seed, population=population,
+                                 feedback=feedback.step(0.2, 0.8))
+    work = pd.DataFrame(index=frame.index)
+    for ind in spec.indicators:
+        work[f"z_{ind}"] = base.scores[ind].to_numpy(dtype=float)
+    work["index"] = base.index.to_numpy(dtype=float)
+    work["index_class"] = base.classes.to_numpy(dtype=float, na_value=np.nan)
+    work["p_base"] = rob.table["p_base"].to_numpy(dtype=float)
+    if population:
+        work["_pop"] = numeric_field(frame, population).to_numpy()
+    if children:
+        work["_kids"] = numeric_field(frame, children).to_numpy()
+    drivers = {lang: list(index_reasons(base, top=top, lang=lang, labels=labels)["reasons"])
+               for lang in ("en", "de")}
+    n_classes = len(spec.bounds) + 1 if spec.classification == "sd_bands" and spec.bounds else spec.n_classes
+    out, diag = rank_priorities(work, "index_class", class_field="index_class", n_classes=n_classes,
+                                robustness_field="p_base", population_field="_pop" if population else None,
+                                children_field="_kids" if children else None, min_population=min_population,
+                                driver_texts=drivers, feedback=feedback.step(0.8, 1.0))
+    for c in ("index", "index_class") + tuple(f"z_{ind}" for ind in spec.indicators):
+        out[c] = work[c].to_numpy()
+    diag["robustness_source"] = "index_monte_carlo"
+    diag["index"] = base.diagnostics
     return out, diag

@@ -18,7 +18,7 @@
       <category label="Priorität 2 / Priority 2" render="true" symbol="1" value="2"/>
       <category label="Priorität 3 / Priority 3" render="true" symbol="2" value="3"/>
       <category label="Priorität 4 (niedrigste) / Priority 4 (lowest)" render="true" symbol="3" value="4"/>
-      <category label="Keine Priorität (zu wenige Einwohner) / No priority (too few residents)" render="true" symbol="4" value="0"/>
+      <category label="Keine Priorität (zu wenige Einwohner oder keine Daten) / No priority (too few residents or no data)" render="true" symbol="4" value="0"/>
     </categories>
     <symbols>
       <symbol type="fill" clip_to_extent="1" name="0" alpha="1" force_rhr="0">

@@ -122,3 +122,38 @@ def test_berlin_mss_status_classes_as_priorities(berlin_dir):
     assert [diag["levels"][k]["areas"] for k in (1, 2, 3, 4)] == [49, 46, 366, 75]
     assert out["robustness"].between(0, 1).all()
     assert diag["levels"][1]["mean_robustness"] > diag["levels"][2]["mean_robustness"]
+
+
+def test_missing_values_get_no_priority_with_a_reason():
+    f = areas().assign(index_class=[4, 3, None, 1, 2], gi_bin=[3, 2, np.nan, -2, 1])
+    out, _ = R.rank_priorities(f, "index_class", class_field="index_class", n_classes=4)
+    assert out["priority"].tolist() == [1, 2, 0, 4, 3]
+    assert out.loc[2, "reasons_en"] == "No priority: no value for this rule (missing data)"
+    assert np.isnan(out.loc[2, "robustness"])
+    out, _ = R.rank_priorities(f.assign(index_class=[3, 3, 2, 2, 2]), "index_class", class_field="index_class",
+                               n_classes=4)
+    assert out["priority"].tolist() == [2, 2, 3, 3, 3]  # class 3 of 4 is level 2 even without class 4
+    out, _ = R.rank_priorities(f.assign(code=["HH", "none", "null", "LL", "HL"]), "hotspot", hotspot_field="code")
+    assert out["priority"].tolist() == [1, 0, 0, 4, 2]
+
+
+def test_priorities_from_the_index_engine_on_berlin(berlin_dir):
+    """Index engine end to end: MSS status index → classes → levels, the engine's reasons and
+    Monte-Carlo class probability as robustness."""
+    idx = pd.read_csv(f"{berlin_dir}/mss_2021_indizes.csv", dtype={"PLR_ID": str})
+    ind = pd.read_csv(f"{berlin_dir}/mss_2021_index_indikatoren.csv", dtype={"PLR_ID": str})
+    frame = ind.merge(idx[["PLR_ID", "SI_N"]], on="PLR_ID")
+    frame = frame[frame["KOM"] == "gültig"].reset_index(drop=True)
+    labels = {"S1": "unemployment", "S3": "transfer receipt", "S4": "child poverty"}
+    out, diag = R.priorities_from_index(frame, ["S1", "S3", "S4"], population="EW", n_runs=100, seed=1,
+                                        labels=labels)
+    expected = frame["SI_N"].map({4: 1, 3: 2, 2: 3, 1: 4}).to_numpy()
+    assert (out["priority"].to_numpy() == expected).all()
+    assert out["robustness"].between(0, 1).all() and diag["robustness_source"] == "index_monte_carlo"
+    top = out["index"].idxmax()
+    assert out.loc[top, "reasons_en"].startswith("Priority 1 (highest): index class 4 — ")
+    assert "SD above the city average" in out.loc[top, "reasons_en"]
+    assert any(name in out.loc[top, "reasons_en"] for name in labels.values())
+    # deep inside a class is robust, on a class boundary it is not
+    margin = np.abs(out["index"] - 1.5)
+    assert out.loc[margin.idxmin(), "robustness"] < out.loc[top, "robustness"] == 1.0
