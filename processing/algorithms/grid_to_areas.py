@@ -26,6 +26,8 @@ class GridToAreas(KommunalmonitorAlgorithm):
     SECRET_VALUES = "SECRET_VALUES"
     AREAS = "AREAS"
     AREA_ID = "AREA_ID"
+    ANCILLARY = "ANCILLARY"
+    ANCILLARY_FIELD = "ANCILLARY_FIELD"
     RATE_NUMERATOR = "RATE_NUMERATOR"
     RATE_DENOMINATOR = "RATE_DENOMINATOR"
     RATE_NAME = "RATE_NAME"
@@ -62,6 +64,12 @@ class GridToAreas(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterField(
             self.AREA_ID, self.tr("Area id field (checked for duplicates)"), None, self.AREAS,
             optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.ANCILLARY, self.tr("Split boundary cells by where people live (e.g. residential blocks)"),
+            [QgsProcessing.TypeVectorPolygon], optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.ANCILLARY_FIELD, self.tr("Weight of the dasymetric layer (e.g. dwellings; empty: area)"),
+            None, self.ANCILLARY, QgsProcessingParameterField.Numeric, optional=True))
         self.addParameter(QgsProcessingParameterField(
             self.RATE_NUMERATOR, self.tr("Rate: numerator count (e.g. children in poverty)"), None,
             self.GRID, QgsProcessingParameterField.Any, optional=True))
@@ -93,6 +101,8 @@ class GridToAreas(KommunalmonitorAlgorithm):
         secret_text = self.parameterAsString(parameters, self.SECRET_VALUES, context) or ""
         areas_src = self.parameterAsSource(parameters, self.AREAS, context)
         area_id = self.parameterAsString(parameters, self.AREA_ID, context) or None
+        ancillary_src = self.parameterAsSource(parameters, self.ANCILLARY, context)
+        ancillary_field = self.parameterAsString(parameters, self.ANCILLARY_FIELD, context) or None
         numerator = self.parameterAsString(parameters, self.RATE_NUMERATOR, context) or None
         denominator = self.parameterAsString(parameters, self.RATE_DENOMINATOR, context) or None
         rate_name = self.parameterAsString(parameters, self.RATE_NAME, context) or "rate"
@@ -111,13 +121,18 @@ class GridToAreas(KommunalmonitorAlgorithm):
                                     + [n for n in (names or []) if n.lower().startswith(("x_mp", "y_mp"))]))
         grid = source_to_gdf(grid_src, fields=wanted, name=grid_src.sourceName() if grid_src else None)
         areas = source_to_gdf(areas_src, name=areas_src.sourceName() if areas_src else None)
+        ancillary = None
+        if ancillary_src is not None:
+            ancillary = source_to_gdf(ancillary_src, fields=[ancillary_field] if ancillary_field else [],
+                                      name=ancillary_src.sourceName())
         has_geometry = not (grid.geometry.isna() | grid.geometry.is_empty).all()
         crs = grid.crs if has_geometry and not x_field else crs_to_pyproj(
             grid_crs if grid_crs.isValid() else QgsCoordinateReferenceSystem("EPSG:3035"))
         output, diagnostics = grid_to_areas(
             grid, areas, fields, x=x_field, y=y_field, cell_size=cell_size, crs=crs,
             secret_values=secret, rates=rates, target_id=area_id, base_field=base_field,
-            min_base=min_base, feedback=core_feedback(feedback))
+            min_base=min_base, ancillary=ancillary, ancillary_field=ancillary_field,
+            feedback=core_feedback(feedback))
         if min_count:
             output, report = suppress_for_export(output, fields, min_count,
                                                  rates=[r.name for r in rates])

@@ -160,3 +160,15 @@ def test_zensus2022_matches_tobler(berlin_dir, plr):
                                                 allocate_total=False)
     np.testing.assert_allclose(out["alter_unter10"].to_numpy(), ref["v"].to_numpy(), rtol=1e-6, atol=1e-3)
     assert out["alter_unter10"].sum() == pytest.approx(ref["v"].sum(), rel=1e-9)
+
+
+def test_boundary_cells_split_by_ancillary_weight():
+    # two areas split the cells at x = 125; residential block only at x in [130, 200]
+    areas = gpd.GeoDataFrame({"id": ["W", "E"]}, geometry=[box(0, 0, 125, 200), box(125, 0, 200, 200)], crs=CRS)
+    blocks = gpd.GeoDataFrame({"dw": [1.0]}, geometry=[box(130, 0, 200, 200)], crs=CRS)
+    out, _ = g.grid_to_areas(_table(), areas, ["m"], ancillary=blocks)
+    # right-hand cells (m = 2 and 4) go wholly to E; the left cells lie wholly in W
+    assert out["m"].tolist() == pytest.approx([1.0, 6.0])
+    assert out["cells"].tolist() == pytest.approx([2.5, 1.5])  # geometric shares stay geometric
+    plain, _ = g.grid_to_areas(_table(), areas, ["m"])
+    assert plain["m"].tolist() == pytest.approx([1.0 + 0.25 * 6, 0.75 * 6])

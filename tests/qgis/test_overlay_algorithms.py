@@ -81,6 +81,19 @@ def test_gridtoareas_zensus_csv_table(run_alg, berlin_dir, plr_path):
     for field in ("einwohner_secret", "covered_share", "cells", "small_base"):
         assert field in out.fields().names()
     assert sum(r["einwohner_secret"] for r in rows) > 0  # -1 cells reported, not zero
+    # dasymetric split of the boundary cells by a layer that covers everything with the same
+    # density gives back the plain split by area
+    from qgis.core import QgsFeature, QgsGeometry, QgsRectangle, QgsVectorLayer
+
+    everywhere = QgsVectorLayer("Polygon?crs=EPSG:25833&field=dw:double", "everywhere", "memory")
+    feature = QgsFeature(everywhere.fields())
+    feature.setGeometry(QgsGeometry.fromRect(QgsRectangle(360000, 5790000, 420000, 5850000)))
+    feature.setAttributes([1.0])
+    everywhere.dataProvider().addFeatures([feature])
+    dasy = _rows(_run(run_alg, "kommunalmonitor:gridtoareas", {
+        "GRID": grid, "FIELDS": ["einwohner"], "AREAS": _vector(plr_path, "PLR"), "AREA_ID": "PLR_ID",
+        "ANCILLARY": everywhere, "ANCILLARY_FIELD": "dw"}))
+    assert [r["einwohner"] for r in dasy] == pytest.approx([r["einwohner"] for r in rows], rel=1e-9)
 
 
 def test_areainterpolation_blocks_and_accessibility(run_alg, berlin_dir, plr_path):
