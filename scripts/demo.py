@@ -130,14 +130,31 @@ def build_model():
     return model
 
 
+_APP = []
+
+
+def _start_qgis():
+    """Start an offscreen QGIS in this process once (quietly, unlike qgis.testing.start_app)."""
+    if _APP:
+        return _APP[0]
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ.setdefault("QGIS_CUSTOM_CONFIG_PATH", tempfile.mkdtemp(prefix="km-demo-"))
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="km-runtime-")
+    from qgis.core import QgsApplication
+
+    QgsApplication.setPrefixPath("/usr", True)
+    app = QgsApplication([], False)
+    app.initQgis()
+    _APP.append(app)
+    return app
+
+
 def write_model(path=MODEL_PATH):
     """Build the model in an offscreen QGIS and save it as ``.model3``."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.setdefault("QGIS_CUSTOM_CONFIG_PATH", tempfile.mkdtemp(prefix="km-model-"))
     from qgis.core import QgsApplication
-    from qgis.testing import start_app
 
-    start_app()
+    _start_qgis()
     from kommunalmonitor.processing.provider import KommunalmonitorProvider
 
     provider = KommunalmonitorProvider()
@@ -155,13 +172,19 @@ def _env(profile):
                 "QGIS_PLUGINPATH": os.path.join(PLUGIN_DIR, ".build", "pkgroot"),
                 "PROJ_DATA": env.get("PROJ_DATA", "/usr/share/proj")})
     env.pop("PYTHONPATH", None)  # qgis_process brings its own Python path
+    if not env.get("XDG_RUNTIME_DIR"):
+        runtime = os.path.join(profile, "runtime")
+        os.makedirs(runtime, mode=0o700, exist_ok=True)
+        env["XDG_RUNTIME_DIR"] = runtime
     return env
 
 
 def _qgis_process(args, env, label):
     """Run qgis_process.bin; return its JSON result (or raise with its log)."""
     command = [QGIS_PROCESS] + args
+    started = time.time()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
+    print(f"   ({label}: {time.time() - started:.1f} s)")
     if done.returncode != 0:
         sys.stderr.write(done.stdout[-4000:] + "\n" + done.stderr[-4000:] + "\n")
         raise SystemExit(f"demo failed at step '{label}' (exit code {done.returncode}):\n  "
@@ -174,11 +197,9 @@ def _qgis_process(args, env, label):
 
 def style_index_gpkg(path, lang="de"):
     """Store the council-map class style in the GeoPackage (opens styled in QGIS)."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _start_qgis()
     from qgis.core import QgsVectorLayer
-    from qgis.testing import start_app
 
-    start_app()
     from kommunalmonitor.core.i18n import language
     from kommunalmonitor.core.mapping import map_classes
     from kommunalmonitor.processing.bridge import source_to_gdf
