@@ -258,10 +258,27 @@ def _make_city(rng, n_blocks):
 
     lines = [boundary.exterior, river, railway] + list(roads.geometry)
     faces = [f for f in polygonize(unary_union(lines)) if boundary.contains(f.representative_point())]
+    faces = _absorb_tiny_faces(faces)
     faces = gpd.GeoDataFrame({"face": np.arange(len(faces))}, geometry=faces, crs=CRS)
     city = unary_union(list(faces.geometry))
     return {"phases": phases, "boundary": city, "rivers": rivers, "railways": railways,
             "roads": roads, "faces": faces, "station": station}
+
+
+def _absorb_tiny_faces(faces, min_area=1.0):
+    """Merge the sub-square-metre triangles left where three barrier lines almost meet
+    into the neighbouring face with the longest shared edge (they would be blocks
+    without neighbours)."""
+    big = [f for f in faces if f.area >= min_area]
+    for tiny in (f for f in faces if f.area < min_area):
+        shared = [tiny.boundary.intersection(f.buffer(1e-6)).length for f in big]
+        k = int(np.argmax(shared))
+        merged = unary_union([big[k], tiny])
+        if shared[k] > 0 and merged.geom_type == "Polygon":
+            big[k] = merged
+        else:  # keep it: the faces must tile the city
+            big.append(tiny)
+    return big
 
 
 def _seed_points(rng, n_blocks, phases):
@@ -392,7 +409,7 @@ def _merge_slivers(blocks, target_area):
         return blocks
     length = geoms.iloc[src].reset_index(drop=True).boundary.intersection(
         geoms.iloc[nb].reset_index(drop=True).buffer(0.05, resolution=1)).length.to_numpy()
-    ok = length > 0.5
+    ok = length > 0
     src, nb, length = src[ok], nb[ok], length[ok]
     # each small piece joins the neighbour with the longest shared boundary
     order = np.lexsort((-length, src))
@@ -606,7 +623,7 @@ def _block_statistics(rng, blocks, fields, city, pixel_summary=None):
     expected = np.where(residential, at_point * np.exp(rng.normal(0.0, 0.25, n)), 0.0)
     pop20 = rng.poisson(expected)
 
-    z = dep - 0.6 * aff + rng.normal(0.0, 0.12, n)
+    z = dep - 0.6 * aff + rng.normal(0.0, 0.06, n)
     base = np.array([0.055, 0.08, 0.027, 0.63, 0.208])
     mult = np.column_stack([
         1 + 0.30 * z + 0.25 * rho, 1 + 0.30 * z + 0.25 * rho, 1 + 0.2 * z + 0.2 * rho,
@@ -637,7 +654,7 @@ def _block_statistics(rng, blocks, fields, city, pixel_summary=None):
         working = data[f"pop_15_17_{year}"] + data[f"pop_18_64_{year}"]
         kids = data[f"pop_0_5_{year}"] + data[f"pop_6_14_{year}"]
         minors = kids + data[f"pop_15_17_{year}"]
-        u = np.clip(0.065 * np.exp(0.8 * zy), 0.01, 0.25)
+        u = np.clip(0.055 * np.exp(1.05 * zy), 0.01, 0.3)
         t = np.clip(0.11 * np.exp(0.9 * zy), 0.01, 0.5)
         tc = np.clip(1.6 * t, 0.02, 0.8)
         m = np.clip(0.27 * np.exp(0.5 * zy + 0.4 * (1 - rho)), 0.05, 0.85)
