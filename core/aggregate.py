@@ -149,9 +149,28 @@ def assign_blocks(blocks, areas, area_id_field, blocks_name=None, areas_name=Non
     block_geoms = blocks.geometry.reset_index(drop=True)
     area_geoms = areas.geometry.reset_index(drop=True)
     valid = ~(block_geoms.isna() | block_geoms.is_empty).to_numpy()
-    qi, ti = _pairs(area_geoms, block_geoms[valid], "intersects")
-    qi = np.flatnonzero(valid)[qi]
+    block_area = np.where(valid, block_geoms.area.to_numpy(), 0.0)
+
+    # fast path: a polygon lying wholly inside one area needs no intersection geometry
+    inner = np.flatnonzero(valid & (block_area > 0))
+    if len(inner):
+        wq, wt = _pairs(area_geoms, block_geoms.iloc[inner], "within")
+        if len(wq):
+            wq = inner[wq]
+            order = np.lexsort((wt, wq))
+            wq, wt = wq[order], wt[order]
+            first = np.ones(len(wq), dtype=bool)
+            first[1:] = wq[1:] != wq[:-1]
+            chosen[wq[first]] = wt[first]
+            share[wq[first]] = 1.0
+            method[wq[first]] = BY_OVERLAP
     feedback.progress(0.2)
+    feedback.check()
+
+    todo = np.flatnonzero(valid & (chosen < 0))
+    qi, ti = _pairs(area_geoms, block_geoms.iloc[todo], "intersects")
+    qi = todo[qi]
+    feedback.progress(0.3)
     if len(qi):
         left = gpd.GeoSeries(block_geoms.values[qi], crs=blocks.crs)
         right = gpd.GeoSeries(area_geoms.values[ti], crs=blocks.crs)
@@ -165,7 +184,6 @@ def assign_blocks(blocks, areas, area_id_field, blocks_name=None, areas_name=Non
         best_q, best_t, best_o = qs[first], ts[first], os_[first]
         positive = best_o > 0
         chosen[best_q[positive]] = best_t[positive]
-        block_area = block_geoms.area.to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
             share[best_q[positive]] = best_o[positive] / block_area[best_q[positive]]
         method[best_q[positive]] = BY_OVERLAP
