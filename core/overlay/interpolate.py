@@ -31,6 +31,21 @@ def _prepare_polygons(frame, name, feedback, diagnostics, key):
     if kinds - {"Polygon", "MultiPolygon"}:
         raise InputError(tr("Layer '{layer}' must contain polygons (found {kinds}).",
                             layer=validate.layer_name(frame, name), kinds=", ".join(sorted(kinds))))
+    bounds = np.asarray(frame.geometry.bounds, dtype="float64").reshape(-1, 4)
+    broken = ~np.isfinite(bounds).all(axis=1) & ~(frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
+    if broken.any():
+        if key == "repaired_targets":
+            raise InputError(tr("Layer '{layer}' has {count} geometry(ies) with infinite or missing "
+                                "coordinates (first: feature {feature}), often from a failed "
+                                "reprojection. Check the layer's CRS.",
+                                layer=validate.layer_name(frame, name), count=int(broken.sum()),
+                                feature=frame.index[broken][0]))
+        feedback.warning(tr("Layer '{layer}': {count} geometry(ies) with infinite or missing "
+                            "coordinates (first: feature {feature}) were left out; check the CRS.",
+                            layer=validate.layer_name(frame, name), count=int(broken.sum()),
+                            feature=frame.index[broken][0]))
+        frame = frame.loc[~broken]
+    diagnostics[key.replace("repaired", "dropped")] = int(broken.sum())
     invalid = int((~frame.geometry.is_valid & frame.geometry.notna()).sum())
     if invalid:
         frame = validate.require_valid_geometries(frame, name, repair=True)

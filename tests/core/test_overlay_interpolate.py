@@ -177,3 +177,17 @@ def test_dasymetric_with_a_population_raster():
     with pytest.raises(InputError, match="Reproject"):
         area_interpolate(_sources(), _targets(), extensive=["pop"],
                          ancillary=RasterWeights(data, Affine(1, 0, 0, 0, -1, 2), crs="EPSG:32633"))
+
+
+def test_geometries_with_infinite_coordinates_are_left_out_or_refused():
+    from shapely.geometry import Polygon
+
+    src = _sources()
+    broken = Polygon([(0, 0), (1, 0), (float("inf"), 1), (0, 1)])
+    src = gpd.GeoDataFrame(src.drop(columns="geometry"), geometry=[src.geometry[0], broken], crs=CRS)
+    out, diag = area_interpolate(src, _targets(), extensive=["pop"])
+    assert diag["dropped_sources"] == 1
+    assert out["pop"].tolist() == pytest.approx([100.0, 0.0])
+    tgt = gpd.GeoDataFrame({"id": ["T1"]}, geometry=[broken], crs=CRS)
+    with pytest.raises(InputError, match="infinite"):
+        area_interpolate(_sources(), tgt, extensive=["pop"])
