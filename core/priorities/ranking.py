@@ -165,6 +165,8 @@ def _rule_reason(rule, level, values, lang, extra):
         return tr("index {value} SD from the city average", lang=lang,
                   value=format_number(values["index"], 2, lang))
     if rule == "burden_count":
+        if extra.get("burden_given"):
+            return tr("{count} high burden(s)", lang=lang, count=int(values["burden"]))
         return tr("{count} indicator(s) at least {threshold} SD above the city average", lang=lang,
                   count=int(values["burden"]), threshold=format_number(extra["threshold"], 1, lang))
     if rule == "cluster":
@@ -180,7 +182,7 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
                     cluster_levels=None, cluster_names=None, hotspot_field=None, hotspot_q_field=None,
                     combination=None, population_field=None, children_field=None, min_population=0,
                     robustness_field=None, labels=None, top=3, n_runs=200, seed=12345, n_classes=None,
-                    driver_texts=None, feedback=None):
+                    driver_texts=None, burden_field=None, feedback=None):
     """Priority levels 1–4 with reasons and robustness.
 
     Parameters
@@ -196,6 +198,9 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
         cluster stability).
     n_classes : int, optional
         Number of index classes (default: the largest class present).
+    burden_field : str, optional
+        A ready burden count (e.g. ``burden_count`` of ``kommunalmonitor:multipleburden``)
+        instead of counting z-scores above the threshold.
     driver_texts : dict, optional
         ``{'en': [...], 'de': [...]}`` driver sentences per area (e.g. from
         ``core.indices.reasons``) instead of the ones built here from the z-scores.
@@ -239,6 +244,11 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
                 idx = numeric_field(frame, index_field).to_numpy()
                 levels[r] = index_bands(idx if higher_is_worse else -idx)
                 values["index"] = idx
+        elif r == "burden_count" and burden_field:
+            cnt = numeric_field(frame, burden_field).to_numpy()
+            levels[r] = np.where(np.isnan(cnt), np.nan, burden_levels(np.nan_to_num(cnt)))
+            values["burden"] = np.nan_to_num(cnt)
+            extra["burden_given"] = True
         elif r == "burden_count":
             if not z_fields:
                 raise InputError(tr("The multiple-burden rule needs z-score fields (z_<indicator>) in "
@@ -302,7 +312,7 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
     else:
         rng = np.random.default_rng(seed)
         mc_rules = [r for r in rules if r in ("index_class", "burden_count")]
-        if Z.shape[1] and mc_rules and not extra.get("class_given"):
+        if Z.shape[1] and mc_rules and not extra.get("class_given") and not extra.get("burden_given"):
             runs = {r: _mc_levels(Z, r, burden_threshold, n_runs, rng) for r in mc_rules}
             if rule == "weighted":
                 w = {r: float(combination[r]) for r in rules}

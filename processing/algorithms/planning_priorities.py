@@ -46,6 +46,7 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
     CLASS_FIELD = "CLASS_FIELD"
     Z_FIELDS = "Z_FIELDS"
     BURDEN_THRESHOLD = "BURDEN_THRESHOLD"
+    BURDEN_FIELD = "BURDEN_FIELD"
     CLUSTER_FIELD = "CLUSTER_FIELD"
     HOTSPOT_FIELD = "HOTSPOT_FIELD"
     COMBINATION = "COMBINATION"
@@ -82,6 +83,9 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.BURDEN_THRESHOLD, self.tr("Burden threshold in SD above the city average"),
             QgsProcessingParameterNumber.Double, 1.0))
+        self.addParameter(QgsProcessingParameterField(
+            self.BURDEN_FIELD, self.tr("Ready burden count field (e.g. burden_count of the multiple burden)"),
+            None, self.INPUT, QgsProcessingParameterField.Numeric, optional=True))
         self.addParameter(QgsProcessingParameterField(
             self.CLUSTER_FIELD, self.tr("Cluster field (from the typology)"), None, self.INPUT, optional=True))
         self.addParameter(QgsProcessingParameterField(
@@ -128,8 +132,12 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
         frame.attrs["layer_name"] = name
         cluster_field, hotspot_field = field(self.CLUSTER_FIELD), field(self.HOTSPOT_FIELD)
         robustness = field(self.ROBUSTNESS_FIELD)
+        class_field = field(self.CLASS_FIELD)
         if robustness is None and rule == "cluster" and "stability" in frame.columns:
             robustness = "stability"
+        if robustness is None and rule == "index_class" and "p_base" in frame.columns:
+            robustness = "p_base"  # class probability from kommunalmonitor:indexrobustness
+            class_field = class_field or ("index_class" if "index_class" in frame.columns else None)
         q_field = None
         if hotspot_field:
             q_field = {"gi_bin": "gi_q", "lisa_code": "lisa_q"}.get(hotspot_field)
@@ -142,7 +150,8 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
                     cluster_names[int(c)] = {"en": en, "de": de}
         index_field = field(self.INDEX_FIELD)
         result, diag = rank_priorities(
-            frame, rule, index_field=index_field or "index", class_field=field(self.CLASS_FIELD),
+            frame, rule, index_field=index_field or "index", class_field=class_field,
+            burden_field=field(self.BURDEN_FIELD),
             z_fields=z_fields, burden_threshold=threshold, cluster_field=cluster_field,
             cluster_names=cluster_names, hotspot_field=hotspot_field, hotspot_q_field=q_field,
             combination=combination if rule == "weighted" else None,
@@ -170,7 +179,7 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
         results = {}
         if table_path:
             extra = {"index": index_field if index_field in frame.columns else None,
-                     "index_class": field(self.CLASS_FIELD), "cluster": cluster_field, "hotspot": hotspot_field}
+                     "index_class": class_field, "cluster": cluster_field, "hotspot": hotspot_field}
             table = decision_table(frame, result, id_field=field(self.ID_FIELD), name_field=field(self.NAME_FIELD),
                                    lang="de", extra_fields=extra)
             results[self.TABLE] = write_decision_table(table, table_path, summary_table(result, "de"),

@@ -157,3 +157,11 @@ def test_priorities_from_the_index_engine_on_berlin(berlin_dir):
     # deep inside a class is robust, on a class boundary it is not
     margin = np.abs(out["index"] - 1.5)
     assert out.loc[margin.idxmin(), "robustness"] < out.loc[top, "robustness"] == 1.0
+
+
+def test_ready_burden_count_field():
+    f = areas().assign(burden_count=[4, 2, None, 0, 1])
+    out, diag = R.rank_priorities(f, "burden_count", burden_field="burden_count")
+    assert out["priority"].tolist() == [1, 2, 0, 4, 3]
+    assert out.loc[0, "reasons_en"].startswith("Priority 1 (highest): 4 high burden(s)")
+    assert "4 hohe Belastung(en)" in out.loc[0, "reasons_de"]

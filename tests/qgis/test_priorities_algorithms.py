@@ -125,3 +125,55 @@ def test_priorities_from_index_fields_and_weighted_rule(run_alg, tmp_path):
     assert all(r["robustness"] is not None for r in rows)
     text = open(out["TABLE"], encoding="utf-8-sig").read()
     assert text.startswith("Planungsraum;Priorität;")
+
+
+COUNTS = ["pop_2022", "pop_0_5_2022", "pop_6_14_2022", "pop_18_64_2022", "unemployed_2022",
+          "transfer_recipients_2022", "children_transfer_2022"]
+RATES = ("unemployment_rate = unemployed_2022 / pop_18_64_2022 * 100;"
+         "transfer_rate = transfer_recipients_2022 / pop_2022 * 100;"
+         "child_poverty = children_transfer_2022 / (pop_0_5_2022 + pop_6_14_2022) * 100")
+INDICATORS = ["unemployment_rate", "transfer_rate", "child_poverty"]
+
+
+def test_musterstadt_priorities_on_the_council_map(run_alg, tmp_path):
+    """Musterstadt: aggregate → composite index → index robustness → hot spots → priorities → council
+    map PDF with the priority levels as legend (German)."""
+    import subprocess
+
+    from kommunalmonitor.core import i18n
+    from kommunalmonitor.core.sample import generate_sample_municipality, write_sample_municipality
+
+    gpkg = write_sample_municipality(generate_sample_municipality(n_blocks=800, seed=42), str(tmp_path / "ms"))["gpkg"]
+    agg = run_alg("kommunalmonitor:aggregatetoareas", {
+        "BLOCKS": f"{gpkg}|layername=blocks", "AREAS": f"{gpkg}|layername=planning_areas",
+        "AREA_ID_FIELD": "plr_id", "COUNT_FIELDS": COUNTS, "RATES": RATES, "MIN_BASE": 300,
+        "OUTPUT": str(tmp_path / "agg.gpkg")})["OUTPUT"]
+    idx = run_alg("kommunalmonitor:compositeindex", {
+        "INPUT": agg, "INDICATORS": INDICATORS, "POPULATION_FIELD": "pop_2022", "MIN_POPULATION": 300,
+        "OUTPUT": str(tmp_path / "idx.gpkg")})["OUTPUT"]
+    rob = run_alg("kommunalmonitor:indexrobustness", {
+        "INPUT": idx, "INDICATORS": INDICATORS, "POPULATION_FIELD": "pop_2022", "MIN_POPULATION": 300,
+        "N_RUNS": 200, "SEED": 1, "OUTPUT": str(tmp_path / "rob.gpkg")})["OUTPUT"]
+    i18n.set_language("de")
+    prio = run_alg("kommunalmonitor:planningpriorities", {
+        "INPUT": rob, "RULE": 0, "ID_FIELD": "plr_id", "NAME_FIELD": "plr_name", "POPULATION_FIELD": "pop_2022",
+        "CHILDREN_FIELD": "pop_6_14_2022", "OUTPUT": str(tmp_path / "prio.gpkg"),
+        "TABLE": str(tmp_path / "prioritaeten.xlsx")})
+    rows = _features(prio["OUTPUT"])
+    rated = [r for r in rows if r["included"]]
+    assert rated and all(r["priority"] in (1, 2, 3, 4) for r in rated)
+    assert all(r["reasons_de"].startswith("Priorität") and "Indexklasse" in r["reasons_de"] for r in rated)
+    assert all("SD über dem städtischen Mittel" in r["reasons_de"] for r in rated if r["priority"] <= 2)
+    p_base = {r["plr_id"]: r["p_base"] for r in rows}
+    assert all(r["robustness"] == pytest.approx(p_base[r["plr_id"]]) for r in rated)
+    pdf = str(tmp_path / "prioritaeten.pdf")
+    run_alg("kommunalmonitor:councilmap", {
+        "INPUT": prio["OUTPUT"], "CLASS_FIELD": "priority", "CLASS_LABEL_FIELD": "priority_label",
+        "LABEL_FIELD": "plr_name", "TITLE": "Planungsschwerpunkte Musterstadt 2022", "LANGUAGE": 1,
+        "OUTPUT": pdf})
+    text = " ".join(subprocess.run(["pdftotext", "-raw", pdf, "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+    assert "Planungsschwerpunkte Musterstadt 2022" in text
+    levels = sorted({r["priority"] for r in rated})
+    for level in levels:
+        assert f"Priorität {level}" in text
