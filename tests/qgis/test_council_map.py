@@ -169,3 +169,24 @@ def test_style_post_processor_styles_the_loaded_layer(qgis_app):
     assert renderer.type() == "categorizedSymbol"
     assert [c.label() for c in renderer.categories()][:4] == [
         "very high need", "elevated need", "average", "low need"]
+
+
+def test_auto_language_is_german_unless_qgis_runs_in_english(qgis_app):
+    from qgis.PyQt.QtCore import QSettings
+
+    from kommunalmonitor.processing.algorithms.council_map import auto_language
+
+    settings = QSettings()
+    before = settings.value("locale/userLocale", None)
+    try:
+        settings.remove("locale/userLocale")
+        assert auto_language() == "de"  # fresh profile / qgis_process
+        settings.setValue("locale/userLocale", "en_GB")
+        assert auto_language() == "en"
+        settings.setValue("locale/userLocale", "fr_FR")
+        assert auto_language() == "de"
+    finally:
+        if before is None:
+            settings.remove("locale/userLocale")
+        else:
+            settings.setValue("locale/userLocale", before)
