@@ -235,3 +235,80 @@ def test_non_file_and_temporary_outputs_pass_the_output_check(check_provider, ru
     results = run_alg("kmtesterrors:check", {"INPUT": _blocks(), "FIELD": "Einwohner",
                                              "OUTPUT": output.format(tmp=tmp_path)})
     assert results["OUTPUT"]
+
+
+def _tiny_raster(path):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with rasterio.open(path, "w", driver="GTiff", width=6, height=2, count=1, dtype="float32",
+                       crs="EPSG:25833", transform=from_origin(0, 10, 10, 5), nodata=-1) as dst:
+        dst.write(np.arange(12, dtype="float32").reshape(2, 6), 1)
+    return path
+
+
+BAD_LAYERS = {
+    "empty": ("EPSG:25833", []),
+    "no_crs": (None, [f"POLYGON(({x} 0,{x + 10} 0,{x + 10} 10,{x} 10,{x} 0))" for x in range(0, 60, 10)]),
+    "geographic": ("EPSG:4326", [f"POLYGON(({13 + x / 100} 52,{13.01 + x / 100} 52,{13.01 + x / 100} 52.01,"
+                                 f"{13 + x / 100} 52.01,{13 + x / 100} 52))" for x in range(6)]),
+    "invalid": ("EPSG:25833", [BOWTIE] + [f"POLYGON(({x} 0,{x + 10} 0,{x + 10} 10,{x} 10,{x} 0))"
+                                          for x in range(10, 60, 10)]),
+}
+
+
+def test_every_algorithm_meets_bad_layers_without_traceback_or_changed_input(qgis_app, tmp_path):
+    """A new user's mistakes, tried on every Kommunalmonitor algorithm that reads layers:
+    whatever the outcome, no traceback reaches the user and no input layer changes."""
+    from qgis.core import (QgsApplication, QgsFeature, QgsGeometry, QgsProcessingContext,
+                           QgsProcessingFeedback, QgsProject, QgsRasterLayer, QgsVectorLayer)
+
+    provider = QgsApplication.processingRegistry().providerById("kommunalmonitor")
+    raster = QgsRasterLayer(_tiny_raster(str(tmp_path / "r.tif")), "Raster")
+    problems, tried = [], 0
+    for algorithm in provider.algorithms():
+        definitions = algorithm.parameterDefinitions()
+        if not any(d.type() == "source" for d in definitions) or algorithm.id().endswith("workflow"):
+            continue  # generators (sample municipality) and shipped models
+        for case, (crs, wkts) in BAD_LAYERS.items():
+            layers, params = [], {}
+            for d in definitions:
+                if d.type() == "source":
+                    layer = QgsVectorLayer("Polygon?" + (f"crs={crs}&" if crs else "")
+                                           + "field=id:string&field=einw:integer&field=txt:string",
+                                           f"Layer {d.name()}", "memory")
+                    features = []
+                    for i, wkt in enumerate(wkts):
+                        feature = QgsFeature(layer.fields())
+                        feature.setGeometry(QgsGeometry.fromWkt(wkt))
+                        feature.setAttributes([f"A{i}", 100 + 7 * i, "x"])
+                        features.append(feature)
+                    layer.dataProvider().addFeatures(features)
+                    if not crs:
+                        from qgis.core import QgsCoordinateReferenceSystem
+
+                        layer.setCrs(QgsCoordinateReferenceSystem())
+                    layers.append(layer)
+                    params[d.name()] = layer
+                elif d.type() == "raster":
+                    params[d.name()] = raster
+                elif d.type() == "field":
+                    params[d.name()] = ["einw"] if d.allowMultiple() else "einw"
+                elif d.isDestination():
+                    params[d.name()] = "TEMPORARY_OUTPUT"
+            before = [_snapshot(layer) for layer in layers]
+            context = QgsProcessingContext()
+            context.setProject(QgsProject.instance())
+            feedback = QgsProcessingFeedback()
+            ok, message = algorithm.checkParameterValues(params, context)
+            if ok:
+                tried += 1
+                _, ok = algorithm.run(params, context, feedback)
+                message = feedback.textLog()
+            if "Traceback" in message or 'File "' in message:
+                problems.append(f"{algorithm.id()} / {case}: traceback\n{message[-800:]}")
+            if [_snapshot(layer) for layer in layers] != before:
+                problems.append(f"{algorithm.id()} / {case}: input layer modified")
+    assert tried >= 4 * 5, tried
+    assert not problems, "\n\n".join(problems)
