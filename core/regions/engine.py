@@ -213,94 +213,162 @@ class LocalSearch:
         weight = np.bincount(key, weights=self.pop + 1e-6, minlength=k * n_old).reshape(k, n_old)
         return weight.argmax(axis=1)
 
+    def _gains(self, u, A, B, n, P, S, W, SY, scales, oldR):
+        """Objective change for moving units ``u`` from areas ``A`` to ``B`` (arrays, vectorised)."""
+        sh, sc, sm, sb, T = scales
+        gain = np.zeros(len(u))
+        pu = self.pop[u]
+        nA, nB = n[A], n[B]
+        if sh:
+            x = self.X[u]
+            mA = S[A] / nA[:, None]
+            mB = S[B] / nB[:, None]
+            gain += sh * (nB / (nB + 1) * ((x - mB) ** 2).sum(axis=1)
+                          - nA / np.maximum(nA - 1, 1) * ((x - mA) ** 2).sum(axis=1))
+        if sc:
+            y = self.Y[u]
+            au = self.a[u]
+            WA, WB = W[A], W[B]
+            cA = SY[A] / WA[:, None]
+            cB = SY[B] / WB[:, None]
+            rest = np.maximum(WA - au, 1e-12)
+            gain += sc * (au * WB / (WB + au) * ((y - cB) ** 2).sum(axis=1)
+                          - au * WA / rest * ((y - cA) ** 2).sum(axis=1))
+        if sm:
+            o = self.old[u]
+            gain += sm * pu * ((oldR[B] != o).astype(float) - (oldR[A] != o).astype(float))
+        if sb:
+            gain += sb * (((P[A] - pu - T) ** 2 - (P[A] - T) ** 2) + (P[B] + pu - T) ** 2 - (P[B] - T) ** 2)
+        return gain
+
+    def _gain1(self, u, A, B, n, P, S, W, SY, scales, oldR):
+        """Objective change of one move, in plain Python (the inner loop re-evaluates many)."""
+        sh, sc, sm, sb, T = scales
+        gain = 0.0
+        if sh:
+            x = self._xl[u]
+            nA, nB = n[A], n[B]
+            SA, SB = S[A], S[B]
+            dA = 0.0
+            dB = 0.0
+            for j in range(len(x)):
+                t = x[j] - SA[j] / nA
+                dA += t * t
+                t = x[j] - SB[j] / nB
+                dB += t * t
+            gain += sh * (nB / (nB + 1.0) * dB - nA / max(nA - 1.0, 1.0) * dA)
+        if sc:
+            yx, yy = self._yl[u]
+            au = self._al[u]
+            WA, WB = W[A], W[B]
+            SA, SB = SY[A], SY[B]
+            dA = (yx - SA[0] / WA) ** 2 + (yy - SA[1] / WA) ** 2
+            dB = (yx - SB[0] / WB) ** 2 + (yy - SB[1] / WB) ** 2
+            gain += sc * (au * WB / (WB + au) * dB - au * WA / max(WA - au, 1e-12) * dA)
+        pu = self._pl[u]
+        if sm:
+            o = self._ol[u]
+            gain += sm * pu * (float(oldR[B] != o) - float(oldR[A] != o))
+        if sb:
+            gain += sb * (((P[A] - pu - T) ** 2 - (P[A] - T) ** 2) + (P[B] + pu - T) ** 2 - (P[B] - T) ** 2)
+        return gain
+
     def run(self, labels, k, rng, max_passes=30, time_limit=None, feedback=None):
-        """Improve ``labels`` in place; return (labels, passes, moves, objective history)."""
+        """Improve ``labels``; return (labels, passes, moves).
+
+        Each pass computes the gain of every boundary move at once (numpy), then applies the
+        improving ones best first; a move whose areas changed earlier in the pass is
+        re-evaluated before it is applied. Only areas touched in the last pass are revisited.
+        """
         feedback = ensure_feedback(feedback)
         w_h, w_c, w_m, w_b = self.w
         labels = np.asarray(labels, np.int64).copy()
         n, P, S, W, SY = self._stats(labels, k)
+        self._area_size = n
         wss0, in0, _, _ = self.objective_parts(labels, k)
         sh = w_h / wss0 if wss0 > 0 else 0.0
         sc = w_c / in0 if in0 > 0 else 0.0
         sm = w_m / self.pop.sum() if (self.old is not None and self.pop.sum() > 0) else 0.0
         sb = (w_b / (k * self.target ** 2)) if (self.target and w_b) else 0.0
-        T = self.target or 0.0
+        scales = (sh, sc, sm, sb, self.target or 0.0)
         oldR = self.assign_old(labels, k) if self.old is not None else None
+        oldRl = oldR.tolist() if oldR is not None else None
+        self._xl, self._yl, self._al = self.X.tolist(), self.Y.tolist(), self.a.tolist()
+        self._pl = self.pop.tolist()
+        self._ol = self.old.tolist() if self.old is not None else None
         lab = labels.tolist()
-        nb = self.nb
         pop, X, Y, a = self.pop, self.X, self.Y, self.a
         lo, hi = self.lo, self.hi
+        e0, e1 = self.edges[:, 0], self.edges[:, 1]
         start = time.perf_counter()
         total_moves = 0
         passes = 0
         active = np.ones(k, dtype=bool)  # areas whose statistics changed in the last pass
+        tol = 1e-9
         for passes in range(1, max_passes + 1):
+            feedback.check()
             moves = 0
+            if passes > 1:  # plain-Python state of the last pass → numpy for the vectorised gains
+                n, P, W = np.asarray(nl, float), np.asarray(Pl, float), np.asarray(Wl, float)
+                S = np.asarray(Sl, float).reshape(k, X.shape[1])
+                SY = np.asarray(SYl, float).reshape(k, 2)
+                self._area_size = nl
             labels = np.asarray(lab, dtype=np.int64)
-            e0, e1 = self.edges[:, 0], self.edges[:, 1]
-            differ = labels[e0] != labels[e1]
-            # boundary units next to an area that changed (gains elsewhere are unchanged)
-            touch = differ & (active[labels[e0]] | active[labels[e1]])
-            boundary = np.unique(self.edges[touch].ravel())
-            order = boundary[rng.permutation(len(boundary))]
-            active = np.zeros(k, dtype=bool)
-            for count, u in enumerate(order.tolist()):
+            la, lb = labels[e0], labels[e1]
+            touch = (la != lb) & (active[la] | active[lb])
+            u = np.concatenate([e0[touch], e1[touch]])
+            B = np.concatenate([lb[touch], la[touch]])
+            key = np.unique(u * k + B)
+            u, B = key // k, key % k
+            A = labels[u]
+            pu = pop[u]
+            ok = (n[A] > 1) & (P[A] - pu >= lo - tol) & (P[B] + pu <= hi + tol)
+            u, A, B = u[ok], A[ok], B[ok]
+            gain = self._gains(u, A, B, n, P, S, W, SY, scales, oldR)
+            good = gain < -1e-12
+            u, A, B, gain = u[good], A[good], B[good], gain[good]
+            order = np.lexsort((B, u, gain))
+            nl, Pl, Wl = n.tolist(), P.tolist(), W.tolist()
+            Sl, SYl = S.tolist(), SY.tolist()
+            self._area_size = nl
+            dirty = np.zeros(k, dtype=bool)
+            failed = set()
+            for count, i in enumerate(order.tolist()):
                 if count % 2000 == 0:
                     feedback.check()
-                A = lab[u]
-                if n[A] <= 1:
+                uu, AA, BB = int(u[i]), int(A[i]), int(B[i])
+                if lab[uu] != AA or uu in failed:
                     continue
-                pu = pop[u]
-                if P[A] - pu < lo - 1e-9:
+                p_u = pop[uu]
+                if dirty[AA] or dirty[BB]:
+                    if nl[AA] <= 1 or Pl[AA] - p_u < lo - tol or Pl[BB] + p_u > hi + tol:
+                        continue
+                    if self._gain1(uu, AA, BB, nl, Pl, Sl, Wl, SYl, scales, oldRl) >= -1e-12:
+                        continue
+                if dirty[BB] and not any(lab[v] == BB for v in self.nb[uu]):
+                    continue  # its neighbour in B has left B earlier in this pass
+                if not self._stays_connected(uu, AA, lab):
+                    failed.add(uu)
                     continue
-                cands = sorted({lab[v] for v in nb[u]} - {A})
-                if not cands:
-                    continue
-                B = np.asarray(cands)
-                okB = P[B] + pu <= hi + 1e-9
-                if not okB.any():
-                    continue
-                B = B[okB]
-                x = X[u]
-                y = Y[u]
-                au = a[u]
-                gain = np.zeros(len(B))
-                if sh:
-                    mA = S[A] / n[A]
-                    mB = S[B] / n[B][:, None]
-                    gain += sh * (n[B] / (n[B] + 1) * ((x - mB) ** 2).sum(axis=1)
-                                  - n[A] / (n[A] - 1) * ((x - mA) ** 2).sum())
-                if sc and W[A] - au > 0:
-                    cA = SY[A] / W[A]
-                    cB = SY[B] / W[B][:, None]
-                    gain += sc * (au * W[B] / (W[B] + au) * ((y - cB) ** 2).sum(axis=1)
-                                  - au * W[A] / (W[A] - au) * ((y - cA) ** 2).sum())
-                if sm:
-                    o = self.old[u]
-                    gain += sm * pu * ((oldR[B] != o).astype(float) - float(oldR[A] != o))
-                if sb:
-                    gain += sb * (((P[A] - pu - T) ** 2 - (P[A] - T) ** 2)
-                                  + (P[B] + pu - T) ** 2 - (P[B] - T) ** 2)
-                j = int(np.argmin(gain))
-                if gain[j] >= -1e-12:
-                    continue
-                if not self._stays_connected(u, A, lab):
-                    continue
-                Bj = int(B[j])
-                lab[u] = Bj
-                active[A] = True
-                active[Bj] = True
-                n[A] -= 1
-                n[Bj] += 1
-                P[A] -= pu
-                P[Bj] += pu
-                S[A] -= x
-                S[Bj] += x
-                W[A] -= au
-                W[Bj] += au
-                SY[A] -= au * y
-                SY[Bj] += au * y
+                lab[uu] = BB
+                dirty[AA] = dirty[BB] = True
+                x, (yx, yy), au = self._xl[uu], self._yl[uu], self._al[uu]
+                nl[AA] -= 1
+                nl[BB] += 1
+                Pl[AA] -= p_u
+                Pl[BB] += p_u
+                SA, SB = Sl[AA], Sl[BB]
+                for j in range(len(x)):
+                    SA[j] -= x[j]
+                    SB[j] += x[j]
+                Wl[AA] -= au
+                Wl[BB] += au
+                SYl[AA][0] -= au * yx
+                SYl[AA][1] -= au * yy
+                SYl[BB][0] += au * yx
+                SYl[BB][1] += au * yy
                 moves += 1
+            active = dirty
             total_moves += moves
             feedback.progress(passes / max_passes)
             if moves == 0:
@@ -309,19 +377,39 @@ class LocalSearch:
                 break
         return np.asarray(lab, dtype=np.int64), passes, total_moves
 
-    def _stays_connected(self, u, A, lab):
-        """True if area A minus unit u is still connected."""
+    def _stays_connected(self, u, A, lab, full_limit=60):
+        """True if area A minus unit u is still connected.
+
+        First a local test: are u's neighbours in A connected to each other within two steps
+        of u (enough on tessellations almost always)? Otherwise a full search of A when A is
+        small; in a large area such a move is skipped (never accepted unchecked).
+        """
         nb = self.nb
         targets = [v for v in nb[u] if lab[v] == A]
         if len(targets) <= 1:
             return True
+        ring = set(targets)
+        for v in targets:
+            for w in nb[v]:
+                if lab[w] == A:
+                    ring.add(w)
+        ring.discard(u)
+        if self._reaches(targets, lambda w: w in ring, u):
+            return True
+        if self._area_size[A] > full_limit:
+            return False
+        return self._reaches(targets, lambda w: lab[w] == A, u)
+
+    def _reaches(self, targets, allowed, u):
+        """True if all ``targets`` are connected through ``allowed`` nodes without ``u``."""
+        nb = self.nb
         remaining = set(targets[1:])
         seen = {u, targets[0]}
         frontier = [targets[0]]
         while frontier:
             v = frontier.pop()
             for w in nb[v]:
-                if w not in seen and lab[w] == A:
+                if w not in seen and allowed(w):
                     if w in remaining:
                         remaining.discard(w)
                         if not remaining:

@@ -303,7 +303,10 @@ class PlanningAreaBuilder:
                              w_c=self.compactness_weight, w_m=self.change_weight,
                              w_b=self.balance_weight)
         start_parts = search.objective_parts(labels, k)
-        ward = self._ward_start(members, k_parts, graph, X if X.shape[1] else coords, pop, lo, hi)
+        mean = pop.sum() / max(k, 1)
+        loose = lo <= 0.2 * mean and hi >= 5.0 * mean  # Ward's unequal sizes can only pass loose bounds
+        ward = self._ward_start(members, k_parts, graph, X if X.shape[1] else coords, pop, lo, hi) \
+            if loose else None
         start_kind = "tree"
         if ward is not None:
             ward_parts = search.objective_parts(ward, k)

@@ -1,0 +1,306 @@
+"""Benchmark: planning-area delineation (core.regions) against spopt, pygeoda and scikit-learn Ward.
+
+Input: Musterstadt (``core.sample.generate_sample_municipality``) at several sizes, with
+rivers and railways as barriers. Every tool gets the same units, the same standardised
+attributes and the same neighbour graph (ours, after barriers). The task: K areas with
+between MIN_SHARE and MAX_SHARE times the mean population. Each tool runs in a fresh
+process (honest peak memory) with a time limit.
+
+    PYTHONPATH=.build/pkgroot .venv/current/bin/python -P bench/bench_regions.py --out x.md
+    ... --sizes 500 2000 --limit 60     (a quick run)
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from common import QGIS_PYTHON, markdown_table, peak_rss_mb, run_isolated, versions  # noqa: E402
+
+SIZES = (500, 2000, 10000, 30000)
+SEED = 1
+AREAS_PER_SIZE = {500: 20, 2000: 30, 10000: 30, 30000: 30}
+MIN_SHARE, MAX_SHARE = 0.5, 1.5
+ATTRIBUTES = ("share_children", "share_65plus", "transfer_rate", "rent_per_m2")
+BARRIERS = ("rivers", "railways")
+PEERS = ("sklearn_ward", "spopt_wardspatial", "spopt_skater", "spopt_azp", "spopt_maxp",
+         "pygeoda_skater", "pygeoda_redcap", "pygeoda_schc", "pygeoda_azp_greedy", "pygeoda_maxp_greedy")
+
+
+# ----------------------------------------------------------------------------- data
+def prepare(n_blocks, folder):
+    """Generate Musterstadt, derive attributes, write units, barriers, our graph and a GAL file."""
+    from kommunalmonitor.core.regions import build_graph
+    from kommunalmonitor.core.sample import generate_sample_municipality
+
+    city = generate_sample_municipality(n_blocks, seed=SEED)
+    blocks = city.blocks.reset_index(drop=True)
+    pop = blocks["pop_2022"].astype(float)
+    safe = pop.where(pop > 0, 1.0)
+    units = blocks[["block_id", "geometry"]].copy()
+    units["pop"] = pop.to_numpy()
+    units["share_children"] = ((blocks["pop_0_5_2022"] + blocks["pop_6_14_2022"]) / safe).to_numpy()
+    units["share_65plus"] = (blocks["pop_65plus_2022"] / safe).to_numpy()
+    units["transfer_rate"] = (blocks["transfer_recipients_2022"] / safe).to_numpy()
+    units["rent_per_m2"] = blocks["rent_per_m2"].astype(float).fillna(blocks["rent_per_m2"].mean()).to_numpy()
+    units.to_file(os.path.join(folder, "units.gpkg"), driver="GPKG")
+    for name in BARRIERS:
+        city.layers[name][["name", "geometry"]].to_file(os.path.join(folder, f"{name}.gpkg"), driver="GPKG")
+    graph = build_graph(units, barriers={name: city.layers[name] for name in BARRIERS})
+    np.save(os.path.join(folder, "edges.npy"), graph.edges)
+    neighbours = graph.neighbours()
+    with open(os.path.join(folder, "graph.gal"), "w") as fh:
+        fh.write(f"0 {len(units)} units id\n")
+        for i, nb in enumerate(neighbours):
+            fh.write(f"{i} {len(nb)}\n{' '.join(str(int(j)) for j in nb)}\n")
+    k = AREAS_PER_SIZE.get(n_blocks, 30)
+    mean = units["pop"].sum() / k
+    task = {"n_units": len(units), "k": k, "min": MIN_SHARE * mean, "max": MAX_SHARE * mean,
+            "parts": int(graph.components()[0])}
+    with open(os.path.join(folder, "task.json"), "w") as fh:
+        json.dump(task, fh)
+    return task
+
+
+def load(folder):
+    import geopandas as gpd
+
+    units = gpd.read_file(os.path.join(folder, "units.gpkg"))
+    with open(os.path.join(folder, "task.json")) as fh:
+        task = json.load(fh)
+    edges = np.load(os.path.join(folder, "edges.npy"))
+    return units, task, edges
+
+
+def standardised(units):
+    X = units[list(ATTRIBUTES)].to_numpy(dtype=float)
+    sd = X.std(axis=0)
+    sd[sd == 0] = 1
+    return (X - X.mean(axis=0)) / sd
+
+
+# ----------------------------------------------------------------------------- quality
+def evaluate(units, labels, edges, task):
+    """Same measures for every tool: BSS/TSS, compactness, bound and contiguity violations."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    labels = np.asarray(labels)
+    _, labels = np.unique(labels, return_inverse=True)
+    k = int(labels.max()) + 1
+    X = standardised(units)
+    counts = np.bincount(labels, minlength=k)
+    means = np.vstack([np.bincount(labels, weights=X[:, j], minlength=k) for j in range(X.shape[1])]).T / counts[:, None]
+    wss = float(((X - means[labels]) ** 2).sum())
+    bss_tss = 1 - wss / float((X ** 2).sum())
+    pop = units["pop"].to_numpy()
+    totals = np.bincount(labels, weights=pop, minlength=k)
+    out_of_bounds = int(((totals < task["min"] - 1e-6) | (totals > task["max"] + 1e-6)).sum())
+    same = labels[edges[:, 0]] == labels[edges[:, 1]]
+    inner = edges[same]
+    n = len(labels)
+    matrix = sparse.coo_matrix((np.ones(len(inner)), (inner[:, 0], inner[:, 1])), shape=(n, n))
+    _, comp = connected_components(matrix, directed=False)
+    pieces = len(set(zip(labels.tolist(), comp.tolist())))
+    not_contiguous = int(pieces - k)  # extra pieces: areas split, or joined across a barrier
+    geoms = units.geometry
+    area = geoms.area.to_numpy()
+    cent = geoms.centroid
+    xy = np.column_stack([cent.x.to_numpy(), cent.y.to_numpy()])
+    W = np.bincount(labels, weights=area, minlength=k)
+    cx = np.bincount(labels, weights=area * xy[:, 0], minlength=k) / W
+    cy = np.bincount(labels, weights=area * xy[:, 1], minlength=k) / W
+    inertia = np.bincount(labels, weights=area * ((xy[:, 0] - cx[labels]) ** 2 + (xy[:, 1] - cy[labels]) ** 2)
+                          + area ** 2 / (2 * np.pi), minlength=k)
+    nmi = float(np.mean(W ** 2 / (2 * np.pi * inertia)))
+    return {"areas": k, "bss_tss": bss_tss, "nmi": nmi, "out_of_bounds": out_of_bounds,
+            "not_contiguous": not_contiguous,
+            "violations": out_of_bounds + not_contiguous,
+            "dev_max_pct": float(np.max(np.abs(totals / (pop.sum() / task["k"]) - 1)) * 100)}
+
+
+# ----------------------------------------------------------------------------- tools
+def run_ours(folder):
+    import geopandas as gpd
+
+    from kommunalmonitor.core.regions import PlanningAreaBuilder
+
+    import sklearn.cluster  # noqa: F401  imported before the clock, as the peers' modules are
+
+    units, task, edges = load(folder)
+    barriers = {name: gpd.read_file(os.path.join(folder, f"{name}.gpkg")) for name in BARRIERS}
+    start = time.perf_counter()
+    builder = PlanningAreaBuilder(n_areas=task["k"], min_population=task["min"], max_population=task["max"],
+                                  random_state=0)
+    builder.fit(units, "pop", list(ATTRIBUTES), barriers=barriers)
+    seconds = time.perf_counter() - start
+    return builder.labels_, seconds, {"search_s": builder.diagnostics_["seconds_search"],
+                                      "graph_s": builder.diagnostics_["seconds_graph"]}
+
+
+def _libpysal_w(n, edges):
+    from libpysal.weights import W
+
+    neighbours = {i: [] for i in range(n)}
+    for i, j in edges.tolist():
+        neighbours[i].append(j)
+        neighbours[j].append(i)
+    return W(neighbours, silence_warnings=True)
+
+
+def run_peer(name, folder):
+    units, task, edges = load(folder)
+    X = standardised(units)
+    k = task["k"]
+    n = len(units)
+    frame = units.copy()
+    for j, col in enumerate(ATTRIBUTES):
+        frame[col] = X[:, j]
+    attrs = list(ATTRIBUTES)
+    if name == "sklearn_ward":
+        from sklearn.cluster import AgglomerativeClustering
+
+        from kommunalmonitor.core.regions.graph import adjacency_matrix
+        start = time.perf_counter()
+        labels = AgglomerativeClustering(n_clusters=k, linkage="ward",
+                                         connectivity=adjacency_matrix(n, edges)).fit(X).labels_
+        return labels, time.perf_counter() - start
+    if name.startswith("spopt"):
+        import spopt.region as region
+
+        w = _libpysal_w(n, edges)
+        start = time.perf_counter()
+        if name == "spopt_wardspatial":
+            model = region.WardSpatial(frame, w, attrs, n_clusters=k)
+        elif name == "spopt_skater":
+            model = region.Skater(frame, w, attrs, n_clusters=k, floor=max(1, n // (3 * k)))
+        elif name == "spopt_azp":
+            model = region.AZP(frame, w, attrs, n_clusters=k, random_state=0)
+        else:
+            model = region.MaxPHeuristic(frame, w, attrs, threshold_name="pop", threshold=task["min"], top_n=2)
+        model.solve()
+        return np.asarray(model.labels_), time.perf_counter() - start
+    import pygeoda
+
+    w = pygeoda.read_gal(os.path.join(folder, "graph.gal"), [str(i) for i in range(n)])
+    data = frame[attrs]
+    bound = frame["pop"].tolist()
+    start = time.perf_counter()
+    if name == "pygeoda_skater":
+        result = pygeoda.skater(k, w, data, bound_variable=frame["pop"], min_bound=task["min"], random_seed=0)
+    elif name == "pygeoda_redcap":
+        result = pygeoda.redcap(k, w, data, "fullorder-wardlinkage", bound_variable=frame["pop"],
+                                min_bound=task["min"], random_seed=0)
+    elif name == "pygeoda_schc":
+        result = pygeoda.schc(k, w, data, "ward", bound_variable=frame["pop"], min_bound=task["min"])
+    elif name == "pygeoda_azp_greedy":
+        result = pygeoda.azp_greedy(k, w, data, bound_variable=frame["pop"], min_bound=task["min"], random_seed=0)
+    else:
+        result = pygeoda.maxp_greedy(w, data, frame["pop"], task["min"], random_seed=0)
+    del bound
+    return np.asarray(result["Clusters"]), time.perf_counter() - start
+
+
+def worker(tool, folder):
+    """Run one tool on one prepared folder; print one JSON line."""
+    units, task, edges = load(folder)
+    if tool == "ours":
+        labels, seconds, extra = run_ours(folder)
+    else:
+        labels, seconds = run_peer(tool, folder)
+        extra = {}
+    result = {"seconds": seconds, "peak_mb": peak_rss_mb(), **extra}
+    result.update(evaluate(units, labels, edges, task))
+    print(json.dumps(result))
+
+
+# ----------------------------------------------------------------------------- main
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out")
+    parser.add_argument("--worker", nargs=2)
+    parser.add_argument("--sizes", nargs="*", type=int, default=list(SIZES))
+    parser.add_argument("--limit", type=float, default=90.0, help="seconds per peer run")
+    parser.add_argument("--peers", nargs="*", default=list(PEERS))
+    parser.add_argument("--no-qgis", action="store_true")
+    args = parser.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return
+    script = os.path.abspath(__file__)
+    rows = []
+    slow = set()
+    tasks = {}
+    with tempfile.TemporaryDirectory(prefix="km-bench-regions-") as tmp:
+        for size in args.sizes:
+            folder = os.path.join(tmp, str(size))
+            os.makedirs(folder)
+            t0 = time.perf_counter()
+            task = prepare(size, folder)
+            tasks[size] = task
+            print(f"Musterstadt {size}: {task} (prepared in {time.perf_counter() - t0:.0f} s)", flush=True)
+            tools = [("Kommunalmonitor (current stack)", "ours", None)]
+            if not args.no_qgis and os.path.exists(QGIS_PYTHON):
+                tools.append(("Kommunalmonitor (QGIS stack)", "ours", QGIS_PYTHON))
+            tools += [(peer, peer, None) for peer in args.peers]
+            for label, tool, python in tools:
+                if tool in slow:
+                    rows.append([size, task["n_units"], label, f"> {args.limit:.0f} s", "", "", "", "", "", "", ""])
+                    continue
+                limit = None if tool == "ours" else args.limit
+                try:
+                    result = run_isolated(script, [tool, folder], python=python, timeout=limit or 3600)
+                except Exception:  # subprocess.TimeoutExpired
+                    result = {"timeout": True}
+                if result.get("timeout"):
+                    slow.add(tool)
+                    rows.append([size, task["n_units"], label, f"> {args.limit:.0f} s", "", "", "", "", "", "", ""])
+                elif "error" in result:
+                    rows.append([size, task["n_units"], label, "error: " + " ".join(result["error"])[:80],
+                                 "", "", "", "", "", "", ""])
+                else:
+                    rows.append([size, task["n_units"], label, round(result["seconds"], 2),
+                                 round(result["peak_mb"]), f"{result['areas']} / {task['k']}",
+                                 round(result["bss_tss"], 3), round(result["nmi"], 3),
+                                 result["out_of_bounds"], result["not_contiguous"],
+                                 round(result["dev_max_pct"], 1)])
+                print(rows[-1], flush=True)
+    header = ["blocks asked", "units", "tool", "time (s)", "peak MB", "areas / asked", "BSS/TSS",
+              "compactness (NMI)", "areas out of bounds", "split or barrier-crossing areas",
+              "max deviation from mean (%)"]
+    lines = [
+        "## Planning-area delineation (regionalization)",
+        "",
+        f"Musterstadt (seed {SEED}) with rivers and railways as barriers; every tool gets the same units, "
+        f"the same standardised attributes ({', '.join(ATTRIBUTES)}) and the same neighbour graph (ours, "
+        f"after barriers). Task: the given number of areas, each with {MIN_SHARE:g}–{MAX_SHARE:g} × the mean "
+        "population. Peers that take a population bound get the minimum (none takes a maximum); "
+        "scikit-learn Ward, spopt WardSpatial, Skater and AZP take none (Skater's floor counts units). "
+        f"Each run in a fresh process; peers limited to {args.limit:.0f} s (a peer over the limit is not "
+        "run at larger sizes). Our time includes building the graph from the polygons and dissolving the "
+        "areas; peers get the graph for free. Violations are counted the same way for every tool: areas "
+        "outside the population bounds, and extra pieces (areas not contiguous on the barrier graph, "
+        "which includes areas joined across a barrier).",
+        "",
+        markdown_table(header, rows),
+        "",
+        "Tasks: " + "; ".join(f"{s}: {t['n_units']} units, {t['k']} areas, {t['min']:.0f}–{t['max']:.0f} "
+                               f"residents, {t['parts']} parts after barriers" for s, t in tasks.items()),
+        "",
+        "Versions: " + versions("numpy", "scipy", "geopandas", "shapely", "sklearn", "spopt", "pygeoda", "libpysal"),
+        "",
+    ]
+    text = "\n".join(lines)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
