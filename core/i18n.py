@@ -84,7 +84,13 @@ def tr(text, lang=None, **kwargs):
     """
     target = normalise_language(lang) if lang else get_language()
     translated = _catalogue(target).get(text, text)
-    return translated.format(**kwargs) if kwargs else translated
+    if not kwargs:
+        return translated
+    try:
+        return translated.format(**kwargs)
+    except (KeyError, IndexError, ValueError):
+        # a broken translation must never hide the message itself: fall back to English
+        return text.format(**kwargs)
 
 
 def both(text, **kwargs):

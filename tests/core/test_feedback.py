@@ -63,3 +63,12 @@ def test_error_types_carry_message_and_details():
         assert issubclass(kind, KommunalmonitorError)
     with pytest.raises(KommunalmonitorError):
         raise InputError("x")
+
+
+def test_a_broken_translation_falls_back_to_english(monkeypatch):
+    text = "Layer '{layer}' has no geometries."
+    german = dict(i18n._catalogue("de"))
+    german[text] = "Layer '{ebene}' hat keine Geometrien."  # wrong placeholder name
+    monkeypatch.setitem(i18n._catalogues, "de", german)
+    assert i18n.tr(text, lang="de", layer="Blöcke") == "Layer 'Blöcke' has no geometries."
+    assert i18n.tr("Unknown text {x}", lang="de", x=1) == "Unknown text 1"  # untranslated: English

@@ -403,3 +403,27 @@ def test_real_berlin_blocks_match_an_independent_reader(qgis_app, berlin_dir):
         ours.to_proj4() == CRS.from_user_input(reference.crs).to_proj4()
     assert crs_from_pyproj(frame.crs).isValid()
     assert "Cassini" in crs_from_pyproj(frame.crs).toWkt() or "cass" in crs_from_pyproj(frame.crs).toProj()
+
+
+def test_points_with_null_geometry_and_tables_without_geometry(qgis_app):
+    from qgis.core import NULL, QgsFeature, QgsVectorLayer
+
+    from kommunalmonitor.processing.bridge import source_to_gdf
+
+    points = _memory_layer("EPSG:25833", [("POINT(390000.5 5820000.25)", ["Kita Sonnenschein", 45]),
+                                          (None, ["Kita ohne Lage", 30])],
+                           geometry_type="Point", fields="field=name:string&field=e_platz:integer")
+    frame = source_to_gdf(points)
+    assert frame.geometry.iloc[0].coords[0] == (390000.5, 5820000.25)
+    assert frame.geometry.iloc[1] is None
+    assert list(frame["e_platz"]) == [45, 30] and frame["e_platz"].dtype == np.int64
+
+    table = QgsVectorLayer("None?field=PLR_ID:string&field=Gesamt:integer", "einwohner.csv", "memory")
+    feature = QgsFeature(table.fields())
+    feature.setAttributes(["01100101", NULL])
+    table.dataProvider().addFeatures([feature])
+    frame = source_to_gdf(table)
+    assert frame.crs is None and frame.geometry.isna().all()
+    assert list(frame["PLR_ID"]) == ["01100101"]  # text ids keep their leading zero
+    assert np.isnan(frame["Gesamt"].iloc[0])
+    assert list(source_to_gdf(table, fields=[]).columns) == ["geometry"]
