@@ -125,18 +125,23 @@ def evaluate(units, labels, edges, task):
 
 
 # ----------------------------------------------------------------------------- tools
-def run_ours(folder):
+def run_ours(folder, peer_constraints=False):
+    """Our engine on the full task, or (``peer_constraints``) on what the bounded peers take:
+    the minimum only and homogeneity as the only objective."""
     import geopandas as gpd
+    import sklearn.cluster  # noqa: F401  imported before the clock, as the peers' modules are
 
     from kommunalmonitor.core.regions import PlanningAreaBuilder
-
-    import sklearn.cluster  # noqa: F401  imported before the clock, as the peers' modules are
 
     units, task, edges = load(folder)
     barriers = {name: gpd.read_file(os.path.join(folder, f"{name}.gpkg")) for name in BARRIERS}
     start = time.perf_counter()
-    builder = PlanningAreaBuilder(n_areas=task["k"], min_population=task["min"], max_population=task["max"],
-                                  random_state=0)
+    if peer_constraints:
+        builder = PlanningAreaBuilder(n_areas=task["k"], min_population=task["min"], compactness_weight=0.0,
+                                      balance_weight=0.0, random_state=0)
+    else:
+        builder = PlanningAreaBuilder(n_areas=task["k"], min_population=task["min"],
+                                      max_population=task["max"], random_state=0)
     builder.fit(units, "pop", list(ATTRIBUTES), barriers=barriers)
     seconds = time.perf_counter() - start
     return builder.labels_, seconds, {"search_s": builder.diagnostics_["seconds_search"],
@@ -209,8 +214,8 @@ def run_peer(name, folder):
 def worker(tool, folder):
     """Run one tool on one prepared folder; print one JSON line."""
     units, task, edges = load(folder)
-    if tool == "ours":
-        labels, seconds, extra = run_ours(folder)
+    if tool in ("ours", "ours_min_only"):
+        labels, seconds, extra = run_ours(folder, peer_constraints=tool == "ours_min_only")
     else:
         labels, seconds = run_peer(tool, folder)
         extra = {}
@@ -247,12 +252,13 @@ def main():
             tools = [("Kommunalmonitor (current stack)", "ours", None)]
             if not args.no_qgis and os.path.exists(QGIS_PYTHON):
                 tools.append(("Kommunalmonitor (QGIS stack)", "ours", QGIS_PYTHON))
+            tools.append(("Kommunalmonitor, peer constraints (min only, homogeneity only)", "ours_min_only", None))
             tools += [(peer, peer, None) for peer in args.peers]
             for label, tool, python in tools:
                 if tool in slow:
                     rows.append([size, task["n_units"], label, f"> {args.limit:.0f} s", "", "", "", "", "", "", ""])
                     continue
-                limit = None if tool == "ours" else args.limit
+                limit = None if tool.startswith("ours") else args.limit
                 try:
                     result = run_isolated(script, [tool, folder], python=python, timeout=limit or 3600)
                 except Exception:  # subprocess.TimeoutExpired

@@ -170,7 +170,8 @@ class PlanningAreaBuilder:
         require_not_empty(units)
         require_projected(units)
         units = require_valid_geometries(units, repair=True)
-        units = units.reset_index(drop=False)
+        index_ids = units.index.to_numpy(dtype=object)
+        units = units.reset_index(drop=True)
         attribute_fields = list(attribute_fields or [])
         pop = numeric_field(units, population_field, name, allow_null=False, allow_negative=False).to_numpy()
         X = np.zeros((len(units), 0))
@@ -184,7 +185,7 @@ class PlanningAreaBuilder:
             require_fields(units, [id_field])
             unit_ids = units[id_field].to_numpy(dtype=object)
         else:
-            unit_ids = units.iloc[:, 0].to_numpy(dtype=object)
+            unit_ids = index_ids
         parent = None
         if nest_field:
             require_fields(units, [nest_field])

@@ -284,3 +284,11 @@ def test_same_seed_same_areas_on_both_stacks():
 
 
 DIGEST = "4eb1ccdc8b971dd70ac1b85096a41b83"
+
+
+def test_index_is_the_default_unit_id():
+    units = grid(3, 2, pop=[100.0] * 6)
+    units.index = [f"x{i}" for i in range(6)]
+    units["index"] = 0  # a column named 'index' must not get in the way
+    builder = PlanningAreaBuilder(n_areas=2).fit(units, "pop")
+    assert builder.membership_["unit_id"].tolist() == [f"x{i}" for i in range(6)]
