@@ -484,13 +484,16 @@ def _grow_regions(n, a, b, weight, seeds, xy):
     return label
 
 
-def _face_seeds(rng, xy, weight, faces, k):
+def _face_seeds(rng, xy, weight, faces, k, population):
     """``k`` seed blocks spread over the barrier faces in proportion to their weight.
 
-    Faces too light for a planning area of their own get no seed and join a neighbour.
+    Faces too light for a planning area of their own (fewer than a quarter of the
+    residents of an average planning area) get no seed and join a neighbour.
     """
     face_ids, inverse = np.unique(faces, return_inverse=True)
     fw = np.bincount(inverse, weights=weight)
+    fpop = np.bincount(inverse, weights=population)
+    fw = np.where(fpop >= 0.25 * population.sum() / k, fw, 0.0)
     quota = fw / fw.sum() * k
     count = np.floor(quota).astype(np.int64)
     rest = k - count.sum()
@@ -999,8 +1002,8 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     dist = np.hypot(*(xy[a] - xy[b]).T) + 1.0
     penalty = np.where(faces[a] == faces[b], 1.0, 25.0)
     n_plr = max(8, int(round(40 * (n_blocks / 3000.0) ** 0.2)))
-    weight = stats["pop_2022"].to_numpy() + pieces.area.to_numpy() / 1e6 * 800.0
-    seeds = _face_seeds(rng, xy, weight, faces, n_plr)
+    weight = stats["pop_2022"].to_numpy() + pieces.area.to_numpy() / 1e6 * 300.0
+    seeds = _face_seeds(rng, xy, weight, faces, n_plr, stats["pop_2022"].to_numpy().astype(float))
     n_plr = len(seeds)
     plr_label = _grow_regions(n, a, b, dist * penalty, seeds, xy)
     feedback.progress(0.5)

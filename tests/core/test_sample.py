@@ -51,6 +51,36 @@ def test_different_seed_gives_different_city(sample):
     assert not np.array_equal(other.rasters["noise"], sample.rasters["noise"])
 
 
+def test_same_city_on_both_stacks(sample):
+    """Fingerprint of seed 7 / 500 blocks, identical on the QGIS stack (numpy 1.24, shapely
+    1.8, GEOS 3.11) and the current stack (numpy 2.x, shapely 2.x): shared scripts and
+    benchmarks see the same city everywhere."""
+    b = sample.blocks
+    assert len(b) == 499
+    assert int(b["pop_2022"].sum()) == 232861
+    assert int(b["unemployed_2022"].sum()) == 8707
+    assert int(b["dwellings"].sum()) == 121047
+    assert list(sample.planning_areas["plr_name"][:3]) == ["Altstadt", "Bahnhofsviertel", "Eichenau"]
+    assert b.geometry.iloc[0].area == pytest.approx(112478.78, abs=0.01)
+    assert len(sample.grid) == 7629 and len(sample.block_adjacency) == 1280
+    assert len(sample.layers["kitas"]) == 175
+    assert float(sample.rasters["noise"][500, 600]) == pytest.approx(53.128, abs=0.01)
+
+
+def test_city_is_the_same_at_every_block_size(sample):
+    """Finer blocks cut the same city: residents, land use and areas agree."""
+    finer = generate_sample_municipality(2 * N, seed=7)
+    assert 0.85 * 2 * N < len(finer.blocks) < 1.2 * 2 * N
+    assert finer.diagnostics["n_planning_areas"] == round(40 * (2 * N / 3000) ** 0.2)
+    a, b = sample.blocks, finer.blocks
+    assert b["pop_2022"].sum() == pytest.approx(a["pop_2022"].sum(), rel=0.06)
+    res_a = a.area[a["land_use"] == "residential"].sum() / a.area.sum()
+    res_b = b.area[b["land_use"] == "residential"].sum() / b.area.sum()
+    assert res_b == pytest.approx(res_a, abs=0.05)
+    assert finer.layers["city_boundary"].area.iloc[0] == pytest.approx(
+        sample.layers["city_boundary"].area.iloc[0])
+
+
 def test_bad_arguments_are_explained():
     with pytest.raises(InputError, match="between 500 and 100000"):
         generate_sample_municipality(100)
