@@ -185,7 +185,9 @@ def main():
         f"Synthetic float32 rasters (10 m cells, 1 % nodata), zones = jittered 33-vertex circles "
         f"(every 10th with a hole); statistics {', '.join(STATS)}. Median of {repeat} fresh "
         "processes (peers that take minutes: one run). Zones are read and modules imported before "
-        "the clock starts, except for QGIS (its algorithm reads the layer). Pixel-centre tools differ from the exact "
+        "the clock starts, except for QGIS (its algorithm reads the layer). exactextract gets a "
+        "GeoDataFrame: its faster GDAL feature reader needs the osgeo bindings, which the "
+        "current-stack venv lacks, so exactextract's Python feature conversion is included. Pixel-centre tools differ from the exact "
         "result by design; the last column shows by how much.",
         "",
         f"{common.versions('numpy', 'shapely', 'geopandas', 'rasterio', 'exactextract', 'rasterstats')}",
