@@ -7,6 +7,7 @@ from ...core.indices.composite import make_spec, parse_weights
 from ...core.indices.robustness import monte_carlo_robustness
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
+from ..styling import register_output_style
 
 STANDARDISATIONS = ("z", "z_weighted", "minmax", "percentile", "rank_exp")
 SCHEMES = ("sd_bands", "quantiles", "jenks", "equal_interval")
@@ -136,4 +137,6 @@ class IndexRobustnessAlgorithm(KommunalmonitorAlgorithm):
         for column in result.class_probability.columns:
             out[column] = result.class_probability[column].to_numpy()
         dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
+        if scheme == "sd_bands":  # classes 1-4, hatched where not robust
+            register_output_style(context, dest, "index_robustness.qml", self.tr("Index robustness"))
         return {self.OUTPUT: dest}

@@ -5,6 +5,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink, QgsProc
 from ...core.indices.burden import BurdenIndicator, multiple_burden, parse_thresholds
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
+from ..styling import register_output_style
 
 
 class MultipleBurdenAlgorithm(KommunalmonitorAlgorithm):
@@ -70,4 +71,5 @@ class MultipleBurdenAlgorithm(KommunalmonitorAlgorithm):
         for column in result.table.columns:
             out[column] = result.table[column].to_numpy()
         dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
+        register_output_style(context, dest, "burden_count.qml", self.tr("Multiple burden"))
         return {self.OUTPUT: dest}

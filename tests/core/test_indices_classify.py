@@ -53,7 +53,7 @@ def test_jenks_exhaustive_small():
 def test_against_mapclassify(k):
     mapclassify = pytest.importorskip("mapclassify")
     rng = np.random.default_rng(k)
-    x = np.concatenate([rng.normal(0, 1, 300), rng.normal(4, 0.5, 100)])
+    x = np.concatenate([rng.normal(0, 1, 150), rng.normal(4, 0.5, 50)])
     ref = np.ones(x.size, bool)
     for scheme, peer in (("jenks", mapclassify.FisherJenks), ("quantiles", mapclassify.Quantiles),
                          ("equal_interval", mapclassify.EqualInterval)):

@@ -156,3 +156,16 @@ def test_multipleburden_and_robustness_algorithms(run_alg):
     assert [r["p_base"] for r in first] == [r["p_base"] for r in second]
     assert all(0.0 <= r["p_base"] <= 1.0 for r in first)
     assert all(r["robust"] == (r["p_base"] >= 0.8) for r in first)
+
+
+def test_outputs_written_to_geopackage_are_styled(run_alg, tmp_path):
+    from qgis.core import QgsVectorLayer
+
+    layer = _layer({"noise": [40.0, 50.0, 60.0, 70.0, 72.0, 45.0, 55.0, 65.0],
+                    "green": [10.0, 8.0, 3.0, 1.0, 2.0, 12.0, 6.5, 5.0]}, [500] * 8)
+    path = str(tmp_path / "robust.gpkg")
+    run_alg("kommunalmonitor:indexrobustness", {"INPUT": layer, "INDICATORS": ["noise", "green"],
+                                                "N_RUNS": 20, "OUTPUT": path})
+    styled = QgsVectorLayer(path, "r", "ogr")
+    assert styled.isValid()
+    assert "robust" in styled.renderer().classAttribute()
