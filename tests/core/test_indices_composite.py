@@ -152,3 +152,17 @@ def test_berlin_mss_2021_status_and_dynamics_via_composite(berlin_dir):
     assert int((si != published["SI_N"].to_numpy()[valid]).sum()) == 0
     assert int((di != published["DI_N"].to_numpy()[valid]).sum()) == 0
     assert np.bincount(si)[1:].tolist() == [75, 366, 46, 49]
+
+
+def test_domain_sub_indices_by_hand():
+    frame = _frame()
+    domains = {"a": "Arbeit", "b": "Soziales", "c": "Soziales"}
+    result = composite_index(frame, ["a", "b", "c"], domains=domains, domain_weights={"Arbeit": 2.0},
+                             min_population=0)
+    za, zb, zc = (_z(frame[f].to_numpy()) for f in ("a", "b", "c"))
+    social = _z(zb + zc)
+    work = _z(za)
+    expected = _z(2.0 * work + social)
+    np.testing.assert_allclose(result.sub_indices["Soziales"], social)
+    np.testing.assert_allclose(result.index, expected)
+    np.testing.assert_allclose(result.contributions.sum(axis=1), result.index)
