@@ -130,16 +130,19 @@ def map_classes(frame, class_field, label_field=None, index_field="index",
         result.append(MapClass(value, label or str(value), colour, int((classes == value).sum())))
     n_missing = int((~rated).sum())
     if n_missing:
-        result.append(MapClass(None, tr("not rated\n(too few residents)", lang=lang),
+        result.append(MapClass(None, tr("not rated\n(too few residents or no data)", lang=lang),
                                NOT_RATED_COLOUR, n_missing))
     return result
 
 
 def legend_text(entry, lang=None):
-    """'hoch (12 areas)' in the reader's language."""
+    """'hoch (12 areas)' in the reader's language; the count follows the label's first line."""
+    first, newline, rest = str(entry.label).partition("\n")
     if entry.count == 1:
-        return tr("{label} (1 area)", lang=lang, label=entry.label)
-    return tr("{label} ({count} areas)", lang=lang, label=entry.label, count=entry.count)
+        text = tr("{label} (1 area)", lang=lang, label=first)
+    else:
+        text = tr("{label} ({count} areas)", lang=lang, label=first, count=entry.count)
+    return text + newline + rest
 
 
 def indicator_names(columns, prefix="z_"):

@@ -209,6 +209,11 @@ def add_legend(layout, map_item, layer, spec):
     layout.addLayoutItem(legend)
     legend.attemptMove(_mm(PANEL_X, MAP_Y))
     legend.adjustBoxSize()
+    size = 11.0
+    while legend.sizeWithUnits().width() > PANEL_W and size > 7.0:  # long labels: smaller text
+        size -= 0.5
+        legend.rstyle(QgsLegendStyle.SymbolLabel).setFont(_font(size))
+        legend.adjustBoxSize()
     return legend
 
 

@@ -35,6 +35,8 @@ def test_classes_ordered_by_need_with_counts_and_not_rated():
                                                mapping.COOL[2]]
     assert mapping.legend_text(entries[0], lang="de") == "very high need (2 Gebiete)"
     assert mapping.legend_text(entries[1], lang="en") == "elevated need (1 area)"
+    assert mapping.legend_text(entries[-1], lang="en") == (
+        "not rated (2 areas)\n(too few residents or no data)")
 
 
 def test_without_index_field_the_highest_class_is_most_need():
