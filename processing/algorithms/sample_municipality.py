@@ -1,6 +1,6 @@
 """Processing adapter: create the synthetic sample municipality Musterstadt (``core.sample``)."""
 
-from qgis.core import (QgsProcessingContext, QgsProcessingOutputFile,
+from qgis.core import (QgsProcessing, QgsProcessingContext, QgsProcessingOutputFile,
                        QgsProcessingOutputRasterLayer, QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterNumber)
 
@@ -38,7 +38,8 @@ class SampleMunicipality(KommunalmonitorAlgorithm):
             self.SEED, self.tr("Random seed (same seed = same city)"),
             QgsProcessingParameterNumber.Integer, 42, minValue=0))
         self.addParameter(QgsProcessingParameterFolderDestination(
-            self.OUTPUT_FOLDER, self.tr("Output folder")))
+            self.OUTPUT_FOLDER, self.tr("Output folder"),
+            defaultValue=QgsProcessing.TEMPORARY_OUTPUT))
         self.addOutput(QgsProcessingOutputFile(self.GPKG, self.tr("GeoPackage (musterstadt.gpkg)")))
         self.addOutput(QgsProcessingOutputRasterLayer(self.NOISE, self.tr("Road noise Lden (10 m)")))
         self.addOutput(QgsProcessingOutputRasterLayer(self.GREEN, self.tr("Green cover (10 m)")))
@@ -51,7 +52,7 @@ class SampleMunicipality(KommunalmonitorAlgorithm):
         """Generate in the engine, write the files, offer the main layers for loading."""
         n_blocks = self.parameterAsInt(parameters, self.N_BLOCKS, context)
         seed = self.parameterAsInt(parameters, self.SEED, context)
-        folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
+        folder = self.parameterAsFileOutput(parameters, self.OUTPUT_FOLDER, context)
         core = core_feedback(feedback)
         sample = generate_sample_municipality(n_blocks, seed, feedback=core.step(0.0, 0.85))
         paths = write_sample_municipality(sample, folder, feedback=core.step(0.85, 1.0))

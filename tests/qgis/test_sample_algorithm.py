@@ -103,3 +103,10 @@ def test_algorithm_texts_in_both_languages(qgis_app):
     with i18n.language("en"):
         assert algorithm.displayName() == "Create sample municipality (Musterstadt)"
         assert algorithm.group() == "1 Data and sample municipality"
+
+
+def test_temporary_output_folder(run_alg):
+    out = run_alg("kommunalmonitor:samplemunicipality",
+                  {"N_BLOCKS": 500, "SEED": 11, "OUTPUT_FOLDER": "TEMPORARY_OUTPUT"})
+    assert os.path.isdir(out["OUTPUT_FOLDER"]) and out["OUTPUT_FOLDER"] != "TEMPORARY_OUTPUT"
+    assert os.path.exists(out["GPKG"]) and os.path.dirname(out["GPKG"]) == out["OUTPUT_FOLDER"]
