@@ -125,6 +125,13 @@ def _pairs(tree_geoms, query_geoms, predicate):
     return np.asarray(result[0], dtype=np.int64), np.asarray(result[1], dtype=np.int64)
 
 
+def _as_count(values, *sources):
+    """Sums of integer fields stay integers (nullable ``Int64``); otherwise float."""
+    if all(pd.api.types.is_integer_dtype(source.dtype) for source in sources):
+        return pd.array(np.round(values), dtype="float64").astype("Int64")
+    return values
+
+
 def assign_blocks(blocks, areas, area_id_field, blocks_name=None, areas_name=None, feedback=None):
     """Assign every block to one planning area.
 
@@ -281,12 +288,12 @@ def aggregate_to_areas(blocks, areas, area_id_field, count_fields=(), rates=None
         known = np.bincount(codes, weights=(~missing).astype("float64"), minlength=n_areas)
         total[known == 0] = np.nan  # no block, or only NULLs: unknown, not zero
         sums[f] = total
-        out[f] = total
+        out[f] = _as_count(total, blocks[f])
     for spec in specs:
         num = np.sum([sums[f] for f in spec.numerator], axis=0)
         den = np.sum([sums[f] for f in spec.denominator], axis=0)
         out[spec.name] = rates_module.rate(num, den, per=spec.per)
-        out[spec.name + "_base"] = den
+        out[spec.name + "_base"] = _as_count(den, *[blocks[f] for f in spec.denominator])
         out[spec.name + "_small"] = rates_module.small_base(den, min_base)
     feedback.progress(1.0)
 

@@ -84,7 +84,8 @@ def test_area_without_blocks_stays_null_and_warnings_reach_feedback(toy):
                                 feedback=Feedback(on_info=messages.append))
     out = result.areas.set_index("plr_id")
     assert out.loc["C", "n_blocks"] == 0
-    assert np.isnan(out.loc["C", "pop"]) and np.isnan(out.loc["C", "r"])
+    assert pd.isna(out.loc["C", "pop"]) and np.isnan(out.loc["C", "r"])
+    assert str(out["pop"].dtype) == "Int64" and out.loc["A", "pop"] == 1000
     assert bool(out.loc["C", "r_small"])
     assert result.diagnostics["areas_without_blocks"] == ["C"]
     assert any("outside every planning area" in m for m in messages)

@@ -4,7 +4,6 @@ import datetime
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pytest
 
 from kommunalmonitor.core import mapping
 from kommunalmonitor.core.i18n import language
