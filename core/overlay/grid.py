@@ -23,6 +23,12 @@ from ..rates import DEFAULT_MIN_BASE, rate, small_base
 from ._spatial import as_series, boxes, pairwise_intersection, query_pairs
 from .privacy import RateSpec
 
+try:  # shapely >= 2 evaluates bounds/area in C for the whole array
+    from shapely import __version__ as _SHAPELY_VERSION
+    _VECTORISED_GEOMETRY = int(_SHAPELY_VERSION.split(".")[0]) >= 2
+except (ImportError, ValueError):  # pragma: no cover - shapely is a hard dependency
+    _VECTORISED_GEOMETRY = False
+
 DEFAULT_SECRET = (-1, "-1", "–", "—", "-", "", ".", "x", "X", "/")
 ZENSUS_CRS = "EPSG:3035"
 _SIZE_SUFFIX = {"m": 1.0, "km": 1000.0}
@@ -81,6 +87,8 @@ def detect_regular_grid(frame, rtol=1e-6):
     sample = geoms.iloc[: min(n, 50)]
     if sample.isna().any() or set(sample.geom_type.unique()) != {"Polygon"}:
         return None
+    if _VECTORISED_GEOMETRY:
+        return _grid_from_bounds(geoms, rtol)
     wkb = list(geoms.to_wkb())
     if None in wkb or any(len(w) != 93 for w in wkb):
         return None
@@ -106,6 +114,27 @@ def detect_regular_grid(frame, rtol=1e-6):
         return None
     x = (minx + maxx) / 2.0
     y = (miny + maxy) / 2.0
+    fx = (x - x.min()) / size
+    fy = (y - y.min()) / size
+    if np.abs(fx - np.rint(fx)).max() > 1e-6 or np.abs(fy - np.rint(fy)).max() > 1e-6:
+        return None
+    return {"x": x, "y": y, "cell_size": size}
+
+
+def _grid_from_bounds(geoms, rtol):
+    """Grid check with vectorised bounds and areas (fast where shapely is 2.x; on shapely
+    1.8 both are per-geometry Python loops, so the WKB route above is used there)."""
+    if geoms.isna().any() or (geoms.geom_type != "Polygon").any():
+        return None
+    b = np.asarray(geoms.bounds, dtype="float64")
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    size = float(np.median(w))
+    if size <= 0 or not (np.allclose(w, size, rtol=rtol, atol=0) and np.allclose(h, size, rtol=rtol, atol=0)):
+        return None
+    if not np.allclose(np.asarray(geoms.area, dtype="float64"), size * size, rtol=1e-9, atol=0):
+        return None  # does not fill its bounding box: not a square cell
+    x = (b[:, 0] + b[:, 2]) / 2.0
+    y = (b[:, 1] + b[:, 3]) / 2.0
     fx = (x - x.min()) / size
     fy = (y - y.min()) / size
     if np.abs(fx - np.rint(fx)).max() > 1e-6 or np.abs(fy - np.rint(fy)).max() > 1e-6:
@@ -543,7 +572,8 @@ def _clamped_area(x0, y0, x1, y1, ax, ay, bx, by):
 def gpd_values(series):
     """Object array of the shapely geometries of a GeoSeries."""
     out = np.empty(len(series), dtype=object)
-    out[:] = list(series.values)  # element-wise: numpy must not iterate multi-part geometries
+    for i, geom in enumerate(series.values):  # one by one: numpy must not iterate multi-parts
+        out[i] = geom
     return out
 
 

@@ -172,3 +172,22 @@ def test_boundary_cells_split_by_ancillary_weight():
     assert out["cells"].tolist() == pytest.approx([2.5, 1.5])  # geometric shares stay geometric
     plain, _ = g.grid_to_areas(_table(), areas, ["m"])
     assert plain["m"].tolist() == pytest.approx([1.0 + 0.25 * 6, 0.75 * 6])
+
+
+def test_both_grid_detections_agree():
+    t = _table()
+    polys = gpd.GeoDataFrame({"m": t["m"]}, geometry=[box(x - 50, y - 50, x + 50, y + 50)
+                                                      for x, y in zip(t.x_mp_100m, t.y_mp_100m)], crs=CRS)
+    a = g._grid_from_bounds(polys.geometry, 1e-6)
+    saved = g._VECTORISED_GEOMETRY
+    try:
+        g._VECTORISED_GEOMETRY = False
+        b = g.detect_regular_grid(polys)
+        diamond = Polygon([(0, 50), (50, 0), (100, 50), (50, 100)])
+        assert g.detect_regular_grid(polys.set_geometry([diamond] * 4)) is None
+    finally:
+        g._VECTORISED_GEOMETRY = saved
+    assert g._grid_from_bounds(polys.set_geometry([Polygon([(0, 50), (50, 0), (100, 50), (50, 100)])] * 4).geometry, 1e-6) is None
+    np.testing.assert_allclose(a["x"], b["x"])
+    np.testing.assert_allclose(a["y"], b["y"])
+    assert a["cell_size"] == b["cell_size"] == 100.0
