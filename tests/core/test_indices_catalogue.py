@@ -146,3 +146,14 @@ def test_musterstadt_catalogue_matches_sample_fields():
     columns = set(block_columns())
     needed = {f for i in catalogue.indicators for f in i.fields()} | {catalogue.population}
     assert needed <= columns, needed - columns
+
+
+def test_catalogue_output_keeps_input_fields():
+    from kommunalmonitor.core.indices.catalogue import catalogue_output
+
+    frame = _mini_frame().assign(green=1.0)  # 'green' clashes with the indicator id
+    result = catalogue_index(load_catalogue(MINI), frame)
+    out = catalogue_output(frame, result)
+    assert out["green"].tolist() == [1.0] * 5          # input field untouched
+    np.testing.assert_allclose(out["ind_green"], frame["green_m2"])
+    assert {"kids_poor", "z_kids_poor", "index", "index_class", "reasons", "sdi"} <= set(out.columns)
