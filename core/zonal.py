@@ -548,9 +548,13 @@ class _Accumulator:
         pw = np.where(pok, pf, 0.0)
         pv0 = np.where(pok, pv, 0.0)
         # window arrays get one padding column so that no run ends at the array's end
+        # reduceat also reduces the gaps between consecutive runs: visit the runs in window
+        # order so that the gaps add up to at most one pass over the window
         run_start = rr * (width + 1) + rc
+        in_window_order = np.argsort(run_start, kind="stable")
         bounds = np.empty(2 * len(run_start), dtype="int64")
-        bounds[0::2], bounds[1::2] = run_start, run_start + rl
+        bounds[0::2] = run_start[in_window_order]
+        bounds[1::2] = (run_start + rl)[in_window_order]
 
         def padded(values, where=None, fill=0.0):
             out = np.full((height, width + 1), fill)
@@ -558,9 +562,10 @@ class _Accumulator:
             return out.ravel()
 
         def run_reduce(ufunc, window):
-            if len(run_start) == 0:
-                return np.zeros(0)
-            return ufunc.reduceat(window, bounds)[0::2]
+            values = np.zeros(len(run_start))
+            if len(run_start):
+                values[in_window_order] = ufunc.reduceat(window, bounds)[0::2]
+            return values
 
         def total(part_values, window):
             return (np.bincount(pz, part_values, minlength=n)
