@@ -37,9 +37,14 @@ class AggregateToAreas(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterField(
             self.COUNT_FIELDS, self.tr("Count fields to sum (residents, unemployed, ...)"), None,
             self.BLOCKS, QgsProcessingParameterField.Numeric, allowMultiple=True, optional=True))
-        self.addParameter(QgsProcessingParameterString(
+        rates = QgsProcessingParameterString(
             self.RATES, self.tr("Rates from the sums (name = numerator / denominator * 100; ...)"),
-            optional=True, multiLine=True))
+            optional=True, multiLine=True)
+        rates.setHelp(self.tr("One rate per line or separated by ';'. Numerator and denominator are a "
+                              "count field or a sum of fields in brackets; '* 100' (percent) is the "
+                              "default. Example: child_poverty = children_transfer_2022 / "
+                              "(pop_0_5_2022 + pop_6_14_2022) * 100"))
+        self.addParameter(rates)
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_BASE, self.tr("Flag rates whose denominator is below"),
             QgsProcessingParameterNumber.Double, DEFAULT_MIN_BASE, minValue=0))
