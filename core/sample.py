@@ -181,7 +181,7 @@ class _Field:
         return value
 
 
-def _ring_vertices(rho, thetas, phases, rng, wobble):
+def _ring_vertices(rho, thetas, phases, wobble):
     """Closed ring road through ``thetas`` (sorted) at normalised radius ``rho``."""
     r = rho * (1.0 + wobble[0] * np.sin(2 * thetas + wobble[1]))
     x, y = _point_at(r, thetas, phases)
@@ -195,7 +195,7 @@ def _line_layer(rows, crs=CRS):
 
 # --------------------------------------------------------------------------- geometry
 
-def _make_city(rng, n_blocks):
+def _make_city(rng):
     """Boundary, barrier lines and the barrier-bounded faces that tile the city."""
     phases = rng.uniform(0, 2 * np.pi, 3)
     n_theta = 720
@@ -231,8 +231,8 @@ def _make_city(rng, n_blocks):
                                            art_angles, prim_angles]))
     inner_w = (0.05, rng.uniform(0, 2 * np.pi))
     outer_w = (0.04, rng.uniform(0, 2 * np.pi))
-    inner = _ring_vertices(0.17, ring_theta, phases, rng, inner_w)
-    outer = _ring_vertices(0.55, ring_theta, phases, rng, outer_w)
+    inner = _ring_vertices(0.17, ring_theta, phases, inner_w)
+    outer = _ring_vertices(0.55, ring_theta, phases, outer_w)
 
     def radial(th, start_rho, ring):
         # first vertex: the very ring vertex at this angle (bit-identical coordinates)
@@ -963,7 +963,7 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     rng = np.random.default_rng(seed)
 
     feedback.info(tr("Building the city boundary, river, railway and roads..."))
-    city = _make_city(rng, n_blocks)
+    city = _make_city(rng)
     fields = _latent_fields(rng, city)
     feedback.progress(0.05)
     feedback.check()
@@ -1128,6 +1128,9 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     layers = {"blocks": blocks, "planning_areas": plr_gdf, "districts": dist_gdf,
               "rivers": city["rivers"], "railways": city["railways"], "roads": city["roads"],
               "city_boundary": boundary, "schools": schools, "kitas": kitas}
+    for name, frame in layers.items():  # names for messages (core.validate) and the note
+        frame.attrs["layer_name"] = name
+        frame.attrs["source"] = SOURCE_NOTE
     pub = grid["status"] == "published"
     diagnostics = {
         "n_blocks": int(n), "n_planning_areas": int(n_plr), "n_districts": int(n_dist),

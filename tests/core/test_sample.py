@@ -120,6 +120,8 @@ def test_layers_schema_and_types(sample):
     assert layers["planning_areas"]["plr_name"].is_unique
     assert "Altstadt" in set(layers["planning_areas"]["plr_name"])
     assert layers["city_boundary"]["source"].iloc[0] == SOURCE_NOTE
+    assert all(f.attrs["source"] == SOURCE_NOTE and f.attrs["layer_name"] == name
+               for name, f in layers.items())
     # size of the city: about 12 x 10 km
     minx, miny, maxx, maxy = layers["city_boundary"].total_bounds
     assert 11_000 < maxx - minx < 14_000 and 9_000 < maxy - miny < 12_000
