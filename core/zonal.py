@@ -547,33 +547,48 @@ class _Accumulator:
         pv, pok = data.ravel()[flat], valid.ravel()[flat]
         pw = np.where(pok, pf, 0.0)
         pv0 = np.where(pok, pv, 0.0)
-        # window arrays get one padding column so that no run ends at the array's end
         # reduceat also reduces the gaps between consecutive runs: visit the runs in window
         # order so that the gaps add up to at most one pass over the window
-        run_start = rr * (width + 1) + rc
+        size = height * width
+        run_start = rr * width + rc
         in_window_order = np.argsort(run_start, kind="stable")
         bounds = np.empty(2 * len(run_start), dtype="int64")
         bounds[0::2] = run_start[in_window_order]
         bounds[1::2] = (run_start + rl)[in_window_order]
+        if len(bounds) and bounds[-1] == size:
+            bounds = bounds[:-1]  # the last segment of reduceat runs to the end anyway
+        to_end = np.flatnonzero(bounds >= size) // 2  # rare: other runs ending at the very end
+        bounds = np.minimum(bounds, size - 1)
+        no_gaps = not (~valid).any()
 
         def padded(values, where=None, fill=0.0):
-            out = np.full((height, width + 1), fill)
-            np.copyto(out[:, :width], values, where=True if where is None else where)
-            return out.ravel()
+            """Window values with cells outside ``where`` set to ``fill`` (flat copy)."""
+            out = np.full(size, fill)
+            np.copyto(out.reshape(height, width), values, where=True if where is None else where)
+            return out
 
         def run_reduce(ufunc, window):
             values = np.zeros(len(run_start))
             if len(run_start):
-                values[in_window_order] = ufunc.reduceat(window, bounds)[0::2]
+                reduced = ufunc.reduceat(window, bounds)[0::2].astype("float64")
+                for j in to_end:
+                    reduced[j] = ufunc.reduce(window[bounds[2 * j]:])
+                values[in_window_order] = reduced
             return values
 
         def total(part_values, window):
             return (np.bincount(pz, part_values, minlength=n)
                     + np.bincount(rz, run_reduce(np.add, window), minlength=n))
 
-        valid_w = padded(valid)
-        v0_w = padded(data, valid)
-        count = total(pw, valid_w)
+        flat_data = data.ravel()
+        if no_gaps:  # no nodata in the window: no masked copies needed
+            valid_w, v0_w = None, flat_data
+            count = (np.bincount(pz, pw, minlength=n)
+                     + np.bincount(rz, rl.astype("float64"), minlength=n))
+        else:
+            valid_w = padded(valid)
+            v0_w = padded(data, valid)
+            count = total(pw, valid_w)
         sums = total(pw * pv0, v0_w)
         cover = np.bincount(pz, pf, minlength=n) + np.bincount(rz, rl.astype("float64"), minlength=n)
         self.total_cover[zone_ids] = cover
@@ -605,7 +620,7 @@ class _Accumulator:
             # shift by a reference value first (variance is shift-invariant) to keep
             # cancellation in S2/C - (S1/C)^2 small
             shift = float(sums.sum() / count.sum()) if count.sum() > 0 else 0.0
-            d_w = v0_w - shift * valid_w
+            d_w = v0_w - shift * (valid_w if valid_w is not None else 1.0)
             pd_ = pv0 - shift * pok
             s1 = total(pw * pd_, d_w) / safe
             s2 = total(pw * pd_ * pd_, d_w * d_w) / safe
@@ -619,7 +634,7 @@ class _Accumulator:
                     first = np.flatnonzero(np.r_[True, z[1:] != z[:-1]])
                     result[z[first]] = ufunc.reduceat(pv[keep], first)
                 if len(rz):
-                    run_value = run_reduce(ufunc, padded(data, valid, fill))
+                    run_value = run_reduce(ufunc, flat_data if no_gaps else padded(data, valid, fill))
                     first = np.flatnonzero(np.r_[True, rz[1:] != rz[:-1]])
                     result[rz[first]] = ufunc(result[rz[first]], ufunc.reduceat(run_value, first))
                 out[name] = np.where(np.isfinite(result), result, np.nan)

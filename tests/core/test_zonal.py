@@ -386,3 +386,18 @@ def test_sum_only_path_equals_cell_by_cell_path():
     fast, _ = zonal_statistics(zones, values, stats=sums, **args)
     cells, _ = zonal_statistics(zones, values, stats=sums + ["median"], **args)
     pd.testing.assert_frame_equal(fast, cells.drop(columns="b1_median"), rtol=1e-9, atol=1e-9)
+
+
+def test_runs_reaching_the_window_end_and_windows_without_nodata():
+    rng = np.random.default_rng(5)
+    values = rng.random((20, 30)) * 10
+    # three zones reach the last cell of the raster (two overlap there), one lies beyond it
+    zones = _zones(box(0, 0, 30, 20), box(10, 0, 40, 12), box(29, 0, 30, 1), box(3.5, 2.2, 9.1, 17.3))
+    args = dict(transform=(1.0, 0, 0.0, 0, -1.0, 20.0), crs=CRS)
+    sums = ["count", "sum", "mean", "min", "max", "std"]
+    fast, _ = zonal_statistics(zones, values, stats=sums, max_cells=10 ** 9, **args)
+    cells, _ = zonal_statistics(zones, values, stats=sums + ["median"], **args)
+    pd.testing.assert_frame_equal(fast, cells.drop(columns="b1_median"), rtol=1e-9, atol=1e-9)
+    assert fast["b1_sum"].iloc[0] == pytest.approx(values.sum())
+    assert fast["b1_max"].iloc[2] == values[19, 29]
+    assert fast["b1_count"].iloc[1] == pytest.approx(20 * 12)
