@@ -33,7 +33,7 @@ from ..core.mapping import legend_text
 FONT = "DejaVu Sans"  # installed with QGIS on Debian (fonts-dejavu-core); has all umlauts
 PAGE_W, PAGE_H = 420.0, 297.0
 MARGIN = 12.0
-MAP_X, MAP_Y, MAP_W, MAP_H = MARGIN, 38.0, 292.0, 232.0
+MAP_X, MAP_Y, MAP_W, MAP_H = MARGIN, 38.0, 288.0, 232.0
 PANEL_X = MAP_X + MAP_W + 8.0
 PANEL_W = PAGE_W - MARGIN - PANEL_X
 TEXT_COLOUR = QColor("#222222")
@@ -208,13 +208,24 @@ def add_legend(layout, map_item, layer, spec):
     legend.setResizeToContents(True)
     layout.addLayoutItem(legend)
     legend.attemptMove(_mm(PANEL_X, MAP_Y))
-    legend.adjustBoxSize()
-    size = 11.0
-    while legend.sizeWithUnits().width() > PANEL_W and size > 7.0:  # long labels: smaller text
+    _fit_legend(layout, legend, PANEL_W)
+    return legend
+
+
+def _fit_legend(layout, legend, width, smallest=7.0):
+    """Shrink the legend text until the legend fits ``width`` mm. QGIS sizes a legend only
+    after it was painted once, so a small preview render comes first."""
+    from qgis.PyQt.QtCore import QSize
+
+    size = legend.rstyle(QgsLegendStyle.SymbolLabel).font().pointSizeF()
+    for _ in range(20):
+        QgsLayoutExporter(layout).renderPageToImage(0, QSize(420, 297))
+        legend.adjustBoxSize()
+        if legend.sizeWithUnits().width() <= width or size <= smallest:
+            break
         size -= 0.5
         legend.rstyle(QgsLegendStyle.SymbolLabel).setFont(_font(size))
-        legend.adjustBoxSize()
-    return legend
+    return size
 
 
 def add_scale_bar(layout, map_item, spec):

@@ -191,3 +191,25 @@ def test_auto_language_is_german_unless_qgis_runs_in_english(qgis_app):
             settings.remove("locale/userLocale")
         else:
             settings.setValue("locale/userLocale", before)
+
+
+def test_long_legend_labels_shrink_to_fit_the_panel(qgis_app, index_gpkg):
+    from qgis.core import QgsProject, QgsVectorLayer
+
+    from kommunalmonitor.core.mapping import map_classes
+    from kommunalmonitor.processing import layout as L
+
+    path, frame = index_gpkg
+    frame = frame.assign(index_label=frame["index_label"] + " – ein sehr langer Legendentext zur Probe")
+    project = QgsProject()
+    layer = QgsVectorLayer(path, "index", "ogr")
+    project.addMapLayer(layer)
+    classes = map_classes(frame, "index_class", "index_label", lang="de")
+    spec = L.CouncilMapSpec("T", "S", "Q", "N", classes, "index_class")
+    L.style_index_layer(layer, classes, "index_class")
+    layout = L.build_council_map(layer, spec, project)
+    legend = layout.itemById("legend")
+    right = legend.positionWithUnits().x() + legend.sizeWithUnits().width()
+    assert legend.sizeWithUnits().width() > 0
+    assert right <= L.PAGE_W - L.MARGIN + 0.5 or \
+        legend.rstyle(L.QgsLegendStyle.SymbolLabel).font().pointSizeF() <= 7.0
