@@ -54,9 +54,10 @@ def equal_interval_breaks(values, k):
 def fisher_jenks_breaks(values, k):
     """Upper bounds of the k classes with the smallest total within-class sum of squares.
 
-    Exact dynamic programme (Fisher 1958) over the sorted values, vectorised over the
-    candidate class starts. Hand-written because mapclassify is not available on the QGIS
-    stack; ``tests/core/test_indices_classify.py`` checks it against mapclassify.
+    Exact dynamic programme (Fisher 1958) over the sorted values with divide-and-conquer
+    layers (as Ckmeans.1d.dp), vectorised over the candidate class starts. Hand-written
+    because mapclassify is not available on the QGIS stack;
+    ``tests/core/test_indices_classify.py`` checks it against mapclassify and a plain O(n²) DP.
     """
     x = np.sort(np.asarray(values, dtype="float64"))
     n = x.size
@@ -72,14 +73,24 @@ def fisher_jenks_breaks(values, k):
     cost[0] = s2[ends] - s1[ends] ** 2 / ends
     for c in range(1, k):
         cost[c, :c] = np.inf
-        for j in range(c, n):
-            i = np.arange(c, j + 1)  # last class is x[i..j]
+        previous = cost[c - 1]
+        # The best start of the last class never moves left when the class end moves right
+        # (the within-class sum of squares satisfies the quadrangle inequality), so each
+        # layer is solved by divide and conquer: O(n log n) instead of O(n²) per class.
+        stack = [(c, n - 1, c, n - 1)]
+        while stack:
+            j_lo, j_hi, i_lo, i_hi = stack.pop()
+            if j_lo > j_hi:
+                continue
+            j = (j_lo + j_hi) // 2
+            i = np.arange(i_lo, min(i_hi, j) + 1)  # last class is x[i..j]
             count = j + 1 - i
-            ssd = (s2[j + 1] - s2[i]) - (s1[j + 1] - s1[i]) ** 2 / count
-            total = cost[c - 1, i - 1] + ssd
-            best = int(np.argmin(total))
+            total = previous[i - 1] + (s2[j + 1] - s2[i]) - (s1[j + 1] - s1[i]) ** 2 / count
+            best = int(np.argmin(total))  # first minimum: the smallest start
             cost[c, j] = total[best]
             start[c, j] = i[best]
+            stack.append((j_lo, j - 1, i_lo, i[best]))
+            stack.append((j + 1, j_hi, i[best], i_hi))
     bounds = []
     j = n - 1
     for c in range(k - 1, -1, -1):

@@ -68,3 +68,31 @@ def test_labels_both_languages():
     assert labels[4] == "sehr hoher Bedarf (über 1,5)"
     labels = class_labels("quantiles", np.array([1.0, 2.0, 3.0]), lang="en")
     assert labels[1].startswith("class 1 of 3") and "highest" in labels[3]
+
+
+def _plain_dp_ssd(x, k):
+    """Minimal within-class SSD by the plain O(k·n²) dynamic programme (reference)."""
+    x = np.sort(x)
+    n = x.size
+    s1 = np.concatenate([[0.0], np.cumsum(x)])
+    s2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    ends = np.arange(1, n + 1)
+    cost = s2[ends] - s1[ends] ** 2 / ends
+    for c in range(1, k):
+        new = np.full(n, np.inf)
+        for j in range(c, n):
+            i = np.arange(c, j + 1)
+            new[j] = np.min(cost[i - 1] + (s2[j + 1] - s2[i]) - (s1[j + 1] - s1[i]) ** 2 / (j + 1 - i))
+        cost = new
+    return cost[-1]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_jenks_divide_and_conquer_is_optimal(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 30, 80).astype(float) if seed % 2 else rng.lognormal(0, 1, 80)
+    k = 3 + seed % 3
+    upper = fisher_jenks_breaks(x, k)
+    classes = np.searchsorted(upper[:-1], x, side="left")
+    ssd = sum(((x[classes == c] - x[classes == c].mean()) ** 2).sum() for c in np.unique(classes))
+    assert ssd == pytest.approx(_plain_dp_ssd(x, k), rel=1e-9, abs=1e-9)
