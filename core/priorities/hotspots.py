@@ -21,7 +21,8 @@ permutation is shared by all areas (position ``≥ i`` shifted by one to skip ``
 random numbers differ from esda's, so pseudo p-values agree with esda's only within
 permutation tolerance. The pseudo p-value is esda's folded one:
 ``(min(#sim ≥ obs, #sim < obs) + 1) / (permutations + 1)`` — one-sided in the direction of
-the observed value.
+the observed value (esda's ``alternative='directed'``, its default up to 2.9 and GeoDa's;
+esda announces 'two-sided' as the future default, which roughly doubles the p-values).
 
 False discovery rate: Benjamini–Hochberg. With sorted p-values ``p_(1) ≤ … ≤ p_(m)`` the
 adjusted ``q_(i) = min_{j ≥ i} m · p_(j) / j``; an area is significant at level ``α`` when
@@ -155,10 +156,10 @@ def conditional_lags(y, wmatrix, permutations, seed, feedback=None, chunk_bytes=
     _, weights, card, kmax = _padded(wmatrix)
     rng = np.random.default_rng(seed)
     kmax = max(kmax, 1)
-    draws = np.empty((permutations, kmax), dtype=np.int64)
+    draws = np.empty((permutations, kmax), dtype=np.int32 if n < 2**31 - 1 else np.int64)
     for p in range(permutations):
         draws[p] = rng.choice(n - 1, size=kmax, replace=False)
-    per_area = permutations * kmax * 8 * 3
+    per_area = permutations * kmax * 8 * 2
     step = max(1, int(chunk_bytes // max(per_area, 1)))
     for start in range(0, n, step):
         feedback.check()
@@ -282,7 +283,8 @@ def local_moran(values, weights, permutations=999, seed=12345, transform="r", al
         out[key] = full
     out.loc[~valid, "lisa_code"] = "null"
     out["lisa_sig"] = out["lisa_sig"].fillna(False).astype(bool)
-    out["lisa_label"] = [_lisa_label(c) for c in out["lisa_code"]]
+    texts = {c: _lisa_label(c) for c in set(out["lisa_code"])}
+    out["lisa_label"] = [texts[c] for c in out["lisa_code"]]
     # global Moran's I with a simple (total) permutation test for the diagnostics
     s0 = w.sum()
     global_i = float(n / s0 * (z * lag).sum() / den) if s0 > 0 else float("nan")
@@ -293,9 +295,10 @@ def local_moran(values, weights, permutations=999, seed=12345, transform="r", al
     if permutations and s0 > 0:
         rng = np.random.default_rng(None if seed is None else seed + 1)
         sims = np.empty(permutations)
-        for r in range(permutations):
-            zp = rng.permutation(z)
-            sims[r] = n / s0 * (zp * (w @ zp)).sum() / den
+        for start in range(0, permutations, 64):
+            feedback.check()
+            zp = np.column_stack([rng.permutation(z) for _ in range(min(64, permutations - start))])
+            sims[start:start + zp.shape[1]] = n / s0 * (zp * (w @ zp)).sum(axis=0) / den
         larger = (sims >= global_i).sum()
         larger = min(larger, permutations - larger)
         diag["global_moran_p"] = float((larger + 1) / (permutations + 1))
@@ -375,7 +378,9 @@ def gi_star(values, weights, permutations=999, seed=12345, transform="r", alpha=
         full = np.full(len(y), np.nan)
         full[valid] = arr
         out[key] = full
-    out["gi_label"] = [(_gi_label(b) if v else tr("No value"))
+    texts = {b: _gi_label(b) for b in set(out["gi_bin"].dropna())}
+    none_text, null_text = tr("No neighbours"), tr("No value")
+    out["gi_label"] = [(null_text if not v else none_text if np.isnan(b) else texts[b])
                        for b, v in zip(out["gi_bin"], valid)]
     sig = np.zeros(len(y), dtype=bool)
     sig[valid] = np.nan_to_num(judge, nan=1.0) <= alpha

@@ -173,8 +173,9 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
                                       residents=int(info["residents"]) if info["residents"] is not None else "–",
                                       children=int(info["children"]) if info["children"] is not None else "–"))
         if diag["robustness_source"] == "none":
-            feedback.reportError(self.tr("No robustness figure could be computed for this rule; give a "
-                                         "robustness field (e.g. the cluster stability)."), False)
+            getattr(feedback, "pushWarning", feedback.pushInfo)(self.tr(
+                "No robustness figure could be computed for this rule; give a robustness field (e.g. the "
+                "cluster stability)."))
         feedback.pushInfo(diag["note"])
         results = {}
         if table_path:

@@ -101,7 +101,7 @@ class TypologyClustering(KommunalmonitorAlgorithm):
                                   criterion=criterion, standardise_fields=standardise, weights=weights,
                                   n_boot=n_boot, seed=seed, feedback=core_feedback(feedback))
         for text in result.diagnostics["warnings"]:
-            feedback.reportError(text, False)
+            getattr(feedback, "pushWarning", feedback.pushInfo)(text)
         profile, summary, r2 = cluster_profiles(frame, fields, result.labels)
         names = summary.set_index("cluster")
         out = frame.copy()
@@ -112,7 +112,8 @@ class TypologyClustering(KommunalmonitorAlgorithm):
         out["stability"] = result.stability
         feedback.pushInfo(self.tr("{k} clusters ({method}); median adjusted Rand index over the bootstrap "
                                   "resamples: {ari}.", k=result.k, method=method,
-                                  ari=result.diagnostics["ari_median"]))
+                                  ari="–" if result.diagnostics["ari_median"] is None
+                                  else round(result.diagnostics["ari_median"], 2)))
         for c, row in names.iterrows():
             feedback.pushInfo(self.tr("Cluster {c} ({n} areas): {name}", c=c, n=row["n"],
                                       name=row["name_" + self._lang()]))
