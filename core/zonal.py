@@ -570,9 +570,10 @@ class _Accumulator:
         def run_reduce(ufunc, window):
             values = np.zeros(len(run_start))
             if len(run_start):
-                reduced = ufunc.reduceat(window, bounds)[0::2].astype("float64")
+                dtype = "int64" if window.dtype == np.uint8 else None  # counts of valid cells
+                reduced = ufunc.reduceat(window, bounds, dtype=dtype)[0::2].astype("float64")
                 for j in to_end:
-                    reduced[j] = ufunc.reduce(window[bounds[2 * j]:])
+                    reduced[j] = ufunc.reduce(window[bounds[2 * j]:], dtype=dtype)
                 values[in_window_order] = reduced
             return values
 
@@ -586,8 +587,10 @@ class _Accumulator:
             count = (np.bincount(pz, pw, minlength=n)
                      + np.bincount(rz, rl.astype("float64"), minlength=n))
         else:
-            valid_w = padded(valid)
-            v0_w = padded(data, valid)
+            # the window is this band's own fresh copy: blank nodata cells in place
+            invalid = np.flatnonzero(~valid.ravel())
+            flat_data[invalid] = 0.0
+            valid_w, v0_w = valid.ravel().view(np.uint8), flat_data
             count = total(pw, valid_w)
         sums = total(pw * pv0, v0_w)
         cover = np.bincount(pz, pf, minlength=n) + np.bincount(rz, rl.astype("float64"), minlength=n)
@@ -634,7 +637,9 @@ class _Accumulator:
                     first = np.flatnonzero(np.r_[True, z[1:] != z[:-1]])
                     result[z[first]] = ufunc.reduceat(pv[keep], first)
                 if len(rz):
-                    run_value = run_reduce(ufunc, flat_data if no_gaps else padded(data, valid, fill))
+                    if not no_gaps:
+                        flat_data[invalid] = fill
+                    run_value = run_reduce(ufunc, flat_data)
                     first = np.flatnonzero(np.r_[True, rz[1:] != rz[:-1]])
                     result[rz[first]] = ufunc(result[rz[first]], ufunc.reduceat(run_value, first))
                 out[name] = np.where(np.isfinite(result), result, np.nan)
