@@ -4,6 +4,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
                        QgsProcessingParameterNumber, QgsProcessingParameterString)
 
 from ...core.indices.mss import DEFAULT_ATTENTION, status_dynamics
+from ...core.indices.reasons import reasons
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
 
@@ -105,5 +106,6 @@ class StatusDynamicsAlgorithm(KommunalmonitorAlgorithm):
         for column in result.table.columns:
             out[column] = result.table[column].to_numpy()
         out["excl_reason"] = [self.tr(r) if r else None for r in result.status.reason]
+        out["reasons"] = reasons(result.status, top=3)["reasons"].to_numpy()
         dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
         return {self.OUTPUT: dest}

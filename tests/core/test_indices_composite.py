@@ -166,3 +166,21 @@ def test_domain_sub_indices_by_hand():
     np.testing.assert_allclose(result.sub_indices["Soziales"], social)
     np.testing.assert_allclose(result.index, expected)
     np.testing.assert_allclose(result.contributions.sum(axis=1), result.index)
+
+
+def test_imd_style_index_by_hand():
+    """English IMD: rank → exponential transform per domain → weighted sum → deciles."""
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"income": rng.normal(size=40), "health": rng.normal(size=40)})
+    result = composite_index(frame, ["income", "health"], method="rank_exp", weights=[22.5, 13.5],
+                             restandardise=False, classification="quantiles", n_classes=10,
+                             min_population=0)
+    n = len(frame)
+
+    def transform(x):
+        r = (np.argsort(np.argsort(x)) + 1) / n
+        return -23 * np.log(1 - r * (1 - np.exp(-100 / 23)))
+
+    expected = 22.5 * transform(frame["income"].to_numpy()) + 13.5 * transform(frame["health"].to_numpy())
+    np.testing.assert_allclose(result.index, expected)
+    assert np.bincount(result.classes.to_numpy(dtype=int))[1:].tolist() == [4] * 10
