@@ -31,6 +31,7 @@ class CompositeIndexAlgorithm(KommunalmonitorAlgorithm):
     N_CLASSES = "N_CLASSES"
     COMBINE = "COMBINE"
     BREAKS = "BREAKS"
+    WINSORISE = "WINSORISE"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -79,6 +80,9 @@ class CompositeIndexAlgorithm(KommunalmonitorAlgorithm):
             defaultValue=0, optional=True))
         self.addParameter(QgsProcessingParameterString(
             self.BREAKS, self.tr("Fixed class breaks (upper bounds, comma-separated)"), optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.WINSORISE, self.tr("Winsorise: clip each indicator at this percentage at both ends (0 = off)"),
+            QgsProcessingParameterNumber.Double, defaultValue=0.0, minValue=0.0, maxValue=25.0, optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Composite index"), QgsProcessing.TypeVectorPolygon))
 
@@ -96,13 +100,16 @@ class CompositeIndexAlgorithm(KommunalmonitorAlgorithm):
         n_classes = self.parameterAsInt(parameters, self.N_CLASSES, context)
         combine = COMBINATIONS[self.parameterAsEnum(parameters, self.COMBINE, context)]
         breaks = parse_weights(self.parameterAsString(parameters, self.BREAKS, context))
+        clip = self.parameterAsDouble(parameters, self.WINSORISE, context) if \
+            parameters.get(self.WINSORISE) not in (None, "") else 0.0
+        winsorise = (clip / 100.0, 1.0 - clip / 100.0) if clip > 0 else None
 
         frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
         result = composite_index(
             frame, indicators, population=population, reversed=reversed_, weights=weights,
             min_population=min_population if population else 0.0, method=method,
             classification=scheme, n_classes=n_classes, combine=combine, breaks=breaks,
-            feedback=core_feedback(feedback))
+            winsorise=winsorise, feedback=core_feedback(feedback))
         diag = result.diagnostics
         feedback.pushInfo(self.tr("{included} of {total} areas define the reference statistics; "
                                   "{small} below the minimum population, {missing} with missing values.",

@@ -169,3 +169,11 @@ def test_outputs_written_to_geopackage_are_styled(run_alg, tmp_path):
     styled = QgsVectorLayer(path, "r", "ogr")
     assert styled.isValid()
     assert "robust" in styled.renderer().classAttribute()
+
+
+def test_compositeindex_winsorise_option(run_alg):
+    layer = _layer({"a": [1.0, 2.0, 3.0, 4.0, 5.0, 100.0]}, [500] * 6)
+    plain = _table(_run(run_alg, {"_id": "kommunalmonitor:compositeindex", "INPUT": layer, "INDICATORS": ["a"]}))
+    clipped = _table(_run(run_alg, {"_id": "kommunalmonitor:compositeindex", "INPUT": layer,
+                                    "INDICATORS": ["a"], "WINSORISE": 20}))
+    assert clipped[-1]["z_a"] < plain[-1]["z_a"]
