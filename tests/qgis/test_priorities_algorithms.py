@@ -143,7 +143,7 @@ def test_musterstadt_priorities_on_the_council_map(run_alg, tmp_path):
     from kommunalmonitor.core import i18n
     from kommunalmonitor.core.sample import generate_sample_municipality, write_sample_municipality
 
-    gpkg = write_sample_municipality(generate_sample_municipality(n_blocks=800, seed=42), str(tmp_path / "ms"))["gpkg"]
+    gpkg = write_sample_municipality(generate_sample_municipality(n_blocks=500, seed=42), str(tmp_path / "ms"))["gpkg"]
     agg = run_alg("kommunalmonitor:aggregatetoareas", {
         "BLOCKS": f"{gpkg}|layername=blocks", "AREAS": f"{gpkg}|layername=planning_areas",
         "AREA_ID_FIELD": "plr_id", "COUNT_FIELDS": COUNTS, "RATES": RATES, "MIN_BASE": 300,
@@ -153,7 +153,7 @@ def test_musterstadt_priorities_on_the_council_map(run_alg, tmp_path):
         "OUTPUT": str(tmp_path / "idx.gpkg")})["OUTPUT"]
     rob = run_alg("kommunalmonitor:indexrobustness", {
         "INPUT": idx, "INDICATORS": INDICATORS, "POPULATION_FIELD": "pop_2022", "MIN_POPULATION": 300,
-        "N_RUNS": 200, "SEED": 1, "OUTPUT": str(tmp_path / "rob.gpkg")})["OUTPUT"]
+        "N_RUNS": 100, "SEED": 1, "OUTPUT": str(tmp_path / "rob.gpkg")})["OUTPUT"]
     i18n.set_language("de")
     prio = run_alg("kommunalmonitor:planningpriorities", {
         "INPUT": rob, "RULE": 0, "ID_FIELD": "plr_id", "NAME_FIELD": "plr_name", "POPULATION_FIELD": "pop_2022",
@@ -177,3 +177,21 @@ def test_musterstadt_priorities_on_the_council_map(run_alg, tmp_path):
     levels = sorted({r["priority"] for r in rated})
     for level in levels:
         assert f"Priorität {level}" in text
+
+
+def test_contiguous_typology(run_alg, tmp_path):
+    import geopandas as gpd
+    from scipy.sparse.csgraph import connected_components
+
+    from kommunalmonitor.core.priorities.weights import build_weights
+
+    layer = _grid_layer()
+    res = run_alg("kommunalmonitor:typology", {
+        "INPUT": layer, "FIELDS": ["armut", "laerm"], "CONTIGUOUS": True, "K": 4, "BOOTSTRAP": 3,
+        "OUTPUT": str(tmp_path / "typ.gpkg"), "PROFILES": str(tmp_path / "prof.csv")})
+    frame = gpd.read_file(res["OUTPUT"])
+    w = build_weights(frame, "queen")
+    assert sorted(frame["cluster"].unique()) == [1, 2, 3, 4]
+    for c in range(1, 5):
+        sel = (frame["cluster"] == c).to_numpy().nonzero()[0]
+        assert connected_components(w.neighbours[sel][:, sel], directed=False)[0] == 1
