@@ -117,3 +117,27 @@ def register_output_style(context, dest_id, style, display_name=None, save=True)
         processor = StylePostProcessor(style)
         _POST_PROCESSORS.append(processor)
         context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(processor)
+
+
+def index_classes_style(layer, class_field="index_class", label_field="index_label",
+                        name_field=None, lang=None):
+    """Style an index layer from its own data, as on the council map: classes ordered by need
+    (colour-blind-safe diverging colours), legend texts with the number of areas, grey for
+    areas not rated, optional area names. Usable as ``style`` in ``register_output_style``.
+    """
+    from ..core.i18n import get_language, language
+    from ..core.mapping import map_classes
+    from .bridge import source_to_gdf
+    from .layout import style_index_layer
+
+    names = layer.fields().names()
+    if class_field not in names:
+        return apply_style(layer, "index_classes.qml")
+    fields = [f for f in (class_field, label_field, "index", "included") if f and f in names]
+    frame = source_to_gdf(layer, fields=fields, name=layer.name())
+    lang = lang or get_language()
+    with language(lang):
+        classes = map_classes(frame, class_field, label_field if label_field in names else None,
+                              lang=lang)
+        return style_index_layer(layer, classes, class_field,
+                                 name_field if name_field in names else None, lang=lang)

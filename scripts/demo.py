@@ -200,19 +200,11 @@ def style_index_gpkg(path, lang="de"):
     _start_qgis()
     from qgis.core import QgsVectorLayer
 
-    from kommunalmonitor.core.i18n import language
-    from kommunalmonitor.core.mapping import map_classes
-    from kommunalmonitor.processing.bridge import source_to_gdf
-    from kommunalmonitor.processing.layout import style_index_layer
-    from kommunalmonitor.processing.styling import save_default_style
+    from kommunalmonitor.processing.styling import index_classes_style, save_default_style
 
     layer = QgsVectorLayer(path, "index", "ogr")
-    frame = source_to_gdf(layer, name="index")
-    label = "plr_name" if "plr_name" in frame.columns else None
-    with language(lang):
-        classes = map_classes(frame, "index_class", "index_label", lang=lang)
-        return save_default_style(layer, lambda lyr: style_index_layer(
-            lyr, classes, "index_class", label, lang=lang))
+    return save_default_style(layer, lambda lyr: index_classes_style(
+        lyr, name_field="plr_name", lang=lang))
 
 
 def run_demo(output, profile, n_blocks=3000, seed=42):

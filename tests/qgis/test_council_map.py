@@ -213,3 +213,20 @@ def test_long_legend_labels_shrink_to_fit_the_panel(qgis_app, index_gpkg):
     assert legend.sizeWithUnits().width() > 0
     assert right <= L.PAGE_W - L.MARGIN + 0.5 or \
         legend.rstyle(L.QgsLegendStyle.SymbolLabel).font().pointSizeF() <= 7.0
+
+
+def test_index_classes_style_from_the_data(qgis_app, index_gpkg):
+    from qgis.core import QgsVectorLayer
+
+    from kommunalmonitor.core.i18n import language
+    from kommunalmonitor.processing import styling
+
+    path, frame = index_gpkg
+    layer = QgsVectorLayer(path, "index", "ogr")
+    with language("de"):
+        styling.index_classes_style(layer, name_field="plr_name")
+    labels = [c.label() for c in layer.renderer().categories()]
+    n_high = int(((frame["index_class"] == 4) & frame["included"]).sum())
+    assert labels[0] == f"sehr hoher Bedarf ({n_high} Gebiete)"
+    assert labels[-1].startswith("nicht bewertet (1 Gebiet)")
+    assert layer.labelsEnabled() and layer.labeling().settings().fieldName == "plr_name"
