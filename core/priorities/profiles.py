@@ -22,6 +22,32 @@ _DE_ADJ = {"high": {"f": "hohe", "m": "hoher", "n": "hohes", "pl": "hohe"},
            "low": {"f": "niedrige", "m": "niedriger", "n": "niedriges", "pl": "niedrige"}}
 
 
+def parse_labels(text):
+    """'S4 = Kinderarmut / child poverty : f; S1 = Arbeitslosigkeit' → labels for names and reasons.
+
+    Each entry is ``field = German name [/ English name] [: genus]`` with genus ``f``, ``m``,
+    ``n`` or ``pl`` for the German adjective ("hohe Kinderarmut"); without an English name the
+    German one is used in both languages.
+    """
+    from ..errors import InputError
+
+    labels = {}
+    for part in (text or "").split(";"):
+        if not part.strip():
+            continue
+        field, sep, rest = part.partition("=")
+        if not sep or not field.strip() or not rest.strip():
+            raise InputError(tr("Cannot read the indicator name '{part}'; write for example "
+                                "'S4 = Kinderarmut / child poverty : f'.", part=part.strip()))
+        rest, _, genus = rest.partition(":")
+        de, _, en = rest.partition("/")
+        entry = {"de": de.strip(), "en": (en.strip() or de.strip())}
+        if genus.strip():
+            entry["genus"] = genus.strip().lower()
+        labels[field.strip()] = entry
+    return labels
+
+
 def _label(field, labels, lang):
     """Indicator label in a language (falls back to the field name)."""
     entry = (labels or {}).get(field)

@@ -428,7 +428,8 @@ def priorities_from_index(frame, indicators=None, spec=None, population=None, ch
         work["_pop"] = numeric_field(frame, population).to_numpy()
     if children:
         work["_kids"] = numeric_field(frame, children).to_numpy()
-    drivers = {lang: list(index_reasons(base, top=top, lang=lang, labels=labels)["reasons"])
+    drivers = {lang: list(index_reasons(base, top=top, lang=lang,
+                                        labels={k: _label(k, labels, lang) for k in (labels or {})})["reasons"])
                for lang in ("en", "de")}
     n_classes = len(spec.bounds) + 1 if spec.classification == "sd_bands" and spec.bounds else spec.n_classes
     out, diag = rank_priorities(work, "index_class", class_field="index_class", n_classes=n_classes,

@@ -6,6 +6,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
 
 from ...core.errors import InputError
 from ...core.i18n import get_language, tr
+from ...core.priorities.profiles import parse_labels
 from ...core.priorities.ranking import RULES, rank_priorities
 from ...core.priorities.table import decision_table, summary_table, write_decision_table
 from ..base import KommunalmonitorAlgorithm, core_feedback
@@ -55,6 +56,7 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
     MIN_POPULATION = "MIN_POPULATION"
     ROBUSTNESS_FIELD = "ROBUSTNESS_FIELD"
     SEED = "SEED"
+    LABELS = "LABELS"
     OUTPUT = "OUTPUT"
     TABLE = "TABLE"
 
@@ -107,6 +109,9 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
             None, self.INPUT, QgsProcessingParameterField.Numeric, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 12345, minValue=0))
+        self.addParameter(QgsProcessingParameterString(
+            self.LABELS, self.tr("Indicator names for the reasons (e.g. S4 = Kinderarmut / child poverty)"),
+            optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Planning priorities"), QgsProcessing.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -126,6 +131,7 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
         min_population = self.parameterAsDouble(parameters, self.MIN_POPULATION, context)
         threshold = self.parameterAsDouble(parameters, self.BURDEN_THRESHOLD, context)
         seed = self.parameterAsInt(parameters, self.SEED, context)
+        labels = parse_labels(self.parameterAsString(parameters, self.LABELS, context))
         table_path = self.parameterAsFileOutput(parameters, self.TABLE, context)
         name = source.sourceName() if source else None
         frame = source_to_gdf(source, name=name).reset_index(drop=True)
@@ -156,7 +162,7 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
             cluster_names=cluster_names, hotspot_field=hotspot_field, hotspot_q_field=q_field,
             combination=combination if rule == "weighted" else None,
             population_field=field(self.POPULATION_FIELD), children_field=field(self.CHILDREN_FIELD),
-            min_population=min_population, robustness_field=robustness, seed=seed,
+            min_population=min_population, robustness_field=robustness, seed=seed, labels=labels,
             feedback=core_feedback(feedback))
         lang = "de" if get_language() == "de" else "en"
         out = frame.copy()

@@ -1,12 +1,13 @@
 """Processing adapter: typology of planning areas by clustering (``core.priorities.clustering``)."""
 from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
-                       QgsProcessingParameterField, QgsProcessingParameterNumber)
+                       QgsProcessingParameterField, QgsProcessingParameterNumber,
+                       QgsProcessingParameterString)
 
 import pandas as pd
 
 from ...core.priorities.clustering import cluster_typology
-from ...core.priorities.profiles import cluster_profiles
+from ...core.priorities.profiles import cluster_profiles, parse_labels
 from ...core.priorities.weights import build_weights
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
@@ -34,6 +35,7 @@ class TypologyClustering(KommunalmonitorAlgorithm):
     CRITERION = "CRITERION"
     BOOTSTRAP = "BOOTSTRAP"
     SEED = "SEED"
+    LABELS = "LABELS"
     OUTPUT = "OUTPUT"
     PROFILES = "PROFILES"
     CURVE = "CURVE"
@@ -70,6 +72,9 @@ class TypologyClustering(KommunalmonitorAlgorithm):
             QgsProcessingParameterNumber.Integer, 50, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 12345, minValue=0))
+        self.addParameter(QgsProcessingParameterString(
+            self.LABELS, self.tr("Indicator names for the cluster names (e.g. S4 = Kinderarmut / child poverty : f)"),
+            optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Typology"), QgsProcessing.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFeatureSink(
@@ -90,6 +95,7 @@ class TypologyClustering(KommunalmonitorAlgorithm):
         criterion = CRITERIA[self.parameterAsEnum(parameters, self.CRITERION, context)]
         n_boot = self.parameterAsInt(parameters, self.BOOTSTRAP, context)
         seed = self.parameterAsInt(parameters, self.SEED, context)
+        labels = parse_labels(self.parameterAsString(parameters, self.LABELS, context))
         name = source.sourceName() if source else None
         frame = source_to_gdf(source, name=name).reset_index(drop=True)
         frame.attrs["layer_name"] = name
@@ -102,7 +108,7 @@ class TypologyClustering(KommunalmonitorAlgorithm):
                                   n_boot=n_boot, seed=seed, feedback=core_feedback(feedback))
         for text in result.diagnostics["warnings"]:
             getattr(feedback, "pushWarning", feedback.pushInfo)(text)
-        profile, summary, r2 = cluster_profiles(frame, fields, result.labels)
+        profile, summary, r2 = cluster_profiles(frame, fields, result.labels, labels=labels)
         names = summary.set_index("cluster")
         out = frame.copy()
         out["cluster"] = result.labels

@@ -130,3 +130,15 @@ def test_berlin_mss_typology(berlin_dir):
     s4 = profile[profile.indicator == "S4"].set_index("cluster")["mean"]
     assert s4.idxmax() == 1
     assert res.diagnostics["ari_median"] > 0.5
+
+
+def test_indicator_names_from_text():
+    labels = P.parse_labels("S4 = Kinderarmut / child poverty : f; gruen = Grün")
+    assert labels == {"S4": {"de": "Kinderarmut", "en": "child poverty", "genus": "f"},
+                      "gruen": {"de": "Grün", "en": "Grün"}}
+    assert P.indicator_phrase("S4", "high", labels, "de") == "hohe Kinderarmut"
+    assert P.indicator_phrase("S4", "low", labels, "en") == "low child poverty"
+    assert P.indicator_phrase("gruen", "low", labels, "de") == "Grün niedrig"
+    assert P.parse_labels("") == {}
+    with pytest.raises(InputError, match="Cannot read the indicator name"):
+        P.parse_labels("S4 Kinderarmut")

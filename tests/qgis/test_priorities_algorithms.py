@@ -69,12 +69,14 @@ def test_typology_then_priorities_with_decision_table(run_alg, tmp_path):
     layer = _grid_layer()
     res = run_alg("kommunalmonitor:typology", {
         "INPUT": layer, "FIELDS": ["armut", "laerm"], "K": 0, "K_MIN": 2, "K_MAX": 5, "BOOTSTRAP": 10,
+        "LABELS": "armut = Kinderarmut / child poverty : f",
         "SEED": 1, "OUTPUT": str(tmp_path / "typ.gpkg"), "PROFILES": str(tmp_path / "prof.gpkg"),
         "CURVE": str(tmp_path / "curve.gpkg")})
     rows = _features(res["OUTPUT"])
     assert {"cluster", "cluster_name", "cluster_name_de", "stability"} <= set(rows[0])
     centre = [r for r in rows if r["plr"] == "P0404"][0]
-    assert centre["cluster"] == 1 and "high armut" in centre["cluster_name_en"]
+    assert centre["cluster"] == 1 and "high child poverty" in centre["cluster_name_en"]
+    assert "hohe Kinderarmut" in centre["cluster_name_de"]
     assert all(0 <= r["stability"] <= 1 for r in rows)
     profiles = _features(res["PROFILES"])
     assert {p["indicator"] for p in profiles} == {"armut", "laerm"} and all(0 <= p["r2"] <= 1 for p in profiles)
