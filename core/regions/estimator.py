@@ -74,6 +74,9 @@ class PlanningAreaBuilder:
     island_rule : {'nearest', 'alone'}
     max_passes : int
         Local-search passes (each visits every boundary unit once).
+    n_starts : int, optional
+        Seeded tree-bisection starts, each improved by the local search; the best is kept
+        (default 1: on Musterstadt 5 starts gained about 0.005 BSS/TSS for 5 × the time).
     time_limit : float, optional
         Seconds for the local search; a result then depends on machine speed (recorded).
     random_state : int
@@ -94,8 +97,9 @@ class PlanningAreaBuilder:
                  max_population=np.inf, homogeneity_weight=1.0, compactness_weight=0.5,
                  change_weight=0.0, balance_weight=1.0, contiguity="rook", snap_tolerance=0.5,
                  min_shared_length=None, barrier_tolerance=None, island_rule="nearest",
-                 max_passes=30, time_limit=None, random_state=0):
+                 max_passes=30, n_starts=None, time_limit=None, random_state=0):
         self.n_areas = n_areas
+        self.n_starts = n_starts
         self.target_population = target_population
         self.min_population = min_population
         self.max_population = max_population
@@ -117,7 +121,7 @@ class PlanningAreaBuilder:
         keys = ("n_areas", "target_population", "min_population", "max_population",
                 "homogeneity_weight", "compactness_weight", "change_weight", "balance_weight",
                 "contiguity", "snap_tolerance", "min_shared_length", "barrier_tolerance",
-                "island_rule", "max_passes", "time_limit", "random_state")
+                "island_rule", "max_passes", "n_starts", "time_limit", "random_state")
         return {k: getattr(self, k) for k in keys}
 
     # ------------------------------------------------------------------ checks
@@ -275,28 +279,36 @@ class PlanningAreaBuilder:
         if old is not None and self.change_weight:
             base = base + 3.0 * (old[edges[:, 0]] != old[edges[:, 1]])
 
-        labels = np.full(n, -1, dtype=np.int64)
-        next_label = 0
         order = np.argsort(comp, kind="stable")
         sizes = np.bincount(comp)
         members = np.split(order, np.cumsum(sizes)[:-1])
-        failures = []
-        for c, nodes in enumerate(members):
-            feedback.progress(0.4 * c / max(len(members), 1))
-            for attempt in range(4):
-                try:
-                    next_label = split_part(nodes, int(k_parts[c]), edges, base, pop, lo, hi, rng,
-                                            labels, next_label, feedback=feedback)
-                    break
-                except SplitFailure as failure:
-                    labels[nodes] = -1
-                    last = failure
-            else:
-                failures.append(split_failure_problem(last.nodes, last.k, pop, unit_ids, graph, lo, hi, coords))
+        cut_features = None  # engine.best_cut can cut by homogeneity gain (SKATER's rule); the even
+        # split plus local search scored as well or better on Musterstadt, so it stays the default
+
+        def initial(step):
+            """Tree-bisection start: (labels, number of areas, problems)."""
+            labels = np.full(n, -1, dtype=np.int64)
+            next_label = 0
+            failures = []
+            for c, nodes in enumerate(members):
+                step.progress(c / max(len(members), 1))
+                for attempt in range(4):
+                    try:
+                        next_label = split_part(nodes, int(k_parts[c]), edges, base, pop, lo, hi, rng,
+                                                labels, next_label, feedback=step, features=cut_features)
+                        break
+                    except SplitFailure as failure:
+                        labels[nodes] = -1
+                        last = failure
+                else:
+                    failures.append(split_failure_problem(last.nodes, last.k, pop, unit_ids, graph, lo, hi,
+                                                          coords))
+            return labels, next_label, failures
+
+        labels, k, failures = initial(feedback.step(0.0, 0.3))
         if failures:
             self.problems_ = failures
             raise self._infeasible(failures)
-        k = next_label
         t_start = time.perf_counter() - t0
         target = float(self.target_population) if self.target_population else pop.sum() / k
         search = LocalSearch(graph.neighbours(), pop, X, coords, weights, lo, hi, target=target, old=old,
@@ -313,9 +325,25 @@ class PlanningAreaBuilder:
             ward_parts = search.objective_parts(ward, k)
             if search.score(ward_parts, start_parts) < search.score(start_parts, start_parts):
                 labels, start_parts, start_kind = ward, ward_parts, "ward"
+        starts = max(1, int(self.n_starts or 1))
+        span = 0.7 / starts
         labels, passes, moves = search.run(labels, k, rng, max_passes=self.max_passes,
-                                           time_limit=self.time_limit, feedback=feedback.step(0.4, 1.0))
+                                           time_limit=self.time_limit, feedback=feedback.step(0.3, 0.3 + span))
         end_parts = search.objective_parts(labels, k)
+        best_score = search.score(end_parts, start_parts)
+        used = 1
+        for extra in range(1, starts):  # further seeded starts; the best result is kept
+            other, k_other, problems = initial(feedback.step(0.3 + span * extra, 0.3 + span * extra))
+            if problems or k_other != k:
+                continue
+            used += 1
+            other, p2, m2 = search.run(other, k, rng, max_passes=self.max_passes, time_limit=self.time_limit,
+                                       feedback=feedback.step(0.3 + span * extra, 0.3 + span * (extra + 1)))
+            parts = search.objective_parts(other, k)
+            score = search.score(parts, start_parts)
+            if score < best_score - 1e-12:
+                labels, end_parts, best_score, passes, moves = other, parts, score, p2, m2
+                start_kind = f"tree (start {extra + 1})"
         # area ids 1..k in order of each area's first unit
         _, first = np.unique(labels, return_index=True)
         rank = np.empty(k, dtype=np.int64)
@@ -336,7 +364,7 @@ class PlanningAreaBuilder:
             "wss_start": start_parts[0], "wss": end_parts[0],
             "inertia_start": start_parts[1], "inertia": end_parts[1],
             "changed_population_start": start_parts[2], "changed_population": end_parts[2],
-            "passes": int(passes), "moves": int(moves), "start": start_kind,
+            "passes": int(passes), "moves": int(moves), "start": start_kind, "starts": used,
             "violations": len(violations), "violation_list": [list(map(str, v)) for v in violations[:10]],
             "seconds_start": t_start, "seconds_search": time.perf_counter() - t0 - t_start,
         }

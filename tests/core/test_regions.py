@@ -292,3 +292,13 @@ def test_index_is_the_default_unit_id():
     units["index"] = 0  # a column named 'index' must not get in the way
     builder = PlanningAreaBuilder(n_areas=2).fit(units, "pop")
     assert builder.membership_["unit_id"].tolist() == [f"x{i}" for i in range(6)]
+
+
+def test_more_starts_never_worse():
+    units = grid(12, 10, seed=8)
+    kwargs = dict(n_areas=6, min_population=units["pop"].sum() / 6 * 0.6, random_state=2,
+                  compactness_weight=0.0, balance_weight=0.0)
+    one = PlanningAreaBuilder(**kwargs).fit(units, "pop", ["a", "b"])
+    five = PlanningAreaBuilder(n_starts=5, **kwargs).fit(units, "pop", ["a", "b"])
+    assert five.diagnostics_["starts"] >= 2 and five.diagnostics_["violations"] == 0
+    assert five.diagnostics_["bss_tss"] >= one.diagnostics_["bss_tss"] - 1e-12
