@@ -209,3 +209,32 @@ def test_rtree_is_only_required_with_shapely_1_without_pygeos(monkeypatch):
     monkeypatch.setattr(shapely, "__version__", "2.1.1")  # QGIS 3.34+: geopandas uses shapely's STRtree
     assert dependencies.missing_modules() == []
     assert dependencies.missing_dependencies_message() == ""
+
+
+def test_a_broken_algorithm_module_is_logged_and_skipped_not_fatal(registry, message_log, monkeypatch):
+    """loadAlgorithms is called from C++: an exception there aborts QGIS, so a module that
+    cannot be imported (missing package, broken code) must be skipped and reported."""
+    import importlib
+
+    from kommunalmonitor.processing import provider as provider_module
+
+    real_import = importlib.import_module
+    broken = {"aggregate_to_areas": ImportError("No module named 'sklearn'", name="sklearn"),
+              "zonal_statistics": SyntaxError("invalid syntax")}
+
+    def import_module(name, *args, **kwargs):
+        short = name.rsplit(".", 1)[-1]
+        if short in broken:
+            raise broken[short]
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(provider_module.importlib, "import_module", import_module)
+    provider = provider_module.KommunalmonitorProvider()
+    assert registry.addProvider(provider)  # no abort
+    ids = {a.id() for a in provider.algorithms()}
+    assert "kommunalmonitor:aggregatetoareas" not in ids and "kommunalmonitor:zonalstatistics" not in ids
+    assert "kommunalmonitor:compositeindex" in ids  # the others still load
+    logged = "\n".join(m[2] for m in message_log if m[0] == "Kommunalmonitor")
+    assert "python3-sklearn" in logged  # a missing package is named with what to install
+    assert "'zonal_statistics' could not be loaded" in logged and "SyntaxError" in logged
+    assert len(provider.load_errors) == 2
