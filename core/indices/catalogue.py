@@ -404,7 +404,9 @@ def compute_indicators(catalogue, frame):
                 base = np.fmin(den, bden)
         values[ind.id] = v
         bases[ind.id] = base
-        small[ind.id] = np.isfinite(base) & (base < ind.min_base) if ind.min_base > 0 else np.zeros(len(frame), bool)
+        # a small base matters where there is a value; a missing value is reported as such
+        small[ind.id] = (np.isfinite(base) & (base < ind.min_base) & np.isfinite(v)) if ind.min_base > 0 \
+            else np.zeros(len(frame), bool)
     index = frame.index
     return IndicatorValues(pd.DataFrame(values, index=index), pd.DataFrame(bases, index=index),
                            pd.DataFrame(small, index=index), warnings)
@@ -444,7 +446,7 @@ def catalogue_index(catalogue, frame, lang=None, feedback=None, **overrides):
     ``dynamics_index``, ``dynamics_class``, ``sdi``, ``sdi_label``, ``attention``;
     plus ``included`` and ``excl_reason``. ``overrides`` replace ``index`` settings.
     """
-    from .composite import composite_index
+    from .composite import REASON_FLAGGED, REASON_SMALL_BASE, composite_index
     from .mss import DEFAULT_ATTENTION, DYNAMICS_BOUNDS, status_dynamics
 
     if isinstance(catalogue, str):
@@ -459,7 +461,9 @@ def catalogue_index(catalogue, frame, lang=None, feedback=None, **overrides):
     pop_values = numeric_field(frame, population).to_numpy(dtype="float64") if population else None
     status_ind = catalogue.by_role("status")
     dynamics_ind = catalogue.by_role("dynamics")
+    reasons_given = np.where(flagged, REASON_FLAGGED, np.where(small_base, REASON_SMALL_BASE, "")).astype(object)
     common = dict(population=pop_values, min_population=catalogue.min_population if population else 0.0,
+                  exclude_reason=reasons_given,
                   missing_values=catalogue.missing_values,
                   method=settings.get("standardisation", "z"))
     if dynamics_ind:
@@ -495,11 +499,6 @@ def catalogue_index(catalogue, frame, lang=None, feedback=None, **overrides):
                          labels={i.id: i.name(lang) for i in catalogue.indicators})
     for ind in catalogue.by_role("context"):
         table[ind.id] = values.values[ind.id].to_numpy()
-    reason = table["excl_reason"].to_numpy(dtype=object)
-    small_text = tr("base below the indicator's minimum", lang=lang)
-    reason = np.where(small_base & ~status.included.to_numpy() & (status.reason.to_numpy() == "flagged as excluded"),
-                      small_text, reason)
-    table["excl_reason"] = reason
     if sd is not None:
         for column in ("dynamics_index", "dynamics_class", "dynamics_label", "sdi", "sdi_label", "attention"):
             table[column] = sd.table[column].to_numpy()

@@ -40,6 +40,7 @@ COMBINATIONS = ("sum", "mean", "geometric")
 REASON_POPULATION = "population below minimum"
 REASON_MISSING = "missing indicator value"
 REASON_FLAGGED = "flagged as excluded"
+REASON_SMALL_BASE = "base below the indicator's minimum"
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,7 @@ def _ref_mean(values, reference, method, population):
 
 
 def composite_index(frame, indicators=None, spec=None, population=None, exclude=None,
-                    feedback=None, **kwargs):
+                    exclude_reason=None, feedback=None, **kwargs):
     """Compute a composite index.
 
     Parameters
@@ -202,6 +203,8 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
         Population field (or values) for the minimum-population rule and weighted z-scores.
     exclude : array-like of bool, optional
         Areas to leave out of the reference statistics (e.g. MSS outliers).
+    exclude_reason : array-like of str, optional
+        English reason per excluded area (default "flagged as excluded"); translated on output.
     feedback : core.feedback.Feedback, optional
 
     Returns
@@ -236,7 +239,12 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
         small = ~(np.nan_to_num(pop, nan=-1.0) >= spec.min_population)
         reason[small] = REASON_POPULATION
     flagged = np.zeros(n, dtype=bool) if exclude is None else np.asarray(exclude, dtype=bool)
-    reason[flagged & (reason == "")] = REASON_FLAGGED
+    if exclude_reason is not None:
+        given = np.asarray(exclude_reason, dtype=object)
+        reason[flagged & (reason == "")] = np.where(given[flagged & (reason == "")] != "",
+                                                    given[flagged & (reason == "")], REASON_FLAGGED)
+    else:
+        reason[flagged & (reason == "")] = REASON_FLAGGED
     missing = ~np.all(np.isfinite(values), axis=1)
     reason[missing & (reason == "")] = REASON_MISSING
     included = ~(flagged | small | missing)

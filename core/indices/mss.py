@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..i18n import tr
-from .composite import composite_index
+from .composite import REASON_FLAGGED, REASON_MISSING, composite_index
 
 STATUS_BOUNDS = (-1.0, 1.0, 1.5)
 DYNAMICS_BOUNDS = (-1.0, 1.0)
@@ -93,7 +93,7 @@ def status_dynamics(frame, status_indicators, dynamics_indicators, population=No
                     status_reversed=(), dynamics_reversed=(), status_weights=None,
                     dynamics_weights=None, status_bounds=STATUS_BOUNDS,
                     dynamics_bounds=DYNAMICS_BOUNDS, attention=DEFAULT_ATTENTION, lang=None,
-                    feedback=None):
+                    exclude_reason=None, feedback=None):
     """Status index, dynamics index, SDI code and attention flag per area.
 
     Parameters
@@ -131,10 +131,15 @@ def status_dynamics(frame, status_indicators, dynamics_indicators, population=No
         probe_values[probe_values == sentinel] = np.nan
     any_missing = ~np.all(np.isfinite(probe_values), axis=1)
     exclude_all = flagged | any_missing
-    status = composite_index(frame, status_indicators, exclude=exclude_all, reversed=status_reversed,
+    reasons_given = np.full(n, "", dtype=object) if exclude_reason is None else \
+        np.asarray(exclude_reason, dtype=object).copy()
+    reasons_given[flagged & (reasons_given == "")] = REASON_FLAGGED
+    reasons_given[any_missing & ~flagged] = REASON_MISSING
+    status = composite_index(frame, status_indicators, exclude=exclude_all, exclude_reason=reasons_given,
+                             reversed=status_reversed,
                              weights=status_weights, bounds=status_bounds,
                              feedback=feedback.step(0.0, 0.5), **common)
-    dynamics = composite_index(frame, dynamics_indicators, exclude=exclude_all,
+    dynamics = composite_index(frame, dynamics_indicators, exclude=exclude_all, exclude_reason=reasons_given,
                                reversed=dynamics_reversed, weights=dynamics_weights,
                                bounds=dynamics_bounds, feedback=feedback.step(0.5, 1.0), **common)
     included = status.included.to_numpy() & dynamics.included.to_numpy()

@@ -157,3 +157,24 @@ def test_catalogue_output_keeps_input_fields():
     assert out["green"].tolist() == [1.0] * 5          # input field untouched
     np.testing.assert_allclose(out["ind_green"], frame["green_m2"])
     assert {"kids_poor", "z_kids_poor", "index", "index_class", "reasons", "sdi"} <= set(out.columns)
+
+
+def test_exclusion_reasons_small_base_and_missing_dynamics():
+    text = MINI.replace("    denominator: kids_a + kids_b\n  - id: green",
+                        "    denominator: kids_a + kids_b\n    min_base: 25\n  - id: green")
+    frame = pd.DataFrame({
+        "pop": [500] * 7,
+        "poor_kids": [5, 10, 0, 8, 6, 7, 9],
+        "kids_a": [10, 20, 0, 10, 20, 15, 30],
+        "kids_b": [10, 20, 0, 30, 20, 15, 30],
+        "green_m2": [5.0, 3.0, 8.0, 1.0, 2.0, 4.0, 6.0],
+        "poor_kids_old": [4, 10, 1, 2, None, 5, 6],
+        "kids_old": [20, 50, 10, 40, 40, 30, 50],
+    })
+    table = catalogue_index(load_catalogue(text), frame).table
+    # area 0: 20 children < 25 → small base; area 2: no children; area 4: missing baseline value
+    reasons = [r if isinstance(r, str) else None for r in table["excl_reason"]]  # pandas 3: NaN
+    assert reasons == ["base below the indicator's minimum", None,
+                                             "missing indicator value", None, "missing indicator value",
+                                             None, None]
+    assert np.isfinite(table["index"].iloc[0])  # still scored with the reference statistics
