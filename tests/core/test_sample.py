@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from kommunalmonitor.core import i18n
-from kommunalmonitor.core.errors import InputError
+from kommunalmonitor.core.errors import CancelledError, InputError
+from kommunalmonitor.core.feedback import Feedback
 from kommunalmonitor.core.sample import (AGE_GROUPS, CRS, NODATA, SOURCE_NOTE, YEARS,
                                          block_columns, generate_sample_municipality,
                                          write_sample_municipality)
@@ -14,9 +15,14 @@ from kommunalmonitor.core.sample import (AGE_GROUPS, CRS, NODATA, SOURCE_NOTE, Y
 N = 500
 
 
+PROGRESS = []
+MESSAGES = []
+
+
 @pytest.fixture(scope="module")
 def sample():
-    return generate_sample_municipality(N, seed=7)
+    feedback = Feedback(on_progress=PROGRESS.append, on_info=MESSAGES.append)
+    return generate_sample_municipality(N, seed=7, feedback=feedback)
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +85,13 @@ def test_city_is_the_same_at_every_block_size(sample):
     assert res_b == pytest.approx(res_a, abs=0.05)
     assert finer.layers["city_boundary"].area.iloc[0] == pytest.approx(
         sample.layers["city_boundary"].area.iloc[0])
+
+
+def test_progress_messages_and_cancel(sample):
+    assert PROGRESS == sorted(PROGRESS) and PROGRESS[-1] == 1.0 and len(PROGRESS) >= 8
+    assert len(MESSAGES) >= 5 and any(str(N) in m for m in MESSAGES)
+    with pytest.raises(CancelledError):
+        generate_sample_municipality(N, seed=1, feedback=Feedback(is_cancelled=lambda: True))
 
 
 def test_bad_arguments_are_explained():
