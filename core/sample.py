@@ -107,6 +107,11 @@ class SampleMunicipality:
     diagnostics: dict = field(default_factory=dict)
 
     @property
+    def transforms(self):
+        """The transform of each raster (all share the same 10 m grid)."""
+        return {key: self.transform for key in self.rasters}
+
+    @property
     def blocks(self):
         """The statistical blocks."""
         return self.layers["blocks"]

@@ -348,6 +348,12 @@ def test_noise_is_loud_at_arterials_and_quiet_at_the_edge(sample):
     assert far.mean() < 45
     assert at_road.mean() - far.mean() > 25
     assert noise[valid].min() > 25
+    # the quiet green edge (outer ring of the city, away from the radials)
+    edge = sample.layers["city_boundary"].geometry.iloc[0].boundary
+    edge_mask = rasterize([(edge.buffer(400), 1)], out_shape=shape, transform=sample.transform)
+    quiet_edge = noise[valid & (edge_mask == 1) & (dist_any > 300)]
+    assert quiet_edge.mean() < at_road.mean() - 25
+    assert sample.transforms["noise"] == sample.transform
 
 
 def test_rasters_ranges_and_relations(sample):
