@@ -16,8 +16,18 @@ generator builds a city of about 12 x 10 km in EPSG:25832 with
 * 10 m rasters (road noise Lden, green cover, impervious share, surface heat) and a
   Zensus-style 100 m grid in EPSG:3035 with the statistical suppression of the real one.
 
-Same ``seed`` and ``n_blocks`` give identical data. Public API:
-``generate_sample_municipality`` and ``write_sample_municipality``.
+Same ``seed`` and ``n_blocks`` give identical data (also across the QGIS and the current
+Python stack). Public API: ``generate_sample_municipality`` and ``write_sample_municipality``.
+
+Block fields (``block_columns()``): ``block_id``, ``plr_id``, ``district_id`` (text),
+``land_use`` (residential/park/forest/industry/open_land; only residential blocks have
+residents), ``area_m2``; per year Y in 2020, 2022: ``pop_0_5_Y``, ``pop_6_14_Y``,
+``pop_15_17_Y``, ``pop_18_64_Y``, ``pop_65plus_Y``, ``pop_Y`` (their sum), ``unemployed_Y``
+(among 15-64), ``transfer_recipients_Y``, ``children_transfer_Y`` (under 15),
+``single_parent_households_Y``, ``households_Y``, ``migration_background_Y``; for 2022
+``dwellings``, ``living_space_m2``, ``rent_per_m2`` (NaN without dwellings),
+``social_housing_dwellings``. All counts are int64. ``SampleMunicipality.block_adjacency``
+lists rook neighbours (shared edge > 0.5 m).
 """
 import os
 import sqlite3
