@@ -18,7 +18,7 @@ SHARED     := $(abspath $(CURDIR)/../shared)
 # Debian 12 packages of the QGIS stack (see README "Supported platforms").
 APT_PACKAGES := qgis python3-qgis qgis-providers xvfb python3-geopandas python3-rasterio \
   python3-sklearn python3-fiona python3-rtree python3-scipy python3-yaml python3-openpyxl \
-  python3-pytest python3-hypothesis poppler-utils fonts-dejavu-core zip unzip
+  python3-pytest python3-hypothesis python3-venv poppler-utils fonts-dejavu-core zip unzip git
 QGIS_CHECK := import qgis.core, geopandas, shapely, sklearn, rasterio, rtree, scipy, yaml, openpyxl, pytest, hypothesis
 
 # Headless QGIS; -P keeps the current directory (the plugin root) off sys.path.
@@ -52,7 +52,14 @@ setup-qgis:
 ## Current stack: newest PyPI releases in a virtualenv, re-created when requirements change.
 setup-current: $(VENV)/.stamp
 $(VENV)/.stamp: requirements-current.txt
-	@echo ">> creating the current-stack virtualenv in $(VENV)"
+	@if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; \
+	  else \
+	    echo "$$(command -v python3) cannot create virtualenvs. On Debian/Ubuntu: sudo apt-get install python3-venv"; exit 1; \
+	  fi; \
+	fi
+	@echo ">> creating the current-stack virtualenv in $(VENV) with $$(command -v python3) ($$(python3 --version))"
 	@rm -rf $(VENV) && python3 -m venv $(VENV)
 	@$(VENV_PY) -m pip install -q --upgrade pip >/dev/null
 	@$(VENV_PY) -m pip install -q -r requirements-current.txt
