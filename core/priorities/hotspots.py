@@ -393,8 +393,25 @@ def gi_star(values, weights, permutations=999, seed=12345, transform="r", alpha=
     return out, diag
 
 
+def _alternative_weights(frame, weights):
+    """Other common neighbour definitions than ``weights`` for the sensitivity check."""
+    from .weights import build_weights
+
+    polygons = frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+    candidates = [("queen", {}), ("rook", {}), ("knn", {"k": 6}), ("knn", {"k": 8})] if polygons \
+        else [("knn", {"k": 4}), ("knn", {"k": 6}), ("knn", {"k": 8})]
+    out = []
+    for kind, params in candidates:
+        if kind == weights.kind and params.get("k", None) == weights.parameters.get("k", None):
+            continue
+        if kind == "knn" and params["k"] >= len(frame):
+            continue
+        out.append(build_weights(frame, kind, **params))
+    return out
+
+
 def hot_spots(frame, field, weights, method="both", permutations=999, seed=12345, transform="r",
-              alpha=0.05, fdr=True, gi_pvalue="permutation", feedback=None):
+              alpha=0.05, fdr=True, gi_pvalue="permutation", sensitivity=False, feedback=None):
     """Hot spots of one indicator of a layer: LISA and/or Gi* columns joined to a copy.
 
     Parameters
@@ -406,6 +423,10 @@ def hot_spots(frame, field, weights, method="both", permutations=999, seed=12345
     weights : SpatialWeights
         Built from the same frame (``weights.build_weights``).
     method : {'both', 'lisa', 'gi'}
+    sensitivity : bool
+        Also run the analysis with other common neighbour definitions (queen, rook, 6 and 8
+        nearest; points: 4, 6, 8 nearest) and report per area the share of definitions
+        (including the chosen one) that give the same result: ``lisa_robust``, ``gi_robust``.
 
     Returns
     -------
@@ -448,4 +469,22 @@ def hot_spots(frame, field, weights, method="both", permutations=999, seed=12345
         for c in res.columns:
             out[c] = res[c].to_numpy()
         diag[m] = d
+    if sensitivity:
+        alternatives = _alternative_weights(frame, weights)
+        column = {"lisa": "lisa_code", "gi": "gi_bin"}
+        agree = {m: np.ones(len(frame)) for m in steps}
+        for a, alt in enumerate(alternatives):
+            sub = feedback.step(a / len(alternatives), (a + 1) / len(alternatives))
+            for m in steps:
+                if m == "lisa":
+                    res, _ = local_moran(values, alt, permutations, seed, transform, alpha, fdr, field, sub)
+                else:
+                    res, _ = gi_star(values, alt, permutations, seed, transform, alpha, fdr, gi_pvalue, field, sub)
+                same = res[column[m]].to_numpy() == out[column[m]].to_numpy()
+                if m == "gi":  # 'no neighbours' / 'no value' (NaN) agree with themselves
+                    same = same | (res["gi_bin"].isna().to_numpy() & out["gi_bin"].isna().to_numpy())
+                agree[m] += same
+        for m in steps:
+            out[f"{m}_robust"] = agree[m] / (1 + len(alternatives))
+        diag["sensitivity"] = [f"{w.kind}{w.parameters.get('k', '')}" for w in alternatives]
     return out, diag

@@ -24,8 +24,9 @@ If a robustness field is given (the index engine's Monte-Carlo class probability
 cluster stability from the typology) it is used as is. Otherwise, for rules built on the
 z-scores (index class from the index value, burden count), a seeded Monte-Carlo run here
 perturbs the indicator weights (each × U(0.5, 1.5)), drops one indicator at a time and
-shifts the burden threshold by ±0.25 SD; for hot spots it is 1 − q (the FDR-adjusted
-p-value) of the hot-spot result.
+shifts the burden threshold by ±0.25 SD. For hot spots it is the share of neighbour
+definitions giving the same result (``gi_robust`` / ``lisa_robust`` from ``hot_spots(...,
+sensitivity=True)``), else 1 − q (the FDR-adjusted p-value).
 """
 import numpy as np
 import pandas as pd
@@ -305,6 +306,9 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
     elif rule == "cluster":
         rob = np.full(n, np.nan)
         source = "none"
+    elif rule == "hotspot" and hotspot_field and f"{hotspot_field.split('_')[0]}_robust" in frame.columns:
+        rob = numeric_field(frame, f"{hotspot_field.split('_')[0]}_robust").to_numpy()
+        source = "neighbour_definitions"
     elif rule == "hotspot" and hotspot_q_field:
         q = numeric_field(frame, hotspot_q_field).to_numpy()
         rob = 1.0 - q

@@ -32,6 +32,7 @@ class HotSpots(KommunalmonitorAlgorithm):
     SEED = "SEED"
     ALPHA = "ALPHA"
     FDR = "FDR"
+    SENSITIVITY = "SENSITIVITY"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -64,6 +65,9 @@ class HotSpots(KommunalmonitorAlgorithm):
             self.ALPHA, self.tr("Significance level"), ["90 %", "95 %", "99 %"], defaultValue=1))
         self.addParameter(QgsProcessingParameterBoolean(
             self.FDR, self.tr("Correct for multiple testing (false discovery rate)"), True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.SENSITIVITY, self.tr("Check the result with other neighbour definitions (robustness; takes longer)"),
+            False))
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Hot spots"), QgsProcessing.TypeVectorAnyGeometry))
 
@@ -80,13 +84,14 @@ class HotSpots(KommunalmonitorAlgorithm):
         seed = self.parameterAsInt(parameters, self.SEED, context)
         alpha = ALPHAS[self.parameterAsEnum(parameters, self.ALPHA, context)]
         fdr = self.parameterAsBool(parameters, self.FDR, context)
+        sensitivity = self.parameterAsBool(parameters, self.SENSITIVITY, context)
         name = source.sourceName() if source else None
         frame = source_to_gdf(source, name=name).reset_index(drop=True)
         frame.attrs["layer_name"] = name
         weights = build_weights(frame, kind, k=k, threshold=distance,
                                 islands="nearest" if link else "keep")
         out, diag = hot_spots(frame, field, weights, method=method, permutations=permutations, seed=seed,
-                              alpha=alpha, fdr=fdr, feedback=core_feedback(feedback))
+                              alpha=alpha, fdr=fdr, sensitivity=sensitivity, feedback=core_feedback(feedback))
         if "lisa" in diag:
             counts = diag["lisa"]["counts"]
             feedback.pushInfo(self.tr(

@@ -151,3 +151,23 @@ def test_berlin_child_poverty_hot_spots(berlin_dir):
     # Gi* hot spots concentrate in the districts Mitte (01) and Neukölln (08)
     hot_districts = out.loc[out["gi_bin"] > 0, "PLR_ID"].str[:2].value_counts()
     assert set(hot_districts.index[:2]) <= {"01", "08", "12", "07", "10"}
+
+
+def test_sensitivity_to_the_neighbour_definition():
+    rng = np.random.default_rng(3)
+    y = rng.normal(0, 1, 100)
+    core_cells = [44, 45, 54, 55]
+    y[core_cells] += 5
+    g = grid(10, 10, y)
+    out, diag = H.hot_spots(g, "v", W.build_weights(g, "queen"), permutations=999, seed=1, fdr=False,
+                            sensitivity=True)
+    assert diag["sensitivity"] == ["rook", "knn6", "knn8"]
+    assert out["gi_robust"].between(0.25, 1).all() and out["lisa_robust"].between(0.25, 1).all()
+    # the planted core is a 99 % hot spot and mostly stays one under the other definitions
+    assert (out.loc[core_cells, "gi_bin"] == 3).all() and out.loc[core_cells, "gi_robust"].mean() >= 0.75
+    assert (out["gi_robust"] < 1).any()
+    from kommunalmonitor.core.priorities import ranking as R
+
+    ranked, d = R.rank_priorities(out, "hotspot", hotspot_field="gi_bin")
+    assert d["robustness_source"] == "neighbour_definitions"
+    assert np.allclose(ranked["robustness"], out["gi_robust"])

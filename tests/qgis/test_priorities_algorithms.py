@@ -105,7 +105,7 @@ def test_priorities_from_index_fields_and_weighted_rule(run_alg, tmp_path):
 
     layer = _grid_layer()
     hot = run_alg("kommunalmonitor:hotspots", {"INPUT": layer, "FIELD": "armut", "PERMUTATIONS": 999,
-                                               "OUTPUT": str(tmp_path / "hot.gpkg")})["OUTPUT"]
+                                               "SENSITIVITY": True, "OUTPUT": str(tmp_path / "hot.gpkg")})["OUTPUT"]
     hl = QgsVectorLayer(hot, "hot", "ogr")
     # z-scores and an index as the composite index would write them
     vals = np.array([f["armut"] for f in hl.getFeatures()])
@@ -125,6 +125,7 @@ def test_priorities_from_index_fields_and_weighted_rule(run_alg, tmp_path):
     assert centre["priority"] == 1 and "z_armut" not in centre["reasons_en"]
     assert "armut +" in centre["reasons_en"]
     assert all(r["robustness"] is not None for r in rows)
+    assert all(0.25 <= r["gi_robust"] <= 1 for r in rows)
     text = open(out["TABLE"], encoding="utf-8-sig").read()
     assert text.startswith("Planungsraum;Priorität;")
 
