@@ -1166,6 +1166,103 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
                               diagnostics=diagnostics)
 
 
+# --------------------------------------------------------------------------- default styles
+# Minimal QGIS styles (QML) so the files open readable in QGIS even when nothing styles
+# them (qgis_process loads nothing): stored in the GeoPackage's ``layer_styles`` table and
+# as ``.qml`` beside the rasters. Plain text: core stays free of QGIS.
+
+_QML_HEAD = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"3.22.0\" styleCategories=\"Symbology\">\n"
+
+
+def _opts(**values):
+    return "".join(f'<Option type="QString" name="{k}" value="{v}"/>' for k, v in values.items())
+
+
+def _symbol(kind, symbol_name, **values):
+    cls = {"fill": "SimpleFill", "line": "SimpleLine", "marker": "SimpleMarker"}[kind]
+    return (f'<symbol type="{kind}" name="{symbol_name}" alpha="1" clip_to_extent="1" force_rhr="0">'
+            f'<layer class="{cls}" enabled="1" pass="0" locked="0"><Option type="Map">{_opts(**values)}'
+            f'</Option></layer></symbol>')
+
+
+def _qml_single(kind, **values):
+    return (_QML_HEAD + '<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" '
+            f'forceraster="0"><symbols>{_symbol(kind, "0", **values)}</symbols></renderer-v2></qgis>\n')
+
+
+def _qml_roads():
+    cats = (("arterial", "230,120,20,255", "1.2"), ("primary", "245,180,60,255", "0.7"))
+    categories = "".join(f'<category render="true" symbol="{i}" value="{v}" label="{v}"/>'
+                         for i, (v, _, _) in enumerate(cats))
+    symbols = "".join(_symbol("line", str(i), line_color=c, line_width=w, line_width_unit="MM",
+                              line_style="solid", capstyle="round", joinstyle="round")
+                      for i, (_, c, w) in enumerate(cats))
+    return (_QML_HEAD + '<renderer-v2 type="categorizedSymbol" attr="road_class" symbollevels="0" '
+            f'enableorderby="0" forceraster="0"><categories>{categories}</categories>'
+            f'<symbols>{symbols}</symbols></renderer-v2></qgis>\n')
+
+
+def _qml_raster(stops, unit):
+    items = "".join(f'<item alpha="255" value="{v}" label="{v} {unit}" color="{c}"/>' for v, c in stops)
+    lo, hi = stops[0][0], stops[-1][0]
+    return (_QML_HEAD + '<pipe><rasterrenderer type="singlebandpseudocolor" band="1" opacity="1" '
+            f'alphaBand="-1" classificationMin="{lo}" classificationMax="{hi}"><rastershader>'
+            '<colorrampshader colorRampType="INTERPOLATED" classificationMode="1" clip="0">'
+            f'{items}</colorrampshader></rastershader></rasterrenderer></pipe></qgis>\n')
+
+
+VECTOR_STYLES = {
+    "blocks": lambda: _qml_single("fill", color="235,232,224,255", outline_color="150,150,150,255",
+                                  outline_width="0.1", outline_width_unit="MM", style="solid",
+                                  outline_style="solid"),
+    "planning_areas": lambda: _qml_single("fill", color="0,0,0,0", outline_color="60,60,60,255",
+                                          outline_width="0.5", outline_width_unit="MM", style="no",
+                                          outline_style="solid"),
+    "districts": lambda: _qml_single("fill", color="0,0,0,0", outline_color="20,20,20,255",
+                                     outline_width="1.2", outline_width_unit="MM", style="no",
+                                     outline_style="solid"),
+    "city_boundary": lambda: _qml_single("fill", color="0,0,0,0", outline_color="20,20,20,255",
+                                         outline_width="1.6", outline_width_unit="MM", style="no",
+                                         outline_style="dash"),
+    "rivers": lambda: _qml_single("line", line_color="60,130,200,255", line_width="2.0",
+                                  line_width_unit="MM", line_style="solid"),
+    "railways": lambda: _qml_single("line", line_color="70,70,70,255", line_width="0.8",
+                                    line_width_unit="MM", line_style="dash"),
+    "roads": _qml_roads,
+    "schools": lambda: _qml_single("marker", name="square", color="40,80,160,255", size="2.6",
+                                   size_unit="MM", outline_color="255,255,255,255"),
+    "kitas": lambda: _qml_single("marker", name="circle", color="230,90,120,255", size="2.0",
+                                 size_unit="MM", outline_color="255,255,255,255"),
+}
+RASTER_STYLES = {
+    "noise": (((40, "#1a9850"), (55, "#fee08b"), (65, "#f46d43"), (75, "#a50026")), "dB"),
+    "green": (((0, "#f7fcf5"), (0.5, "#74c476"), (1, "#00441b")), ""),
+    "impervious": (((0, "#ffffff"), (0.5, "#969696"), (1, "#252525")), ""),
+    "heat": (((22, "#313695"), (30, "#ffffbf"), (38, "#a50026")), "\u00b0C"),
+}
+
+
+def _write_styles(gpkg_path):
+    """Store the default vector styles in the GeoPackage (QGIS reads ``layer_styles``)."""
+    with sqlite3.connect(gpkg_path) as con:
+        geom_cols = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS layer_styles (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256), "
+            "f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT, "
+            "useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30), "
+            "update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))")
+        con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+                    "description) VALUES ('layer_styles', 'attributes', 'layer_styles', ?)",
+                    (SOURCE_NOTE,))
+        for name, make in VECTOR_STYLES.items():
+            if name in geom_cols:
+                con.execute("INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                            "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, "
+                            "description, owner, ui) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', '')",
+                            (name, geom_cols[name], name, make(), SOURCE_NOTE))
+
+
 README_TEXT = """Musterstadt - synthetic sample data / synthetische Beispieldaten
 ================================================================
 
@@ -1208,6 +1305,7 @@ def write_sample_municipality(sample, output_dir, feedback=None):
         feedback.check()
     with sqlite3.connect(paths["gpkg"]) as con:
         con.execute("UPDATE gpkg_contents SET description = ?", (SOURCE_NOTE,))
+    _write_styles(paths["gpkg"])
     height, width = next(iter(sample.rasters.values())).shape
     descriptions = {"noise": "Road and rail noise Lden (dB)", "green": "Green cover fraction (0-1)",
                     "impervious": "Impervious surface fraction (0-1)",
@@ -1221,6 +1319,8 @@ def write_sample_municipality(sample, output_dir, feedback=None):
             dst.update_tags(source=SOURCE_NOTE, seed=str(sample.seed))
             dst.set_band_description(1, descriptions[key])
         paths[key] = path
+        with open(os.path.splitext(path)[0] + ".qml", "w", encoding="utf-8") as fh:
+            fh.write(_qml_raster(*RASTER_STYLES[key]))
     feedback.progress(0.9)
     paths["zensus"] = os.path.join(output_dir, "zensus_100m.csv")
     zensus_csv_frame(sample.grid).to_csv(paths["zensus"], sep=";", index=False, encoding="utf-8")

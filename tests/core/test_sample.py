@@ -405,6 +405,12 @@ def test_written_files(sample, written):
     with sqlite3.connect(written["gpkg"]) as con:
         notes = {r[0] for r in con.execute("SELECT description FROM gpkg_contents")}
     assert notes == {SOURCE_NOTE}
+    with sqlite3.connect(written["gpkg"]) as con:
+        styled = {r[0] for r in con.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault")}
+    assert styled == set(sample.layers)
+    for key in ("noise", "green", "impervious", "heat"):
+        qml = os.path.splitext(written[key])[0] + ".qml"
+        assert "singlebandpseudocolor" in open(qml, encoding="utf-8").read()
     for key in ("noise", "green", "impervious", "heat"):
         with rasterio.open(written[key]) as src:
             assert src.crs.to_epsg() == 25832

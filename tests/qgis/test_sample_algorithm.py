@@ -111,3 +111,16 @@ def test_temporary_output_folder(run_alg):
                   {"N_BLOCKS": 500, "SEED": 11, "OUTPUT_FOLDER": "TEMPORARY_OUTPUT"})
     assert os.path.isdir(out["OUTPUT_FOLDER"]) and out["OUTPUT_FOLDER"] != "TEMPORARY_OUTPUT"
     assert os.path.exists(out["GPKG"]) and os.path.dirname(out["GPKG"]) == out["OUTPUT_FOLDER"]
+
+
+def test_files_open_styled(results):
+    from qgis.core import QgsRasterLayer, QgsVectorLayer
+
+    out, _, _ = results
+    roads = QgsVectorLayer(f"{out['GPKG']}|layername=roads", "roads", "ogr")
+    assert roads.renderer().type() == "categorizedSymbol"
+    assert [c.value() for c in roads.renderer().categories()] == ["arterial", "primary"]
+    rivers = QgsVectorLayer(f"{out['GPKG']}|layername=rivers", "rivers", "ogr")
+    assert rivers.renderer().symbol().color().name() == "#3c82c8"
+    noise = QgsRasterLayer(out["NOISE"], "noise")
+    assert noise.renderer().type() == "singlebandpseudocolor"
