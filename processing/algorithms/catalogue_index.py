@@ -51,7 +51,7 @@ class CatalogueIndexAlgorithm(KommunalmonitorAlgorithm):
                                   included=diag["n_included"], total=diag["n_areas"],
                                   small=diag["n_population_below_minimum"], missing=diag["n_missing"]))
         for warning in diag["indicator_warnings"] + diag["warnings"]:
-            feedback.reportError(warning, False)
+            feedback.pushWarning(warning)
         feedback.pushInfo(self.tr("The index is a search strategy: areas with high values need a "
                                   "look on site, it is not a verdict on the people living there."))
         dest = gdf_to_sink(self, parameters, context, self.OUTPUT, catalogue_output(frame, result), feedback)

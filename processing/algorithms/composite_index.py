@@ -6,7 +6,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
 from ...core.indices.composite import composite_index, parse_weights, result_frame
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
-from ..styling import register_output_style
+from ..styling import index_classes_style, register_output_style
 
 STANDARDISATIONS = ("z", "z_weighted", "minmax", "percentile", "rank_exp")
 SCHEMES = ("sd_bands", "quantiles", "jenks", "equal_interval", "fixed")
@@ -116,11 +116,11 @@ class CompositeIndexAlgorithm(KommunalmonitorAlgorithm):
                                   included=diag["n_included"], total=diag["n_areas"],
                                   small=diag["n_population_below_minimum"], missing=diag["n_missing"]))
         for warning in diag["warnings"]:
-            feedback.reportError(warning, False)
+            feedback.pushWarning(warning)
         feedback.pushInfo(self.tr("The index is a search strategy: areas with high values need a "
                                   "look on site, it is not a verdict on the people living there."))
         out = result_frame(frame, result)
         dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
         if scheme == "sd_bands":
-            register_output_style(context, dest, "index_classes.qml", self.tr("Composite index"))
+            register_output_style(context, dest, index_classes_style, self.tr("Composite index"))
         return {self.OUTPUT: dest}

@@ -63,8 +63,8 @@ class MultipleBurdenAlgorithm(KommunalmonitorAlgorithm):
                                       low=f"{limits['low']:g}", high=f"{limits['high']:g}",
                                       kind=self.tr(limits["kind"])))
         if result.diagnostics["n_incomplete"]:
-            feedback.reportError(self.tr("{count} area(s) have a missing grade; their count is a minimum.",
-                                         count=result.diagnostics["n_incomplete"]), False)
+            feedback.pushWarning(self.tr("{count} area(s) have a missing grade; their count is a minimum.",
+                                         count=result.diagnostics["n_incomplete"]))
         feedback.pushInfo(self.tr("Quantile grades are relative to this city (worse than most areas); fixed "
                                   "thresholds are absolute. The field k_<indicator> says which."))
         out = frame.copy()

@@ -95,7 +95,7 @@ class StatusDynamicsAlgorithm(KommunalmonitorAlgorithm):
                                   dynamics=", ".join(str(v) for v in diag["dynamics_counts"].values()),
                                   attention=diag["n_attention"]))
         for warning in diag["warnings"]:
-            feedback.reportError(warning, False)
+            feedback.pushWarning(warning)
         feedback.pushInfo(self.tr("Dynamics are relative to the whole city: 'negative' means worse "
                                   "than the city's development, not necessarily an absolute decline."))
         out = frame.copy()
