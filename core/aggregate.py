@@ -24,7 +24,7 @@ from .errors import InputError
 from .feedback import ensure_feedback
 from .i18n import tr
 from .validate import (layer_name, numeric_field, require_fields, require_not_empty,
-                       require_same_crs, require_unique)
+                       require_projected, require_same_crs, require_unique)
 
 #: assignment methods written to the block assignment table
 BY_OVERLAP = "overlap"
@@ -147,6 +147,8 @@ def assign_blocks(blocks, areas, area_id_field, blocks_name=None, areas_name=Non
     """
     feedback = ensure_feedback(feedback)
     require_same_crs(blocks, areas, blocks_name, areas_name)
+    # overlap shares compare areas: in degrees they are distorted, so refuse as all area work does
+    require_projected(areas, areas_name)
     n = len(blocks)
     area_ids = areas[area_id_field].to_numpy(dtype=object)
     chosen = np.full(n, -1, dtype=np.int64)

@@ -10,7 +10,7 @@ from ...core.i18n import language, normalise_language, tr
 from ...core.mapping import (class_summary, default_source_note, default_subtitle,
                              default_title, indicator_names, map_classes, reading_help,
                              search_strategy_note)
-from ...core.validate import require_fields
+from ...core.validate import require_fields, require_not_empty
 from ..base import KommunalmonitorAlgorithm
 from ..bridge import source_to_gdf
 from ..layout import CouncilMapSpec, build_council_map, export_pdf, style_index_layer
@@ -96,6 +96,7 @@ class CouncilMap(KommunalmonitorAlgorithm):
         lang = auto_language() if choice == "auto" else choice
 
         frame = source_to_gdf(layer, name=layer.name())
+        require_not_empty(frame, layer.name())  # an empty map must not reach the council
         require_fields(frame, [class_field], layer.name())
         if class_label_field and class_label_field not in frame.columns:
             class_label_field = None

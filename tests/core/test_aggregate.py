@@ -173,3 +173,16 @@ def test_berlin_planning_areas_to_districts_regions_match_the_lor_key(berlin_dir
         out["under15_share"].to_numpy(),
         100 * (reference["pop_0_5"] + reference["pop_6_14"]).to_numpy() / reference["pop"].to_numpy())
     assert out["pop"].sum() == pytest.approx(population["pop"].sum())
+
+
+def test_geographic_crs_is_refused_naming_the_layer():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from kommunalmonitor.core.aggregate import aggregate_to_areas
+    from kommunalmonitor.core.errors import InputError
+
+    areas = gpd.GeoDataFrame({"plr": ["a"]}, geometry=[box(13.3, 52.5, 13.4, 52.6)], crs="EPSG:4326")
+    blocks = gpd.GeoDataFrame({"ew": [10]}, geometry=[box(13.31, 52.51, 13.32, 52.52)], crs="EPSG:4326")
+    with pytest.raises(InputError, match="geographic CRS"):
+        aggregate_to_areas(blocks, areas, "plr", ["ew"], [], areas_name="Planungsräume")

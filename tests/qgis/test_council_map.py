@@ -230,3 +230,13 @@ def test_index_classes_style_from_the_data(qgis_app, index_gpkg):
     assert labels[0] == f"sehr hoher Bedarf ({n_high} Gebiete)"
     assert labels[-1].startswith("nicht bewertet (1 Gebiet)")
     assert layer.labelsEnabled() and layer.labeling().settings().fieldName == "plr_name"
+
+
+def test_council_map_refuses_an_empty_layer(run_alg, tmp_path):
+    from qgis.core import QgsProcessingException, QgsVectorLayer
+
+    layer = QgsVectorLayer("Polygon?crs=EPSG:25832&field=index_class:integer", "leer", "memory")
+    out = tmp_path / "empty.pdf"
+    with pytest.raises(QgsProcessingException, match="no features"):
+        run_alg("kommunalmonitor:councilmap", {"INPUT": layer, "OUTPUT": str(out)})
+    assert not out.exists()
