@@ -205,6 +205,10 @@ def build_graph(units, rule="rook", snap_tolerance=0.5, min_shared_length=None,
     qi, ti = query_pairs(geoms, buffered, predicate="intersects")
     keep = qi < ti
     ii, jj = qi[keep], ti[keep]
+    # canonical order: the spatial indexes of shapely 1.8 and 2.x list pairs differently, and the
+    # edge order feeds the seeded spanning trees, so sort to get the same areas on both stacks
+    order = np.lexsort((jj, ii))
+    ii, jj = ii[order], jj[order]
     feedback.progress(0.25)
     feedback.check()
 
@@ -282,6 +286,8 @@ def build_graph(units, rule="rook", snap_tolerance=0.5, min_shared_length=None,
         if len(links):
             edges = np.vstack([edges, links])
             lengths = np.concatenate([lengths, np.zeros(len(links))])
+            order = np.lexsort((edges[:, 1], edges[:, 0]))
+            edges, lengths = edges[order], lengths[order]
     feedback.progress(1.0)
     return UnitGraph(n=n, edges=edges, shared_length=lengths, cut_edges=cut_edges,
                      cut_reason=cut_reason[cut_mask], cut_barrier=cut_barrier[cut_mask],
