@@ -15,6 +15,28 @@ from .base import ICON_PATH, PLUGIN_DIR, KommunalmonitorAlgorithm
 
 MODELS_DIR = os.path.join(PLUGIN_DIR, "resources", "models")
 
+# Shipped models: model name (its id) → English display name (German in the catalogue).
+MODEL_DISPLAY_NAMES = {
+    "councilmapworkflow": "Council map workflow (aggregate, index, PDF)",
+}
+
+
+class ShippedModel(QgsProcessingModelAlgorithm):
+    """A model from ``resources/models`` whose toolbox name is translated (QGIS shows a
+    model's id as its name otherwise)."""
+
+    def displayName(self):  # noqa: N802
+        """Translated name, or the model's own name when none is registered."""
+        english = MODEL_DISPLAY_NAMES.get(self.name())
+        return tr(english) if english else super().displayName()
+
+    def createInstance(self):  # noqa: N802
+        """A copy that keeps the translated name (QGIS clones models for each run)."""
+        copy = ShippedModel()
+        copy.loadVariant(self.toVariant())
+        copy.setSourceFilePath(self.sourceFilePath())
+        return copy
+
 
 def _report_broken_module(module_name, error):
     """Log why an algorithm module could not be loaded (never let it take QGIS down)."""
@@ -84,7 +106,7 @@ class KommunalmonitorProvider(QgsProcessingProvider):
         if os.path.isdir(MODELS_DIR):
             for name in sorted(os.listdir(MODELS_DIR)):
                 if name.endswith(".model3"):
-                    model = QgsProcessingModelAlgorithm()
+                    model = ShippedModel()
                     if model.fromFile(os.path.join(MODELS_DIR, name)):
                         self.addAlgorithm(model)
                     else:

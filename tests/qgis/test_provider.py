@@ -17,3 +17,18 @@ def test_provider_long_name_translated(qgis_app):
         assert "Kommunalentwicklung" in KommunalmonitorProvider().longName()
     with i18n.language("en"):
         assert "municipal development" in KommunalmonitorProvider().longName()
+
+
+def test_shipped_model_has_a_translated_name_and_runs_as_a_copy(qgis_app):
+    from qgis.core import QgsApplication
+
+    model = QgsApplication.processingRegistry().algorithmById("kommunalmonitor:councilmapworkflow")
+    assert model is not None
+    with i18n.language("de"):
+        assert model.displayName() == "Ablauf Gremienkarte (aggregieren, Index, PDF)"
+    with i18n.language("en"):
+        assert model.displayName() == "Council map workflow (aggregate, index, PDF)"
+    copy = model.createInstance()
+    assert copy.displayName() == model.displayName()
+    assert {c.algorithmId() for c in copy.childAlgorithms().values()} == {
+        "kommunalmonitor:aggregatetoareas", "kommunalmonitor:compositeindex", "kommunalmonitor:councilmap"}
