@@ -73,11 +73,11 @@ test: test-qgis test-current
 
 test-qgis: setup-qgis pkgroot
 	@echo ">> QGIS stack: $$($(QGIS_PY) --version), QGIS $$($(QGIS_PY) -c 'from qgis.core import Qgis; print(Qgis.QGIS_VERSION)' 2>/dev/null)"
-	$(QGIS_ENV) $(QGIS_PY) -P -m pytest tests/core tests/qgis $(PYTEST_ARGS)
+	$(QGIS_ENV) $(QGIS_PY) -P -m pytest tests/core tests/qgis -m "not peers" $(PYTEST_ARGS)
 
 test-current: setup-current pkgroot
 	@echo ">> current stack: $$($(VENV_PY) -c 'import geopandas, shapely, numpy, pandas; print("geopandas", geopandas.__version__, "shapely", shapely.__version__, "numpy", numpy.__version__, "pandas", pandas.__version__)')"
-	PYTHONPATH=$(PKGROOT) $(VENV_PY) -P -m pytest tests/core tests/peers $(PYTEST_ARGS)
+	PYTHONPATH=$(PKGROOT) $(VENV_PY) -P -m pytest tests/core $(PYTEST_ARGS)
 
 demo: setup-qgis pkgroot
 	@$(QGIS_ENV) $(QGIS_PY) -P scripts/demo.py --output $(CURDIR)/demo-output --profile $(PROFILE)-demo
