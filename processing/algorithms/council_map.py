@@ -40,6 +40,7 @@ class CouncilMap(KommunalmonitorAlgorithm):
     YEAR = "YEAR"
     SUBTITLE = "SUBTITLE"
     SOURCE_NOTE = "SOURCE_NOTE"
+    LEGEND_TITLE = "LEGEND_TITLE"
     LANGUAGE = "LANGUAGE"
     OUTPUT = "OUTPUT"
 
@@ -70,6 +71,8 @@ class CouncilMap(KommunalmonitorAlgorithm):
             self.SUBTITLE, self.tr("Subtitle (empty: indicators and date)"), optional=True))
         self.addParameter(QgsProcessingParameterString(
             self.SOURCE_NOTE, self.tr("Data source note"), optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.LEGEND_TITLE, self.tr("Legend title (empty: 'Index class')"), optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.LANGUAGE, self.tr("Map language"),
             [self.tr("Automatic (German unless QGIS runs in English)"), "Deutsch", "English"],
@@ -91,6 +94,7 @@ class CouncilMap(KommunalmonitorAlgorithm):
         year = self.parameterAsString(parameters, self.YEAR, context)
         subtitle = self.parameterAsString(parameters, self.SUBTITLE, context)
         source_note = self.parameterAsString(parameters, self.SOURCE_NOTE, context)
+        legend_title = self.parameterAsString(parameters, self.LEGEND_TITLE, context)
         choice = self.LANGUAGES[self.parameterAsEnum(parameters, self.LANGUAGE, context)]
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         lang = auto_language() if choice == "auto" else choice
@@ -108,7 +112,7 @@ class CouncilMap(KommunalmonitorAlgorithm):
                 source_note=source_note or default_source_note(layer.name(), lang=lang),
                 note=search_strategy_note(lang=lang),
                 classes=classes, class_field=class_field, label_field=label_field or None,
-                legend_title=tr("Index class", lang=lang), language=lang,
+                legend_title=legend_title or tr("Index class", lang=lang), language=lang,
                 reading_help=reading_help(len(indicator_names(frame.columns)), lang=lang)
                 if indicator_names(frame.columns) else "")
             feedback.pushInfo(self.tr("Classes on the map: {summary}",

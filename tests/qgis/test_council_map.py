@@ -240,3 +240,12 @@ def test_council_map_refuses_an_empty_layer(run_alg, tmp_path):
     with pytest.raises(QgsProcessingException, match="no features"):
         run_alg("kommunalmonitor:councilmap", {"INPUT": layer, "OUTPUT": str(out)})
     assert not out.exists()
+
+
+def test_council_map_legend_title_for_other_maps(run_alg, index_gpkg, tmp_path):
+    path, _ = index_gpkg
+    pdf = str(tmp_path / "prioritaeten.pdf")
+    run_alg("kommunalmonitor:councilmap", {"INPUT": path, "LEGEND_TITLE": "Priorität",
+                                           "LANGUAGE": 1, "OUTPUT": pdf})
+    text = " ".join(_pdf_text(pdf).split())
+    assert "Priorität" in text and "Indexklasse" not in text
