@@ -45,6 +45,7 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
     NAME_FIELD = "NAME_FIELD"
     INDEX_FIELD = "INDEX_FIELD"
     CLASS_FIELD = "CLASS_FIELD"
+    N_CLASSES = "N_CLASSES"
     Z_FIELDS = "Z_FIELDS"
     BURDEN_THRESHOLD = "BURDEN_THRESHOLD"
     BURDEN_FIELD = "BURDEN_FIELD"
@@ -79,6 +80,10 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
             optional=True))
         self.addParameter(QgsProcessingParameterField(
             self.CLASS_FIELD, self.tr("Index class field (higher = more need)"), None, self.INPUT, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.N_CLASSES, self.tr("Number of index classes (0: the highest class present; set it when "
+                                    "no area may be in the top class)"),
+            QgsProcessingParameterNumber.Integer, 0, minValue=0))
         self.addParameter(QgsProcessingParameterField(
             self.Z_FIELDS, self.tr("Indicator z-scores for reasons and burden count (default: all z_ fields)"),
             None, self.INPUT, QgsProcessingParameterField.Numeric, allowMultiple=True, optional=True))
@@ -131,6 +136,7 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
         min_population = self.parameterAsDouble(parameters, self.MIN_POPULATION, context)
         threshold = self.parameterAsDouble(parameters, self.BURDEN_THRESHOLD, context)
         seed = self.parameterAsInt(parameters, self.SEED, context)
+        n_classes = self.parameterAsInt(parameters, self.N_CLASSES, context) or None
         labels = parse_labels(self.parameterAsString(parameters, self.LABELS, context))
         table_path = self.parameterAsFileOutput(parameters, self.TABLE, context)
         name = source.sourceName() if source else None
@@ -163,7 +169,7 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
             combination=combination if rule == "weighted" else None,
             population_field=field(self.POPULATION_FIELD), children_field=field(self.CHILDREN_FIELD),
             min_population=min_population, robustness_field=robustness, seed=seed, labels=labels,
-            feedback=core_feedback(feedback))
+            n_classes=n_classes, feedback=core_feedback(feedback))
         lang = "de" if get_language() == "de" else "en"
         out = frame.copy()
         out["priority"] = result["priority"].to_numpy()

@@ -198,3 +198,26 @@ def test_contiguous_typology(run_alg, tmp_path):
     for c in range(1, 5):
         sel = (frame["cluster"] == c).to_numpy().nonzero()[0]
         assert connected_components(w.neighbours[sel][:, sel], directed=False)[0] == 1
+
+
+def test_number_of_classes_keeps_levels_when_the_top_class_is_empty(run_alg, tmp_path):
+    """With 4 index classes but nobody in class 4, class 3 is priority 2, not 1."""
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    layer = QgsVectorLayer("Polygon?crs=EPSG:25833&field=plr:string&field=index:double"
+                           "&field=index_class:integer&field=z_armut:double", "Gebiete", "memory")
+    features = []
+    for i, cls in enumerate([1, 2, 2, 3, 2, 1]):
+        f = QgsFeature(layer.fields())
+        f.setGeometry(QgsGeometry.fromWkt(f"POLYGON(({i*10} 0,{i*10+10} 0,{i*10+10} 10,{i*10} 10,{i*10} 0))"))
+        f.setAttributes([f"P{i}", float(cls) - 2.0, cls, float(cls) - 2.0])
+        features.append(f)
+    layer.dataProvider().addFeatures(features)
+    levels = {}
+    for n_classes in (0, 4):
+        out = run_alg("kommunalmonitor:planningpriorities", {
+            "INPUT": layer, "RULE": 0, "CLASS_FIELD": "index_class", "N_CLASSES": n_classes,
+            "OUTPUT": str(tmp_path / f"p{n_classes}.gpkg")})
+        levels[n_classes] = {r["plr"]: r["priority"] for r in _features(out["OUTPUT"])}
+    assert levels[0]["P3"] == 1 and levels[4]["P3"] == 2
+    assert levels[4]["P0"] == 4 and levels[4]["P1"] == 3
