@@ -222,22 +222,6 @@ def run_peer(name, folder):
     return np.asarray(result["Clusters"]), time.perf_counter() - start
 
 
-def peak_mb():
-    """Peak resident memory of this process in MB from /proc (VmHWM).
-
-    ``getrusage`` ru_maxrss survives execve on Linux, so a fresh worker would report the
-    parent's peak when that is larger; VmHWM belongs to this process image only.
-    """
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return peak_rss_mb()
-
-
 def worker(tool, folder):
     """Run one tool on one prepared folder; print one JSON line."""
     units, task, edges = load(folder)
@@ -246,7 +230,7 @@ def worker(tool, folder):
     else:
         labels, seconds = run_peer(tool, folder)
         extra = {}
-    result = {"seconds": seconds, "peak_mb": peak_mb(), **extra}
+    result = {"seconds": seconds, "peak_mb": peak_rss_mb(), **extra}
     # our min-only run is checked against what it was asked (the minimum), everyone else against both
     result.update(evaluate(units, labels, edges, task, use_max=tool != "ours_min_only"))
     print(json.dumps(result))

@@ -33,7 +33,18 @@ def median_time(function, repeat=3, warmup=0):
 
 
 def peak_rss_mb():
-    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
+    """Peak resident memory of this process so far, in MB.
+
+    Read from VmHWM in /proc: ``ru_maxrss`` survives ``exec`` on Linux, so a fresh worker
+    started from a big parent would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
