@@ -49,9 +49,10 @@ def test_jenks_exhaustive_small():
     np.testing.assert_allclose(fisher_jenks_breaks(x, 3), best_bounds)
 
 
+@pytest.mark.peers
 @pytest.mark.parametrize("k", [3, 5, 7])
 def test_against_mapclassify(k):
-    mapclassify = pytest.importorskip("mapclassify")
+    import mapclassify
     rng = np.random.default_rng(k)
     x = np.concatenate([rng.normal(0, 1, 150), rng.normal(4, 0.5, 50)])
     ref = np.ones(x.size, bool)

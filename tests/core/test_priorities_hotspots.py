@@ -28,8 +28,9 @@ def test_fdr_hand_computed():
     assert np.isnan(H.fdr_adjust([np.nan, 0.01])[0])
 
 
+@pytest.mark.peers
 def test_fdr_same_decisions_as_esda():
-    esda = pytest.importorskip("esda")
+    import esda
     rng = np.random.default_rng(1)
     p = np.concatenate([rng.uniform(0, 0.001, 30), rng.uniform(0, 1, 300)])
     ours = H.fdr_adjust(p) <= 0.05
@@ -55,12 +56,13 @@ def _esda_w(weights, libpysal):
                               silence_warnings=True)
 
 
+@pytest.mark.peers
 def test_statistics_equal_esda_and_p_values_within_permutation_tolerance():
     """Same weights: I, quadrants, Gi*, binary Gi* z equal esda exactly; pseudo p-values use
     other random numbers (esda draws with its own scheme), so they agree within permutation
     noise (sd of a pseudo p with 999 permutations <= 0.016)."""
-    esda = pytest.importorskip("esda")
-    libpysal = pytest.importorskip("libpysal")
+    import esda
+    import libpysal
     rng = np.random.default_rng(7)
     n = 15
     base = np.add.outer(np.arange(n), np.arange(n)).ravel() / 4.0

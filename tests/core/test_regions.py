@@ -69,8 +69,9 @@ def test_barrier_cuts_only_pairs_on_both_sides():
     assert len(build_graph(units, barriers=[road]).edges) == 24
 
 
+@pytest.mark.peers
 def test_graph_matches_libpysal_rook_and_queen():
-    libpysal = pytest.importorskip("libpysal")
+    import libpysal
     rng = np.random.default_rng(3)
     units = grid(9, 7, seed=3)
     # jitter nothing but drop some cells to make holes and islands
