@@ -23,9 +23,9 @@ QGIS_CHECK := import qgis.core, geopandas, shapely, sklearn, rasterio, rtree, sc
 
 # Headless QGIS; -P keeps the current directory (the plugin root) off sys.path.
 export QT_QPA_PLATFORM := offscreen
-export PROJ_DATA := /usr/share/proj
 export KOMMUNALMONITOR_SHARED := $(SHARED)
-QGIS_ENV  := PYTHONPATH=$(PKGROOT):/usr/share/qgis/python/plugins:/usr/share/qgis/python
+# PROJ_DATA only for Debian's pyproj: the venv's wheels ship their own proj.db (another version).
+QGIS_ENV  := PROJ_DATA=/usr/share/proj PYTHONPATH=$(PKGROOT):/usr/share/qgis/python/plugins:/usr/share/qgis/python
 PYTEST_ARGS ?=
 
 .PHONY: help setup setup-qgis setup-current pkgroot test test-qgis test-current demo package bench clean i18n-check
@@ -77,7 +77,7 @@ test-qgis: setup-qgis pkgroot
 
 test-current: setup-current pkgroot
 	@echo ">> current stack: $$($(VENV_PY) -c 'import geopandas, shapely, numpy, pandas; print("geopandas", geopandas.__version__, "shapely", shapely.__version__, "numpy", numpy.__version__, "pandas", pandas.__version__)')"
-	PYTHONPATH=$(PKGROOT) $(VENV_PY) -P -m pytest tests/core $(PYTEST_ARGS)
+	env -u PROJ_DATA PYTHONPATH=$(PKGROOT) $(VENV_PY) -P -m pytest tests/core $(PYTEST_ARGS)
 
 demo: setup-qgis pkgroot
 	@$(QGIS_ENV) $(QGIS_PY) -P scripts/demo.py --output $(CURDIR)/demo-output --profile $(PROFILE)-demo
@@ -89,7 +89,7 @@ bench: setup-qgis setup-current pkgroot
 	@mkdir -p $(BUILD)/bench
 	@for script in bench/bench_*.py; do \
 	  name=$$(basename $$script .py); echo ">> $$name"; \
-	  PYTHONPATH=$(PKGROOT) $(VENV_PY) -P $$script --out $(BUILD)/bench/$${name#bench_}.md || exit 1; \
+	  env -u PROJ_DATA PYTHONPATH=$(PKGROOT) $(VENV_PY) -P $$script --out $(BUILD)/bench/$${name#bench_}.md || exit 1; \
 	done
 	@$(VENV_PY) -P bench/report.py $(BUILD)/bench --out docs/benchmarks.md
 

@@ -57,7 +57,10 @@ def run_isolated(script, args, python=None, timeout=3600):
     python = python or sys.executable
     env = dict(os.environ)
     env["PYTHONPATH"] = PKGROOT + (":/usr/share/qgis/python" if python == QGIS_PYTHON else "")
-    env.setdefault("PROJ_DATA", "/usr/share/proj")
+    if python == QGIS_PYTHON:
+        env["PROJ_DATA"] = "/usr/share/proj"  # Debian's pyproj; the venv's wheels bring their own
+    else:
+        env.pop("PROJ_DATA", None)
     completed = subprocess.run([python, "-P", script, "--worker", *map(str, args)],
                                capture_output=True, text=True, env=env, timeout=timeout)
     if completed.returncode != 0:

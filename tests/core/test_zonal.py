@@ -181,7 +181,7 @@ def test_batches_give_the_same_result(tmp_path):
 
 
 def test_crs_transformation_and_file_input(tmp_path):
-    rasterio = pytest.importorskip("rasterio")
+    import rasterio
     from rasterio.transform import from_origin
 
     path = str(tmp_path / "r.tif")
@@ -325,8 +325,9 @@ def test_berlin_cover_fractions_per_planning_area(berlin):
     assert (table["covered_share"] <= 1 + 1e-9).all()
 
 
+@pytest.mark.peers
 def test_berlin_equals_exactextract(berlin):
-    exactextract = pytest.importorskip("exactextract")
+    import exactextract
     plr, raster = berlin
     ours, _ = zonal_statistics(plr, raster, stats=BERLIN_STATS, bands=[1, 4])
     ops = [{"std": "stdev", "p25": "quantile(q=0.25)", "p90": "quantile(q=0.90)"}.get(s, s)
@@ -346,9 +347,10 @@ def test_berlin_equals_exactextract(berlin):
             np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6, err_msg=f"band {band} {stat}")
 
 
+@pytest.mark.peers
 def test_coverage_equals_exactextract_cell_by_cell(tmp_path):
-    exactextract = pytest.importorskip("exactextract")
-    rasterio = pytest.importorskip("rasterio")
+    import exactextract
+    import rasterio
     from rasterio.transform import from_origin
 
     rng = np.random.default_rng(3)
