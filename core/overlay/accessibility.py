@@ -20,6 +20,7 @@ from ..feedback import ensure_feedback
 from ..i18n import tr
 from ..rates import DEFAULT_MIN_BASE, small_base
 from ._spatial import point_coords, polygons_in
+from .privacy import warn_overwritten
 
 DECAYS = ("none", "linear", "gaussian")
 
@@ -209,6 +210,8 @@ def accessibility(residences, facilities, population_field, areas=None, area_id=
         if catchment is not None:
             per_area["access"] = weighted_mean(res["access"].to_numpy())
         per_area["small_base"] = small_base(a_pop, min_base)
+        diagnostics["replaced_fields"] = warn_overwritten(areas, per_area, feedback,
+                                                          validate.layer_name(areas, areas_name))
         diagnostics["residences_outside_areas"] = int((~inside).sum())
         diagnostics["population_outside_areas"] = float(pop[~inside].sum())
         if (~inside).any():

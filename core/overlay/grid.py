@@ -21,7 +21,7 @@ from ..feedback import ensure_feedback
 from ..i18n import tr
 from ..rates import DEFAULT_MIN_BASE, rate, small_base
 from ._spatial import as_series, boxes, pairwise_intersection, query_pairs
-from .privacy import RateSpec
+from .privacy import RateSpec, warn_overwritten
 
 try:  # shapely >= 2 evaluates bounds/area in C for the whole array
     from shapely import __version__ as _SHAPELY_VERSION
@@ -420,6 +420,8 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
             feedback.warning(tr("Field '{field}': {count} cell(s) are secret or suppressed (-1, –, "
                                 "empty). They are not counted as zero; see '{field}_secret' "
                                 "per area.", field=field, count=d["secret_cells"]))
+    diagnostics["replaced_fields"] = warn_overwritten(targets, out, feedback,
+                                                      validate.layer_name(targets, target_name))
     feedback.progress(1.0)
     return out, diagnostics
 

@@ -20,7 +20,7 @@ from ..feedback import ensure_feedback
 from ..i18n import tr
 from ..rates import DEFAULT_MIN_BASE, rate, small_base
 from ._spatial import as_series, pairwise_covers, pairwise_intersection, query_pairs
-from .privacy import RateSpec
+from .privacy import RateSpec, warn_overwritten
 
 
 def _prepare_polygons(frame, name, feedback, diagnostics, key):
@@ -371,6 +371,8 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
         "engine": "polygon",
     })
     _report(feedback, diagnostics, sources, source_name)
+    diagnostics["replaced_fields"] = warn_overwritten(targets, out, feedback,
+                                                      validate.layer_name(targets, target_name))
     feedback.progress(1.0)
     return out, diagnostics
 

@@ -15,6 +15,7 @@ from ..feedback import ensure_feedback
 from ..i18n import tr
 from ..rates import DEFAULT_MIN_BASE, rate, small_base
 from ._spatial import polygons_in
+from .privacy import warn_overwritten
 
 
 def _safe_name(value):
@@ -159,4 +160,6 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
                                 "feature(s); they were left out, not counted as zero.",
                                 field=field, layer=validate.layer_name(points, points_name),
                                 count=count))
+    diagnostics["replaced_fields"] = warn_overwritten(areas, out, feedback,
+                                                      validate.layer_name(areas, areas_name))
     return out, diagnostics

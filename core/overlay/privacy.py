@@ -112,3 +112,15 @@ def suppress_for_export(frame, count_columns, min_count=3, rates=()):
             values[hide] = np.nan
             out[name] = values
     return out, report
+
+
+def warn_overwritten(before, after, feedback, layer):
+    """Warn when result fields replaced fields the areas already had (e.g. when chaining)."""
+    geometry = getattr(after, "_geometry_column_name", None)
+    replaced = [c for c in after.columns if c in before.columns and c != geometry
+                and not after[c].equals(before[c])]
+    if replaced:
+        feedback.warning(tr("Layer '{layer}' already had the field(s) {fields}; they were replaced "
+                            "by the new results. Rename them first to keep both.",
+                            layer=layer, fields=", ".join(replaced)))
+    return replaced

@@ -103,3 +103,14 @@ def test_berlin_kitas_and_schools_per_plr(berlin_dir, plr):
     assert "n_Grundschule" in out.columns
     assert out["n_Grundschule"].sum() == (schools["schulart"] == "Grundschule").sum() - sum(
         1 for i in diag["outside_ids"] if schools.loc[i, "schulart"] == "Grundschule")
+
+
+def test_replaced_fields_are_reported():
+    messages = []
+    from kommunalmonitor.core.feedback import Feedback
+
+    areas = _areas().assign(n_points=[9, 9])
+    out, diag = points_to_areas(_points(), areas, feedback=Feedback(on_warning=messages.append))
+    assert diag["replaced_fields"] == ["n_points"]
+    assert any("n_points" in m and "replaced" in m for m in messages)
+    assert areas["n_points"].tolist() == [9, 9]  # input untouched
