@@ -149,8 +149,10 @@ def test_zensus2022_100m_children_onto_plr(berlin_dir, plr):
     assert np.corrcoef(joined["alter_unter10"], joined["pub"])[0, 1] > 0.85  # suppression (<3) undercounts small cells
 
 
+@pytest.mark.peers
 def test_zensus2022_matches_tobler(berlin_dir, plr):
-    tobler = pytest.importorskip("tobler")
+    import tobler.area_weighted
+
     table = pd.read_csv(os.path.join(berlin_dir, "zensus2022_100m_alter_berlin.csv"), sep=";")
     out, _ = g.grid_to_areas(table, plr, ["alter_unter10"], target_id="PLR_ID")
     cells = gpd.GeoDataFrame({"v": pd.to_numeric(table["alter_unter10"]).fillna(0)},

@@ -145,8 +145,10 @@ def test_berlin_blocks_onto_plr_conserve_totals(berlin_dir):
     assert len(out) == len(plr)
 
 
+@pytest.mark.peers
 def test_berlin_blocks_match_tobler(berlin_dir):
-    tobler = pytest.importorskip("tobler")
+    import tobler.area_weighted
+
     blocks, plr = _blocks_and_plr(berlin_dir, "1")
     blocks = blocks[blocks.is_valid]
     out, _ = area_interpolate(blocks, plr, extensive=["pop"], target_id="PLR_ID")
