@@ -1,5 +1,6 @@
 """QGIS-stack fixtures: one offscreen QgsApplication with the provider registered."""
 import os
+import sys
 import tempfile
 
 import pytest
@@ -50,3 +51,25 @@ def run_alg(qgis_app):
         return results
 
     return run
+
+
+# QGIS 3.22 + GDAL: a session that ran algorithms while a QgsRasterLayer was alive can
+# segfault during interpreter teardown (after exitQgis, GDAL objects are freed in the wrong
+# order), after every result has been reported. qgis_process runs do not crash (see the
+# demo and qgis_process tests), so this is the test process's teardown only. We keep
+# pytest's own exit status by leaving the process right after pytest has finished.
+_SESSION = {}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Remember pytest's exit status for the clean exit below."""
+    _SESSION["status"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """Exit with pytest's status once the summary is written, before the QGIS/GDAL teardown."""
+    if "status" in _SESSION and "qgis.core" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_SESSION["status"])
