@@ -69,3 +69,17 @@ def test_algorithm_ids_are_lowercase_and_unique():
     ids = list(_algorithm_ids())
     assert len(ids) == len(set(ids)), "duplicate ALGORITHM_ID"
     assert all(a == a.lower() and a.isidentifier() for a in ids), ids
+
+
+def test_no_test_skips_itself():
+    """Only the Berlin-data fixture may skip (where ../shared is absent); peers are marked."""
+    offending = []
+    for folder in ("tests",):
+        for path in _python_files(folder):
+            if path.endswith(os.path.join("tests", "conftest.py")):
+                continue
+            text = open(path, encoding="utf-8").read()
+            for needle in ("importorskip", "pytest.skip(", "mark.skip", "mark.xfail"):
+                if needle in text and path != os.path.abspath(__file__):
+                    offending.append((os.path.relpath(path, PLUGIN_DIR), needle))
+    assert not offending, offending
