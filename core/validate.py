@@ -105,6 +105,16 @@ def require_valid_geometries(frame, name=None, repair=False):
     missing = geoms.isna() | geoms.is_empty
     if len(frame) and missing.all():
         raise InputError(tr("Layer '{layer}' has no geometries.", layer=layer_name(frame, name)))
+    # infinite coordinates (e.g. from a failed reprojection) cannot be repaired: name them
+    bounds = geoms.bounds.to_numpy(dtype="float64")
+    not_finite = ~missing.to_numpy() & ~np.isfinite(bounds).all(axis=1)
+    if not_finite.any():
+        raise InputError(tr("Layer '{layer}' has {count} geometry(ies) with infinite or undefined "
+                            "coordinates (first: feature {feature}), often the result of a "
+                            "reprojection outside the CRS's area of use. Check the layer's CRS "
+                            "or remove these features.",
+                            layer=layer_name(frame, name), count=int(not_finite.sum()),
+                            feature=frame.index[not_finite][0]))
     invalid = ~missing & ~geoms.is_valid
     if invalid.any():
         if not repair:

@@ -139,3 +139,18 @@ def test_messages_in_german():
     with i18n.language("de"):
         _raises(lambda: validate.require_crs(_frame(crs=None)), "hat kein Koordinatenbezugssystem")
         _raises(lambda: validate.numeric_field(_frame(), "Straße"), "ist nicht numerisch")
+
+
+@pytest.mark.parametrize("repair", [False, True])
+def test_infinite_coordinates_are_named_not_crashed_on(repair):
+    import geopandas as gpd
+    from shapely.geometry import Polygon, box
+
+    from kommunalmonitor.core.errors import InputError
+    from kommunalmonitor.core.validate import require_valid_geometries
+
+    inf = float("inf")
+    frame = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[box(0, 0, 1, 1), Polygon([(0, 0), (inf, 0), (inf, inf), (0, 0)])],
+                             crs="EPSG:25833")
+    with pytest.raises(InputError, match="infinite or undefined coordinates .first: feature 1"):
+        require_valid_geometries(frame, "Blöcke", repair=repair)
