@@ -8,7 +8,11 @@ batch job would run them):
 3. the shipped Processing model ``kommunalmonitor:councilmapworkflow`` (aggregate blocks to
    planning areas → composite index → council map) writes
    ``<output>/musterstadt_index.gpkg`` and ``<output>/musterstadt_council_map.pdf``;
-4. the index classes style is stored in the GeoPackage so the file opens styled.
+4. the index classes style is stored in the GeoPackage so the file opens styled;
+5. planning priorities: ``indexrobustness`` (Monte Carlo over weights, standardisation and
+   indicator set) → ``planningpriorities`` (levels 1–4 with reasons, robustness, residents and
+   children, decision table ``musterstadt_priorities.xlsx``) → ``councilmap`` of the priorities
+   (``musterstadt_priorities_map.pdf``).
 
 ``python3 -P scripts/demo.py --write-model`` (re)builds
 ``resources/models/musterstadt_council_map.model3`` from ``build_model()`` below, so the
@@ -207,8 +211,36 @@ def style_index_gpkg(path, lang="de"):
         lyr, name_field="plr_name", lang=lang))
 
 
+def run_priorities(index_path, output, env, note, seed=42):
+    """Planning priorities on the index: robustness (Monte Carlo), priority levels with
+    reasons and a decision table, and a second council map of the priorities."""
+    robustness_path = os.path.join(output, "musterstadt_robustness.gpkg")
+    priorities_path = os.path.join(output, "musterstadt_priorities.gpkg")
+    table_path = os.path.join(output, "musterstadt_priorities.xlsx")
+    map_path = os.path.join(output, "musterstadt_priorities_map.pdf")
+    for path in (robustness_path, priorities_path, table_path, map_path):
+        if os.path.exists(path):
+            os.remove(path)
+    print(">> planning priorities: index robustness → priority levels with reasons → council map")
+    _qgis_process(["--json", "run", "kommunalmonitor:indexrobustness", "--", f"INPUT={index_path}",
+                   *[f"INDICATORS={name}" for name in INDICATORS], "POPULATION_FIELD=pop_2022",
+                   "MIN_POPULATION=300", "N_RUNS=500", f"SEED={seed}", f"OUTPUT={robustness_path}"],
+                  env, "index robustness")
+    _qgis_process(["--json", "run", "kommunalmonitor:planningpriorities", "--", f"INPUT={robustness_path}",
+                   "RULE=0", "CLASS_FIELD=index_class", "N_CLASSES=4", "ID_FIELD=plr_id",
+                   "NAME_FIELD=plr_name", "POPULATION_FIELD=pop_2022", "CHILDREN_FIELD=pop_6_14_2022",
+                   f"SEED={seed}", f"OUTPUT={priorities_path}", f"TABLE={table_path}"],
+                  env, "planning priorities")
+    _qgis_process(["--json", "run", "kommunalmonitor:councilmap", "--", f"INPUT={priorities_path}",
+                   "CLASS_FIELD=priority", "CLASS_LABEL_FIELD=priority_label", "LABEL_FIELD=plr_name",
+                   "TITLE=Planungsschwerpunkte Musterstadt 2022", "LEGEND_TITLE=Priorität",
+                   f"SOURCE_NOTE={note}", "LANGUAGE=1", f"OUTPUT={map_path}"],
+                  env, "priorities map")
+    return priorities_path, table_path, map_path
+
+
 def run_demo(output, profile, n_blocks=3000, seed=42):
-    """The whole chain; returns (gpkg path, pdf path, seconds)."""
+    """The whole chain; returns (index gpkg, council map pdf, (priorities gpkg, table, map), seconds)."""
     from kommunalmonitor.core.i18n import language
     from kommunalmonitor.core.mapping import sample_source_note
 
@@ -243,8 +275,9 @@ def run_demo(output, profile, n_blocks=3000, seed=42):
                    f"index:index={index_path}", f"map:council_map={pdf_path}"],
                   env, "council map workflow")
     style_index_gpkg(index_path, lang)
+    priorities = run_priorities(index_path, output, env, note, seed)
     elapsed = time.time() - start
-    return index_path, pdf_path, elapsed
+    return index_path, pdf_path, priorities, elapsed
 
 
 def main(argv=None):
@@ -258,10 +291,13 @@ def main(argv=None):
     if args.write_model:
         write_model()
         return 0
-    index_path, pdf_path, elapsed = run_demo(args.output, args.profile, args.blocks, args.seed)
+    index_path, pdf_path, priorities, elapsed = run_demo(args.output, args.profile, args.blocks, args.seed)
     print(f"\nDemo finished in {elapsed:.1f} s")
     print(f"  index (GeoPackage, opens styled): {index_path}")
     print(f"  council map (PDF, A3):            {pdf_path}")
+    print(f"  planning priorities:              {priorities[0]}")
+    print(f"  decision table (XLSX):            {priorities[1]}")
+    print(f"  priorities map (PDF, A3):         {priorities[2]}")
     print(f"  sample data:                      {os.path.dirname(index_path)}/musterstadt/")
     return 0
 

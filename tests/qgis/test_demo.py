@@ -90,3 +90,26 @@ def test_demo_index_gpkg_has_index_fields_and_default_style(demo_run, qgis_app):
     assert layer.renderer().type() == "categorizedSymbol"
     labels = [c.label() for c in layer.renderer().categories()]
     assert any("Gebiet" in label for label in labels)
+
+
+def test_demo_ends_with_planning_priorities_map_and_decision_table(demo_run, qgis_app):
+    """The step the council waits for: priorities with reasons, robustness and a table."""
+    import openpyxl
+    from qgis.core import QgsVectorLayer
+
+    folder, stdout = demo_run
+    priorities = folder / "musterstadt_priorities.gpkg"
+    table = folder / "musterstadt_priorities.xlsx"
+    pdf = folder / "musterstadt_priorities_map.pdf"
+    assert str(pdf) in stdout and str(table) in stdout
+    layer = QgsVectorLayer(str(priorities), "p", "ogr")
+    rows = [dict(zip(layer.fields().names(), f.attributes())) for f in layer.getFeatures()]
+    rated = [r for r in rows if r["priority"] is not None and r["priority"] == r["priority"]]
+    assert rated and {r["priority"] for r in rated} <= {1, 2, 3, 4}
+    assert all(r["reasons_de"] and r["robustness"] is not None for r in rated)
+    sheet = openpyxl.load_workbook(table, read_only=True).worksheets[0]
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    assert header[:3] == ["Planungsraum", "Name", "Priorität"]
+    text = " ".join(subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,
+                                   text=True, check=True).stdout.split())
+    assert "Planungsschwerpunkte Musterstadt 2022" in text and "Priorität 1" in text
