@@ -5,13 +5,14 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
 
 from ...core.overlay.accessibility import DECAYS, accessibility
 from ...core.overlay.privacy import suppress_for_export
+from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
 
 DECAY_LABELS = ("none (all facilities in reach count fully)", "linear", "Gaussian")
 
 
-class Accessibility(KommunalmonitorAlgorithm):
+class Accessibility(AreaParameters, KommunalmonitorAlgorithm):
     """How far residents live from the nearest facility, and the 2SFCA places per resident."""
 
     ALGORITHM_ID = "accessibility"
@@ -22,14 +23,10 @@ class Accessibility(KommunalmonitorAlgorithm):
     POPULATION_FIELD = "POPULATION_FIELD"
     FACILITIES = "FACILITIES"
     CAPACITY_FIELD = "CAPACITY_FIELD"
-    AREAS = "AREAS"
-    AREA_ID = "AREA_ID"
     THRESHOLD = "THRESHOLD"
     CATCHMENT = "CATCHMENT"
     DECAY = "DECAY"
     PER = "PER"
-    MIN_BASE = "MIN_BASE"
-    MIN_COUNT = "MIN_COUNT"
     OUTPUT = "OUTPUT"
     OUTPUT_RESIDENCES = "OUTPUT_RESIDENCES"
 
@@ -46,11 +43,7 @@ class Accessibility(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterField(
             self.CAPACITY_FIELD, self.tr("Capacity (e.g. places; empty: each facility counts 1)"), None,
             self.FACILITIES, QgsProcessingParameterField.Any, optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            self.AREAS, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterField(
-            self.AREA_ID, self.tr("Area id field (checked for duplicates)"), None, self.AREAS,
-            optional=True))
+        self.add_area_parameters()
         self.addParameter(QgsProcessingParameterNumber(
             self.THRESHOLD, self.tr("Distance for 'share of residents beyond' (m)"),
             QgsProcessingParameterNumber.Double, 500.0, minValue=0.001))
@@ -63,12 +56,7 @@ class Accessibility(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.PER, self.tr("2SFCA per (100: places per 100 residents)"),
             QgsProcessingParameterNumber.Double, 100.0, minValue=0.000001))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MIN_BASE, self.tr("Minimum base (areas below are flagged)"),
-            QgsProcessingParameterNumber.Double, 300.0, minValue=0.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MIN_COUNT, self.tr("Suppress counts below this value for publication (0: off)"),
-            QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.add_small_number_parameters()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with accessibility"), QgsProcessing.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFeatureSink(
@@ -87,8 +75,7 @@ class Accessibility(KommunalmonitorAlgorithm):
         catchment = self.parameterAsDouble(parameters, self.CATCHMENT, context) or None
         decay = DECAYS[self.parameterAsEnum(parameters, self.DECAY, context)]
         per = self.parameterAsDouble(parameters, self.PER, context)
-        min_base = self.parameterAsDouble(parameters, self.MIN_BASE, context)
-        min_count = self.parameterAsInt(parameters, self.MIN_COUNT, context)
+        min_base, min_count = self.read_small_number_parameters(parameters, context)
 
         residences = source_to_gdf(res_src, fields=[pop_field], name=res_src.sourceName() if res_src else None)
         facilities = source_to_gdf(fac_src, fields=[cap_field] if cap_field else [],

@@ -6,11 +6,12 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
 
 from ...core.overlay.interpolate import RasterWeights, area_interpolate
 from ...core.overlay.privacy import RateSpec, suppress_for_export
+from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, raster_path, source_to_gdf
 
 
-class AreaInterpolation(KommunalmonitorAlgorithm):
+class AreaInterpolation(AreaParameters, KommunalmonitorAlgorithm):
     """Split counts of source polygons (blocks, old districts) exactly onto the planning areas."""
 
     ALGORITHM_ID = "areainterpolation"
@@ -25,14 +26,10 @@ class AreaInterpolation(KommunalmonitorAlgorithm):
     RATE_DENOMINATOR = "RATE_DENOMINATOR"
     RATE_NAME = "RATE_NAME"
     RATE_PER = "RATE_PER"
-    AREAS = "AREAS"
-    AREA_ID = "AREA_ID"
     ANCILLARY = "ANCILLARY"
     ANCILLARY_FIELD = "ANCILLARY_FIELD"
     ANCILLARY_RASTER = "ANCILLARY_RASTER"
     BASE_FIELD = "BASE_FIELD"
-    MIN_BASE = "MIN_BASE"
-    MIN_COUNT = "MIN_COUNT"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -60,11 +57,7 @@ class AreaInterpolation(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.RATE_PER, self.tr("Rate: per (100 = percent)"), QgsProcessingParameterNumber.Double,
             100.0, minValue=0.000001))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            self.AREAS, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterField(
-            self.AREA_ID, self.tr("Area id field (checked for duplicates)"), None, self.AREAS,
-            optional=True))
+        self.add_area_parameters()
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.ANCILLARY, self.tr("Dasymetric layer: where people live (e.g. residential blocks)"),
             [QgsProcessing.TypeVectorPolygon], optional=True))
@@ -77,12 +70,7 @@ class AreaInterpolation(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterField(
             self.BASE_FIELD, self.tr("Population count for the small-base flag"), None, self.SOURCES,
             QgsProcessingParameterField.Numeric, optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MIN_BASE, self.tr("Minimum base (areas below are flagged)"),
-            QgsProcessingParameterNumber.Double, 300.0, minValue=0.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MIN_COUNT, self.tr("Suppress counts below this value for publication (0: off)"),
-            QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.add_small_number_parameters()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with transferred data"), QgsProcessing.TypeVectorPolygon))
 
@@ -102,8 +90,7 @@ class AreaInterpolation(KommunalmonitorAlgorithm):
         ancillary_field = self.parameterAsString(parameters, self.ANCILLARY_FIELD, context) or None
         ancillary_raster = self.parameterAsRasterLayer(parameters, self.ANCILLARY_RASTER, context)
         base_field = self.parameterAsString(parameters, self.BASE_FIELD, context) or None
-        min_base = self.parameterAsDouble(parameters, self.MIN_BASE, context)
-        min_count = self.parameterAsInt(parameters, self.MIN_COUNT, context)
+        min_base, min_count = self.read_small_number_parameters(parameters, context)
 
         rates = []
         if numerator and denominator:

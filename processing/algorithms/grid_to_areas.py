@@ -6,11 +6,12 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessin
 
 from ...core.overlay.grid import grid_to_areas
 from ...core.overlay.privacy import RateSpec, suppress_for_export
+from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import crs_to_pyproj, gdf_to_sink, source_to_gdf
 
 
-class GridToAreas(KommunalmonitorAlgorithm):
+class GridToAreas(AreaParameters, KommunalmonitorAlgorithm):
     """Sum Zensus grid cells per planning area; boundary cells split exactly, secret cells reported."""
 
     ALGORITHM_ID = "gridtoareas"
@@ -24,16 +25,12 @@ class GridToAreas(KommunalmonitorAlgorithm):
     CELL_SIZE = "CELL_SIZE"
     GRID_CRS = "GRID_CRS"
     SECRET_VALUES = "SECRET_VALUES"
-    AREAS = "AREAS"
-    AREA_ID = "AREA_ID"
     ANCILLARY = "ANCILLARY"
     ANCILLARY_FIELD = "ANCILLARY_FIELD"
     RATE_NUMERATOR = "RATE_NUMERATOR"
     RATE_DENOMINATOR = "RATE_DENOMINATOR"
     RATE_NAME = "RATE_NAME"
     BASE_FIELD = "BASE_FIELD"
-    MIN_BASE = "MIN_BASE"
-    MIN_COUNT = "MIN_COUNT"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -59,11 +56,7 @@ class GridToAreas(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterString(
             self.SECRET_VALUES, self.tr("Values meaning 'secret / suppressed' (comma-separated; empty cells always)"),
             "-1, –, -, ., x, /", optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            self.AREAS, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterField(
-            self.AREA_ID, self.tr("Area id field (checked for duplicates)"), None, self.AREAS,
-            optional=True))
+        self.add_area_parameters()
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.ANCILLARY, self.tr("Split boundary cells by where people live (e.g. residential blocks)"),
             [QgsProcessing.TypeVectorPolygon], optional=True))
@@ -81,12 +74,7 @@ class GridToAreas(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterField(
             self.BASE_FIELD, self.tr("Population count for the small-base flag"), None, self.GRID,
             QgsProcessingParameterField.Any, optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MIN_BASE, self.tr("Minimum base (areas below are flagged)"),
-            QgsProcessingParameterNumber.Double, 300.0, minValue=0.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MIN_COUNT, self.tr("Suppress counts below this value for publication (0: off)"),
-            QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.add_small_number_parameters()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with grid sums"), QgsProcessing.TypeVectorPolygon))
 
@@ -107,8 +95,7 @@ class GridToAreas(KommunalmonitorAlgorithm):
         denominator = self.parameterAsString(parameters, self.RATE_DENOMINATOR, context) or None
         rate_name = self.parameterAsString(parameters, self.RATE_NAME, context) or "rate"
         base_field = self.parameterAsString(parameters, self.BASE_FIELD, context) or None
-        min_base = self.parameterAsDouble(parameters, self.MIN_BASE, context)
-        min_count = self.parameterAsInt(parameters, self.MIN_COUNT, context)
+        min_base, min_count = self.read_small_number_parameters(parameters, context)
 
         secret = tuple(v.strip() for v in secret_text.split(",")) + ("",)
         rates = [RateSpec(rate_name, numerator, denominator, min_base=min_base)] \

@@ -8,6 +8,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
 from ...core.errors import InputError
 from ...core.overlay.points import points_to_areas
 from ...core.overlay.privacy import suppress_for_export
+from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
 
@@ -19,7 +20,7 @@ def _keys(values):
     return text.where(~digits, text.str.split(".").str[0].str.lstrip("0").replace("", "0")).to_numpy()
 
 
-class PointsToAreas(KommunalmonitorAlgorithm):
+class PointsToAreas(AreaParameters, KommunalmonitorAlgorithm):
     """Count facilities and sum their places per area; places per 100 residents of an age group."""
 
     ALGORITHM_ID = "pointstoareas"
@@ -29,15 +30,11 @@ class PointsToAreas(KommunalmonitorAlgorithm):
     POINTS = "POINTS"
     CAPACITY_FIELDS = "CAPACITY_FIELDS"
     CATEGORY_FIELD = "CATEGORY_FIELD"
-    AREAS = "AREAS"
-    AREA_ID = "AREA_ID"
     POPULATION_FIELD = "POPULATION_FIELD"
     POPULATION_TABLE = "POPULATION_TABLE"
     POPULATION_TABLE_ID = "POPULATION_TABLE_ID"
     POPULATION_TABLE_FIELD = "POPULATION_TABLE_FIELD"
     PER = "PER"
-    MIN_BASE = "MIN_BASE"
-    MIN_COUNT = "MIN_COUNT"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -50,11 +47,7 @@ class PointsToAreas(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterField(
             self.CATEGORY_FIELD, self.tr("Category field (count per category, e.g. school type)"), None,
             self.POINTS, QgsProcessingParameterField.Any, optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            self.AREAS, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterField(
-            self.AREA_ID, self.tr("Area id field (checked for duplicates)"), None, self.AREAS,
-            optional=True))
+        self.add_area_parameters()
         self.addParameter(QgsProcessingParameterField(
             self.POPULATION_FIELD, self.tr("Population of the areas for the ratio (e.g. children 0–5)"),
             None, self.AREAS, QgsProcessingParameterField.Numeric, optional=True))
@@ -70,12 +63,7 @@ class PointsToAreas(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.PER, self.tr("Ratio per (100: places per 100 residents)"),
             QgsProcessingParameterNumber.Double, 100.0, minValue=0.000001))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MIN_BASE, self.tr("Minimum base (areas below are flagged)"),
-            QgsProcessingParameterNumber.Double, 300.0, minValue=0.0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.MIN_COUNT, self.tr("Suppress counts below this value for publication (0: off)"),
-            QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        self.add_small_number_parameters()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with facility counts"), QgsProcessing.TypeVectorPolygon))
 
@@ -91,8 +79,7 @@ class PointsToAreas(KommunalmonitorAlgorithm):
         table_id = self.parameterAsString(parameters, self.POPULATION_TABLE_ID, context) or None
         table_field = self.parameterAsString(parameters, self.POPULATION_TABLE_FIELD, context) or None
         per = self.parameterAsDouble(parameters, self.PER, context)
-        min_base = self.parameterAsDouble(parameters, self.MIN_BASE, context)
-        min_count = self.parameterAsInt(parameters, self.MIN_COUNT, context)
+        min_base, min_count = self.read_small_number_parameters(parameters, context)
 
         points = source_to_gdf(points_src, fields=list(capacity) + ([category] if category else []),
                                name=points_src.sourceName() if points_src else None)
