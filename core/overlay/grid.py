@@ -19,9 +19,9 @@ from .. import validate
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import tr
-from ..rates import DEFAULT_MIN_BASE, rate, small_base
+from ..rates import DEFAULT_MIN_BASE, small_base
 from ._spatial import as_series, boxes, pairwise_intersection, query_pairs
-from .privacy import RateSpec, warn_overwritten
+from .privacy import RateSpec, set_rate_columns, warn_overwritten
 
 try:  # shapely >= 2 evaluates bounds/area in C for the whole array
     from shapely import __version__ as _SHAPELY_VERSION
@@ -387,11 +387,8 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
             "missing_values": int(secret[field].sum()),
         }
     for spec in rates:
-        num, den = results[spec.numerator], results[spec.denominator]
-        out[f"{spec.name}_num"] = num
-        out[f"{spec.name}_den"] = den
-        out[spec.name] = rate(num, den, per=spec.per)
-        out[f"{spec.name}_small"] = small_base(den, spec.min_base)
+        set_rate_columns(out, spec.name, results[spec.numerator], results[spec.denominator],
+                         per=spec.per, min_base=spec.min_base)
     if base_field is not None:
         if base_field not in results:
             raise InputError(tr("The base field '{field}' must also be transferred as a count "

@@ -18,9 +18,9 @@ from .. import validate
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import tr
-from ..rates import DEFAULT_MIN_BASE, rate, small_base
+from ..rates import DEFAULT_MIN_BASE, small_base
 from ._spatial import as_series, pairwise_covers, pairwise_intersection, query_pairs
-from .privacy import RateSpec, warn_overwritten
+from .privacy import RateSpec, set_rate_columns, warn_overwritten
 
 
 def _prepare_polygons(frame, name, feedback, diagnostics, key):
@@ -352,11 +352,8 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
         out[field] = np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
         out[f"{field}_weight"] = den
     for spec in rates:
-        num, den = results[spec.numerator], results[spec.denominator]
-        out[f"{spec.name}_num"] = num
-        out[f"{spec.name}_den"] = den
-        out[spec.name] = rate(num, den, per=spec.per)
-        out[f"{spec.name}_small"] = small_base(den, spec.min_base)
+        set_rate_columns(out, spec.name, results[spec.numerator], results[spec.denominator],
+                         per=spec.per, min_base=spec.min_base)
     if base_field is not None:
         out["small_base"] = small_base(results[base_field], min_base)
     rows_with_overlap = np.diff(A.indptr) > 0

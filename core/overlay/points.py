@@ -7,7 +7,6 @@ their ids, never dropped silently.
 import re
 
 import numpy as np
-import pandas as pd
 
 from .. import validate
 from ..errors import InputError

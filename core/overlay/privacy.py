@@ -50,14 +50,21 @@ def add_rate(frame, name, numerator, denominator, per=100.0, min_base=DEFAULT_MI
     ``numerator``/``denominator`` are arrays or column names of ``frame``.
     """
     out = frame.copy()
-    num = np.asarray(frame[numerator] if isinstance(numerator, str) else numerator, dtype="float64")
-    den = np.asarray(frame[denominator] if isinstance(denominator, str) else denominator,
-                     dtype="float64")
+    num = frame[numerator] if isinstance(numerator, str) else numerator
+    den = frame[denominator] if isinstance(denominator, str) else denominator
+    set_rate_columns(out, name, num, den, per=per, min_base=min_base)
+    return out
+
+
+def set_rate_columns(out, name, numerator, denominator, per=100.0, min_base=DEFAULT_MIN_BASE):
+    """Write ``<name>_num``, ``<name>_den``, ``<name>`` and ``<name>_small`` into ``out``
+    (a result frame the caller owns), so every rate carries its base."""
+    num = np.asarray(numerator, dtype="float64")
+    den = np.asarray(denominator, dtype="float64")
     out[f"{name}_num"] = num
     out[f"{name}_den"] = den
     out[name] = rate(num, den, per=per)
     out[f"{name}_small"] = small_base(den, min_base=min_base)
-    return out
 
 
 def flag_small_base(frame, base_column, min_base=DEFAULT_MIN_BASE, flag_column="small_base"):

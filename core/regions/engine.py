@@ -315,7 +315,7 @@ class LocalSearch:
         self._pl = self.pop.tolist()
         self._ol = self.old.tolist() if self.old is not None else None
         lab = labels.tolist()
-        pop, X, Y, a = self.pop, self.X, self.Y, self.a
+        pop, X = self.pop, self.X
         lo, hi = self.lo, self.hi
         e0, e1 = self.edges[:, 0], self.edges[:, 1]
         start = time.perf_counter()
