@@ -10,6 +10,9 @@ VERSION    := $(shell sed -n 's/^version=//p' metadata.txt)
 QGIS_PY    := /usr/bin/python3
 BUILD      := $(CURDIR)/.build
 PKGROOT    := $(BUILD)/pkgroot
+# The venv lives outside the tree (tools that grep the tree must not walk into site-packages);
+# .venv/current links to it. It is reused across clones while requirements-current.txt is unchanged.
+VENV_HOME  := $(HOME)/.cache/kommunalmonitor/venv-current
 VENV       := $(CURDIR)/.venv/current
 VENV_PY    := $(VENV)/bin/python
 PROFILE    := $(BUILD)/qgis-profile
@@ -28,7 +31,7 @@ export KOMMUNALMONITOR_SHARED := $(SHARED)
 QGIS_ENV  := PROJ_DATA=/usr/share/proj PYTHONPATH=$(PKGROOT):/usr/share/qgis/python/plugins:/usr/share/qgis/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-qgis setup-current pkgroot test test-qgis test-current demo package bench clean i18n-check
+.PHONY: help setup setup-qgis setup-current pkgroot test test-qgis test-current demo package bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -50,20 +53,23 @@ setup-qgis:
 	fi
 
 ## Current stack: newest PyPI releases in a virtualenv, re-created when requirements change.
-setup-current: $(VENV)/.stamp
-$(VENV)/.stamp: requirements-current.txt
-	@if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; \
-	  else \
-	    echo "$$(command -v python3) cannot create virtualenvs. On Debian/Ubuntu: sudo apt-get install python3-venv"; exit 1; \
+setup-current:
+	@want=$$(sha256sum requirements-current.txt | cut -c1-64); \
+	if [ "$$(cat $(VENV_HOME)/.requirements 2>/dev/null)" != "$$want" ]; then \
+	  if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null; \
+	    else \
+	      echo "$$(command -v python3) cannot create virtualenvs. On Debian/Ubuntu: sudo apt-get install python3-venv"; exit 1; \
+	    fi; \
 	  fi; \
-	fi
-	@echo ">> creating the current-stack virtualenv in $(VENV) with $$(command -v python3) ($$(python3 --version))"
-	@rm -rf $(VENV) && python3 -m venv $(VENV)
-	@$(VENV_PY) -m pip install -q --upgrade pip >/dev/null
-	@$(VENV_PY) -m pip install -q -r requirements-current.txt
-	@touch $@
+	  echo ">> creating the current-stack virtualenv in $(VENV_HOME) with $$(command -v python3) ($$(python3 --version))"; \
+	  rm -rf $(VENV_HOME) && mkdir -p $$(dirname $(VENV_HOME)) && python3 -m venv $(VENV_HOME) && \
+	  $(VENV_HOME)/bin/python -m pip install -q --upgrade pip >/dev/null && \
+	  $(VENV_HOME)/bin/python -m pip install -q -r requirements-current.txt && \
+	  echo "$$want" > $(VENV_HOME)/.requirements || exit 1; \
+	fi; \
+	mkdir -p $(CURDIR)/.venv && ln -sfn $(VENV_HOME) $(VENV)
 
 # The repository root is the plugin folder: expose it under its package name.
 pkgroot:

@@ -79,7 +79,8 @@ def test_no_test_skips_itself():
             if path.endswith(os.path.join("tests", "conftest.py")):
                 continue
             text = open(path, encoding="utf-8").read()
-            for needle in ("importorskip", "pytest.skip(", "mark.skip", "mark.xfail"):
-                if needle in text and path != os.path.abspath(__file__):
+            # spelled in pieces so that this file does not match its own search
+            for needle in ("import" "orskip", "pytest." "skip(", "mark." "skip", "mark." "xfail"):
+                if needle in text:
                     offending.append((os.path.relpath(path, PLUGIN_DIR), needle))
     assert not offending, offending
