@@ -19,7 +19,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import QGIS_PYTHON, markdown_table, median_time, run_isolated, versions  # noqa: E402
+from common import QGIS_PYTHON, markdown_table, median_time, run_isolated, versions, write_section  # noqa: E402
 
 BERLIN = os.path.join(os.environ.get("KOMMUNALMONITOR_SHARED")
                       or os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared"), "data", "berlin")
@@ -117,9 +117,7 @@ def main():
             "area as their representative point; 'total ratio' = summed result / sum over all blocks.",
             "", markdown_table(["method", "seconds (median)", "assignment", "agreement", "total ratio"], rows),
             "", f"Versions (current stack): {versions('geopandas', 'shapely', 'numpy', 'pandas', 'tobler')}", ""]
-    with open(args.out, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(text))
-    print("\n".join(text))
+    write_section("\n".join(text), args.out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import QGIS_PYTHON, markdown_table, median_time, run_isolated, versions  # noqa: E402
+from common import QGIS_PYTHON, markdown_table, median_time, run_isolated, versions, write_section  # noqa: E402
 
 SIZES = (10_000, 100_000)
 
@@ -155,9 +155,7 @@ def main():
             "median of 3 runs in seconds; 'checked' = count, geometries and NULLs as written.", "",
             markdown_table(["method", "stack", "features", "write s", "read s", "checked"], rows), "",
             f"Versions (current stack): {versions('geopandas', 'shapely', 'pyogrio', 'numpy', 'pandas')}", ""]
-    with open(args.out, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(text))
-    print("\n".join(text))
+    write_section("\n".join(text), args.out)
 
 
 if __name__ == "__main__":

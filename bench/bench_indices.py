@@ -19,7 +19,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import QGIS_PYTHON, markdown_table, median_time, run_isolated, versions  # noqa: E402
+from common import QGIS_PYTHON, markdown_table, median_time, run_isolated, versions, write_section  # noqa: E402
 
 BERLIN = os.path.join(os.environ.get("KOMMUNALMONITOR_SHARED")
                       or os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared"), "data", "berlin")
@@ -149,8 +149,7 @@ def main():
                              [[stack, r.get("runs", r.get("error")), r.get("seconds"), r.get("naive_seconds"),
                                r.get("not_robust")] for stack, r in rob.items()]), "",
               f"Versions: {versions('numpy', 'pandas', 'mapclassify')}", ""]
-    with open(args.out, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines))
+    write_section("\n".join(lines), args.out)
 
 
 if __name__ == "__main__":

@@ -170,11 +170,7 @@ def main():
         "Versions: " + common.versions("geopandas", "shapely", "numpy", "rasterio", "tobler"),
         "",
     ])
-    if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    print(text)
+    common.write_section(text, args.out)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from common import QGIS_PYTHON, markdown_table, peak_rss_mb, run_isolated, versions  # noqa: E402
+from common import QGIS_PYTHON, markdown_table, peak_rss_mb, run_isolated, versions, write_section  # noqa: E402
 
 SIZES = (500, 2000, 10000, 30000)
 SEED = 1
@@ -319,10 +319,7 @@ def main():
         "",
     ]
     text = "\n".join(lines)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    print(text)
+    write_section(text, args.out)
 
 
 if __name__ == "__main__":

@@ -195,11 +195,7 @@ def main():
         table,
         "",
     ])
-    if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(section)
-    print(section)
+    common.write_section(section, args.out)
 
 
 if __name__ == "__main__":

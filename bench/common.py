@@ -92,3 +92,12 @@ def _fmt(value):
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
     return str(value)
+
+
+def write_section(text, out=None):
+    """Print a markdown section and, when ``out`` is given, write it there (for bench/report.py)."""
+    if out:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    print(text)
