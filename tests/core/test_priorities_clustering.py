@@ -15,19 +15,6 @@ from kommunalmonitor.core.priorities import weights as W
 
 
 
-def load_mss(berlin_dir):
-    """PLR shapes joined with MSS 2021 index and context indicators; invalid PLR set to NULL."""
-    g = gpd.read_file(f"{berlin_dir}/LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp")
-    mss = pd.read_csv(f"{berlin_dir}/mss_2021_index_indikatoren.csv", dtype={"PLR_ID": str, "BEZ_ID": str})
-    kontext = pd.read_csv(f"{berlin_dir}/mss_2021_kontext_indikatoren.csv", dtype={"PLR_ID": str, "BEZ_ID": str})
-    keep = ["PLR_ID"] + [c for c in kontext.columns if c.startswith("KI_") and not c.endswith("_GR")]
-    frame = g.merge(mss, on="PLR_ID", how="left").merge(kontext[keep], on="PLR_ID", how="left")
-    valid = frame["KOM"] == "gültig"  # -9999 marks PLR under 300 residents / outliers
-    for c in ["S1", "S3", "S4", "D1", "D3", "D4"] + keep[1:]:
-        frame.loc[~valid, c] = np.nan
-    return frame
-
-
 def planted(seed=0, n_per=40):
     rng = np.random.default_rng(seed)
     centres = np.array([[2.0, 2.0, 0.0, 0.0], [-2.0, 0.0, 2.0, 0.0], [0.0, -2.0, -2.0, 1.0]])
@@ -118,8 +105,8 @@ def test_profiles_r2_and_names():
     assert s["name_de"].iloc[0] == tr("close to the city average", lang="de")
 
 
-def test_berlin_mss_typology(berlin_dir):
-    frame = load_mss(berlin_dir)
+def test_berlin_mss_typology(berlin_mss):
+    frame = berlin_mss
     fields = ["S1", "S3", "S4", "D1", "D3", "D4", "KI_01", "KI_02", "KI_03", "KI_04", "KI_05"]
     res = C.cluster_typology(frame, fields, method="kmeans", k_range=(2, 5), n_boot=5, seed=2021)
     assert res.diagnostics["n"] == 536 and res.diagnostics["n_incomplete"] == 6

@@ -127,20 +127,8 @@ def test_degenerate_inputs_give_clear_messages():
     assert "no neighbours" in diag["warnings"][0]
 
 
-def load_mss(berlin_dir):
-    g = gpd.read_file(f"{berlin_dir}/LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp")
-    mss = pd.read_csv(f"{berlin_dir}/mss_2021_index_indikatoren.csv", dtype={"PLR_ID": str, "BEZ_ID": str})
-    kontext = pd.read_csv(f"{berlin_dir}/mss_2021_kontext_indikatoren.csv", dtype={"PLR_ID": str, "BEZ_ID": str})
-    keep = ["PLR_ID"] + [c for c in kontext.columns if c.startswith("KI_") and not c.endswith("_GR")]
-    frame = g.merge(mss, on="PLR_ID", how="left").merge(kontext[keep], on="PLR_ID", how="left")
-    valid = frame["KOM"] == "gültig"  # -9999 marks PLR under 300 residents / outliers
-    for c in ["S1", "S3", "S4", "D1", "D3", "D4"] + keep[1:]:
-        frame.loc[~valid, c] = np.nan
-    return frame
-
-
-def test_berlin_child_poverty_hot_spots(berlin_dir):
-    frame = load_mss(berlin_dir)
+def test_berlin_child_poverty_hot_spots(berlin_mss):
+    frame = berlin_mss
     w = W.build_weights(frame, "queen")
     out, diag = H.hot_spots(frame, "S4", w, seed=2021)
     assert diag["lisa"]["n_null"] == 6 and diag["lisa"]["global_moran_i"] > 0.4
