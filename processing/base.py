@@ -56,18 +56,10 @@ def read_help(algorithm_id, lang=None):
 class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
     """Common name, group, help, icon, translation and error handling.
 
-    Subclasses write their work in ``run(parameters, context, feedback)``. Because
-    ``QgsProcessingAlgorithm.run`` is QGIS's own public entry point (used by
-    ``processing.run`` and ``alg.run(...)`` in Python), the subclass's ``run`` is moved to
-    ``run_algorithm`` when the class is defined, and QGIS's ``run`` is kept in place.
+    Subclasses write their work in ``run_algorithm(parameters, context, feedback)`` (not
+    ``run``: ``QgsProcessingAlgorithm.run`` is QGIS's own entry point, used by
+    ``processing.run`` and ``alg.run(...)``).
     """
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        hook = cls.__dict__.get("run")
-        if hook is not None:
-            cls.run_algorithm = hook
-            delattr(cls, "run")  # QgsProcessingAlgorithm.run is found again through the MRO
 
     ALGORITHM_ID = None
     DISPLAY_NAME = None  # English; German in the catalogue
@@ -135,7 +127,7 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
             raise
 
     def run_algorithm(self, parameters, context, feedback):
-        """Do the work; subclasses implement ``run`` (moved here) instead of ``processAlgorithm``."""
+        """Do the work; subclasses implement this instead of ``processAlgorithm``."""
         raise NotImplementedError
 
     def read_source(self, parameters, name, context, feedback=None, fields=None, projected=False,

@@ -63,7 +63,7 @@ class Accessibility(AreaParameters, KommunalmonitorAlgorithm):
             self.OUTPUT_RESIDENCES, self.tr("Residences with distance and 2SFCA"),
             QgsProcessing.TypeVectorAnyGeometry, optional=True, createByDefault=False))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read the layers, compute in the engine, write areas (and residences)."""
         res_src = self.parameterAsSource(parameters, self.RESIDENCES, context)
         pop_field = self.parameterAsString(parameters, self.POPULATION_FIELD, context)

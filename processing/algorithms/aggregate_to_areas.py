@@ -51,7 +51,7 @@ class AggregateToAreas(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Planning areas with sums and rates"), QgsProcessing.TypeVectorPolygon))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read both layers, aggregate in the engine, write the areas."""
         blocks_source = self.parameterAsSource(parameters, self.BLOCKS, context)
         areas_source = self.parameterAsSource(parameters, self.AREAS, context)

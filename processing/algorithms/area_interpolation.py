@@ -74,7 +74,7 @@ class AreaInterpolation(AreaParameters, KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with transferred data"), QgsProcessing.TypeVectorPolygon))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read both layers, transfer in the engine, write the areas."""
         sources_src = self.parameterAsSource(parameters, self.SOURCES, context)
         areas_src = self.parameterAsSource(parameters, self.AREAS, context)

@@ -33,7 +33,7 @@ class CatalogueIndexAlgorithm(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Indicators and index"), QgsProcessing.TypeVectorPolygon))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Load the catalogue, compute in core, write the layer."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         path = self.parameterAsFile(parameters, self.CATALOGUE_FILE, context)

@@ -38,7 +38,7 @@ class CompositeIndexAlgorithm(IndexParameters, KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Composite index"), QgsProcessing.TypeVectorPolygon))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read the parameters, compute in core, write the layer."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         index = self.read_index_parameters(parameters, context)

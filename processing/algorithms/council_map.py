@@ -80,7 +80,7 @@ class CouncilMap(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Council map (PDF)"), self.tr("PDF files (*.pdf)")))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read the layer, decide texts and classes, build the layout, export the PDF."""
         layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
         if layer is None or not layer.isValid():

@@ -129,7 +129,7 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
             return None
         return source_to_gdf(source, name=source.sourceName())
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read everything, build the areas in the engine, write areas, membership, diagnostics, record."""
         units = self._layer(parameters, self.INPUT, context)
         population = self.parameterAsString(parameters, self.POPULATION_FIELD, context)

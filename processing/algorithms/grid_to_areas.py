@@ -78,7 +78,7 @@ class GridToAreas(AreaParameters, KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with grid sums"), QgsProcessing.TypeVectorPolygon))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read grid and areas, sum in the engine, write the areas."""
         grid_src = self.parameterAsSource(parameters, self.GRID, context)
         fields = self.parameterAsFields(parameters, self.FIELDS, context)

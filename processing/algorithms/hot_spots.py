@@ -71,7 +71,7 @@ class HotSpots(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Hot spots"), QgsProcessing.TypeVectorAnyGeometry))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read the areas, build the weights, compute in the engine, write the result."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         field = self.parameterAsString(parameters, self.FIELD, context)

@@ -48,7 +48,7 @@ class IndexRobustnessAlgorithm(IndexParameters, KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Index robustness"), QgsProcessing.TypeVectorPolygon))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read the parameters, run the Monte Carlo in core, write the layer."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         index = self.read_index_parameters(parameters, context)

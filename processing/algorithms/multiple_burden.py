@@ -42,7 +42,7 @@ class MultipleBurdenAlgorithm(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Multiple burden"), QgsProcessing.TypeVectorPolygon))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read the parameters, grade in core, write the layer."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         fields = self.parameterAsFields(parameters, self.BURDEN_FIELDS, context)

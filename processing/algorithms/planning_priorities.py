@@ -123,7 +123,7 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
             self.TABLE, self.tr("Decision table"), self.tr("Excel (*.xlsx);;CSV (*.csv)"), optional=True,
             createByDefault=False))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Rank in the engine; write the layer and the decision table."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         rule = RULES[self.parameterAsEnum(parameters, self.RULE, context)]

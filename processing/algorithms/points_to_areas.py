@@ -67,7 +67,7 @@ class PointsToAreas(AreaParameters, KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with facility counts"), QgsProcessing.TypeVectorPolygon))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read the layers, count in the engine, write the areas."""
         points_src = self.parameterAsSource(parameters, self.POINTS, context)
         capacity = self.parameterAsFields(parameters, self.CAPACITY_FIELDS, context)

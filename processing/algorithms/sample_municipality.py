@@ -48,7 +48,7 @@ class SampleMunicipality(KommunalmonitorAlgorithm):
         self.addOutput(QgsProcessingOutputRasterLayer(self.HEAT, self.tr("Surface heat (10 m)")))
         self.addOutput(QgsProcessingOutputFile(self.ZENSUS, self.tr("Zensus-style 100 m grid (CSV)")))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Generate in the engine, write the files, offer the main layers for loading."""
         n_blocks = self.parameterAsInt(parameters, self.N_BLOCKS, context)
         seed = self.parameterAsInt(parameters, self.SEED, context)

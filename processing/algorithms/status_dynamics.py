@@ -64,7 +64,7 @@ class StatusDynamicsAlgorithm(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Status and dynamics"), QgsProcessing.TypeVectorPolygon))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read the parameters, compute in core, write the layer."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         status_fields = self.parameterAsFields(parameters, self.STATUS_INDICATORS, context)

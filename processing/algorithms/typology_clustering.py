@@ -82,7 +82,7 @@ class TypologyClustering(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.CURVE, self.tr("Choice of the number of clusters"), QgsProcessing.TypeVector, optional=True))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Cluster in the engine, profile, write areas, profiles and the k curve."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         fields = self.parameterAsFields(parameters, self.FIELDS, context)

@@ -78,7 +78,7 @@ class ZonalStatistics(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with raster statistics"), QgsProcessing.TypeVectorPolygon))
 
-    def run(self, parameters, context, feedback):
+    def run_algorithm(self, parameters, context, feedback):
         """Read the layers, compute in the engine, write areas with the statistics."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         id_field = self.parameterAsString(parameters, self.ID_FIELD, context) or None

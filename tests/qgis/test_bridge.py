@@ -43,7 +43,7 @@ def bridge_provider(qgis_app):
             self.addParameter(QgsProcessingParameterFeatureSource(self.INPUT, "Input"))
             self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Output"))
 
-        def run(self, parameters, context, feedback):
+        def run_algorithm(self, parameters, context, feedback):
             source = self.parameterAsSource(parameters, self.INPUT, context)
             frame = source_to_gdf(source, feedback=feedback)
             frames.append(frame.copy())

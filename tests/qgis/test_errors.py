@@ -39,7 +39,7 @@ def check_provider(qgis_app):
             self.addParameter(QgsProcessingParameterBoolean(self.IMPORT, "Import sklearn", False))
             self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, "Output"))
 
-        def run(self, parameters, context, feedback):
+        def run_algorithm(self, parameters, context, feedback):
             field = self.parameterAsString(parameters, self.FIELD, context)
             if self.parameterAsBool(parameters, self.IMPORT, context):
                 import sklearn  # noqa: F401 - simulates a missing package at run time
