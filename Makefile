@@ -22,6 +22,8 @@ SHARED     := $(abspath $(CURDIR)/../shared)
 APT_PACKAGES := qgis python3-qgis qgis-providers xvfb python3-geopandas python3-rasterio \
   python3-sklearn python3-fiona python3-rtree python3-scipy python3-yaml python3-openpyxl \
   python3-pytest python3-hypothesis python3-venv poppler-utils fonts-dejavu-core zip unzip git
+# Build dependencies of GDAL's Python bindings in the current-stack venv (see setup-current).
+GDAL_BUILD_PACKAGES := libgdal-dev g++ python3-dev
 QGIS_CHECK := import qgis.core, geopandas, shapely, sklearn, rasterio, rtree, scipy, yaml, openpyxl, pytest, hypothesis
 
 # Headless QGIS; -P keeps the current directory (the plugin root) off sys.path.
@@ -53,6 +55,9 @@ setup-qgis:
 	fi
 
 ## Current stack: newest PyPI releases in a virtualenv, re-created when requirements change.
+## Plus GDAL's Python bindings (osgeo), for exactextract's GDAL feature reader in bench/bench_zonal.py:
+## PyPI has no wheels, so they are built against the system libgdal, at its exact version, after
+## numpy is in the venv (no build isolation, so gdal_array is built against that numpy).
 setup-current:
 	@want=$$(sha256sum requirements-current.txt | cut -c1-64); \
 	if [ "$$(cat $(VENV_HOME)/.requirements 2>/dev/null)" != "$$want" ]; then \
@@ -68,6 +73,18 @@ setup-current:
 	  $(VENV_HOME)/bin/python -m pip install -q --upgrade pip >/dev/null && \
 	  $(VENV_HOME)/bin/python -m pip install -q -r requirements-current.txt && \
 	  echo "$$want" > $(VENV_HOME)/.requirements || exit 1; \
+	fi; \
+	if ! $(VENV_HOME)/bin/python -P -c 'from osgeo import gdal_array' 2>/dev/null; then \
+	  if ! command -v gdal-config >/dev/null || ! command -v g++ >/dev/null; then \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(GDAL_BUILD_PACKAGES) >/dev/null; \
+	    else \
+	      echo "Building GDAL's Python bindings needs gdal-config. On Debian/Ubuntu: sudo apt-get install $(GDAL_BUILD_PACKAGES)"; exit 1; \
+	    fi; \
+	  fi; \
+	  echo ">> building GDAL $$(gdal-config --version) Python bindings (osgeo) into the virtualenv (about 1 min)"; \
+	  $(VENV_HOME)/bin/python -m pip install -q setuptools wheel && \
+	  $(VENV_HOME)/bin/python -m pip install -q --no-build-isolation "GDAL==$$(gdal-config --version)" || exit 1; \
 	fi; \
 	mkdir -p $(CURDIR)/.venv && ln -sfn $(VENV_HOME) $(VENV)
 
