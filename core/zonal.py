@@ -37,6 +37,7 @@ import pandas as pd
 
 from .errors import InputError
 from .feedback import ensure_feedback
+from .geometry_arrays import polygon_rings
 from .i18n import tr
 from .validate import layer_name, numeric_field, require_crs, require_not_empty, require_unique
 
@@ -45,19 +46,6 @@ BASIC_STATS = ("count", "sum", "mean", "min", "max", "std", "median", "majority"
 DEFAULT_STATS = ("count", "sum", "mean", "min", "max")
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
 _EPS = 1e-12
-
-
-def _shapely_major():
-    """Major version of shapely (1 on the QGIS 3.22 stack, 2 on newer ones)."""
-    import shapely
-
-    try:
-        return int(str(shapely.__version__).split(".")[0])
-    except ValueError:
-        return 2
-
-
-_SHAPELY_1 = _shapely_major() < 2
 
 
 # ----------------------------------------------------------------------------------------
@@ -173,101 +161,21 @@ class RasterGrid:
 # coverage fractions
 # ----------------------------------------------------------------------------------------
 
-def _polygon_parts(geometry):
-    """Polygons of a (multi)polygon or collection; empty list for other or empty geometry."""
-    if geometry is None or geometry.is_empty:
-        return []
-    kind = geometry.geom_type
-    if kind == "Polygon":
-        return [geometry]
-    if kind in ("MultiPolygon", "GeometryCollection"):
-        parts = []
-        for part in geometry.geoms:
-            parts.extend(_polygon_parts(part))
-        return parts
-    return []
-
-
-def _wkb_rings(geometry):
-    """Rings of a (multi)polygon read straight from its WKB: [(coords (n, dims), is_hole)].
-
-    Much faster than shapely 1.8's ring and coordinate objects; returns None for anything
-    but little-endian Polygon / MultiPolygon WKB (2-D or with Z/M), so the caller falls
-    back to shapely.
-    """
-    if geometry is None:
-        return []
-    try:
-        wkb = geometry.wkb
-    except Exception:  # e.g. empty geometries in old shapely
-        return None
-    rings = []
-
-    def polygon(offset):
-        if wkb[offset] != 1:
-            return None
-        kind = int.from_bytes(wkb[offset + 1:offset + 5], "little")
-        dims = 2 + bool(kind & 0x80000000) + bool(kind & 0x40000000)
-        iso = (kind & 0xFFFF) // 1000
-        dims += {0: 0, 1: 1, 2: 1, 3: 2}.get(iso, 0)
-        if (kind & 0xFFFF) % 1000 != 3:
-            return None
-        n_rings = int.from_bytes(wkb[offset + 5:offset + 9], "little")
-        offset += 9
-        for k in range(n_rings):
-            n_points = int.from_bytes(wkb[offset:offset + 4], "little")
-            xy = np.frombuffer(wkb, dtype="<f8", count=n_points * dims, offset=offset + 4)
-            rings.append((xy.reshape(n_points, dims), k > 0))
-            offset += 4 + 8 * n_points * dims
-        return offset
-
-    if len(wkb) < 9 or wkb[0] != 1:
-        return None
-    kind = int.from_bytes(wkb[1:5], "little") & 0xFFFF
-    if kind % 1000 == 3:
-        return rings if polygon(0) is not None else None
-    if kind % 1000 == 6:
-        n_parts = int.from_bytes(wkb[5:9], "little")
-        offset = 9
-        for _ in range(n_parts):
-            offset = polygon(offset)
-            if offset is None:
-                return None
-        return rings
-    return None
-
-
 class _Rings:
     """Coordinates of all rings of all areas, extracted once.
 
-    A Python loop over rings (shapely 1.8 has no vectorised coordinate access); everything
-    after it is vectorised. Gives per-zone bounds and areas without further GEOS calls.
+    Read by :func:`.geometry_arrays.polygon_rings` (vectorised on shapely 2, WKB on 1.8);
+    gives per-zone bounds and areas without further GEOS calls.
     """
 
     def __init__(self, geometries):
-        coords, ring_zone, ring_hole, ring_len = [], [], [], []
-        # shapely 1.8 builds Python objects for every ring and coordinate sequence, so
-        # reading WKB is 3x faster there; with shapely 2 the coordinate route is faster
-        use_wkb = _SHAPELY_1
-        for zone, geometry in enumerate(geometries):
-            rings = _wkb_rings(geometry) if use_wkb else None
-            if rings is None:  # shapely 2, or not plain little-endian (multi)polygon WKB
-                rings = []
-                for polygon in _polygon_parts(geometry):
-                    rings.append((np.asarray(polygon.exterior.coords), False))
-                    rings.extend((np.asarray(r.coords), True) for r in polygon.interiors)
-            for xy, hole in rings:
-                if len(xy) < 4:
-                    continue
-                coords.append(xy[:, :2])
-                ring_zone.append(zone)
-                ring_hole.append(hole)
-                ring_len.append(len(xy))
+        rings = polygon_rings(geometries)
+        keep = rings.length >= 4  # a ring of fewer points encloses nothing
         self.n_zones = len(geometries)
-        self.xy = np.concatenate(coords) if coords else np.zeros((0, 2))
-        self.ring_len = np.asarray(ring_len, dtype="int64")
-        self.ring_zone = np.asarray(ring_zone, dtype="int64")
-        self.ring_hole = np.asarray(ring_hole, dtype=bool)
+        self.xy = rings.xy[np.repeat(keep, rings.length)]
+        self.ring_len = rings.length[keep]
+        self.ring_zone = rings.owner[keep]
+        self.ring_hole = rings.hole[keep]
         self.ring_start = np.cumsum(self.ring_len) - self.ring_len
 
     def zone_bounds(self):

@@ -18,16 +18,11 @@ import pandas as pd
 from .. import validate
 from ..errors import InputError
 from ..feedback import ensure_feedback
+from ..geometry_arrays import bounds_and_areas, polygon_rings
 from ..i18n import tr
 from ..rates import DEFAULT_MIN_BASE, small_base
-from ._spatial import as_series, boxes, pairwise_intersection, query_pairs
+from ._spatial import as_series, boxes, clip_to_boxes
 from .privacy import RateSpec, set_rate_columns, warn_overwritten
-
-try:  # shapely >= 2 evaluates bounds/area in C for the whole array
-    from shapely import __version__ as _SHAPELY_VERSION
-    _VECTORISED_GEOMETRY = int(_SHAPELY_VERSION.split(".")[0]) >= 2
-except (ImportError, ValueError):  # pragma: no cover - shapely is a hard dependency
-    _VECTORISED_GEOMETRY = False
 
 DEFAULT_SECRET = (-1, "-1", "–", "—", "-", "", ".", "x", "X", "/")
 ZENSUS_CRS = "EPSG:3035"
@@ -77,8 +72,10 @@ def detect_regular_grid(frame, rtol=1e-6):
     """If the polygons of ``frame`` are equal axis-aligned squares on one lattice, return
     ``{'x', 'y', 'cell_size'}`` (cell centres), else None.
 
-    Reads the geometries once as WKB and checks them with numpy: a square cell is a
-    93-byte polygon with one ring of 5 points whose edges alternate horizontal/vertical.
+    A polygon whose bounds are a ``size`` x ``size`` square and whose area is ``size``²
+    fills its bounding box, so it is that square cell; the centres must lie on one lattice.
+    Bounds and areas come from :func:`~..geometry_arrays.bounds_and_areas` (fast on both
+    shapely stacks).
     """
     n = len(frame)
     if n < 4:
@@ -87,63 +84,14 @@ def detect_regular_grid(frame, rtol=1e-6):
     sample = geoms.iloc[: min(n, 50)]
     if sample.isna().any() or set(sample.geom_type.unique()) != {"Polygon"}:
         return None
-    if _VECTORISED_GEOMETRY:
-        return _grid_from_bounds(geoms, rtol)
-    wkb = _wkb_list(geoms)
-    if None in wkb or any(len(w) != 93 for w in wkb):
-        return None
-    record = np.dtype([("order", "u1"), ("type", "<u4"), ("rings", "<u4"), ("points", "<u4"),
-                       ("xy", "<f8", (5, 2))])
-    raw = np.frombuffer(b"".join(wkb), dtype=record)
-    if not ((raw["order"] == 1).all() and (raw["type"] == 3).all() and (raw["rings"] == 1).all()
-            and (raw["points"] == 5).all()):
-        return None
-    xy = raw["xy"]
-    d = np.diff(xy, axis=1)  # 4 edges
-    horizontal = np.abs(d[:, :, 1]) <= 1e-9 * np.abs(xy).max()
-    vertical = np.abs(d[:, :, 0]) <= 1e-9 * np.abs(xy).max()
-    alternate = ((horizontal[:, 0::2].all(axis=1) & vertical[:, 1::2].all(axis=1))
-                 | (vertical[:, 0::2].all(axis=1) & horizontal[:, 1::2].all(axis=1)))
-    if not alternate.all():
-        return None
-    minx, maxx = xy[:, :4, 0].min(axis=1), xy[:, :4, 0].max(axis=1)
-    miny, maxy = xy[:, :4, 1].min(axis=1), xy[:, :4, 1].max(axis=1)
-    w, h = maxx - minx, maxy - miny
-    size = float(np.median(w))
-    if size <= 0 or not (np.allclose(w, size, rtol=rtol, atol=0) and np.allclose(h, size, rtol=rtol, atol=0)):
-        return None
-    x = (minx + maxx) / 2.0
-    y = (miny + maxy) / 2.0
-    fx = (x - x.min()) / size
-    fy = (y - y.min()) / size
-    if np.abs(fx - np.rint(fx)).max() > 1e-6 or np.abs(fy - np.rint(fy)).max() > 1e-6:
-        return None
-    return {"x": x, "y": y, "cell_size": size}
-
-
-def _wkb_list(geoms):
-    """WKB of every geometry. On shapely 1.8 one WKB writer is reused (``geom.wkb`` builds a
-    new writer per call, which doubles the time); elsewhere geopandas' ``to_wkb``."""
-    try:
-        from shapely.geos import WKBWriter, lgeos  # shapely 1.8 only
-
-        writer = WKBWriter(lgeos)
-        return [None if g is None else writer.write(g) for g in geoms.values]
-    except ImportError:
-        return list(geoms.to_wkb())
-
-
-def _grid_from_bounds(geoms, rtol):
-    """Grid check with vectorised bounds and areas (fast where shapely is 2.x; on shapely
-    1.8 both are per-geometry Python loops, so the WKB route above is used there)."""
-    if geoms.isna().any() or (geoms.geom_type != "Polygon").any():
-        return None
-    b = np.asarray(geoms.bounds, dtype="float64")
+    b, area = bounds_and_areas(geoms)
+    if not np.isfinite(b).all():
+        return None  # a missing or empty geometry
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
     size = float(np.median(w))
     if size <= 0 or not (np.allclose(w, size, rtol=rtol, atol=0) and np.allclose(h, size, rtol=rtol, atol=0)):
         return None
-    if not np.allclose(np.asarray(geoms.area, dtype="float64"), size * size, rtol=1e-9, atol=0):
+    if not np.allclose(area, size * size, rtol=1e-9, atol=0):
         return None  # does not fill its bounding box: not a square cell
     x = (b[:, 0] + b[:, 2]) / 2.0
     y = (b[:, 1] + b[:, 3]) / 2.0
@@ -438,15 +386,15 @@ def _split_cells(xc, yc, size, left, top, targets, feedback=None, tile=8):
     span = size * tile
     tcol = np.floor((xc - left) / span).astype("int64")
     trow = np.floor((top - yc) / span).astype("int64")
-    tkey = trow * (int(tcol.max()) + 1) + tcol
-    tiles, cell_tile = np.unique(tkey, return_inverse=True)
-    tx0 = left + (tiles % (int(tcol.max()) + 1)) * span
-    ty1 = top - (tiles // (int(tcol.max()) + 1)) * span
-    tile_boxes = boxes(tx0, ty1 - span, tx0 + span, ty1)
-    it, jt = query_pairs(tile_boxes, targets, "intersects")
-    pieces = pairwise_intersection(tile_boxes, targets, it, jt)
-    keep = np.asarray(pieces.area, dtype="float64") > 0
-    it, jt, pieces = it[keep], jt[keep], gpd_values(pieces)[keep]
+    n_cols = int(tcol.max()) + 1
+    tiles, cell_tile = np.unique(trow * n_cols + tcol, return_inverse=True)
+    cell_tile = cell_tile.ravel()  # numpy 2.0-2.1 keep the input's shape here
+    it, jt = _tiles_in_targets(tiles, n_cols, int(trow.max()) + 1, left, top, span, targets)
+    tx0 = left + (tiles[it] % n_cols) * span
+    ty1 = top - (tiles[it] // n_cols) * span
+    pieces = clip_to_boxes(targets, jt, tx0, ty1 - span, tx0 + span, ty1)
+    keep = bounds_and_areas(pieces)[1] > 0
+    it, jt, pieces = it[keep], jt[keep], pieces[keep]
     feedback.progress(0.4)
     feedback.check()
     # edges of every piece, exterior rings counter-clockwise and holes clockwise
@@ -498,6 +446,31 @@ def _split_cells(xc, yc, size, left, top, targets, feedback=None, tile=8):
     return matrix
 
 
+def _tiles_in_targets(tiles, n_cols, n_rows, left, top, span, targets):
+    """Pairs (tile, target) whose bounding boxes overlap, from the tile lattice (no index).
+
+    ``tiles`` are sorted keys ``row * n_cols + col`` of square tiles of side ``span`` whose
+    top-left corner is ``(left, top)``.
+    """
+    tb, _ = bounds_and_areas(targets)
+    ok = np.isfinite(tb).all(axis=1)
+    c0 = np.clip(np.floor((tb[:, 0] - left) / span), 0, n_cols - 1)
+    c1 = np.clip(np.floor((tb[:, 2] - left) / span), 0, n_cols - 1)
+    r0 = np.clip(np.floor((top - tb[:, 3]) / span), 0, n_rows - 1)
+    r1 = np.clip(np.floor((top - tb[:, 1]) / span), 0, n_rows - 1)
+    inside = ok & (tb[:, 2] >= left) & (tb[:, 0] <= left + n_cols * span) \
+        & (tb[:, 1] <= top) & (tb[:, 3] >= top - n_rows * span)
+    width = np.where(inside, c1 - c0 + 1, 0).astype("int64")
+    height = np.where(inside, r1 - r0 + 1, 0).astype("int64")
+    target, local = _expand(np.arange(len(tb)), np.zeros(len(tb), "int64"), width * height)
+    row = r0[target].astype("int64") + local // width[target]
+    col = c0[target].astype("int64") + local % width[target]
+    key = row * n_cols + col
+    pos = np.minimum(np.searchsorted(tiles, key), len(tiles) - 1)
+    hit = tiles[pos] == key
+    return pos[hit], target[hit]
+
+
 def _expand(group, start, stop):
     """For each item with group ``g``, one row per index in ``start[g]:stop[g]``.
 
@@ -513,41 +486,20 @@ def _ring_edges(geoms):
 
     Returns ``(ax, ay, bx, by, owner)`` with ``owner`` sorted (index into ``geoms``).
     """
-    coords, exterior, owner = [], [], []
-    for k, geom in enumerate(geoms):
-        for polygon in _polygons(geom):
-            coords.append(np.asarray(polygon.exterior.coords))
-            exterior.append(True)
-            owner.append(k)
-            for ring in polygon.interiors:
-                coords.append(np.asarray(ring.coords))
-                exterior.append(False)
-                owner.append(k)
-    if not coords:
+    rings = polygon_rings(geoms)
+    if len(rings.length) == 0:
         empty = np.empty(0)
         return empty, empty, empty, empty, np.empty(0, dtype="int64")
-    lengths = np.array([len(c) for c in coords])
-    xy = np.concatenate([c[:, :2] for c in coords]).astype("float64")
-    ring = np.repeat(np.arange(len(coords)), lengths)
+    xy = rings.xy
+    ring = rings.point_ring()
     same = ring[:-1] == ring[1:]
     ax, ay, bx, by = xy[:-1, 0][same], xy[:-1, 1][same], xy[1:, 0][same], xy[1:, 1][same]
     edge_ring = ring[:-1][same]
-    signed = np.bincount(edge_ring, weights=ax * by - bx * ay, minlength=len(coords))
-    flip = ((signed < 0) == np.asarray(exterior))[edge_ring]
+    signed = np.bincount(edge_ring, weights=ax * by - bx * ay, minlength=len(rings.length))
+    flip = ((signed < 0) == ~rings.hole)[edge_ring]
     ax, bx = np.where(flip, bx, ax), np.where(flip, ax, bx)
     ay, by = np.where(flip, by, ay), np.where(flip, ay, by)
-    return ax, ay, bx, by, np.asarray(owner, dtype="int64")[edge_ring]
-
-
-def _polygons(geom):
-    """The polygons inside a (multi)polygon or geometry collection."""
-    if geom is None or geom.is_empty:
-        return []
-    if geom.geom_type == "Polygon":
-        return [geom]
-    if hasattr(geom, "geoms"):
-        return [p for g in geom.geoms for p in _polygons(g)]
-    return []
+    return ax, ay, bx, by, rings.owner[edge_ring]
 
 
 def _clamped_area(x0, y0, x1, y1, ax, ay, bx, by):
@@ -578,14 +530,6 @@ def _clamped_area(x0, y0, x1, y1, ax, ay, bx, by):
         mid = ya + 0.5 * (lo + hi) * dy
         total += (hi - lo) * np.clip(mid, 0.0, oy)
     return -(total * width)
-
-
-def gpd_values(series):
-    """Object array of the shapely geometries of a GeoSeries."""
-    out = np.empty(len(series), dtype=object)
-    for i, geom in enumerate(series.values):  # one by one: numpy must not iterate multi-parts
-        out[i] = geom
-    return out
 
 
 def _same_crs(a, b):

@@ -176,20 +176,23 @@ def test_boundary_cells_split_by_ancillary_weight():
     assert plain["m"].tolist() == pytest.approx([1.0 + 0.25 * 6, 0.75 * 6])
 
 
-def test_both_grid_detections_agree():
+def test_grid_detection_finds_cells_and_rejects_non_squares():
     t = _table()
     polys = gpd.GeoDataFrame({"m": t["m"]}, geometry=[box(x - 50, y - 50, x + 50, y + 50)
                                                       for x, y in zip(t.x_mp_100m, t.y_mp_100m)], crs=CRS)
-    a = g._grid_from_bounds(polys.geometry, 1e-6)
-    saved = g._VECTORISED_GEOMETRY
-    try:
-        g._VECTORISED_GEOMETRY = False
-        b = g.detect_regular_grid(polys)
-        diamond = Polygon([(0, 50), (50, 0), (100, 50), (50, 100)])
-        assert g.detect_regular_grid(polys.set_geometry([diamond] * 4)) is None
-    finally:
-        g._VECTORISED_GEOMETRY = saved
-    assert g._grid_from_bounds(polys.set_geometry([Polygon([(0, 50), (50, 0), (100, 50), (50, 100)])] * 4).geometry, 1e-6) is None
-    np.testing.assert_allclose(a["x"], b["x"])
-    np.testing.assert_allclose(a["y"], b["y"])
-    assert a["cell_size"] == b["cell_size"] == 100.0
+    found = g.detect_regular_grid(polys)
+    np.testing.assert_allclose(found["x"], t.x_mp_100m)
+    np.testing.assert_allclose(found["y"], t.y_mp_100m)
+    assert found["cell_size"] == 100.0
+    # same bounds as a cell but not filling them, off the lattice, or not all the same size
+    diamond = Polygon([(0, 50), (50, 0), (100, 50), (50, 100)])
+    assert g.detect_regular_grid(polys.set_geometry([diamond] * 4)) is None
+    shifted = list(polys.geometry)
+    shifted[1] = box(100 + 13, 0, 200 + 13, 100)
+    assert g.detect_regular_grid(polys.set_geometry(shifted)) is None
+    bigger = list(polys.geometry)
+    bigger[2] = box(0, 100, 120, 220)
+    assert g.detect_regular_grid(polys.set_geometry(bigger)) is None
+    holed = list(polys.geometry)
+    holed[3] = box(100, 100, 200, 200).difference(box(140, 140, 160, 160))
+    assert g.detect_regular_grid(polys.set_geometry(holed)) is None

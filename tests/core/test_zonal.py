@@ -403,25 +403,3 @@ def test_runs_reaching_the_window_end_and_windows_without_nodata():
     assert fast["b1_sum"].iloc[0] == pytest.approx(values.sum())
     assert fast["b1_max"].iloc[2] == values[19, 29]
     assert fast["b1_count"].iloc[1] == pytest.approx(20 * 12)
-
-
-def test_wkb_ring_reader_matches_shapely():
-    # the QGIS stack (shapely 1.8) reads rings from WKB; check it against shapely's own rings
-    from shapely import wkt
-
-    from kommunalmonitor.core.zonal import _polygon_parts, _wkb_rings
-
-    geoms = [box(0, 0, 2, 2), box(0, 0, 5, 5).difference(box(1, 1, 2, 2)).difference(box(3, 3, 4, 4)),
-             MultiPolygon([box(0, 0, 1, 1), box(2, 2, 4, 4).difference(box(2.5, 2.5, 3, 3))]),
-             wkt.loads("POLYGON Z ((0 0 1, 1 0 2, 1 1 3, 0 0 1))"),
-             wkt.loads("MULTIPOLYGON Z (((0 0 1, 1 0 2, 1 1 3, 0 0 1)), ((5 5 0, 6 5 0, 6 6 0, 5 5 0)))")]
-    for geometry in geoms:
-        rings = _wkb_rings(geometry)
-        expected = []
-        for polygon in _polygon_parts(geometry):
-            expected.append((np.asarray(polygon.exterior.coords), False))
-            expected.extend((np.asarray(r.coords), True) for r in polygon.interiors)
-        assert rings is not None and len(rings) == len(expected)
-        for (xy, hole), (ref, ref_hole) in zip(rings, expected):
-            assert hole == ref_hole and np.array_equal(xy[:, :2], ref[:, :2])
-    assert _wkb_rings(None) == []
