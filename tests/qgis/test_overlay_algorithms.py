@@ -128,6 +128,119 @@ def test_areainterpolation_blocks_and_accessibility(run_alg, berlin_dir, plr_pat
     assert all(r["access"] > 0 for r in populated)
 
 
-# Bad input (no point in any area, raster in another CRS, ...) is tested in tests/core: a failing
-# algorithm run inside this QGIS test session makes the interpreter crash at exit (rc 139,
-# also seen with tests/qgis/test_errors.py), so these runs are left out here.
+# --- Bad input: a clear message naming layer, field or value; nothing written; inputs unchanged ---
+
+AREA_SQUARES = ["POLYGON((0 0,100 0,100 100,0 100,0 0))", "POLYGON((100 0,200 0,200 100,100 100,100 0))"]
+FAR_SQUARE = "POLYGON((5000 5000,5100 5000,5100 5100,5000 5100,5000 5000))"
+DEGREE_SQUARES = ["POLYGON((13.00 52.50,13.01 52.50,13.01 52.51,13.00 52.51,13.00 52.50))",
+                  "POLYGON((13.01 52.50,13.02 52.50,13.02 52.51,13.01 52.51,13.01 52.50))"]
+
+
+def _memory(geometry, crs, fields, rows, name):
+    """A memory layer: ``fields`` as 'name:type' strings, ``rows`` as (wkt, [values])."""
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    uri = f"{geometry}?crs={crs}" + "".join(f"&field={f}" for f in fields)
+    layer = QgsVectorLayer(uri, name, "memory")
+    assert layer.isValid(), uri
+    features = []
+    for wkt, values in rows:
+        feature = QgsFeature(layer.fields())
+        if wkt:
+            feature.setGeometry(QgsGeometry.fromWkt(wkt))
+        feature.setAttributes(list(values))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def _areas(crs="EPSG:25833", ids=("a", "b"), wkts=AREA_SQUARES, name="Planungsräume"):
+    return _memory("Polygon", crs, ["PLR:string", "kinder:integer"],
+                   [(w, [i, 50]) for w, i in zip(wkts, ids)], name)
+
+
+def _state(layer):
+    """Feature count and every attribute and geometry of a layer, to check it is unchanged."""
+    return (layer.featureCount(), layer.fields().names(),
+            [(list(f.attributes()), f.geometry().asWkt(3)) for f in layer.getFeatures()])
+
+
+def _case(algorithm, case):
+    """Parameters for ``algorithm`` with the bad input ``case``; returns (params, input layers)."""
+    crs = "EPSG:4326" if case == "geographic" else "EPSG:25833"
+    wkts = DEGREE_SQUARES if case == "geographic" else AREA_SQUARES
+    areas = _areas(crs=crs, wkts=wkts, ids=("a", "a") if case == "duplicate_ids" else ("a", "b"))
+    if case == "no_overlap":
+        areas = _areas(wkts=[FAR_SQUARE], ids=("far",))
+    if case == "empty_areas":
+        areas = _areas(ids=(), wkts=())
+    points = ["POINT(50 50)", "POINT(150 50)"] if crs == "EPSG:25833" else \
+        ["POINT(13.005 52.505)", "POINT(13.015 52.505)"]
+    if algorithm == "areainterpolation":
+        sources = _memory("Polygon", crs, ["ew:integer", "name:string"],
+                          [(wkts[0], [120, "viele"]), (wkts[1], [80, "wenige"])], "Blöcke")
+        params = {"SOURCES": sources, "EXTENSIVE": ["ew"], "AREAS": areas}
+        if case == "non_numeric":
+            params["EXTENSIVE"] = ["name"]
+        inputs = [sources, areas]
+    elif algorithm == "gridtoareas":
+        grid = _memory("Point", crs, ["einwohner:integer", "name:string"],  # cell centres
+                       [(points[0], [120, "viele"]), (points[1], [80, "wenige"])], "Gitter")
+        params = {"GRID": grid, "FIELDS": ["einwohner"], "CELL_SIZE": 100, "AREAS": areas}
+        if case == "non_numeric":
+            params["FIELDS"] = ["name"]
+        inputs = [grid, areas]
+    elif algorithm == "pointstoareas":
+        kitas = _memory("Point", crs, ["plaetze:integer", "name:string"],
+                        [(points[0], [40, "Kita Sonne"]), (points[1], [60, "Kita Mond"])], "Kitas")
+        params = {"POINTS": kitas, "CAPACITY_FIELDS": ["plaetze"], "AREAS": areas,
+                  "POPULATION_FIELD": "kinder"}
+        if case == "non_numeric":
+            params["CAPACITY_FIELDS"] = ["name"]
+        inputs = [kitas, areas]
+    else:
+        homes = _memory("Point", crs, ["kinder:integer", "name:string"],
+                        [(points[0], [12, "viele"]), (points[1], [7, "wenige"])], "Wohnorte")
+        kitas = _memory("Point", crs, ["plaetze:integer"], [(points[0], [40])], "Kitas")
+        params = {"RESIDENCES": homes, "POPULATION_FIELD": "kinder", "FACILITIES": kitas,
+                  "CAPACITY_FIELD": "plaetze", "AREAS": areas}
+        if case == "non_numeric":
+            params["POPULATION_FIELD"] = "name"
+        inputs = [homes, kitas, areas]
+    if case == "empty_input":  # e.g. 'selected features only' with nothing selected
+        inputs[0].dataProvider().truncate()
+    params["AREA_ID"] = "PLR"
+    return params, inputs
+
+
+BAD_INPUT = {
+    # case: words the message must contain (English; layer, field or value named);
+    # {input} is the name of the algorithm's first input layer
+    "non_numeric": ["Field 'name' in layer '{input}' is not numeric", "the value '"],
+    "no_overlap": ["'{input}'", "'Planungsräume'", "CRS"],
+    "empty_areas": ["Layer 'Planungsräume' has no features"],
+    "empty_input": ["Layer '{input}' has no features"],
+    "geographic": ["uses the geographic CRS EPSG:4326", "Reproject the layer"],
+    "duplicate_ids": ["Layer 'Planungsräume' has duplicate ids in field 'PLR'", "'a'"],
+}
+
+
+@pytest.mark.parametrize("algorithm", ["areainterpolation", "gridtoareas", "pointstoareas",
+                                       "accessibility"])
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_message_and_nothing_written(run_alg, tmp_path, algorithm, case):
+    from qgis.core import QgsProcessingException
+
+    params, inputs = _case(algorithm, case)
+    before = [_state(layer) for layer in inputs]
+    out = str(tmp_path / "out.gpkg")
+    with pytest.raises(QgsProcessingException) as raised:
+        run_alg(f"kommunalmonitor:{algorithm}", dict(params, OUTPUT=out))
+    message = str(raised.value)
+    for words in BAD_INPUT[case]:
+        words = words.format(input=inputs[0].name())
+        assert words in message, (words, message)
+    assert any(f"'{layer.name()}'" in message for layer in inputs), message
+    assert "Traceback" not in message and 'File "' not in message, message
+    assert not os.path.exists(out)
+    assert [_state(layer) for layer in inputs] == before
