@@ -92,6 +92,7 @@ class RasterGrid:
             self.transform = tuple(transform)[:6] if transform is not None else None
             self.crs = crs
             self.nodatavals = [nodata] * self.count
+            self.dtypes = [array.dtype.name] * self.count
             self.name = name or "array"
         else:
             import rasterio
@@ -110,6 +111,7 @@ class RasterGrid:
             self.transform = tuple(ds.transform)[:6]
             self.crs = ds.crs.to_wkt() if ds.crs else crs
             self.nodatavals = [nodata if nodata is not None else v for v in ds.nodatavals]
+            self.dtypes = list(ds.dtypes)
             self.name = name or getattr(ds, "name", "raster")
         if self.transform is None:
             raise InputError(tr("Raster '{layer}' has no georeference (geotransform). Assign one "
@@ -718,6 +720,7 @@ class _Weights:
                 raise InputError(tr("Choose the population field of the blocks layer '{layer}'.",
                                     layer=blocks_name))
             population = numeric_field(weights, weights_field, blocks_name, allow_negative=False)
+            self.name = blocks_name
             geometry = _to_grid_crs(weights.geometry, grid)
             self.blocks = _Rings(list(geometry.values))
             self.bounds = self.blocks.zone_bounds()
@@ -726,10 +729,13 @@ class _Weights:
                 density = population.fillna(0).to_numpy(dtype="float64") / area
             self.density = np.where(area > 0, density, 0.0)
         else:
-            self.raster = RasterGrid(weights, name=name or tr("population raster"))
+            self.raster = RasterGrid(weights, name=name)
+            if self.raster.name == "array":  # an array has no name of its own
+                self.raster.name = tr("population raster")
             if self.raster.crs is None:
                 raise InputError(tr("Raster '{layer}' has no coordinate reference system (CRS). "
                                     "Assign the correct CRS first.", layer=self.raster.name))
+            self.name = self.raster.name
             self.aligned = (_same_crs(self.raster.crs, grid.crs)
                             and np.allclose(self.raster.transform, grid.transform, rtol=0, atol=1e-9)
                             and (self.raster.height, self.raster.width) == (grid.height, grid.width))
@@ -829,7 +835,8 @@ def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", 
     prefix : str
         Put in front of every output column: ``<prefix>b<band>_<stat>``.
     threshold : float, optional
-        For share_above (v > threshold) and share_below (v < threshold).
+        For share_above (v > threshold) and share_below (v < threshold), compared at the
+        band's precision (a float32 band holds 0.3 as 0.30000001: it is not above 0.3).
     weights : raster (like ``raster``) or GeoDataFrame, optional
         Population per cell (a raster on any grid/CRS; resampled by averaging when it is not
         on the value grid) or population blocks (polygons, spread evenly over their area).
@@ -848,7 +855,9 @@ def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", 
         statistic, ``<prefix>covered_share`` (share of the area's surface lying on the
         raster) and ``<prefix>b<band>_nodata_share`` (share of the covered surface that is
         nodata). Areas without any valid cell get NULL statistics (count 0). Diagnostics:
-        ``crs_transformed``, ``cell_area``, ``n_cells``, ``empty_zones`` (ids without data).
+        ``crs_transformed``, ``cell_area``, ``n_cells``, ``empty_zones`` (ids without data),
+        with weighted_mean ``no_weight_zones`` (ids with data but no population: NULL, with a
+        warning; an InputError when weighted_mean is the only statistic and no area has any).
     """
     feedback = ensure_feedback(feedback)
     name = layer_name(zones)
@@ -933,7 +942,8 @@ def _run(zones, geometry, grid, bands, names, quantiles, threshold, prefix, weig
     zone_batch = np.full(n, -1, dtype="int64")
     batch_id = np.cumsum(cells[order]) // max(int(max_cells), 1)
     cut = np.flatnonzero(np.r_[True, batch_id[1:] != batch_id[:-1], True])
-    accs = {b: _Accumulator(n, names, quantiles, threshold) for b in bands}
+    accs = {b: _Accumulator(n, names, quantiles, _band_threshold(threshold, grid.dtypes[b - 1]))
+            for b in bands}
     total_cover = np.zeros(n)
     n_cells = 0
     for k in range(len(cut) - 1):
@@ -987,4 +997,52 @@ def _run(zones, geometry, grid, bands, names, quantiles, threshold, prefix, weig
                             total=n, example=", ".join(str(x) for x in list(empty[:5]))))
     diagnostics = {"cell_area": grid.cell_area, "n_cells": int(n_cells),
                    "empty_zones": list(empty), "bands": bands, "stats": names}
+    if weight_source is not None and "weighted_mean" in names:
+        diagnostics["no_weight_zones"] = _check_weighted_mean(
+            table, zones.index, accs, bands, prefix, valid_any, weight_source, grid, names, name,
+            feedback)
     return table, diagnostics
+
+
+def _band_threshold(threshold, dtype):
+    """The threshold as the band stores it: a float32 raster holds 0.3 as 0.30000001, which
+    must not count as above 0.3, so the threshold is rounded to float32 too."""
+    if threshold is None:
+        return None
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" and dtype.itemsize < 8:
+        return float(np.asarray(threshold, dtype=dtype))
+    return float(threshold)
+
+
+def _check_weighted_mean(table, index, accs, bands, prefix, valid_any, weight_source, grid, names,
+                         name, feedback):
+    """Say which areas with raster data got no population-weighted mean (no population under
+    them); refuse when that leaves nothing at all to deliver. Returns their ids."""
+    missing = np.zeros(len(index), dtype=bool)
+    for band in bands:
+        acc = accs[band]
+        has_data = (acc.total_cover - acc.nodata_cover) > _EPS
+        missing |= has_data & np.isnan(table[_column_name(prefix, band, "weighted_mean")].to_numpy())
+    if not missing.any():
+        return []
+    ids = index[missing]
+    if missing.sum() == valid_any.sum():
+        # not one area has population under its raster cells: the weights do not overlap
+        # the raster / the areas, lie in another place (CRS), or are all zero
+        text = tr("The population weights '{weights}' are zero or missing under every area of "
+                  "layer '{layer}' that has data in raster '{raster}', so the population-weighted "
+                  "mean cannot be computed for any area. Check that '{weights}' covers the same "
+                  "place as the raster (extent and CRS) and that its population is not 0.",
+                  weights=weight_source.name, layer=name, raster=grid.name)
+        if list(names) == ["weighted_mean"]:
+            raise InputError(text)
+        feedback.warning(text + " " + tr("The other statistics are computed; weighted_mean is "
+                                         "NULL."))
+    else:
+        feedback.warning(tr("{count} of {total} areas with raster data have no population in "
+                            "'{weights}' under them, e.g. {example}; their population-weighted "
+                            "mean is NULL.", count=int(missing.sum()), total=int(valid_any.sum()),
+                            weights=weight_source.name,
+                            example=", ".join(str(x) for x in list(ids[:5]))))
+    return list(ids)

@@ -123,6 +123,16 @@ def test_hand_computed_statistics():
     assert diag["cell_area"] == 1.0
 
 
+def test_threshold_is_compared_as_the_raster_stores_values():
+    # float32 keeps 0.3 as 0.30000001: a cell showing 0.3 is neither above nor below 0.3
+    zones = _zones(box(0, 0, 2, 2))
+    for dtype in ("float32", "float64"):
+        raster = np.array([[0.3, 0.31], [0.29, 0.3]], dtype=dtype)
+        table, _ = zonal_statistics(zones, raster, stats=["share_above", "share_below"],
+                                    threshold=0.3, transform=SMALL_T, crs=CRS)
+        assert table[["b1_share_above", "b1_share_below"]].iloc[0].tolist() == pytest.approx([0.25, 0.25])
+
+
 def test_equal_weights_quantiles_are_the_usual_ones():
     values = np.arange(1.0, 26.0).reshape(5, 5) ** 1.5
     zones = _zones(box(0, 0, 5, 5))
@@ -403,3 +413,159 @@ def test_runs_reaching_the_window_end_and_windows_without_nodata():
     assert fast["b1_sum"].iloc[0] == pytest.approx(values.sum())
     assert fast["b1_max"].iloc[2] == values[19, 29]
     assert fast["b1_count"].iloc[1] == pytest.approx(20 * 12)
+
+
+# ----------------------------------------------------------------------------------------
+# population weights that give nothing: said, not silently NULL
+# ----------------------------------------------------------------------------------------
+
+def _warnings_of(**kwargs):
+    warnings = []
+    zones = _zones(box(0, 0, 2, 2), box(0, 0, 1, 2), PLR=["a", "b"])
+    table, diag = zonal_statistics(zones, SMALL, transform=SMALL_T, crs=CRS,
+                                   feedback=Feedback(on_warning=warnings.append), **kwargs)
+    return table, diag, warnings
+
+
+def test_population_raster_elsewhere_warns_and_keeps_the_other_statistics():
+    # a population raster 1 km away from the value raster: no weight under any area
+    elsewhere = RasterGrid(np.full((2, 2), 10.0), (1.0, 0, 1000.0, 0, -1.0, 1002.0), CRS)
+    table, diag, warnings = _warnings_of(stats=["mean", "weighted_mean"], weights=elsewhere)
+    assert table["b1_mean"].tolist() == pytest.approx([2.5, 2.0])
+    assert table["b1_weighted_mean"].isna().all()
+    assert diag["no_weight_zones"] == [0, 1]
+    assert len(warnings) == 1
+    assert "population weights 'population raster' are zero or missing under every area" in warnings[0]
+    assert "weighted_mean is NULL" in warnings[0]
+
+
+def test_blocks_elsewhere_name_the_blocks_layer():
+    blocks = _zones(box(500, 500, 510, 510), pop=[100])
+    blocks.attrs["layer_name"] = "Blöcke 2023"
+    table, _, warnings = _warnings_of(stats=["count", "weighted_mean"], weights=blocks,
+                                      weights_field="pop")
+    assert table["b1_count"].tolist() == pytest.approx([4.0, 2.0])
+    assert table["b1_weighted_mean"].isna().all()
+    assert "'Blöcke 2023'" in warnings[0]
+
+
+def test_only_weighted_mean_with_zero_population_is_refused():
+    zero = RasterGrid(np.zeros((2, 2)), SMALL_T, CRS)
+    with pytest.raises(InputError, match="population weights 'population raster' are zero or missing"):
+        _warnings_of(stats=["weighted_mean"], weights=zero)
+    blocks = _zones(box(0, 0, 2, 2), pop=[0])
+    blocks.attrs["layer_name"] = "Blöcke"
+    with pytest.raises(InputError, match="'Blöcke'"):
+        _warnings_of(stats=["weighted_mean"], weights=blocks, weights_field="pop")
+
+
+def test_areas_without_population_are_named():
+    # people only in the right column (x 1..2): area b (x 0..1) has none
+    population = RasterGrid(np.array([[0.0, 30.0], [0.0, 10.0]]), SMALL_T, CRS)
+    table, diag, warnings = _warnings_of(stats=["weighted_mean"], weights=population)
+    assert table["b1_weighted_mean"].iloc[0] == pytest.approx((2 * 30 + 4 * 10) / 40)
+    assert np.isnan(table["b1_weighted_mean"].iloc[1])
+    assert diag["no_weight_zones"] == [1]
+    assert warnings == ["1 of 2 areas with raster data have no population in 'population raster' "
+                        "under them, e.g. 1; their population-weighted mean is NULL."]
+
+
+def test_weights_message_in_german():
+    from kommunalmonitor.core import i18n
+
+    zero = RasterGrid(np.zeros((2, 2)), SMALL_T, CRS)
+    with i18n.language("de"), pytest.raises(InputError, match="Einwohnergewichte 'Einwohnerraster'"):
+        _warnings_of(stats=["weighted_mean"], weights=zero)
+
+
+# ----------------------------------------------------------------------------------------
+# shares above / below and the weighted mean against exactextract
+# ----------------------------------------------------------------------------------------
+
+def _write_tif(path, array, transform, crs=CRS, nodata=None):
+    import rasterio
+
+    with rasterio.open(path, "w", driver="GTiff", width=array.shape[1], height=array.shape[0],
+                       count=1, dtype="float64", crs=crs, transform=transform, nodata=nodata) as ds:
+        ds.write(array.astype("float64"), 1)
+    return path
+
+
+def _exactextract_shares(path, zones, values, transform, threshold, nodata, tmp_path, crs=CRS):
+    """share_above / share_below from exactextract's ``frac`` (covered share of each distinct
+    value) on 0/1 rasters of v > t and v < t, nodata kept."""
+    import exactextract
+
+    missing = values == nodata if nodata is not None else ~np.isfinite(values)
+    out = {}
+    t = np.asarray(threshold, dtype=values.dtype)  # compared as the raster stores it
+    for name, hit in (("share_above", values > t), ("share_below", values < t)):
+        flag = np.where(missing, -1.0, hit.astype("float64"))
+        flag_path = _write_tif(str(tmp_path / f"{name}.tif"), flag, transform, crs, nodata=-1.0)
+        theirs = exactextract.exact_extract(flag_path, zones, ["unique", "frac"], output="pandas")
+        out[name] = np.array([float(np.sum(np.asarray(f)[np.asarray(u) == 1.0])) if len(u) else np.nan
+                              for u, f in zip(theirs["unique"], theirs["frac"])])
+    return out
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("weight_factor", [1, 2])
+def test_shares_and_weighted_mean_equal_exactextract(tmp_path, weight_factor):
+    import exactextract
+    from rasterio.transform import from_origin
+
+    rng = np.random.default_rng(17)
+    transform = from_origin(1000, 2000, 2.5, 2.5)
+    values = rng.integers(0, 10, size=(30, 40)).astype("float64")  # ties at the threshold 5
+    values[rng.random((30, 40)) < 0.08] = -1.0
+    path = _write_tif(str(tmp_path / "v.tif"), values, transform, nodata=-1.0)
+    # population on the same grid, or on a grid of 2 x 2 cells (exactextract and our
+    # averaging resample both give each value cell the weight of the coarse cell around it)
+    population = rng.integers(0, 50, size=(30 // weight_factor, 40 // weight_factor)).astype("float64")
+    population[:3] = 0.0  # areas in the top rows have no population at all
+    w_transform = from_origin(1000, 2000, 2.5 * weight_factor, 2.5 * weight_factor)
+    w_path = _write_tif(str(tmp_path / "w.tif"), population, w_transform)
+    polys = [affinity.scale(affinity.translate(_random_polygon(rng, 0, 30), 1000, 1925), 2.5, 2.5,
+                            origin=(1000, 1925)) for _ in range(30)]
+    polys.append(box(1010, 1995, 1030, 1999))  # in the rows without population
+    zones = _zones(*polys)
+    ours, diag = zonal_statistics(zones, path, stats=["share_above", "share_below", "weighted_mean"],
+                                  threshold=5.0, weights=w_path)
+    theirs = exactextract.exact_extract(path, zones, ["weighted_mean"], weights=w_path, output="pandas")
+    np.testing.assert_allclose(ours["b1_weighted_mean"], theirs["weighted_mean"].astype("float64"),
+                               rtol=1e-6, atol=1e-6, equal_nan=True)
+    assert np.isnan(ours["b1_weighted_mean"].iloc[-1]) and len(polys) - 1 in diag["no_weight_zones"]
+    shares = _exactextract_shares(path, zones, values, transform, 5.0, -1.0, tmp_path)
+    for name in ("share_above", "share_below"):
+        np.testing.assert_allclose(ours[f"b1_{name}"], shares[name], rtol=1e-6, atol=1e-6,
+                                   equal_nan=True, err_msg=name)
+    assert (ours["b1_share_above"] + ours["b1_share_below"] < 1 - 1e-3).any()  # ties excluded
+
+
+@pytest.mark.peers
+def test_berlin_shares_and_weighted_mean_equal_exactextract(berlin, tmp_path):
+    import exactextract
+    import rasterio
+
+    plr, raster = berlin
+    with rasterio.open(raster) as ds:
+        roof, tree = ds.read(1), ds.read(4)
+        transform, crs = ds.transform, ds.crs.to_wkt()
+    # tree cover as the weight raster (nodata → 0), same grid as the values
+    w_path = _write_tif(str(tmp_path / "tree.tif"), np.where(tree < 0, 0.0, tree), transform, crs)
+    ours, _ = zonal_statistics(plr, raster, stats=["count", "share_above", "share_below",
+                                                   "weighted_mean"],
+                               bands=[1], threshold=0.3, weights=w_path)
+    utm = plr.to_crs(32633)
+    roof_path = _write_tif(str(tmp_path / "roof.tif"), roof, transform, crs, nodata=-1.0)
+    theirs = exactextract.exact_extract(roof_path, utm, ["weighted_mean"], weights=w_path,
+                                        output="pandas")
+    has = ours["b1_count"].to_numpy() > 0
+    assert has.sum() > 50
+    np.testing.assert_allclose(ours["b1_weighted_mean"].to_numpy()[has],
+                               theirs["weighted_mean"].to_numpy(dtype="float64")[has],
+                               rtol=1e-6, atol=1e-6, equal_nan=True)
+    shares = _exactextract_shares(raster, utm, roof, transform, 0.3, -1.0, tmp_path, crs=crs)
+    for name in ("share_above", "share_below"):
+        np.testing.assert_allclose(ours[f"b1_{name}"].to_numpy()[has], shares[name][has],
+                                   rtol=1e-6, atol=1e-6, err_msg=name)
