@@ -5,10 +5,11 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessin
                        QgsProcessingParameterString)
 
 from ...core.overlay.grid import grid_to_areas
-from ...core.overlay.privacy import RateSpec, suppress_for_export
+from ...core.overlay.privacy import RateSpec
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import crs_to_pyproj, gdf_to_sink, source_to_gdf
+from .area_interpolation import report_suppression, suppress_small_numbers
 
 
 class GridToAreas(AreaParameters, KommunalmonitorAlgorithm):
@@ -121,10 +122,9 @@ class GridToAreas(AreaParameters, KommunalmonitorAlgorithm):
             min_base=min_base, ancillary=ancillary, ancillary_field=ancillary_field,
             feedback=core_feedback(feedback))
         if min_count:
-            output, report = suppress_for_export(output, fields, min_count,
-                                                 rates=[r.name for r in rates])
-            feedback.pushInfo(self.tr("Suppressed for publication (counts below {n}): {report}.",
-                                      n=min_count, report=report))
+            output, report = suppress_small_numbers(output, fields, min_count,
+                                                    rates=[r.name for r in rates])
+            report_suppression(self, feedback, min_count, report)
         dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, output.reset_index(drop=True),
                               feedback)
         return {self.OUTPUT: dest_id}

@@ -7,10 +7,10 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
 
 from ...core.errors import InputError
 from ...core.overlay.points import points_to_areas
-from ...core.overlay.privacy import suppress_for_export
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
+from .area_interpolation import report_suppression, suppress_small_numbers
 
 
 def _keys(values):
@@ -107,11 +107,10 @@ class PointsToAreas(AreaParameters, KommunalmonitorAlgorithm):
                                               category_field=category, population=population, per=per,
                                               min_base=min_base, feedback=core_feedback(feedback))
         if min_count and "supply_den" in output.columns:
-            output, report = suppress_for_export(output, ["supply_den"], min_count)
-            hide = output["supply_den"].isna()
-            output.loc[hide, "supply"] = np.nan
-            feedback.pushInfo(self.tr("Suppressed for publication (counts below {n}): {report}.",
-                                      n=min_count, report=report))
+            # the population is the small count; places and facility counts are public
+            output, report = suppress_small_numbers(output, ["supply_den"], min_count,
+                                                    derived={"supply": ["supply_den"]})
+            report_suppression(self, feedback, min_count, report)
         feedback.pushInfo(self.tr("{assigned} of {total} facilities assigned to areas; {outside} outside.",
                                   assigned=diagnostics["points_assigned"], total=diagnostics["points"],
                                   outside=diagnostics["points_outside"]))

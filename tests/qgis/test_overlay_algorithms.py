@@ -18,6 +18,11 @@ def _rows(layer):
     return [dict(zip(layer.fields().names(), f.attributes())) for f in layer.getFeatures()]
 
 
+def _null(value):
+    """True for a NULL attribute (None or QVariant NULL)."""
+    return value is None or (hasattr(value, "isNull") and value.isNull())
+
+
 def _vector(path, name="layer"):
     from qgis.core import QgsVectorLayer
 
@@ -81,6 +86,9 @@ def test_gridtoareas_zensus_csv_table(run_alg, berlin_dir, plr_path):
     for field in ("einwohner_secret", "covered_share", "cells", "small_base"):
         assert field in out.fields().names()
     assert sum(r["einwohner_secret"] for r in rows) > 0  # -1 cells reported, not zero
+    # MIN_COUNT=3: no PLR has 1 or 2 residents, so nothing is suppressed, and the flag says so
+    assert all(isinstance(r["einwohner"], float) and r["einwohner"] >= 3 for r in rows)
+    assert [r["suppressed"] for r in rows] == [False] * len(rows)
     # dasymetric split of the boundary cells by a layer that covers everything with the same
     # density gives back the plain split by area
     from qgis.core import QgsFeature, QgsGeometry, QgsRectangle, QgsVectorLayer
@@ -94,6 +102,22 @@ def test_gridtoareas_zensus_csv_table(run_alg, berlin_dir, plr_path):
         "GRID": grid, "FIELDS": ["einwohner"], "AREAS": _vector(plr_path, "PLR"), "AREA_ID": "PLR_ID",
         "ANCILLARY": everywhere, "ANCILLARY_FIELD": "dw"}))
     assert [r["einwohner"] for r in dasy] == pytest.approx([r["einwohner"] for r in rows], rel=1e-9)
+    assert "suppressed" not in dasy[0]  # no flag without suppression
+    # a minimum count that some PLR fall below: exactly those become NULL and flagged, against
+    # the unsuppressed run
+    high = _rows(_run(run_alg, "kommunalmonitor:gridtoareas", {
+        "GRID": grid, "FIELDS": ["einwohner"], "AREAS": _vector(plr_path, "PLR"), "AREA_ID": "PLR_ID",
+        "BASE_FIELD": "einwohner", "MIN_COUNT": 1000}))
+    plain = {r["PLR_ID"]: r["einwohner"] for r in dasy}
+    small = {k for k, v in plain.items() if 0 < v < 1000}
+    assert len(small) >= 3
+    for r in high:
+        if r["PLR_ID"] in small:
+            assert _null(r["einwohner"]) and r["suppressed"] is True, r
+        else:
+            assert r["einwohner"] == pytest.approx(plain[r["PLR_ID"]], rel=1e-9)
+            assert r["suppressed"] is False
+        assert r["small_base"] == (plain[r["PLR_ID"]] < 300)  # the small-base flag stays
 
 
 def test_areainterpolation_blocks_and_accessibility(run_alg, berlin_dir, plr_path):
@@ -244,3 +268,94 @@ def test_bad_input_message_and_nothing_written(run_alg, tmp_path, algorithm, cas
     assert "Traceback" not in message and 'File "' not in message, message
     assert not os.path.exists(out)
     assert [_state(layer) for layer in inputs] == before
+
+
+# --- Suppression for publication: area 'a' has a count under MIN_COUNT=3, area 'b' does not ---
+
+def _by_id(layer):
+    return {r["PLR"]: r for r in _rows(layer)}
+
+
+def _check_suppressed(rows, hidden, kept):
+    """In area 'a' every field of ``hidden`` is NULL and flagged, ``kept`` keep values; 'b' keeps all."""
+    a, b = rows["a"], rows["b"]
+    assert a["suppressed"] is True and b["suppressed"] is False
+    for field in hidden:
+        assert _null(a[field]), (field, a[field])
+        assert not _null(b[field]), (field, b[field])
+    for field in kept:
+        assert not _null(a[field]), (field, a[field])
+
+
+def test_accessibility_suppresses_everything_from_a_small_population(run_alg):
+    homes = _memory("Point", "EPSG:25833", ["kinder:integer"],
+                    [("POINT(50 50)", [2]), ("POINT(150 50)", [10]), ("POINT(190 50)", [6])], "Wohnorte")
+    kitas = _memory("Point", "EPSG:25833", ["plaetze:integer"], [("POINT(40 50)", [32])], "Kitas")
+    rows = _by_id(_run(run_alg, "kommunalmonitor:accessibility", {
+        "RESIDENCES": homes, "POPULATION_FIELD": "kinder", "FACILITIES": kitas,
+        "CAPACITY_FIELD": "plaetze", "AREAS": _areas(), "AREA_ID": "PLR", "THRESHOLD": 120,
+        "CATCHMENT": 1000, "MIN_COUNT": 3}))
+    _check_suppressed(rows, ["population", "dist_mean", "dist_max", "share_beyond", "access"],
+                      ["small_base", "PLR"])
+    b = rows["b"]
+    assert b["population"] == 16
+    assert b["dist_mean"] == pytest.approx((10 * 110 + 6 * 150) / 16)
+    assert b["dist_max"] == pytest.approx(150)
+    assert b["share_beyond"] == pytest.approx(100 * 6 / 16)
+    assert b["access"] == pytest.approx(100 * 32 / 18)  # 32 places for all 18 children in reach
+    assert rows["a"]["small_base"] is True  # the flag under MIN_BASE is not disclosive: kept
+    # the residences output: a population under 3 is hidden too, distances stay
+    from qgis.core import QgsProcessingContext, QgsProcessingUtils
+
+    context = QgsProcessingContext()
+    results = run_alg("kommunalmonitor:accessibility", {
+        "RESIDENCES": homes, "POPULATION_FIELD": "kinder", "FACILITIES": kitas, "AREAS": _areas(),
+        "AREA_ID": "PLR", "MIN_COUNT": 3, "OUTPUT": "memory:", "OUTPUT_RESIDENCES": "memory:"},
+        context=context)
+    residences = _rows(QgsProcessingUtils.mapLayerFromString(results["OUTPUT_RESIDENCES"], context))
+    assert [(_null(r["population"]), r["suppressed"]) for r in residences] == \
+        [(True, True), (False, False), (False, False)]
+    assert [r["distance"] for r in residences] == pytest.approx([10, 110, 150])
+
+
+def test_pointstoareas_suppresses_the_ratio_of_a_small_population(run_alg):
+    areas = _memory("Polygon", "EPSG:25833", ["PLR:string", "kinder:integer"],
+                    [(AREA_SQUARES[0], ["a", 2]), (AREA_SQUARES[1], ["b", 50])], "Planungsräume")
+    kitas = _memory("Point", "EPSG:25833", ["plaetze:integer"],
+                    [("POINT(50 50)", [40]), ("POINT(150 50)", [60])], "Kitas")
+    rows = _by_id(_run(run_alg, "kommunalmonitor:pointstoareas", {
+        "POINTS": kitas, "CAPACITY_FIELDS": ["plaetze"], "AREAS": areas, "AREA_ID": "PLR",
+        "POPULATION_FIELD": "kinder", "MIN_COUNT": 3}))
+    # the population and the ratio built on it are hidden; places and facility counts are public
+    _check_suppressed(rows, ["supply_den", "supply"], ["supply_num", "plaetze", "n_points", "supply_small"])
+    assert rows["a"]["plaetze"] == 40 and rows["a"]["n_points"] == 1
+    assert rows["b"]["supply"] == pytest.approx(120.0)
+    # the input's own population field is left alone (it is the layer the planner gave)
+    assert [f["kinder"] for f in areas.getFeatures()] == [2, 50]
+
+
+def test_areainterpolation_suppresses_counts_rates_and_means_of_a_small_base(run_alg):
+    blocks = _memory("Polygon", "EPSG:25833",
+                     ["ew:integer", "kinder:integer", "arm:integer", "miete:double"],
+                     [(AREA_SQUARES[0], [2, 2, 1, 8.5]), (AREA_SQUARES[1], [120, 60, 30, 10.0])], "Blöcke")
+    rows = _by_id(_run(run_alg, "kommunalmonitor:areainterpolation", {
+        "SOURCES": blocks, "EXTENSIVE": ["ew"], "INTENSIVE": ["miete"], "WEIGHT_FIELD": "ew",
+        "RATE_NUMERATOR": "arm", "RATE_DENOMINATOR": "kinder", "RATE_NAME": "armut",
+        "BASE_FIELD": "ew", "AREAS": _areas(), "AREA_ID": "PLR", "MIN_COUNT": 3}))
+    _check_suppressed(rows, ["ew", "armut", "armut_num", "armut_den", "miete", "miete_weight"],
+                      ["covered_share", "small_base", "armut_small"])
+    b = rows["b"]
+    assert (b["ew"], b["armut"], b["miete"]) == (pytest.approx(120), pytest.approx(50.0), pytest.approx(10.0))
+
+
+def test_gridtoareas_suppresses_counts_and_rates_of_a_small_base(run_alg):
+    grid = _memory("Point", "EPSG:25833", ["einwohner:integer", "unter10:integer"],
+                   [("POINT(50 50)", [2, 0]), ("POINT(150 50)", [120, 15])], "Gitter")
+    rows = _by_id(_run(run_alg, "kommunalmonitor:gridtoareas", {
+        "GRID": grid, "FIELDS": ["einwohner"], "CELL_SIZE": 100, "AREAS": _areas(), "AREA_ID": "PLR",
+        "RATE_NUMERATOR": "unter10", "RATE_DENOMINATOR": "einwohner", "RATE_NAME": "kinderquote",
+        "BASE_FIELD": "einwohner", "MIN_COUNT": 3}))
+    _check_suppressed(rows, ["einwohner", "kinderquote", "kinderquote_den"],
+                      ["cells", "covered_share", "small_base", "kinderquote_num"])
+    assert rows["a"]["kinderquote_num"] == 0  # zero is published as zero
+    assert rows["b"]["kinderquote"] == pytest.approx(12.5)
