@@ -133,6 +133,29 @@ def _geometry_fixer(wkb_type):
     return fix
 
 
+def _geometry_array(wkbs, crs):
+    """WKB bytes (None or empty: no geometry) → GeometryArray, as ``GeoSeries.from_wkb`` gives.
+
+    shapely 2 and pygeos decode the whole list in C. On shapely 1.8 without pygeos (the
+    QGIS 3.22 stack) geopandas decodes with ``shapely.wkb.loads``, which creates and
+    destroys a GEOS WKB reader per geometry; one reader for all is the same decoding
+    (same reader class, same errors) without that overhead.
+    """
+    import geopandas as gpd
+    import shapely
+
+    if hasattr(shapely, "from_wkb") or getattr(gpd.options, "use_pygeos", False):
+        return gpd.GeoSeries.from_wkb(wkbs, crs=crs).values
+    from shapely.geos import WKBReader, lgeos
+
+    read = WKBReader(lgeos).read
+    out = np.empty(len(wkbs), dtype=object)
+    for i, wkb in enumerate(wkbs):  # item by item: numpy would unpack multipart geometries
+        if wkb:
+            out[i] = read(wkb)
+    return gpd.array.GeometryArray(out, crs=crs)
+
+
 def _check_cancel(feedback):
     if feedback is not None and feedback.isCanceled():
         raise CancelledError()
@@ -186,6 +209,7 @@ def source_to_gdf(source, fields=None, name=None, feedback=None, request=None, g
         request.setFlags(request.flags() | QgsFeatureRequest.NoGeometry)
     fixer = _geometry_fixer(source.wkbType()) if read_geometry else None
     total = source.featureCount() or 0
+    read_attributes = bool(indices)  # attributes() converts every field to Python: skip if none wanted
     ids, wkbs, rows = [], [], []
     for n, feature in enumerate(source.getFeatures(request)):
         if n % _CHUNK == 0 and feedback is not None:
@@ -201,13 +225,15 @@ def source_to_gdf(source, fields=None, name=None, feedback=None, request=None, g
                 if fixer is not None:
                     geom = fixer(geom)
                 wkbs.append(bytes(geom.asWkb()))
-        rows.append(feature.attributes())
+        if read_attributes:
+            rows.append(feature.attributes())
     _check_cancel(feedback)
     data = {field_name: _column(_values(rows, index, all_fields.at(index)), all_fields.at(index))
             for field_name, index in zip(names, indices)}
     crs = crs_to_pyproj(source.sourceCrs())
-    geoms = gpd.GeoSeries.from_wkb(wkbs if read_geometry else [None] * len(ids), crs=crs)
-    frame = gpd.GeoDataFrame(data, geometry=geoms.values, crs=crs,
+    geoms = _geometry_array(wkbs if read_geometry else [None] * len(ids), crs)
+    del wkbs
+    frame = gpd.GeoDataFrame(data, geometry=geoms, crs=crs,
                              index=pd.Index(np.asarray(ids, dtype="int64"), name="fid"))
     frame.attrs["layer_name"] = layer_name
     frame.attrs["qgis_field_types"] = {field_name: int(all_fields.at(index).type())
