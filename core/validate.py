@@ -94,6 +94,29 @@ def require_unique(frame, field, name=None):
                             value=duplicated.iloc[0], count=len(duplicated)))
 
 
+def overlapping_areas(frame, first, second, name=None, id_field=None):
+    """The error for two overlapping areas (positions ``first``, ``second`` in ``frame``)."""
+    labels = frame.index if id_field is None else frame[id_field]
+    return InputError(tr("Areas {first} and {second} of layer '{layer}' overlap, so what lies in "
+                         "both would be counted twice. Planning areas must not overlap: remove "
+                         "duplicate features or fix the boundaries first.",
+                         first=repr(_plain(np.asarray(labels)[int(first)])),
+                         second=repr(_plain(np.asarray(labels)[int(second)])),
+                         layer=layer_name(frame, name)))
+
+
+def overlap_guard(frame, name=None, id_field=None):
+    """A callback ``(first, second)`` that raises :func:`overlapping_areas`' error."""
+    def guard(first, second):
+        raise overlapping_areas(frame, first, second, name, id_field)
+    return guard
+
+
+def _plain(value):
+    """A numpy scalar as its Python value (so messages show 7, not np.int64(7))."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def require_valid_geometries(frame, name=None, repair=False):
     """Geometries are present and valid; with ``repair`` return a repaired copy instead of raising.
 

@@ -73,11 +73,12 @@ def clip_to_boxes(geoms, index, minx, miny, maxx, maxy):
     return out
 
 
-def pairwise_covers(a, b, ia, ib):
-    """Boolean array: ``a[ia[k]]`` covers ``b[ib[k]]`` (element-wise)."""
+def pairwise_predicate(a, b, ia, ib, predicate):
+    """Boolean array: ``predicate(a[ia[k]], b[ib[k]])`` element-wise (``"covers"``,
+    ``"contains"``, …)."""
     left = gpd.GeoSeries(geometry_values(a)[ia])
     right = gpd.GeoSeries(geometry_values(b)[ib])
-    return np.asarray(left.covers(right), dtype=bool)
+    return np.asarray(getattr(left, predicate)(right), dtype=bool)
 
 
 def boxes(minx, miny, maxx, maxy, crs=None):
@@ -114,15 +115,25 @@ def point_coords(geoms):
     return np.asarray(series.x, dtype="float64"), np.asarray(series.y, dtype="float64")
 
 
-def polygons_in(points, polygons):
+def polygons_in(points, polygons, on_overlap=None):
     """For each point, the index of the first polygon that contains or touches it, or -1.
 
     A point on a shared boundary goes to the polygon with the smallest index, so it is
-    counted exactly once.
+    counted exactly once. With ``on_overlap``, a point strictly inside two polygons calls
+    ``on_overlap(first, second)`` (polygon positions), which should raise: the polygons
+    overlap.
     """
     ip, ia = query_pairs(points, polygons, predicate="intersects")
     out = np.full(len(as_series(points)), -1, dtype="int64")
     if len(ip):
         first = np.r_[True, ip[1:] != ip[:-1]]
         out[ip[first]] = ia[first]
+        if on_overlap is not None and not first.all():
+            # points with several polygons: on a shared boundary, or inside an overlap
+            multi = np.isin(ip, ip[~first])
+            inside = pairwise_predicate(polygons, points, ia[multi], ip[multi], "contains")
+            mp, ma = ip[multi][inside], ia[multi][inside]
+            twice = np.flatnonzero(mp[1:] == mp[:-1])
+            if len(twice):
+                on_overlap(ma[twice[0]], ma[twice[0] + 1])
     return out

@@ -187,11 +187,17 @@ def accessibility(residences, facilities, population_field, areas=None, area_id=
     per_area = None
     if areas is not None:
         area_of = polygons_in(res.geometry if (res.geom_type == "Point").all()
-                              else res.geometry.representative_point(), areas.geometry)
+                              else res.geometry.representative_point(), areas.geometry,
+                              on_overlap=validate.overlap_guard(areas, areas_name, area_id))
         res["area"] = (areas[area_id].to_numpy()[area_of] if area_id is not None
                        else np.asarray(areas.index)[area_of])
         res.loc[area_of < 0, "area"] = None
         inside = area_of >= 0
+        if not inside.any():
+            raise InputError(tr("No residence of layer '{residences}' lies in any area of '{areas}'. "
+                                "Check that both layers cover the same place and use the right CRS.",
+                                residences=validate.layer_name(residences, residences_name),
+                                areas=validate.layer_name(areas, areas_name)))
         n_a = len(areas)
         a_pop = np.bincount(area_of[inside], weights=pop[inside], minlength=n_a)
         per_area = areas.copy()

@@ -298,6 +298,11 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
             share = (sparse.diags(np.divide(1.0, sw, out=np.zeros_like(sw), where=sw > 0))
                      @ ow["W"]).tocsr()
             geo_share = (ow["A"] / (size * size)).tocsr()
+        from .interpolate import check_no_overlap
+
+        # overlapping areas share a boundary cell more than once (interior cells are
+        # looked up once, so this is where an overlap shows)
+        check_no_overlap(geo_share, np.ones(len(idx_edge)), targets, target_name, target_id)
     feedback.check()
 
     def per_target(weights, geometric=False):
@@ -324,8 +329,10 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
         v0 = np.where(secret[field], 0.0, values[field])
         s1 = secret[field].astype("float64")
         results[field] = per_target(v0)
-        out[field] = results[field]
         out[f"{field}_secret"] = per_target(s1, geometric=True)
+        # an area whose listed cells are all secret has no known value: NULL, not 0
+        unknown = (out[f"{field}_secret"].to_numpy() > 1e-9) & (listed - out[f"{field}_secret"].to_numpy() <= 1e-9)
+        out[field] = np.where(unknown, np.nan, results[field])
         per_field[field] = {
             "total_in": float(v0.sum()),
             "total_assigned": float(results[field].sum()),
@@ -333,9 +340,11 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
             "secret_cells": int(secret[field].sum()),
             "secret_cells_in_areas": float(out[f"{field}_secret"].sum()),
             "missing_values": int(secret[field].sum()),
+            "areas_all_secret": int(unknown.sum()),
         }
     for spec in rates:
-        set_rate_columns(out, spec.name, results[spec.numerator], results[spec.denominator],
+        # from the shown values, so a rate over all-secret cells stays empty too
+        set_rate_columns(out, spec.name, out[spec.numerator].to_numpy(), out[spec.denominator].to_numpy(),
                          per=spec.per, min_base=spec.min_base)
     if base_field is not None:
         if base_field not in results:
@@ -356,11 +365,21 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
                             "cell-centre columns, the cell size and the CRS of the grid "
                             "(Zensus: EPSG:3035).", layer=layer,
                             target=validate.layer_name(targets, target_name)))
+    empty_areas = int((listed <= 1e-9).sum())
+    diagnostics["areas_without_cells"] = empty_areas
+    if empty_areas:
+        feedback.warning(tr("{count} area(s) contain no cell listed in grid '{layer}'; their counts "
+                            "are 0 only because the table lists nothing there (see "
+                            "'covered_share').", count=empty_areas, layer=layer))
     for field, d in per_field.items():
         feedback.info(tr("Field '{field}': {total_in} in the source, {assigned} assigned to the "
                          "areas, {outside} outside every area.", field=field,
                          total_in=round(d["total_in"], 3), assigned=round(d["total_assigned"], 3),
                          outside=round(d["total_outside"], 3)))
+        if d["areas_all_secret"]:
+            feedback.warning(tr("Field '{field}': in {count} area(s) every listed cell is secret; "
+                                "their value is empty (NULL), not 0.", field=field,
+                                count=d["areas_all_secret"]))
         if d["secret_cells"]:
             feedback.warning(tr("Field '{field}': {count} cell(s) are secret or suppressed (-1, –, "
                                 "empty). They are not counted as zero; see '{field}_secret' "

@@ -10,6 +10,8 @@ Speed: sources wholly inside one target need no intersection (one ``covers`` tes
 sources on a boundary are intersected. A regular grid of square cells is recognised and
 handed to the raster-lookup engine of :mod:`.grid` (no spatial join at all).
 """
+import copy
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -17,21 +19,25 @@ from scipy import sparse
 from .. import validate
 from ..errors import InputError
 from ..feedback import ensure_feedback
+from ..geometry_arrays import bounds_and_areas
 from ..i18n import tr
 from ..rates import DEFAULT_MIN_BASE, small_base
-from ._spatial import as_series, pairwise_covers, pairwise_intersection, query_pairs
+from ._spatial import as_series, pairwise_intersection, pairwise_predicate, query_pairs
 from .privacy import RateSpec, set_rate_columns, warn_overwritten
 
 
-def _prepare_polygons(frame, name, feedback, diagnostics, key):
-    """Checks shared by sources, targets and ancillary layers; repairs invalid geometries."""
+def _prepare_polygons(frame, name, feedback, diagnostics, key, return_dropped=False):
+    """Checks shared by sources, targets and ancillary layers; repairs invalid geometries.
+
+    Features whose coordinates are not finite are left out (reported); with
+    ``return_dropped`` they are returned too, so their values can be reported."""
     validate.require_not_empty(frame, name)
     validate.require_projected(frame, name)
     kinds = set(frame.geometry.geom_type.dropna().unique())
     if kinds - {"Polygon", "MultiPolygon"}:
         raise InputError(tr("Layer '{layer}' must contain polygons (found {kinds}).",
                             layer=validate.layer_name(frame, name), kinds=", ".join(sorted(kinds))))
-    bounds = np.asarray(frame.geometry.bounds, dtype="float64").reshape(-1, 4)
+    bounds, _ = bounds_and_areas(frame)
     broken = ~np.isfinite(bounds).all(axis=1) & ~(frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
     if broken.any():
         if key == "repaired_targets":
@@ -44,7 +50,9 @@ def _prepare_polygons(frame, name, feedback, diagnostics, key):
                             "coordinates (first: feature {feature}) were left out; check the CRS.",
                             layer=validate.layer_name(frame, name), count=int(broken.sum()),
                             feature=frame.index[broken][0]))
-        frame = frame.loc[~broken]
+    dropped = frame.iloc[0:0]
+    if broken.any():
+        dropped, frame = frame.loc[broken], frame.loc[~broken]
     diagnostics[key.replace("repaired", "dropped")] = int(broken.sum())
     invalid = int((~frame.geometry.is_valid & frame.geometry.notna()).sum())
     if invalid:
@@ -52,7 +60,7 @@ def _prepare_polygons(frame, name, feedback, diagnostics, key):
         feedback.info(tr("Layer '{layer}': {count} invalid geometry(ies) repaired before the overlay.",
                          layer=validate.layer_name(frame, name), count=invalid))
     diagnostics[key] = invalid
-    return frame
+    return (frame, dropped) if return_dropped else frame
 
 
 def overlap_table(a, b, feedback=None, keep_geometry=False):
@@ -69,7 +77,7 @@ def overlap_table(a, b, feedback=None, keep_geometry=False):
     feedback.progress(0.3)
     feedback.check()
     area_a = np.asarray(a.area, dtype="float64")
-    covered = pairwise_covers(b, a, ib, ia) if len(ia) else np.zeros(0, dtype=bool)
+    covered = pairwise_predicate(b, a, ib, ia, "covers") if len(ia) else np.zeros(0, dtype=bool)
     feedback.progress(0.5)
     feedback.check()
     area = np.empty(len(ia), dtype="float64")
@@ -129,7 +137,8 @@ def overlap_weights(sources, targets, ancillary=None, ancillary_field=None, feed
         density = np.ones(len(anc))
     js, ja, p_area, p_geom = overlap_table(src, anc, feedback.step(0.5, 0.75), keep_geometry=True)
     p_weight = density[ja] * p_area
-    source_weight = np.bincount(js, weights=p_weight, minlength=n_s)
+    # float even when nothing overlaps (numpy's bincount of no pairs gives int64)
+    source_weight = np.bincount(js, weights=p_weight, minlength=n_s).astype("float64")
     keep = p_weight > 0
     js, ja, p_geom = js[keep], ja[keep], p_geom[keep]
     import geopandas as gpd
@@ -159,7 +168,7 @@ class RasterWeights:
     ----------
     data : 2-D array (masked or with ``nodata``)
     transform : affine.Affine of the raster
-    crs : the raster's CRS (must be that of the sources)
+    crs : the raster's CRS (pixel centres are reprojected to the sources' CRS when it differs)
     nodata : value to ignore (besides masked, NaN and negative values)
     """
 
@@ -177,6 +186,25 @@ class RasterWeights:
         self.y = np.asarray(ys, dtype="float64")
         self.crs = crs
         self.pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
+
+    def to_crs(self, crs):
+        """These weights with their pixel centres in ``crs`` (points reproject exactly, so a
+        raster in another CRS needs no warping); pixel centres that do not reproject are
+        left out."""
+        from .grid import _same_crs
+
+        if self.crs is None or crs is None or _same_crs(self.crs, crs):
+            return self
+        from pyproj import CRS, Transformer
+
+        source = CRS.from_user_input(self.crs.to_wkt() if hasattr(self.crs, "to_wkt") else self.crs)
+        transformer = Transformer.from_crs(source, CRS.from_user_input(crs), always_xy=True)
+        x, y = transformer.transform(self.x, self.y)
+        x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+        ok = np.isfinite(x) & np.isfinite(y)
+        out = copy.copy(self)
+        out.x, out.y, out.weights, out.crs = x[ok], y[ok], self.weights[ok], crs
+        return out
 
     @classmethod
     def from_file(cls, path, band=1):
@@ -203,7 +231,7 @@ def _raster_overlap(src, tgt, raster, geo, s_area, feedback):
     in_target = np.full(len(x), -1, dtype="int64")
     if keep.any():
         in_target[keep] = polygons_in(points[keep].reset_index(drop=True), tgt)
-    source_weight = np.bincount(in_source[keep], weights=w[keep], minlength=n_s)
+    source_weight = np.bincount(in_source[keep], weights=w[keep], minlength=n_s).astype("float64")
     both = keep & (in_target >= 0)
     dasy = _sum_pairs(in_source[both], in_target[both], w[both], (n_s, n_t))
     fallback = ~(source_weight > 0)
@@ -218,7 +246,7 @@ def _raster_overlap(src, tgt, raster, geo, s_area, feedback):
 def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), weight_field=None,
                      ancillary=None, ancillary_field=None, target_id=None, base_field=None,
                      min_base=DEFAULT_MIN_BASE, feedback=None, source_name=None,
-                     target_name=None):
+                     target_name=None, ancillary_name=None):
     """Transfer fields of polygon ``sources`` onto polygon ``targets``.
 
     Parameters
@@ -270,7 +298,8 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
         validate.require_not_empty(sources, source_name)
         grid = detect_regular_grid(sources)
     if grid is None:
-        sources = _prepare_polygons(sources, source_name, feedback, diagnostics, "repaired_sources")
+        sources, dropped = _prepare_polygons(sources, source_name, feedback, diagnostics,
+                                             "repaired_sources", return_dropped=True)
     else:
         validate.require_projected(sources, source_name)
         diagnostics["repaired_sources"] = 0
@@ -281,6 +310,16 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
         validate.require_unique(targets, target_id, target_name)
     count_fields = list(dict.fromkeys(extensive + [f for r in rates for f in (r.numerator, r.denominator)]))
     values = {f: validate.numeric_field(sources, f, source_name).to_numpy() for f in count_fields}
+    for field, v in values.items():
+        negative = np.flatnonzero(v < 0)
+        if len(negative):
+            # net changes may be negative; a -1 that marks a suppressed value is not a count
+            feedback.warning(tr("Field '{field}' of layer '{layer}' has {count} negative value(s) "
+                                "(first: {value} in feature {feature}). They are transferred as "
+                                "counts; if they mark suppressed or secret values, set them to "
+                                "NULL first.", field=field, count=len(negative),
+                                layer=validate.layer_name(sources, source_name),
+                                value=v[negative[0]], feature=sources.index[negative[0]]))
     means = {f: validate.numeric_field(sources, f, source_name).to_numpy() for f in intensive}
     weight = None
     if weight_field is not None:
@@ -290,18 +329,14 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
         raise InputError(tr("The base field '{field}' must also be transferred as a count "
                             "(extensive) field.", field=base_field))
     if isinstance(ancillary, RasterWeights):
-        from .grid import _same_crs
-
-        if ancillary.crs is not None and not _same_crs(ancillary.crs, sources.crs):
-            raise InputError(tr("The ancillary raster uses the CRS {crs}, the source layer '{layer}' "
-                                "{crs_layer}. Reproject (warp) the raster first.",
-                                crs=str(ancillary.crs), layer=validate.layer_name(sources, source_name),
-                                crs_layer=sources.crs.to_string()))
+        anc_layer = ancillary_name or tr("ancillary raster")
         if len(ancillary.weights) == 0:
             raise InputError(tr("The ancillary raster has no pixel with a value above 0."))
+        ancillary = ancillary.to_crs(sources.crs)
     elif ancillary is not None:
-        ancillary = _prepare_polygons(ancillary, None, feedback, diagnostics, "repaired_ancillary")
-        validate.require_same_crs(sources, ancillary, source_name, None)
+        anc_layer = validate.layer_name(ancillary, ancillary_name)
+        ancillary = _prepare_polygons(ancillary, ancillary_name, feedback, diagnostics, "repaired_ancillary")
+        validate.require_same_crs(sources, ancillary, source_name, ancillary_name)
 
     if grid is not None:
         feedback.info(tr("The sources form a regular grid of {size} m cells: using the fast "
@@ -313,6 +348,12 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
                      n=len(sources), m=len(targets)))
     ow = overlap_weights(sources, targets, ancillary, ancillary_field, feedback.step(0.0, 0.9))
     W, A, source_weight = ow["W"], ow["A"], ow["source_weight"]
+    if ancillary is not None and A.nnz and ow["fallback"][np.diff(A.indptr) > 0].all():
+        raise InputError(tr("The ancillary layer '{layer}' gives no weight to any polygon of "
+                            "'{source}' that lies in the areas: it does not overlap them, or its "
+                            "values are all 0 or empty there. Check its extent, CRS and weight "
+                            "field.", layer=anc_layer,
+                            source=validate.layer_name(sources, source_name)))
     if A.nnz == 0:
         raise InputError(tr("No polygon of layer '{source}' overlaps layer '{target}'. Check that "
                             "both layers cover the same place and use the right CRS.",
@@ -327,6 +368,7 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
     out["covered_share"] = np.minimum(np.divide(covered, t_area, out=np.zeros_like(t_area),
                                                 where=t_area > 0), 1.0)
     assigned_share = np.asarray(share.sum(axis=1)).ravel()  # 1 for sources wholly inside
+    check_no_overlap(A, bounds_and_areas(sources)[1], targets, target_name, target_id)
     per_field = {}
     results = {}
     for field in count_fields:
@@ -339,7 +381,10 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
         total_assigned = float(assigned.sum())
         per_field[field] = {"total_in": total_in, "total_assigned": total_assigned,
                             "total_outside": float((v0 * (1.0 - assigned_share)).sum()),
-                            "missing_values": int((~known).sum())}
+                            "missing_values": int((~known).sum()),
+                            # left out for unusable coordinates: not in total_in either
+                            "total_dropped": float(np.nansum(pd.to_numeric(dropped[field],
+                                                                           errors="coerce")))}
     for field in extensive:
         out[field] = results[field]
     for field in intensive:
@@ -374,6 +419,20 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
     return out, diagnostics
 
 
+def check_no_overlap(overlap_area, source_area, targets, target_name=None, target_id=None):
+    """Raise when target areas overlap: some source lies more than once in the targets.
+
+    ``overlap_area`` is the sparse sources × targets matrix of overlap areas; without
+    overlapping targets no source has more of its area inside them than it has.
+    """
+    inside = np.asarray(overlap_area.sum(axis=1)).ravel()
+    over = np.flatnonzero(inside > source_area * (1.0 + 1e-6) + 1e-9)
+    if len(over):
+        row = overlap_area.getrow(int(over[0]))
+        first, second = sorted(row.indices[np.argsort(-row.data)[:2]])
+        raise validate.overlapping_areas(targets, first, second, target_name, target_id)
+
+
 def _report(feedback, diagnostics, sources, source_name):
     """Log what was not assigned, so gaps are visible."""
     layer = validate.layer_name(sources, source_name)
@@ -382,6 +441,10 @@ def _report(feedback, diagnostics, sources, source_name):
                          "areas, {outside} outside every area.", field=field,
                          total_in=round(d["total_in"], 3), assigned=round(d["total_assigned"], 3),
                          outside=round(d["total_outside"], 3)))
+        if d.get("total_dropped"):
+            feedback.warning(tr("Field '{field}': {value} in the left-out feature(s) of layer "
+                                "'{layer}' are not part of these totals.", field=field,
+                                value=round(d["total_dropped"], 3), layer=layer))
         if d["missing_values"]:
             feedback.warning(tr("Field '{field}' of layer '{layer}' is empty (NULL) in {count} "
                                 "feature(s); they were left out, not counted as zero.",

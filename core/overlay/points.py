@@ -89,7 +89,8 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
         valid = valid.representative_point()  # lines/polygons: a point surely inside them
     area_of = np.full(len(points), -1, dtype="int64")
     if len(valid):
-        area_of[~missing_geometry.to_numpy()] = polygons_in(valid, areas.geometry)
+        area_of[~missing_geometry.to_numpy()] = polygons_in(
+            valid, areas.geometry, on_overlap=validate.overlap_guard(areas, areas_name, area_id))
     n_a = len(areas)
     inside = area_of >= 0
     out = areas.copy()

@@ -77,6 +77,13 @@ def test_accessibility_bad_input():
         accessibility(_residences().assign(kids=0.0), _facilities(), "kids")
     with pytest.raises(InputError, match="greater than 0"):
         accessibility(_residences(), _facilities(), "kids", catchment=-5)
+    far_areas = _areas().set_geometry(_areas().geometry.translate(10000, 0))
+    with pytest.raises(InputError, match="No residence"):
+        accessibility(_residences(), _facilities(), "kids", far_areas, "id")
+    overlapping = _areas().set_geometry([box(-100, -100, 200, 100), box(150, -100, 400, 100)])
+    with pytest.raises(InputError, match="Areas 'W' and 'E' .* overlap"):
+        accessibility(_residences().assign(kids=[1.0, 2.0, 3.0, 4.0]).set_geometry(
+            [Point(0, 0), Point(175, 0), Point(5, 5), Point(9, 9)]), _facilities(), "kids", overlapping, "id")
 
 
 def test_berlin_kitas_from_zensus_cells(berlin_dir):

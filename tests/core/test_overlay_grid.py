@@ -36,6 +36,27 @@ def test_hand_case_split_and_secret_cells():
     assert d["total_outside"] == pytest.approx(30.0)
 
 
+def test_all_secret_areas_are_empty_and_overlaps_refused():
+    from kommunalmonitor.core.feedback import Feedback
+
+    # two areas: W holds only the secret cells (x 0..100), E the known ones (x 100..200)
+    table = pd.DataFrame({"x_mp_100m": [50, 150, 50, 150], "y_mp_100m": [50, 50, 150, 150],
+                          "n": ["-1", "10", "–", "40"]})
+    areas = gpd.GeoDataFrame({"id": ["W", "E", "N"]}, geometry=[box(0, 0, 100, 200), box(100, 0, 200, 200),
+                                                               box(0, 300, 100, 400)], crs=CRS)
+    messages = []
+    out, diag = g.grid_to_areas(table, areas, ["n"], target_id="id",
+                                feedback=Feedback(on_warning=messages.append))
+    assert np.isnan(out["n"].iloc[0]) and out["n_secret"].iloc[0] == pytest.approx(2.0)
+    assert out["n"].iloc[1] == pytest.approx(50.0)
+    assert out["n"].iloc[2] == 0.0 and out["covered_share"].iloc[2] == 0.0  # nothing listed there
+    assert diag["fields"]["n"]["areas_all_secret"] == 1 and diag["areas_without_cells"] == 1
+    assert any("NULL" in m for m in messages) and any("no cell listed" in m for m in messages)
+    overlapping = areas.set_geometry([box(0, 0, 130, 200), box(100, 0, 200, 200), box(0, 300, 100, 400)])
+    with pytest.raises(InputError, match="Areas 'W' and 'E' .* overlap"):
+        g.grid_to_areas(table, overlapping, ["n"], target_id="id")
+
+
 def test_target_larger_than_grid_reports_coverage():
     target = gpd.GeoDataFrame({"id": [1]}, geometry=[box(0, 0, 400, 200)], crs=CRS)
     out, _ = g.grid_to_areas(_table(), target, ["m"])
@@ -140,7 +161,10 @@ def test_zensus2022_100m_children_onto_plr(berlin_dir, plr):
     hits = gpd.sjoin(cells, target[["geometry"]], predicate="intersects")
     for ci, ti in zip(hits.index, hits["index_right"]):
         ref[ti] += cells.at[ci, "v"] * cells.geometry[ci].intersection(target.geometry[ti]).area / 1e4
-    np.testing.assert_allclose(res["alter_unter10"].to_numpy(), ref, rtol=1e-9, atol=1e-9)
+    # areas whose sampled cells are all secret are empty (NULL), the reference counts them 0
+    empty = res["alter_unter10"].isna().to_numpy()
+    assert (res["alter_unter10_secret"].to_numpy()[empty] > 0).all() and (ref[empty] == 0).all()
+    np.testing.assert_allclose(res["alter_unter10"].to_numpy()[~empty], ref[~empty], rtol=1e-9, atol=1e-9)
     # plausibility against the published residents per PLR (under 6 + 6–15, 2022)
     pub = pd.read_csv(os.path.join(berlin_dir, "einwohner_2022h1_plr.csv"), sep=";",
                       dtype={"PLR-ID": str}, encoding="utf-8-sig", na_values=["–"])

@@ -3,6 +3,7 @@ import os
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
@@ -176,9 +177,47 @@ def test_dasymetric_with_a_population_raster():
     out, diag = area_interpolate(_sources(), _targets(), extensive=["pop"], ancillary=raster_nothing_in_a)
     assert diag["dasymetric_fallback"] == 1
     assert out["pop"].tolist() == pytest.approx([100.0, 60.0])
-    with pytest.raises(InputError, match="Reproject"):
+    # the same raster in a CRS 1,000 m further east: pixel centres are reprojected, same result
+    shifted = "+proj=tmerc +lat_0=0 +lon_0=15 +k=0.9996 +x_0=501000 +y_0=0 +ellps=GRS80 +units=m +no_defs"
+    out, diag = area_interpolate(_sources(), _targets(), extensive=["pop"],
+                                 ancillary=RasterWeights(data, Affine(1, 0, 1000, 0, -1, 2), crs=shifted))
+    assert out["pop"].tolist() == pytest.approx([100.0, 60.0])
+    assert diag["dasymetric_fallback"] == 0
+    # a raster somewhere else gives no weight at all: refused, not spread silently by area
+    with pytest.raises(InputError, match="no weight"):
         area_interpolate(_sources(), _targets(), extensive=["pop"],
-                         ancillary=RasterWeights(data, Affine(1, 0, 0, 0, -1, 2), crs="EPSG:32633"))
+                         ancillary=RasterWeights(data, Affine(1, 0, 5000, 0, -1, 2), crs=CRS))
+
+
+def test_ancillary_layer_that_misses_the_sources_is_refused():
+    blocks_elsewhere = gpd.GeoDataFrame({"dw": [5.0]}, geometry=[box(100, 100, 110, 110)], crs=CRS)
+    with pytest.raises(InputError, match="no weight"):
+        area_interpolate(_sources(), _targets(), extensive=["pop"], ancillary=blocks_elsewhere,
+                         ancillary_field="dw")
+
+
+def test_overlapping_or_duplicate_areas_are_refused():
+    targets = _targets()
+    twice = pd.concat([targets, targets.iloc[[0]]], ignore_index=True)
+    with pytest.raises(InputError, match="overlap"):
+        area_interpolate(_sources(), twice, extensive=["pop"])
+    # a sliver of overlap is enough when a source lies in it
+    grown = targets.copy()
+    grown.geometry = [targets.geometry[0].buffer(0.5, join_style=2), targets.geometry[1]]
+    with pytest.raises(InputError, match=r"Areas 'T1' and 'T2'"):
+        area_interpolate(_sources(), grown, extensive=["pop"], target_id="id")
+
+
+def test_negative_counts_are_transferred_with_a_warning():
+    from kommunalmonitor.core.feedback import Feedback
+
+    sources = _sources()
+    sources.loc[0, "pop"] = -1.0
+    messages = []
+    out, diag = area_interpolate(sources, _targets(), extensive=["pop"],
+                                 feedback=Feedback(on_warning=messages.append))
+    assert diag["fields"]["pop"]["total_in"] == pytest.approx(sources["pop"].sum())
+    assert any("negative" in m and "NULL" in m for m in messages)
 
 
 def test_geometries_with_infinite_coordinates_are_left_out_or_refused():

@@ -59,6 +59,16 @@ def test_points_bad_input():
         points_to_areas(_points().assign(places=list("abcde")), _areas(), capacity_fields=["places"])
 
 
+def test_overlapping_areas_are_refused_not_counted_once_or_twice():
+    areas = _areas()
+    twice = pd.concat([areas, areas.iloc[[0]].assign(id="A2")], ignore_index=True)
+    with pytest.raises(InputError, match=r"Areas 'A' and 'A2' of layer .* overlap"):
+        points_to_areas(_points(), twice, "id")
+    # touching areas with a point on their common boundary are fine (counted once)
+    out, _ = points_to_areas(_points(), areas, "id")
+    assert out["n_points"].sum() == 4
+
+
 def test_rates_carry_base_and_export_suppression():
     frame = pd.DataFrame({"kids": [2.0, 0.0, 40.0], "pop": [250.0, 1.0, 400.0]})
     out = add_rate(frame, "kid_share", "kids", "pop", per=100, min_base=300)
