@@ -123,7 +123,7 @@ class AreaInterpolation(AreaParameters, KommunalmonitorAlgorithm):
             None, self.ANCILLARY, QgsProcessingParameterField.Numeric, optional=True))
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.ANCILLARY_RASTER, self.tr("Or: dasymetric raster (e.g. population or residential "
-                                           "share, same CRS as the sources)"), optional=True))
+                                           "share; any CRS)"), optional=True))
         self.addParameter(QgsProcessingParameterField(
             self.BASE_FIELD, self.tr("Population count for the small-base flag"), None, self.SOURCES,
             QgsProcessingParameterField.Numeric, optional=True))
