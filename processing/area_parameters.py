@@ -3,7 +3,10 @@ and the small-number settings (minimum base, suppression for publication)."""
 from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
                        QgsProcessingParameterNumber)
 
+from ..core.overlay.privacy import suppress_for_export
 from ..core.rates import DEFAULT_MIN_BASE
+
+SUPPRESSED_FLAG = "suppressed"
 
 
 class AreaParameters:
@@ -35,3 +38,16 @@ class AreaParameters:
         """(min_base, min_count) as the engine takes them."""
         return (self.parameterAsDouble(parameters, self.MIN_BASE, context),
                 self.parameterAsInt(parameters, self.MIN_COUNT, context))
+
+    def suppress_small_numbers(self, frame, counts, min_count, feedback, rates=(), derived=None,
+                               report=True):
+        """Suppress small counts and what was derived from them for publication
+        (``core.overlay.privacy.suppress_for_export``, flag column ``suppressed``) and log
+        how many values of which field were hidden."""
+        out, hidden = suppress_for_export(frame, counts, min_count, rates=rates, derived=derived,
+                                          flag_column=SUPPRESSED_FLAG)
+        if report and min_count:
+            text = ", ".join(f"{column}: {count}" for column, count in hidden.items() if count) or "0"
+            feedback.pushInfo(self.tr("Suppressed for publication (counts below {n}): {report}.",
+                                      n=min_count, report=text))
+        return out

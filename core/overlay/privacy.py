@@ -74,19 +74,27 @@ def flag_small_base(frame, base_column, min_base=DEFAULT_MIN_BASE, flag_column="
     return out
 
 
-def suppress_for_export(frame, count_columns, min_count=3, rates=()):
-    """Suppress counts below ``min_count`` (but above 0) as statistical offices publish them.
+def suppress_for_export(frame, count_columns, min_count=3, rates=(), derived=None, flag_column=None):
+    """Suppress counts below ``min_count`` (but above 0) as statistical offices publish them,
+    and every value derived from a suppressed count.
 
     Parameters
     ----------
     frame : DataFrame
     count_columns : list of str
-        Count fields to suppress (set to NULL where 0 < value < min_count).
+        Count fields to suppress (set to NULL where 0 < value < min_count); names missing
+        from ``frame`` are ignored.
     min_count : float
         Smallest count that may be published; 0 or None switches suppression off.
     rates : iterable of str
         Rate names (as written by :func:`add_rate`): the rate is also suppressed where its
         numerator or denominator was, so it cannot be used to recover the count.
+    derived : dict, optional
+        ``{column: [count columns]}``: means, shares or ratios computed from those counts
+        become NULL wherever one of them was suppressed (a mean over two residents
+        discloses as much as the count).
+    flag_column : str, optional
+        Adds this boolean column, True in rows where anything was suppressed.
 
     Returns
     -------
@@ -97,6 +105,45 @@ def suppress_for_export(frame, count_columns, min_count=3, rates=()):
     report = {}
     if not min_count:
         return out, report
+    if min_count < 0:
+        raise InputError(tr("The minimum count for suppression must not be negative (got {value}).",
+                            value=min_count))
+    columns = [c for c in dict.fromkeys(count_columns) if c in out.columns]
+    rates = [r for r in rates if r in out.columns]
+    for name in rates:
+        columns += [c for c in (f"{name}_num", f"{name}_den") if c in out.columns and c not in columns]
+    hidden = {}
+    for column in columns:
+        values = _numbers(out[column])
+        suppressed = suppress_small_counts(values, min_count=min_count)
+        hidden[column] = np.isnan(suppressed) & ~np.isnan(values)
+        out[column] = suppressed
+    for name in rates:
+        hidden[name] = hidden.get(f"{name}_num", False) | hidden.get(f"{name}_den", False)
+    for column, bases in (derived or {}).items():
+        if column in out.columns:
+            hidden[column] = np.zeros(len(out), dtype=bool)
+            for base in bases:
+                hidden[column] = hidden[column] | hidden.get(base, False)
+    for column, mask in hidden.items():
+        if column in rates or column in (derived or {}):
+            values = _numbers(out[column])
+            mask = mask & ~np.isnan(values)
+            values[mask] = np.nan
+            out[column] = values
+            hidden[column] = mask
+        report[column] = int(np.sum(mask))
+    if flag_column is not None:
+        flag = np.zeros(len(out), dtype=bool)
+        for mask in hidden.values():
+            flag |= mask
+        out[flag_column] = flag
+    return out, report
+
+
+def _numbers(column):
+    """A column as a float array (NULL and text become NaN)."""
+    return np.array(pd.to_numeric(column, errors="coerce"), dtype="float64")  # a writable copy
     if min_count < 0:
         raise InputError(tr("The minimum count for suppression must not be negative (got {value}).",
                             value=min_count))

@@ -7,7 +7,6 @@ from ...core.overlay.accessibility import DECAYS, accessibility
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
-from .area_interpolation import report_suppression, suppress_small_numbers
 
 # per-area values computed from the area's residents (population-weighted)
 PER_RESIDENT = ("dist_mean", "dist_max", "share_beyond", "access")
@@ -88,11 +87,10 @@ class Accessibility(AreaParameters, KommunalmonitorAlgorithm):
             threshold=threshold, catchment=catchment, decay=decay, per=per, min_base=min_base,
             reproject=True, feedback=core_feedback(feedback))
         if min_count:
-            per_area, report = suppress_small_numbers(
-                per_area, ["population"], min_count,
+            per_area = self.suppress_small_numbers(
+                per_area, ["population"], min_count, feedback,
                 derived={column: ["population"] for column in PER_RESIDENT})
-            report_suppression(self, feedback, min_count, report)
-            res, _ = suppress_small_numbers(res, ["population"], min_count)
+            res = self.suppress_small_numbers(res, ["population"], min_count, feedback, report=False)
         feedback.pushInfo(self.tr("{residents} residents in {cells} places; {facilities} facilities.",
                                   residents=round(diagnostics["population"]), cells=diagnostics["residences"],
                                   facilities=diagnostics["facilities"]))

@@ -1,72 +1,14 @@
-"""Processing adapter: transfer polygon data onto planning areas (``core.overlay.interpolate``).
-
-Also holds :func:`suppress_small_numbers`, the suppression for publication that all four
-overlay adapters share.
-"""
-import numpy as np
-import pandas as pd
+"""Processing adapter: transfer polygon data onto planning areas (``core.overlay.interpolate``)."""
 from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString)
 
 from ...core.overlay.interpolate import RasterWeights, area_interpolate
-from ...core.overlay.privacy import RateSpec, suppress_for_export
+from ...core.overlay.privacy import RateSpec
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, raster_path, source_to_gdf
-
-SUPPRESSED_FLAG = "suppressed"
-
-
-def _numbers(column):
-    """A column as a float array (NULL and text → NaN)."""
-    return np.asarray(pd.to_numeric(column, errors="coerce"), dtype="float64")
-
-
-def suppress_small_numbers(frame, counts, min_count, rates=(), derived=None):
-    """Suppress small counts for publication, and every value derived from a suppressed count.
-
-    Counts ``0 < value < min_count`` become NULL (``core.overlay.privacy.suppress_for_export``),
-    with a rate whose numerator or denominator was suppressed. ``derived`` maps a column (a
-    mean, share or ratio) to the count columns it was computed from: it becomes NULL wherever
-    one of them was suppressed, since a mean over two residents discloses as much as the
-    count. The boolean column ``suppressed`` marks the rows where anything was suppressed.
-
-    Returns the suppressed copy and ``{column: number of values suppressed}``.
-    """
-    counts = [c for c in dict.fromkeys(counts) if c in frame.columns]
-    rates = [r for r in rates if r in frame.columns]
-    out, report = suppress_for_export(frame, counts, min_count, rates=rates)
-    if not min_count:
-        return out, report
-    touched = counts + [c for r in rates for c in (f"{r}_num", f"{r}_den", r) if c in out.columns]
-    hidden = {c: np.isnan(_numbers(out[c])) & ~np.isnan(_numbers(frame[c])) for c in touched}
-    for column, bases in (derived or {}).items():
-        if column not in out.columns:
-            continue
-        values = _numbers(out[column])
-        mask = np.zeros(len(out), dtype=bool)
-        for base in bases:
-            mask |= hidden.get(base, False)
-        hidden[column] = mask & ~np.isnan(values)
-        values[mask] = np.nan
-        out[column] = values
-    for column, mask in hidden.items():
-        report[column] = int(mask.sum())
-    flag = np.zeros(len(out), dtype=bool)
-    for mask in hidden.values():
-        flag |= mask
-    out[SUPPRESSED_FLAG] = flag
-    return out, report
-
-
-def report_suppression(algorithm, feedback, min_count, report):
-    """Log how many values of which field were suppressed."""
-    text = ", ".join(f"{column}: {count}" for column, count in report.items() if count) or "0"
-    feedback.pushInfo(algorithm.tr("Suppressed for publication (counts below {n}): {report}.",
-                                   n=min_count, report=text))
-
 
 class AreaInterpolation(AreaParameters, KommunalmonitorAlgorithm):
     """Split counts of source polygons (blocks, old districts) exactly onto the planning areas."""
@@ -183,9 +125,8 @@ class AreaInterpolation(AreaParameters, KommunalmonitorAlgorithm):
                 + ([base_field] if base_field else [])
             derived = {f: ([f"{f}_weight"] if weight_field else []) + ([base_field] if base_field else [])
                        for f in intensive}
-            output, report = suppress_small_numbers(output, list(extensive) + bases, min_count,
-                                                    rates=[r.name for r in rates], derived=derived)
-            report_suppression(self, feedback, min_count, report)
+            output = self.suppress_small_numbers(output, list(extensive) + bases, min_count, feedback,
+                                                 rates=[r.name for r in rates], derived=derived)
         dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, output.reset_index(drop=True),
                               feedback)
         return {self.OUTPUT: dest_id}

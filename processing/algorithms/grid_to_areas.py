@@ -9,7 +9,6 @@ from ...core.overlay.privacy import RateSpec
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import crs_to_pyproj, gdf_to_sink, source_to_gdf
-from .area_interpolation import report_suppression, suppress_small_numbers
 
 
 class GridToAreas(AreaParameters, KommunalmonitorAlgorithm):
@@ -122,9 +121,8 @@ class GridToAreas(AreaParameters, KommunalmonitorAlgorithm):
             min_base=min_base, ancillary=ancillary, ancillary_field=ancillary_field,
             feedback=core_feedback(feedback))
         if min_count:
-            output, report = suppress_small_numbers(output, fields, min_count,
-                                                    rates=[r.name for r in rates])
-            report_suppression(self, feedback, min_count, report)
+            output = self.suppress_small_numbers(output, fields, min_count, feedback,
+                                                 rates=[r.name for r in rates])
         dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, output.reset_index(drop=True),
                               feedback)
         return {self.OUTPUT: dest_id}

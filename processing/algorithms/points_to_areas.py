@@ -10,7 +10,6 @@ from ...core.overlay.points import points_to_areas
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
-from .area_interpolation import report_suppression, suppress_small_numbers
 
 
 def _keys(values):
@@ -108,9 +107,8 @@ class PointsToAreas(AreaParameters, KommunalmonitorAlgorithm):
                                               min_base=min_base, feedback=core_feedback(feedback))
         if min_count and "supply_den" in output.columns:
             # the population is the small count; places and facility counts are public
-            output, report = suppress_small_numbers(output, ["supply_den"], min_count,
-                                                    derived={"supply": ["supply_den"]})
-            report_suppression(self, feedback, min_count, report)
+            output = self.suppress_small_numbers(output, ["supply_den"], min_count, feedback,
+                                                 derived={"supply": ["supply_den"]})
         feedback.pushInfo(self.tr("{assigned} of {total} facilities assigned to areas; {outside} outside.",
                                   assigned=diagnostics["points_assigned"], total=diagnostics["points"],
                                   outside=diagnostics["points_outside"]))

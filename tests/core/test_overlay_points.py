@@ -79,10 +79,22 @@ def test_rates_carry_base_and_export_suppression():
     assert np.isnan(hidden["kids"].iloc[0]) and hidden["kids"].iloc[1] == 0.0
     assert np.isnan(hidden["kid_share"].iloc[0]) and np.isnan(hidden["kid_share"].iloc[1])  # pop 1 hidden
     assert hidden["kid_share"].iloc[2] == pytest.approx(10.0)
-    assert report == {"kids": 1, "kid_share_num": 1, "kid_share_den": 1}
+    assert report == {"kids": 1, "kid_share_num": 1, "kid_share_den": 1, "kid_share": 2}
     assert frame["kids"].iloc[0] == 2.0  # input untouched
     same, report = suppress_for_export(out, ["kids"], min_count=0)
     assert report == {} and same["kids"].iloc[0] == 2.0
+
+
+def test_suppression_hides_values_derived_from_a_small_count_and_flags_rows():
+    frame = pd.DataFrame({"residents": [2.0, 50.0, 0.0], "dist_mean": [310.0, 420.0, np.nan],
+                          "places": [1.0, 2.0, 9.0]})
+    hidden, report = suppress_for_export(frame, ["residents", "missing"], min_count=3,
+                                         derived={"dist_mean": ["residents"], "absent": ["residents"]},
+                                         flag_column="suppressed")
+    assert np.isnan(hidden["residents"].iloc[0]) and np.isnan(hidden["dist_mean"].iloc[0])
+    assert hidden["dist_mean"].iloc[1] == 420.0 and hidden["places"].tolist() == [1.0, 2.0, 9.0]
+    assert hidden["suppressed"].tolist() == [True, False, False]
+    assert report == {"residents": 1, "dist_mean": 1}
 
 
 @pytest.fixture(scope="module")
