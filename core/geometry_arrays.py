@@ -243,3 +243,46 @@ def _wkb_rings(wkb):
                 return None
         return rings
     return None
+
+
+def reproject(geoms, crs):
+    """``geoms.to_crs(crs)`` (GeoSeries or GeoDataFrame) that keeps points PROJ cannot map.
+
+    PROJ's Cassini-Soldner inverse returns infinity for a point exactly on the latitude of
+    origin (seen with Berlin's Soldner system, EPSG:3068, at y = 10,000 m), so a whole
+    block would be lost. Such vertices are transformed again 1 mm (or 1e-8 degrees) beside
+    that line, far below any survey's precision; points that still fail stay infinite and
+    are reported by the callers' checks.
+    """
+    out = geoms.to_crs(crs)
+    bounds, _ = bounds_and_areas(out)
+    values = geometry_values(geoms)
+    bad = np.flatnonzero(~np.isfinite(bounds).all(axis=1) & ~pd.isna(values))
+    if not len(bad):
+        return out
+    from pyproj import CRS, Transformer
+    from shapely.ops import transform
+
+    source = CRS.from_user_input(geoms.crs)
+    transformer = Transformer.from_crs(source, CRS.from_user_input(crs), always_xy=True)
+    nudge = 1e-8 if source.is_geographic else 1e-3
+
+    def robust(x, y, z=None):
+        """Transform coordinates; retry the ones that come out infinite beside the line."""
+        x, y = np.asarray(x, dtype="float64"), np.asarray(y, dtype="float64")
+        tx, ty = (np.asarray(v, dtype="float64") for v in transformer.transform(x, y))
+        failed = ~(np.isfinite(tx) & np.isfinite(ty))
+        if failed.any():
+            rx, ry = transformer.transform(x[failed] + nudge, y[failed] + nudge)
+            tx[failed], ty[failed] = rx, ry
+        return tx, ty
+
+    fixed = geometry_values(out).copy()
+    for row in bad:
+        fixed[row] = transform(robust, values[row])
+    series = gpd.GeoSeries(fixed, index=out.index, crs=out.crs)
+    if isinstance(out, gpd.GeoDataFrame):
+        out = out.copy()
+        out[out.geometry.name] = series
+        return out
+    return series

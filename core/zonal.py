@@ -37,7 +37,7 @@ import pandas as pd
 
 from .errors import InputError
 from .feedback import ensure_feedback
-from .geometry_arrays import polygon_rings
+from .geometry_arrays import polygon_rings, reproject
 from .i18n import tr
 from .validate import layer_name, numeric_field, require_crs, require_not_empty, require_unique
 
@@ -801,7 +801,7 @@ def _to_grid_crs(geometry, grid, flag=False):
     target = CRS.from_user_input(grid.crs)
     changed = CRS.from_user_input(geometry.crs) != target
     if changed:
-        geometry = geometry.to_crs(target)
+        geometry = reproject(geometry, target)
     return (geometry, changed) if flag else geometry
 
 

@@ -17,6 +17,7 @@ from scipy.spatial import cKDTree
 from .. import validate
 from ..errors import InputError
 from ..feedback import ensure_feedback
+from ..geometry_arrays import reproject as to_crs_robust
 from ..i18n import tr
 from ..rates import DEFAULT_MIN_BASE, small_base
 from ._spatial import point_coords, polygons_in
@@ -122,8 +123,8 @@ def accessibility(residences, facilities, population_field, areas=None, area_id=
             validate.require_fields(areas, [area_id], areas_name)
             validate.require_unique(areas, area_id, areas_name)
         if reproject:
-            residences = residences if residences.crs == areas.crs else residences.to_crs(areas.crs)
-            facilities = facilities if facilities.crs == areas.crs else facilities.to_crs(areas.crs)
+            residences = residences if residences.crs == areas.crs else to_crs_robust(residences, areas.crs)
+            facilities = facilities if facilities.crs == areas.crs else to_crs_robust(facilities, areas.crs)
         validate.require_same_crs(residences, areas, residences_name, areas_name)
     validate.require_same_crs(residences, facilities, residences_name, facilities_name)
     if decay not in DECAYS:

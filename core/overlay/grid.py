@@ -18,7 +18,7 @@ import pandas as pd
 from .. import validate
 from ..errors import InputError
 from ..feedback import ensure_feedback
-from ..geometry_arrays import bounds_and_areas, polygon_rings
+from ..geometry_arrays import bounds_and_areas, polygon_rings, reproject
 from ..i18n import tr
 from ..rates import DEFAULT_MIN_BASE, small_base
 from ._spatial import as_series, boxes, clip_to_boxes
@@ -244,7 +244,7 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
                             "duplicates first.", layer=layer))
     tgt = as_series(targets)
     if tgt.crs is not None and not _same_crs(tgt.crs, crs):
-        tgt = tgt.to_crs(crs)
+        tgt = reproject(tgt, crs)
     geoms = list(tgt.values)
     minx, miny, maxx, maxy = tgt.total_bounds
     left, top = ox - size / 2.0, oy + size / 2.0
@@ -281,7 +281,7 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
     anc = None
     if ancillary is not None:
         validate.require_crs(ancillary)
-        anc = ancillary if _same_crs(ancillary.crs, crs) else ancillary.to_crs(crs)
+        anc = ancillary if _same_crs(ancillary.crs, crs) else reproject(ancillary, crs)
     if len(idx_edge):
         from scipy import sparse
 

@@ -4,6 +4,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString)
 
+from ...core.geometry_arrays import reproject
 from ...core.overlay.interpolate import RasterWeights, area_interpolate
 from ...core.overlay.privacy import RateSpec
 from ..area_parameters import AreaParameters
@@ -109,10 +110,10 @@ class AreaInterpolation(AreaParameters, KommunalmonitorAlgorithm):
         if sources.crs is not None and areas.crs is not None and sources.crs != areas.crs:
             feedback.pushInfo(self.tr("Reprojecting '{layer}' to the CRS of the planning areas.",
                                       layer=sources.attrs["layer_name"]))
-            sources = sources.to_crs(areas.crs)
+            sources = reproject(sources, areas.crs)
         if ancillary is not None and not isinstance(ancillary, RasterWeights) \
                 and ancillary.crs is not None and areas.crs is not None and ancillary.crs != areas.crs:
-            ancillary = ancillary.to_crs(areas.crs)
+            ancillary = reproject(ancillary, areas.crs)
         output, _ = area_interpolate(sources, areas, extensive=extensive, intensive=intensive,
                                      rates=rates, weight_field=weight_field, ancillary=ancillary,
                                      ancillary_field=ancillary_field, target_id=area_id,

@@ -6,6 +6,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterNumber)
 
 from ...core.errors import InputError
+from ...core.geometry_arrays import reproject
 from ...core.overlay.points import points_to_areas
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
@@ -86,7 +87,7 @@ class PointsToAreas(AreaParameters, KommunalmonitorAlgorithm):
         if points.crs is not None and areas.crs is not None and points.crs != areas.crs:
             feedback.pushInfo(self.tr("Reprojecting '{layer}' to the CRS of the planning areas.",
                                       layer=points.attrs["layer_name"]))
-            points = points.to_crs(areas.crs)
+            points = reproject(points, areas.crs)
         population = pop_field
         if table_src is not None:
             if not (area_id and table_id and table_field):

@@ -1,6 +1,7 @@
 """Whole-array bounds and areas equal shapely's own per-geometry values on both stacks."""
 import geopandas as gpd
 import numpy as np
+import pytest
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from kommunalmonitor.core import geometry_arrays as ga
@@ -106,3 +107,23 @@ def test_wkb_ring_reader_matches_shapely():
         for (xy, hole), (_, ref, ref_hole) in zip(rings, expected):
             assert hole == ref_hole and np.array_equal(xy[:, :2], ref)
     assert ga._wkb_rings(Point(0, 0).wkb) is None
+
+
+def test_reproject_keeps_points_on_the_soldner_origin_line():
+    # PROJ maps a point exactly at y = false northing of Cassini-Soldner (EPSG:3068) to inf
+    from pyproj import Transformer
+
+    assert not np.isfinite(Transformer.from_crs(3068, 25833, always_xy=True).transform(8237.8, 10000.0)[0])
+    block = Polygon([(8200.0, 9990.0), (8237.8, 10000.0), (8300.0, 9990.0), (8300.0, 9950.0), (8200.0, 9950.0)])
+    frame = gpd.GeoDataFrame({"id": [7, 8]}, geometry=[block, box(8000, 9000, 8100, 9100)], crs="EPSG:3068")
+    out = ga.reproject(frame, "EPSG:25833")
+    bounds, areas = ga.bounds_and_areas(out)
+    assert np.isfinite(bounds).all() and out["id"].tolist() == [7, 8]
+    # the nudged vertex lies within 2 mm of where its neighbours' transform puts that line
+    nearby = Transformer.from_crs(3068, 25833, always_xy=True).transform(8237.8, 10000.0005)
+    xy = np.asarray(out.geometry.iloc[0].exterior.coords)[1]
+    assert np.hypot(xy[0] - nearby[0], xy[1] - nearby[1]) < 2e-3
+    assert areas[0] == pytest.approx(block.area, rel=1e-3)  # Soldner and UTM scales differ slightly
+    assert frame.geometry.iloc[0].equals(block)  # input untouched
+    series = ga.reproject(frame.geometry, "EPSG:25833")
+    assert isinstance(series, gpd.GeoSeries) and np.isfinite(ga.bounds_and_areas(series)[0]).all()

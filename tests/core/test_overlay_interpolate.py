@@ -146,6 +146,46 @@ def test_berlin_blocks_onto_plr_conserve_totals(berlin_dir):
     assert len(out) == len(plr)
 
 
+@pytest.fixture(scope="module")
+def all_blocks_on_plr(berlin_dir):
+    """All 12,309 blocks (Soldner) reprojected to the PLR's CRS, with a seeded population."""
+    from kommunalmonitor.core.geometry_arrays import reproject
+
+    blocks = gpd.read_file(os.path.join(berlin_dir, "bloecke_2010", "Berlin4matlab.shp"))
+    plr = gpd.read_file(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
+    blocks["pop"] = np.random.default_rng(11).integers(0, 2000, len(blocks)).astype(float)
+    return reproject(blocks, plr.crs), plr
+
+
+def test_all_berlin_blocks_onto_the_542_plr(all_blocks_on_plr):
+    blocks, plr = all_blocks_on_plr
+    out, diag = area_interpolate(blocks, plr, extensive=["pop", "FINHALT"], target_id="PLR_ID")
+    assert len(blocks) == 12309 and len(out) == 542
+    # no block lost: the one with a vertex on the Soldner origin line is reprojected too
+    assert diag["dropped_sources"] == 0 and diag["repaired_sources"] == 2  # the README's 2 invalid
+    for field in ("pop", "FINHALT"):
+        d = diag["fields"][field]
+        assert d["total_in"] == pytest.approx(blocks[field].sum(), rel=1e-12)
+        assert d["total_assigned"] + d["total_outside"] == pytest.approx(d["total_in"], rel=1e-9)
+        assert d["total_outside"] / d["total_in"] < 0.005  # 2010 blocks vs 2023 PLR: same city
+    # FINHALT is each block's area: spread by area it gives the blocks' area inside each PLR,
+    # which can never exceed the PLR's own area (blocks leave out streets and water)
+    ratio = out["FINHALT"].to_numpy() / plr.area.to_numpy()
+    assert ratio.max() < 1.02 and np.median(ratio) > 0.6
+
+
+@pytest.mark.peers
+def test_all_berlin_blocks_match_tobler(all_blocks_on_plr):
+    import tobler.area_weighted
+
+    blocks, plr = all_blocks_on_plr
+    blocks = blocks[blocks.is_valid]
+    out, _ = area_interpolate(blocks, plr, extensive=["pop"], target_id="PLR_ID")
+    ref = tobler.area_weighted.area_interpolate(blocks, plr, extensive_variables=["pop"],
+                                                allocate_total=False)
+    np.testing.assert_allclose(out["pop"].to_numpy(), ref["pop"].to_numpy(), rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.peers
 def test_berlin_blocks_match_tobler(berlin_dir):
     import tobler.area_weighted
