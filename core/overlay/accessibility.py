@@ -213,7 +213,11 @@ def accessibility(residences, facilities, population_field, areas=None, area_id=
         np.maximum.at(dmax, area_of[inside], distance[inside])
         per_area["dist_max"] = np.where(np.isfinite(dmax), dmax, np.nan)
         if threshold is not None:
-            per_area["share_beyond"] = 100.0 * weighted_mean((distance > threshold).astype("float64"))
+            beyond = (distance > threshold).astype("float64")
+            # the share's numerator as a count, so the rate carries its base
+            per_area["population_beyond"] = np.bincount(area_of[inside], weights=(pop * beyond)[inside],
+                                                        minlength=n_a)
+            per_area["share_beyond"] = 100.0 * weighted_mean(beyond)
         if catchment is not None:
             per_area["access"] = weighted_mean(res["access"].to_numpy())
         per_area["small_base"] = small_base(a_pop, min_base)

@@ -111,8 +111,7 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
                 name += "_"
             used.add(name)
             out[name] = np.bincount(area_of[inside & match], minlength=n_a).astype("int64")
-            if capacity_fields:
-                field = capacity_fields[0]
+            for field in capacity_fields:  # every capacity (places, staff…) per category
                 values = capacities[field]
                 ok = inside & match & np.isfinite(values)
                 cname = f"{field}_{_safe_name(value)}"

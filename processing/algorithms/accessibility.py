@@ -88,8 +88,9 @@ class Accessibility(AreaParameters, KommunalmonitorAlgorithm):
             reproject=True, feedback=core_feedback(feedback))
         if min_count:
             per_area = self.suppress_small_numbers(
-                per_area, ["population"], min_count, feedback,
-                derived={column: ["population"] for column in PER_RESIDENT})
+                per_area, ["population", "population_beyond"], min_count, feedback,
+                derived={column: ["population"] + (["population_beyond"] if column == "share_beyond" else [])
+                         for column in PER_RESIDENT})
             res = self.suppress_small_numbers(res, ["population"], min_count, feedback, report=False)
         feedback.pushInfo(self.tr("{residents} residents in {cells} places; {facilities} facilities.",
                                   residents=round(diagnostics["population"]), cells=diagnostics["residences"],

@@ -39,6 +39,7 @@ def test_nearest_distance_share_beyond_and_2sfca_by_hand():
     assert area["population"].tolist() == [100.0, 50.0]
     assert area["dist_mean"].tolist() == pytest.approx([400.0, 500.0])
     assert area["share_beyond"].tolist() == pytest.approx([0.0, 100.0])
+    assert area["population_beyond"].tolist() == pytest.approx([0.0, 50.0])
     assert diag["capacity_reached"] == 30.0 and diag["facilities_without_residents"] == 1
     assert area["small_base"].tolist() == [True, True]
 

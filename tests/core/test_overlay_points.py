@@ -42,6 +42,14 @@ def test_counts_capacity_categories_and_supply():
     assert diag["capacity_missing"] == {"places": 1}
 
 
+def test_every_capacity_field_per_category():
+    points = _points().assign(staff=[5.0, 3.0, 1.0, 8.0, 2.0])
+    out, _ = points_to_areas(points, _areas(), "id", ["places", "staff"], category_field="art")
+    assert out["places_kita"].tolist() == [80.0, 100.0]
+    assert out["staff_kita"].tolist() == [8.0, 8.0] and out["staff_tagespflege"].tolist() == [1.0, 0.0]
+    assert out["staff"].tolist() == [9.0, 8.0]
+
+
 def test_population_from_another_layer_as_values():
     out, _ = points_to_areas(_points(), _areas(), population=np.array([100.0, 0.0]))
     assert out["supply"].iloc[0] == pytest.approx(3.0)  # 3 points per 100 residents
