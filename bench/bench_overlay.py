@@ -118,6 +118,19 @@ def measure(tool, side, n_areas, repeat, python=None):
             "total_in": result["total_in"]}
 
 
+def qgis_versions():
+    """geopandas, shapely and numpy of the QGIS stack's Python."""
+    import subprocess
+
+    code = ("import geopandas, shapely, numpy; print(f'geopandas {geopandas.__version__}, "
+            "shapely {shapely.__version__}, numpy {numpy.__version__}')")
+    try:
+        return subprocess.run([common.QGIS_PYTHON, "-P", "-c", code], capture_output=True, text=True,
+                              timeout=120).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=None)
@@ -146,15 +159,18 @@ def main():
     rows = []
     for (case, tool), r in runs.items():
         if "error" in r:
-            rows.append([case, tool, "failed: " + " ".join(r["error"] if isinstance(r["error"], list) else [r["error"]]), "", "", "", ""])
+            rows.append([case, tool, "failed: " + " ".join(r["error"] if isinstance(r["error"], list) else [r["error"]]), "", "", "", "", ""])
             continue
         total_rel = per_area = speedup = ""
         if ref_values is not None and "tobler" not in tool:
             total_rel = f"{abs(r['values'].sum() - ref_values.sum()) / ref_values.sum():.1e}"
             per_area = f"{np.max(np.abs(r['values'] - ref_values) / np.maximum(ref_values, 1)):.1e}"
             speedup = f"{ref_time / r['seconds']:.1f}×"
+        current = runs.get((case, "ours, current stack"), {})
+        versus_current = (f"{r['seconds'] / current['seconds']:.1f}×"
+                          if "QGIS" in tool and "seconds" in current else "")
         rows.append([case, tool, f"{r['seconds']:.2f}", f"{r['peak_mb']:.0f}", total_rel, per_area,
-                     speedup])
+                     speedup, versus_current])
     text = "\n".join([
         "## Overlay (area interpolation, grid → areas)",
         "",
@@ -165,9 +181,11 @@ def main():
         "stack; QGIS stack within 5× of the current stack.",
         "",
         common.markdown_table(["case", "tool", "seconds", "peak MB", "total vs tobler (rel.)",
-                               "max per-area diff (rel.)", "speed-up vs tobler"], rows),
+                               "max per-area diff (rel.)", "speed-up vs tobler",
+                               "time ÷ current stack (target ≤ 5×)"], rows),
         "",
-        "Versions: " + common.versions("geopandas", "shapely", "numpy", "rasterio", "tobler"),
+        "Versions: " + common.versions("geopandas", "shapely", "numpy", "rasterio", "tobler")
+        + "; QGIS stack: " + qgis_versions(),
         "",
     ])
     common.write_section(text, args.out)
