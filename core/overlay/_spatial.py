@@ -48,8 +48,7 @@ def query_pairs(inputs, tree, predicate="intersects"):
 
 def pairwise_intersection(a, b, ia, ib):
     """Intersections ``a[ia[k]] ∩ b[ib[k]]`` as a GeoSeries (RangeIndex, element-wise)."""
-    left = gpd.GeoSeries(geometry_values(a)[ia])
-    right = gpd.GeoSeries(geometry_values(b)[ib])
+    left, right = _paired(a, b, ia, ib)
     return left.intersection(right)
 
 
@@ -76,9 +75,13 @@ def clip_to_boxes(geoms, index, minx, miny, maxx, maxy):
 def pairwise_predicate(a, b, ia, ib, predicate):
     """Boolean array: ``predicate(a[ia[k]], b[ib[k]])`` element-wise (``"covers"``,
     ``"contains"``, …)."""
-    left = gpd.GeoSeries(geometry_values(a)[ia])
-    right = gpd.GeoSeries(geometry_values(b)[ib])
+    left, right = _paired(a, b, ia, ib)
     return np.asarray(getattr(left, predicate)(right), dtype=bool)
+
+
+def _paired(a, b, ia, ib):
+    """GeoSeries ``a[ia]`` and ``b[ib]`` side by side (RangeIndex, for element-wise methods)."""
+    return gpd.GeoSeries(geometry_values(a)[ia]), gpd.GeoSeries(geometry_values(b)[ib])
 
 
 def boxes(minx, miny, maxx, maxy, crs=None):

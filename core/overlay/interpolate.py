@@ -110,18 +110,19 @@ def overlap_weights(sources, targets, ancillary=None, ancillary_field=None, feed
     Returns a dict with ``W`` (sparse sources × targets: weight of the part of a source in a
     target), ``A`` (sparse: geometric overlap area), ``source_weight`` (weight of each whole
     source: its area, or its ancillary weight in dasymetric mode) and ``fallback`` (sources
-    without any ancillary coverage, spread by area instead).
+    without any ancillary coverage, spread by area instead) and ``source_area``.
     """
     feedback = ensure_feedback(feedback)
     n_s, n_t = len(sources), len(targets)
     src = as_series(sources)
     tgt = as_series(targets)
-    s_area = np.asarray(src.area, dtype="float64")
+    s_area = bounds_and_areas(src)[1]
     ia, ib, area, _ = overlap_table(src, tgt, feedback.step(0.0, 0.5))
     geo = _sum_pairs(ia, ib, area, (n_s, n_t))
     fallback = np.zeros(n_s, dtype=bool)
     if ancillary is None:
-        return {"W": geo, "A": geo, "source_weight": s_area, "fallback": fallback}
+        return {"W": geo, "A": geo, "source_weight": s_area, "source_area": s_area,
+                "fallback": fallback}
     if isinstance(ancillary, RasterWeights):
         return _raster_overlap(src, tgt, ancillary, geo, s_area, feedback.step(0.5, 1.0))
 
@@ -154,7 +155,8 @@ def overlap_weights(sources, targets, ancillary=None, ancillary_field=None, feed
         dasy = dasy + select @ geo
         source_weight = source_weight.copy()
         source_weight[rows] = s_area[rows]
-    return {"W": dasy.tocsr(), "A": geo, "source_weight": source_weight, "fallback": fallback}
+    return {"W": dasy.tocsr(), "A": geo, "source_weight": source_weight, "source_area": s_area,
+            "fallback": fallback}
 
 
 class RasterWeights:
@@ -240,7 +242,8 @@ def _raster_overlap(src, tgt, raster, geo, s_area, feedback):
         source_weight = source_weight.copy()
         source_weight[fallback] = s_area[fallback]
     feedback.progress(1.0)
-    return {"W": dasy.tocsr(), "A": geo, "source_weight": source_weight, "fallback": fallback}
+    return {"W": dasy.tocsr(), "A": geo, "source_weight": source_weight, "source_area": s_area,
+            "fallback": fallback}
 
 
 def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), weight_field=None,
@@ -368,7 +371,7 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
     out["covered_share"] = np.minimum(np.divide(covered, t_area, out=np.zeros_like(t_area),
                                                 where=t_area > 0), 1.0)
     assigned_share = np.asarray(share.sum(axis=1)).ravel()  # 1 for sources wholly inside
-    check_no_overlap(A, bounds_and_areas(sources)[1], targets, target_name, target_id)
+    check_no_overlap(A, ow["source_area"], targets, target_name, target_id)
     per_field = {}
     results = {}
     for field in count_fields:
