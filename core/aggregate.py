@@ -23,6 +23,7 @@ from . import rates as rates_module
 from .errors import InputError
 from .feedback import ensure_feedback
 from .i18n import tr
+from .geometry_repair import repair_geometries
 from .validate import (layer_name, numeric_field, require_fields, require_not_empty,
                        require_projected, require_same_crs, require_unique)
 
@@ -260,6 +261,9 @@ def aggregate_to_areas(blocks, areas, area_id_field, count_fields=(), rates=None
                             "'{field}'. Give every planning area an id.", layer=areas_label,
                             count=int(areas[area_id_field].isna().sum()), field=area_id_field))
     require_unique(areas, area_id_field, areas_label)
+    # the shared repair (both lobes of a bow tie kept, a warning names the features)
+    blocks = repair_geometries(blocks, blocks_label, None, feedback)
+    areas = repair_geometries(areas, areas_label, area_id_field, feedback)
     specs = parse_rates(rates) if rates is None or isinstance(rates, str) else list(rates)
     fields = list(dict.fromkeys(list(count_fields) + [f for s in specs for f in s.fields()]))
     require_fields(blocks, fields, blocks_label)

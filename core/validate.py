@@ -6,6 +6,7 @@ bridge) or the ``name`` argument.
 import numpy as np
 import pandas as pd
 
+from .crs_checks import crs_label
 from .errors import InputError
 from .i18n import tr
 
@@ -41,7 +42,7 @@ def require_projected(frame, name=None):
         raise InputError(tr("Layer '{layer}' uses the geographic CRS {crs} (degrees); areas "
                             "and distances need a projected CRS in metres such as "
                             "EPSG:25832 or EPSG:25833. Reproject the layer first.",
-                            layer=layer_name(frame, name), crs=frame.crs.to_string()))
+                            layer=layer_name(frame, name), crs=crs_label(frame.crs)))
 
 
 def require_fields(frame, fields, name=None):
@@ -55,20 +56,33 @@ def require_fields(frame, fields, name=None):
                             available=available or "–"))
 
 
-def numeric_field(frame, field, name=None, allow_null=True, allow_negative=True):
-    """Return ``frame[field]`` as float64 (NULL → NaN) or raise naming the offending value."""
+def numeric_field(frame, field, name=None, allow_null=True, allow_negative=True, plausible=True,
+                  missing_codes=()):
+    """Return ``frame[field]`` as float64 (NULL → NaN) or raise naming the offending value.
+
+    Text fields are read with ``core.values.to_numbers``: the notation (German ``1.234,5``,
+    English ``1,234.5``) is decided per field, suppression marks (``.``, ``–``, ``x``…)
+    become NaN, and the conversion is reported to the run's log (``core.values.reporting``).
+    With ``plausible`` (default) values that are most likely codes or errors are refused by
+    name: inf or beyond 1e15, ``-9999``/``99999``… far outside the rest, and for counts
+    (``allow_negative=False``) a negative value (see ``core.values.suspicious_values``).
+    Values equal to one of the declared ``missing_codes`` (e.g. ``-9999``) become NaN first.
+    """
+    from . import values as value_reading  # values imports validate's siblings only
+
     require_fields(frame, [field], name)
-    column = frame[field]
-    values = pd.to_numeric(column, errors="coerce")
-    bad = values.isna() & column.notna()
-    if bad.any():
-        example = column[bad].iloc[0]
-        raise InputError(tr("Field '{field}' in layer '{layer}' is not numeric (for example the "
-                            "value {value!r} in {count} feature(s)). Choose a numeric field or "
-                            "convert it with the field calculator.",
-                            field=field, layer=layer_name(frame, name), value=example,
-                            count=int(bad.sum())))
-    values = values.astype("float64")
+    values, report = value_reading.to_numbers(frame[field], field, layer_name(frame, name))
+    value_reading.announce(report)
+    if len(missing_codes):
+        values = pd.Series(value_reading.replace_missing_codes(values.to_numpy(), missing_codes)[0],
+                           index=values.index, name=values.name)
+    if plausible:
+        # kind "any": a negative count (also -1) keeps its own message below
+        suspects = value_reading.suspicious_values(values.to_numpy(), "any")
+        message = value_reading.describe_suspects(suspects, field, layer_name(frame, name),
+                                                  labels=list(frame.index))
+        if message:
+            raise InputError(message)
     if not allow_null and values.isna().any():
         raise InputError(tr("Field '{field}' in layer '{layer}' has {count} NULL value(s); "
                             "fill them or exclude those features.",
@@ -117,12 +131,14 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def require_valid_geometries(frame, name=None, repair=False):
+def require_valid_geometries(frame, name=None, repair=False, feedback=None, id_field=None):
     """Geometries are present and valid; with ``repair`` return a repaired copy instead of raising.
 
-    Repair uses GEOS's MakeValid (``shapely.validation.make_valid``, in shapely 1.8 and 2.x),
-    which keeps every part of a self-intersecting polygon ("bow tie"), unlike ``buffer(0)``
-    which silently drops one lobe; polygonal inputs stay polygonal. The input is not modified.
+    Repair is the one shared repair (``core.geometry_repair.repair_geometries``): GEOS's
+    MakeValid keeping the polygonal parts, so both lobes of a self-intersecting polygon
+    ("bow tie") survive, unlike ``buffer(0)`` which silently drops one; ``feedback`` gets a
+    warning naming the features (``id_field`` or the feature ids) and their area before and
+    after. The input is not modified.
     """
     geoms = frame.geometry
     missing = geoms.isna() | geoms.is_empty
@@ -146,26 +162,10 @@ def require_valid_geometries(frame, name=None, repair=False):
                                 "{feature}). Run 'Fix geometries' on the layer first.",
                                 layer=layer_name(frame, name), count=int(invalid.sum()),
                                 feature=first))
-        from geopandas import GeoSeries
+        from .geometry_repair import repair_geometries
 
-        repaired = GeoSeries([_make_valid(g) if bad else g for g, bad in zip(geoms, invalid)],
-                             index=frame.index, crs=geoms.crs)
-        frame = frame.copy()  # the input stays as it was
-        frame[frame.geometry.name] = repaired
+        frame = repair_geometries(frame, name, id_field, feedback)  # a copy: the input stays as it was
     return frame
-
-
-def _make_valid(geometry):
-    """MakeValid that keeps the dimension of the input (polygons stay polygons)."""
-    from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
-    from shapely.ops import unary_union
-    from shapely.validation import make_valid
-
-    fixed = make_valid(geometry)
-    if geometry.geom_type in ("Polygon", "MultiPolygon") and isinstance(fixed, GeometryCollection):
-        polygons = [g for g in getattr(fixed, "geoms", []) if isinstance(g, (Polygon, MultiPolygon))]
-        fixed = unary_union(polygons) if polygons else Polygon()
-    return fixed
 
 
 def require_geometry_type(frame, kinds, name=None):
@@ -192,7 +192,7 @@ def require_same_crs(a, b, name_a=None, name_b=None):
         raise InputError(tr("Layers '{a}' ({crs_a}) and '{b}' ({crs_b}) use different coordinate "
                             "reference systems. Reproject one of them first.",
                             a=layer_name(a, name_a), b=layer_name(b, name_b),
-                            crs_a=a.crs.to_string(), crs_b=b.crs.to_string()))
+                            crs_a=crs_label(a.crs), crs_b=crs_label(b.crs)))
 
 
 def finite_or_nan(values):

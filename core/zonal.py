@@ -37,7 +37,9 @@ import pandas as pd
 
 from .errors import InputError
 from .feedback import ensure_feedback
+from .crs_checks import crs_label
 from .geometry_arrays import polygon_rings, reproject
+from .geometry_repair import repair_geometries, repair_series
 from .i18n import tr
 from .validate import layer_name, numeric_field, require_crs, require_not_empty, require_unique
 
@@ -890,17 +892,15 @@ def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", 
         if not kinds <= {"Polygon", "MultiPolygon"}:
             raise InputError(tr("Layer '{layer}' must contain polygons (areas); it contains {kinds}.",
                                 layer=name, kinds=", ".join(sorted(kinds))))
-        geometry, transformed = _to_grid_crs(zones.geometry, grid, flag=True)
+        # the shared repair (MakeValid keeping every part; buffer(0) would drop a bow tie's lobe),
+        # in the layer's own CRS so the warning's areas are the planner's
+        geometry = repair_geometries(zones, name, id_field, feedback).geometry
+        geometry, transformed = _to_grid_crs(geometry, grid, flag=True)
         if transformed:
-            feedback.info(tr("Areas transformed from {src} to the raster's CRS; coverage is computed "
-                             "in the raster's grid.", src=zones.crs.to_string()))
-        invalid = ~geometry.is_valid & geometry.notna()
-        if invalid.any():
-            feedback.warning(tr("{count} invalid area geometry(ies) in layer '{layer}' were repaired "
-                                "(buffer 0) before computing coverage.", count=int(invalid.sum()),
-                                layer=name))
-            geometry = geometry.copy()
-            geometry[invalid] = geometry[invalid].buffer(0)
+            feedback.info(tr("Areas transformed from {src} to the raster's CRS ({dst}); coverage is "
+                             "computed in the raster's grid.", src=crs_label(zones.crs),
+                             dst=crs_label(grid.crs)))
+            geometry = repair_series(geometry)[0]  # a reprojection can bend a valid ring into an invalid one
         if weights is not None:
             weight_source = _Weights(weights, weights_field, grid)
         table, diagnostics = _run(zones, geometry, grid, bands, names, quantiles, threshold,

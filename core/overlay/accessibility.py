@@ -122,6 +122,9 @@ def accessibility(residences, facilities, population_field, areas=None, area_id=
         if area_id is not None:
             validate.require_fields(areas, [area_id], areas_name)
             validate.require_unique(areas, area_id, areas_name)
+        # the shared repair: a residence in either lobe of a bow tie belongs to the area
+        areas = validate.require_valid_geometries(areas, areas_name, repair=True, feedback=feedback,
+                                                  id_field=area_id)
         if reproject:
             residences = residences if residences.crs == areas.crs else to_crs_robust(residences, areas.crs)
             facilities = facilities if facilities.crs == areas.crs else to_crs_robust(facilities, areas.crs)

@@ -206,6 +206,9 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
     if target_id is not None:
         validate.require_fields(targets, [target_id], target_name)
         validate.require_unique(targets, target_id, target_name)
+    # the shared repair: a bow tie's lobes would cancel in the cell/area sums otherwise
+    targets = validate.require_valid_geometries(targets, target_name, repair=True, feedback=feedback,
+                                                id_field=target_id)
 
     spatial = (isinstance(table, gpd.GeoDataFrame) and table.geometry.name in table.columns
                and x is None and not (table.geometry.isna() | table.geometry.is_empty).all())

@@ -55,10 +55,8 @@ def _prepare_polygons(frame, name, feedback, diagnostics, key, return_dropped=Fa
         dropped, frame = frame.loc[broken], frame.loc[~broken]
     diagnostics[key.replace("repaired", "dropped")] = int(broken.sum())
     invalid = int((~frame.geometry.is_valid & frame.geometry.notna()).sum())
-    if invalid:
-        frame = validate.require_valid_geometries(frame, name, repair=True)
-        feedback.info(tr("Layer '{layer}': {count} invalid geometry(ies) repaired before the overlay.",
-                         layer=validate.layer_name(frame, name), count=invalid))
+    if invalid:  # the shared repair warns naming the features and their area before/after
+        frame = validate.require_valid_geometries(frame, name, repair=True, feedback=feedback)
     diagnostics[key] = invalid
     return (frame, dropped) if return_dropped else frame
 

@@ -68,6 +68,9 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
     if area_id is not None:
         validate.require_fields(areas, [area_id], areas_name)
         validate.require_unique(areas, area_id, areas_name)
+    # the shared repair: a point in either lobe of a bow tie belongs to the area
+    areas = validate.require_valid_geometries(areas, areas_name, repair=True, feedback=feedback,
+                                              id_field=area_id)
     capacity_fields = list(capacity_fields or [])
     capacities = {f: validate.numeric_field(points, f, points_name, allow_negative=False).to_numpy()
                   for f in capacity_fields}

@@ -59,7 +59,7 @@ def test_crs_and_projected():
 def test_same_crs():
     validate.require_same_crs(_frame(), _frame(name="Blöcke"))
     _raises(lambda: validate.require_same_crs(_frame(), _frame(crs="EPSG:25832", name="Blöcke")),
-            "'Planungsräume' (EPSG:25833)", "'Blöcke' (EPSG:25832)")
+            "'Planungsräume' (EPSG:25833 – ETRS89 / UTM zone 33N)", "'Blöcke' (EPSG:25832 – ETRS89 / UTM zone 32N)")
 
 
 def test_fields_listed_when_missing():
