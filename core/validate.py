@@ -6,7 +6,6 @@ bridge) or the ``name`` argument.
 import numpy as np
 import pandas as pd
 
-from .crs_checks import crs_label
 from .errors import InputError
 from .i18n import tr
 
@@ -42,7 +41,7 @@ def require_projected(frame, name=None):
         raise InputError(tr("Layer '{layer}' uses the geographic CRS {crs} (degrees); areas "
                             "and distances need a projected CRS in metres such as "
                             "EPSG:25832 or EPSG:25833. Reproject the layer first.",
-                            layer=layer_name(frame, name), crs=crs_label(frame.crs)))
+                            layer=layer_name(frame, name), crs=frame.crs.to_string()))
 
 
 def require_fields(frame, fields, name=None):
@@ -131,14 +130,12 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def require_valid_geometries(frame, name=None, repair=False, feedback=None, id_field=None):
+def require_valid_geometries(frame, name=None, repair=False):
     """Geometries are present and valid; with ``repair`` return a repaired copy instead of raising.
 
-    Repair is the one shared repair (``core.geometry_repair.repair_geometries``): GEOS's
-    MakeValid keeping the polygonal parts, so both lobes of a self-intersecting polygon
-    ("bow tie") survive, unlike ``buffer(0)`` which silently drops one; ``feedback`` gets a
-    warning naming the features (``id_field`` or the feature ids) and their area before and
-    after. The input is not modified.
+    Repair uses GEOS's MakeValid (``shapely.validation.make_valid``, in shapely 1.8 and 2.x),
+    which keeps every part of a self-intersecting polygon ("bow tie"), unlike ``buffer(0)``
+    which silently drops one lobe; polygonal inputs stay polygonal. The input is not modified.
     """
     geoms = frame.geometry
     missing = geoms.isna() | geoms.is_empty
@@ -162,10 +159,26 @@ def require_valid_geometries(frame, name=None, repair=False, feedback=None, id_f
                                 "{feature}). Run 'Fix geometries' on the layer first.",
                                 layer=layer_name(frame, name), count=int(invalid.sum()),
                                 feature=first))
-        from .geometry_repair import repair_geometries
+        from geopandas import GeoSeries
 
-        frame = repair_geometries(frame, name, id_field, feedback)  # a copy: the input stays as it was
+        repaired = GeoSeries([_make_valid(g) if bad else g for g, bad in zip(geoms, invalid)],
+                             index=frame.index, crs=geoms.crs)
+        frame = frame.copy()  # the input stays as it was
+        frame[frame.geometry.name] = repaired
     return frame
+
+
+def _make_valid(geometry):
+    """MakeValid that keeps the dimension of the input (polygons stay polygons)."""
+    from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
+    from shapely.ops import unary_union
+    from shapely.validation import make_valid
+
+    fixed = make_valid(geometry)
+    if geometry.geom_type in ("Polygon", "MultiPolygon") and isinstance(fixed, GeometryCollection):
+        polygons = [g for g in getattr(fixed, "geoms", []) if isinstance(g, (Polygon, MultiPolygon))]
+        fixed = unary_union(polygons) if polygons else Polygon()
+    return fixed
 
 
 def require_geometry_type(frame, kinds, name=None):
@@ -192,7 +205,7 @@ def require_same_crs(a, b, name_a=None, name_b=None):
         raise InputError(tr("Layers '{a}' ({crs_a}) and '{b}' ({crs_b}) use different coordinate "
                             "reference systems. Reproject one of them first.",
                             a=layer_name(a, name_a), b=layer_name(b, name_b),
-                            crs_a=crs_label(a.crs), crs_b=crs_label(b.crs)))
+                            crs_a=a.crs.to_string(), crs_b=b.crs.to_string()))
 
 
 def finite_or_nan(values):

@@ -355,7 +355,8 @@ def _sum_terms(frame, terms, missing_values):
     """Sum of ± fields as float (NULL or a missing-value code → NaN)."""
     total = np.zeros(len(frame))
     for sign, name in terms:
-        values = np.array(numeric_field(frame, name), dtype="float64")  # writable copy (pandas 3 CoW)
+        values = np.array(numeric_field(frame, name, missing_codes=missing_values),
+                          dtype="float64")  # writable copy (pandas 3 CoW)
         for code in missing_values:
             values[values == code] = np.nan
         total = total + sign * values

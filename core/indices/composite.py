@@ -219,7 +219,8 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
     n = len(frame)
     ids = frame.index
 
-    values = np.column_stack([numeric_field(frame, f).to_numpy(dtype="float64") for f in spec.indicators])
+    values = np.column_stack([numeric_field(frame, f, missing_codes=spec.missing_values).to_numpy(dtype="float64")
+                              for f in spec.indicators])
     for sentinel in spec.missing_values:
         values[values == sentinel] = np.nan
     values[~np.isfinite(values)] = np.nan

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..i18n import tr
+from ..validate import numeric_field
 from .composite import REASON_FLAGGED, REASON_MISSING, composite_index
 
 STATUS_BOUNDS = (-1.0, 1.0, 1.5)
@@ -124,9 +125,10 @@ def status_dynamics(frame, status_indicators, dynamics_indicators, population=No
     # one reference set for both: an area missing a dynamics value drops out of both, as in MSS
     common = dict(population=population, min_population=min_population,
                   missing_values=missing_values, method=method)
-    probe = pd.DataFrame({f: frame[f] for f in list(status_indicators) + list(dynamics_indicators)},
-                         index=frame.index)
-    probe_values = np.array(probe.apply(pd.to_numeric, errors="coerce"), dtype="float64")
+    # the same reading as the index itself (German text notation, codes, implausible values)
+    probe_values = np.column_stack([
+        numeric_field(frame, f, missing_codes=missing_values).to_numpy(dtype="float64")
+        for f in list(status_indicators) + list(dynamics_indicators)])
     for sentinel in missing_values:
         probe_values[probe_values == sentinel] = np.nan
     any_missing = ~np.all(np.isfinite(probe_values), axis=1)

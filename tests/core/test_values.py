@@ -1,0 +1,150 @@
+"""Reading numbers as planners' data hold them (``core.values``): German/English notation
+decided per field, suppression marks, missing-value codes, implausible and extreme values.
+Every expected number is written out by hand. Runs on both stacks."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from kommunalmonitor.core import i18n, validate, values
+from kommunalmonitor.core.errors import InputError
+from kommunalmonitor.core.feedback import Feedback
+
+
+def _numbers(texts, notation="auto"):
+    numbers, report = values.parse_numbers(texts, "EW", "Blöcke", notation)
+    return numbers.tolist(), report
+
+
+def _refused(texts, *parts, notation="auto"):
+    with pytest.raises(InputError) as info:
+        values.parse_numbers(texts, "EW", "Blöcke", notation)
+    for part in parts:
+        assert part in str(info.value), (part, str(info.value))
+    return str(info.value)
+
+
+def test_german_notation_decided_by_the_field():
+    numbers, report = _numbers(["4.444", "12,5", "1.234,5", "-1.234.567", "7"])
+    assert numbers == [4444.0, 12.5, 1234.5, -1234567.0, 7.0]
+    assert (report.notation, report.converted, report.suppressed) == ("german", 5, 0)
+    # 4.444 and 12.500 alone are ambiguous; one comma decimal makes the field German
+    assert _numbers(["4.444", "12.500", "7,5"])[0] == [4444.0, 12500.0, 7.5]
+    # a comma with three decimals in a German field is a decimal comma
+    assert _numbers(["1,234", "0,5"])[0] == [1.234, 0.5]
+    assert _numbers(["1 234,5", "\u2212 3,25"])[0] == [1234.5, -3.25]  # blank grouping, minus sign
+
+
+def test_english_and_plain_notation():
+    numbers, report = _numbers(["1,234.5", "12.5", "1,000,000"])
+    assert numbers == [1234.5, 12.5, 1000000.0] and report.notation == "english"
+    # a decimal point elsewhere in the field decides 4.444 as 4.444 and 1,234 as 1234
+    assert _numbers(["0.5", "4.444", "1,234"])[0] == [0.5, 4.444, 1234.0]
+    numbers, report = _numbers(["1234", "7", "+3"])
+    assert numbers == [1234.0, 7.0, 3.0] and report.notation == "plain"
+    assert _numbers(["1.5e3", "2"])[0] == [1500.0, 2.0]
+    assert _numbers(["4.444"], notation="german")[0] == [4444.0]
+    assert _numbers(["4.444"], notation="english")[0] == [4.444]
+
+
+def test_ambiguous_and_mixed_fields_are_refused_by_name():
+    message = _refused(["4.444", "12.500", "7"], "'EW'", "'Blöcke'", "'4.444'", "4444", "4.444")
+    assert "field calculator" in message
+    _refused(["4,444", "12,500"], "'4,444'", "4444")
+    _refused(["12,5", "12.5"], "mixes German notation", "'12,5'", "'12.5'")
+    _refused(["12", "zwölf", "zwölf"], "not numeric", "'zwölf'", "2 feature(s)")
+    _refused(["1.23.4"], "not numeric")
+    with i18n.language("de"):  # German messages show German decimal commas
+        assert "4,444 (Dezimaltrennzeichen)" in _refused(["4.444"])
+
+
+def test_suppression_marks_become_missing_and_are_counted():
+    numbers, report = _numbers(["1.234", "–", ".", "x", "", "/", "…", None, "5,5", "-"])
+    assert numbers[0] == 1234.0 and numbers[8] == 5.5
+    assert all(np.isnan(numbers[i]) for i in (1, 2, 3, 4, 5, 6, 7, 9))
+    assert report.suppressed == 7 and report.converted == 2  # None is a NULL, not a mark
+    assert report.marks["–"] == 1 and report.marks["."] == 1
+    message = report.message()
+    assert "German notation (1.234,5)" in message and "converted 2 values" in message
+    assert "7 value(s)" in message and "'.'" in message
+
+
+def test_numbers_pass_unchanged_and_report_nothing():
+    numbers, report = _numbers([1, 2.5, None, np.nan])
+    assert numbers[:2] == [1.0, 2.5] and np.isnan(numbers[2]) and report.message() is None
+    series = pd.Series(pd.array([1, None, 3], dtype="Int64"))
+    converted, report = values.to_numbers(series, "n", "L")
+    assert converted.dtype == np.float64 and np.isnan(converted[1]) and report.notation == "numeric"
+
+
+def test_numeric_field_converts_text_and_logs_once():
+    frame = pd.DataFrame({"EW": ["4.444", "12,5", "–"], "x": [1, 2, 3]})
+    frame.attrs["layer_name"] = "Blöcke"
+    before = frame.copy()
+    lines = []
+    with values.reporting(Feedback(on_info=lines.append)):
+        first = validate.numeric_field(frame, "EW")
+        validate.numeric_field(frame, "EW")  # read twice, said once
+        validate.numeric_field(frame, "x")   # a number field: nothing to say
+    assert first.tolist()[:2] == [4444.0, 12.5] and np.isnan(first.iloc[2])
+    assert len(lines) == 1 and "Field 'EW' in layer 'Blöcke'" in lines[0] and "converted 2 values" in lines[0]
+    pd.testing.assert_frame_equal(frame, before)
+    validate.numeric_field(frame, "EW")  # outside a reporting block: silent, no error
+
+
+def test_suspicious_codes_extremes_and_impossible_values():
+    found = values.suspicious_values([10, 12, -9999, 11, 99999, 13])
+    assert [(s.value, s.reason, s.positions) for s in found] == [(-9999.0, "code", [2]), (99999.0, "code", [4])]
+    # a -99 among changes from -40 to +30 is data, -9999 is not
+    assert values.suspicious_values([-40, 30, -99, 5]) == []
+    assert [s.value for s in values.suspicious_values([-40, 30, -9999, 5])] == [-9999.0]
+    # 99999 inside the spread of the rest is data (a big district), far above it a code
+    assert values.suspicious_values([80000, 120000, 99999, 95000]) == []
+    # -1 is a code only where negatives are impossible
+    assert values.suspicious_values([3, -1, 5]) == []
+    assert [(s.value, s.reason) for s in values.suspicious_values([3, -1, 5], "count")] == [(-1.0, "code")]
+    assert [(s.value, s.reason) for s in values.suspicious_values([3, -2, 5], "count")] == [(-2.0, "impossible")]
+    assert [s.value for s in values.suspicious_values([0.2, 1.5, 0.3], "share")] == [1.5]
+    assert [s.value for s in values.suspicious_values([20, 101, 30], "percent")] == [101.0]
+    assert values.suspicious_values([20, 100, 0], "percent") == []
+    found = values.suspicious_values([1.0, np.inf, 1e300, -np.inf, np.nan, 2.0])
+    assert sorted((s.value, s.reason) for s in found) == [(-np.inf, "extreme"), (1e300, "extreme"),
+                                                          (np.inf, "extreme")]
+    assert values.suspicious_values([np.nan, 1.0, -9999], missing_codes=[-9999]) == []
+    assert [s.value for s in values.suspicious_values([-9999, -9999])] == [-9999.0]
+
+
+def test_describe_and_check_name_value_count_and_areas():
+    suspects = values.suspicious_values([5, -9999, 6, -9999, np.inf])
+    message = values.describe_suspects(suspects, "Arbeitslose", "PLR", labels=["a", "b", "c", "d", "e"])
+    assert "'Arbeitslose'" in message and "'PLR'" in message
+    assert "-9999 (a typical code for 'no value') in 2 feature(s): 'b', 'd'" in message
+    assert "inf (an extreme value) in 1 feature(s): 'e'" in message and "Missing value codes" in message
+    with pytest.raises(InputError, match="1e\\+300"):
+        values.check_plausible([1, 2, 1e300], "x", "L")
+    values.check_plausible([1, 2, 3], "x", "L")
+
+
+def test_numeric_field_refuses_codes_and_extremes_by_feature():
+    frame = pd.DataFrame({"EW": [100.0, -9999.0, 120.0], "z": [1.0, 2.0, 1e300]}, index=[10, 11, 12])
+    with pytest.raises(InputError, match="-9999 .* in 1 feature\\(s\\): 11"):
+        validate.numeric_field(frame, "EW")
+    with pytest.raises(InputError, match="12"):
+        validate.numeric_field(frame, "z")
+    assert validate.numeric_field(frame, "z", plausible=False).iloc[2] == 1e300
+    # a negative count keeps the clear 'negative' message (with its hint to codes such as -1)
+    with pytest.raises(InputError, match="negative"):
+        validate.numeric_field(pd.DataFrame({"n": [3.0, -1.0]}), "n", allow_negative=False)
+
+
+def test_missing_codes_parsed_and_replaced():
+    assert values.parse_missing_codes("-9999; -1") == [-9999.0, -1.0]
+    assert values.parse_missing_codes("-9999, -1,5") == [-9999.0, -1.5]
+    assert values.parse_missing_codes("-9.999") == [-9999.0]  # a German user's -9999
+    assert values.parse_missing_codes("") == [] and values.parse_missing_codes(None) == []
+    assert values.parse_missing_codes(-99.0) == [-99.0]
+    with pytest.raises(InputError, match="'minus'"):
+        values.parse_missing_codes("minus")
+    original = np.array([1.0, -9999.0, 3.0, -1.0])
+    replaced, count = values.replace_missing_codes(original, [-9999.0, -1.0])
+    assert count == 2 and np.isnan(replaced[[1, 3]]).all() and replaced[0] == 1.0
+    assert original[1] == -9999.0  # the input is untouched
