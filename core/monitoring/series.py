@@ -1,0 +1,217 @@
+"""Indicator series in long form: checks, periods as years, per-area tables, city values.
+
+The analysis steps (change, targets, evaluation) all work on *observations in long form*:
+one row per area, indicator and period with the columns
+
+``area_id, period, indicator, value`` and, where the value is a rate from counts,
+``numerator`` and ``denominator`` (plus optional flag columns, which are kept).
+
+Where numerator and denominator are present the value is **recomputed from them**
+(``per * numerator / denominator``, ``per`` inferred from the data: 1, 100, 1000 …), so a
+rate is never averaged and the tests of change can use the counts behind it.
+"""
+import datetime
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..i18n import tr
+from ..validate import layer_name
+
+AREA, PERIOD, INDICATOR, VALUE = "area_id", "period", "indicator", "value"
+NUMERATOR, DENOMINATOR = "numerator", "denominator"
+REQUIRED = (AREA, PERIOD, INDICATOR, VALUE)
+_SCALES = (1.0, 100.0, 1000.0, 10000.0, 100000.0)
+
+
+def _numeric(column, frame, field, name):
+    """``column`` as float64 or an InputError naming the first non-numeric value."""
+    converted = pd.to_numeric(pd.Series(column, dtype="object"), errors="coerce").astype("float64")
+    bad = converted.isna() & pd.Series(column, dtype="object").notna().to_numpy()
+    if bad.any():
+        raise InputError(tr("Field '{field}' of layer '{layer}' holds the non-numeric value '{value}'. "
+                            "Clean the field so it only holds numbers (or NULL).",
+                            field=field, layer=layer_name(frame, name),
+                            value=pd.Series(column, dtype="object")[bad.to_numpy()].iloc[0]))
+    return converted.to_numpy()
+
+
+def check_observations(frame, name=None):
+    """Return a clean copy of long-form observations (standard columns, float values).
+
+    Raises ``InputError`` for missing columns, non-numeric values and duplicate rows
+    (the same area, indicator and period twice).
+    """
+    missing = [c for c in REQUIRED if c not in frame.columns]
+    if missing:
+        raise InputError(tr("Table '{layer}' lacks the column(s) {fields} of observations in long "
+                            "form (area_id, period, indicator, value; optionally numerator, "
+                            "denominator). Rename the fields or choose them in the dialog.",
+                            layer=layer_name(frame, name), fields=", ".join(missing)))
+    if len(frame) == 0:
+        raise InputError(tr("Table '{layer}' holds no observations.", layer=layer_name(frame, name)))
+    out = pd.DataFrame({c: frame[c].to_numpy() for c in frame.columns
+                        if c != getattr(frame, "_geometry_column_name", None)})
+    out[AREA] = [_plain_id(v) for v in out[AREA]]
+    out[INDICATOR] = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                      for v in out[INDICATOR]]
+    for col in (VALUE, NUMERATOR, DENOMINATOR):
+        if col in out.columns:
+            out[col] = _numeric(out[col].to_numpy(), frame, col, name)
+    key = [AREA, INDICATOR, PERIOD]
+    duplicated = out.duplicated(key, keep=False)
+    if duplicated.any():
+        row = out.loc[duplicated, key].iloc[0]
+        raise InputError(tr("Table '{layer}' holds area {area}, indicator '{indicator}', period {period} "
+                            "more than once. Keep one observation per area, indicator and period.",
+                            layer=layer_name(frame, name), area=row[AREA], indicator=row[INDICATOR],
+                            period=row[PERIOD]))
+    if NUMERATOR in out.columns and DENOMINATOR in out.columns:
+        out = _recompute_values(out)
+    out.attrs["layer_name"] = layer_name(frame, name)
+    return out
+
+
+def _plain_id(value):
+    """Area id as a hashable plain value (floats that are whole numbers become int)."""
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def infer_scale(numerator, denominator, value):
+    """The factor ``per`` with ``value = per * numerator / denominator`` (1, 100, 1000 … snapped)."""
+    num, den, val = (np.asarray(a, dtype="float64") for a in (numerator, denominator, value))
+    ok = np.isfinite(num) & np.isfinite(den) & np.isfinite(val) & (den > 0) & (num > 0)
+    if not ok.any():
+        return 100.0
+    ratio = float(np.median(val[ok] / (num[ok] / den[ok])))
+    for scale in _SCALES:
+        if abs(ratio / scale - 1.0) < 0.02:
+            return scale
+    return ratio
+
+
+def _recompute_values(out):
+    """Per indicator: value = per * numerator / denominator where both counts exist."""
+    out = out.copy()
+    out["per"] = np.nan
+    for indicator, rows in out.groupby(INDICATOR, sort=False).groups.items():
+        sub = out.loc[rows]
+        num, den = sub[NUMERATOR].to_numpy(), sub[DENOMINATOR].to_numpy()
+        has = np.isfinite(num) & np.isfinite(den)
+        if not has.any():
+            continue
+        per = infer_scale(num, den, sub[VALUE].to_numpy())
+        values = sub[VALUE].to_numpy().copy()
+        ok = has & (den > 0)
+        values[ok] = per * num[ok] / den[ok]
+        out.loc[rows, VALUE] = values
+        out.loc[rows, "per"] = per
+    return out
+
+
+def period_years(periods):
+    """Periods as decimal years (2020 → 2020.0, '2020-12-31' → 2020.9973…); for slopes per year."""
+    values = pd.Series(list(periods), dtype="object")
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.notna().all():
+        return numeric.astype("float64").to_numpy()
+    out = np.empty(len(values))
+    for i, value in enumerate(values):
+        if isinstance(value, (datetime.date, datetime.datetime)):
+            stamp = pd.Timestamp(value)
+        else:
+            try:
+                stamp = pd.Timestamp(str(value))
+            except (ValueError, TypeError):
+                raise InputError(tr("Period '{period}' is neither a year nor a date (YYYY-MM-DD). "
+                                    "Write periods as years or dates.", period=value)) from None
+        days = 366.0 if stamp.is_leap_year else 365.0
+        out[i] = stamp.year + (stamp.dayofyear - 1) / days
+    return out
+
+
+def for_indicator(obs, indicator):
+    """The observations of one indicator, or an InputError listing the indicators there are."""
+    rows = obs[obs[INDICATOR] == str(indicator)]
+    if len(rows) == 0:
+        raise InputError(tr("Indicator '{indicator}' is not in table '{layer}'. Indicators there: "
+                            "{available}.", indicator=indicator, layer=layer_name(obs),
+                            available=", ".join(sorted(set(map(str, obs[INDICATOR].dropna())))) or "–"))
+    return rows
+
+
+def sorted_periods(rows):
+    """The distinct periods of ``rows`` in time order."""
+    periods = list(dict.fromkeys(rows[PERIOD].tolist()))
+    years = period_years(periods)
+    return [periods[i] for i in np.argsort(years, kind="stable")]
+
+
+def match_period(periods, value):
+    """The entry of ``periods`` equal to ``value`` (also 2020 ↔ '2020' ↔ 2020.0), else None."""
+    if value in periods:
+        return value
+    text = str(value).strip()
+    for period in periods:
+        if str(period).strip() == text:
+            return period
+    try:
+        year = float(text)
+    except ValueError:
+        return None
+    for period in periods:
+        try:
+            if float(str(period)) == year:
+                return period
+        except ValueError:
+            continue
+    return None
+
+
+def wide(rows, column=VALUE, periods=None):
+    """Area × period table of one column (areas in first-seen order)."""
+    periods = periods if periods is not None else sorted_periods(rows)
+    table = rows.pivot(index=AREA, columns=PERIOD, values=column)
+    areas = list(dict.fromkeys(rows[AREA].tolist()))
+    return table.reindex(index=areas, columns=periods)
+
+
+def has_counts(rows):
+    """True if the rows carry numerator and denominator for at least one observation."""
+    return (NUMERATOR in rows.columns and DENOMINATOR in rows.columns
+            and bool((np.isfinite(rows[NUMERATOR].to_numpy(dtype="float64"))
+                      & np.isfinite(rows[DENOMINATOR].to_numpy(dtype="float64"))).any()))
+
+
+def scale_of(rows):
+    """The ``per`` factor of an indicator's rows (1.0 without counts)."""
+    if "per" in rows.columns and rows["per"].notna().any():
+        return float(rows["per"].dropna().iloc[0])
+    return 1.0
+
+
+def city_values(rows, periods=None):
+    """City value per period: ``per * Σ numerator / Σ denominator`` with counts, else the mean.
+
+    Only areas with both counts enter the ratio of sums (a rate is never averaged).
+    """
+    periods = periods if periods is not None else sorted_periods(rows)
+    out = {}
+    per = scale_of(rows)
+    counts = has_counts(rows)
+    for period in periods:
+        sub = rows[rows[PERIOD] == period]
+        if counts:
+            num, den = sub[NUMERATOR].to_numpy(), sub[DENOMINATOR].to_numpy()
+            ok = np.isfinite(num) & np.isfinite(den)
+            total = den[ok].sum()
+            out[period] = per * num[ok].sum() / total if total > 0 else np.nan
+        else:
+            vals = sub[VALUE].to_numpy(dtype="float64")
+            out[period] = float(np.nanmean(vals)) if np.isfinite(vals).any() else np.nan
+    return pd.Series(out)
