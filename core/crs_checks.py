@@ -228,3 +228,34 @@ def align_crs(frame, target_crs, name=None, target_name=None, feedback=None):
         "layers can be combined.", layer=layer_name(frame, name), crs=crs_label(frame.crs),
         target=target_name or tr("the planning areas"), target_crs=crs_label(target_crs)))
     return out
+
+
+def check_layers_overlap(frame, reference, name=None, reference_name=None, feedback=None):
+    """Warn when two layers (already in one CRS) lie apart; return True if so.
+
+    Layers of one town that do not even touch usually mean one of them carries the wrong
+    CRS (a UTM zone 33 layer tagged as zone 32 lands 400 km west, still in Germany, so
+    its area of use cannot tell). The warning gives both extents in longitude/latitude.
+    """
+    from .validate import layer_name
+
+    feedback = ensure_feedback(feedback)
+    a, b = _extent(frame), _extent(reference)
+    if a is None or b is None:
+        return False
+    # a margin of a tenth of the larger extent: neighbouring layers may just touch
+    margin = 0.1 * max(a[2] - a[0], a[3] - a[1], b[2] - b[0], b[3] - b[1])
+    apart = a[0] > b[2] + margin or b[0] > a[2] + margin or a[1] > b[3] + margin or b[1] > a[3] + margin
+    if not apart:
+        return False
+    where_a, where_b = lonlat_extent(frame), lonlat_extent(reference)
+    gap = math.hypot(max(a[0] - b[2], b[0] - a[2], 0.0), max(a[1] - b[3], b[1] - a[3], 0.0))
+    feedback.warning(tr(
+        "Layers '{layer}' and '{reference}' do not overlap: they lie {distance} km apart ({extent} and "
+        "{reference_extent}). One of them probably has the wrong CRS: check both and assign the right "
+        "one in the layer properties.", layer=layer_name(frame, name),
+        reference=layer_name(reference, reference_name), distance=f"{gap / 1000.0:.0f}"
+        if _pyproj(frame.crs) is not None and _pyproj(frame.crs).is_projected else "?",
+        extent=format_extent(where_a) if where_a else "–",
+        reference_extent=format_extent(where_b) if where_b else "–"))
+    return True
