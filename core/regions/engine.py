@@ -58,11 +58,14 @@ def _subtree_sums(order, pred, values):
     return np.asarray(s)
 
 
-def best_cut(order, pred, pop, count, weight_to_parent, k, lo, hi, gamma=0.2, beta=0.1, features=None):
+def best_cut(order, pred, pop, count, weight_to_parent, k, lo, hi, gamma=0.2, beta=0.1, features=None,
+             relaxed=False):
     """Best tree edge (child node) to cut a piece of ``k`` areas, with the child's k1; or None.
 
     Default: the most even split (then the most dissimilar edge). With ``features``: the cut
     that removes the most within-area sum of squares (as SKATER does), among admissible ones.
+    ``relaxed``: when no cut keeps both sides within the bounds, take the one with the
+    smallest violation (the repair search fixes it afterwards).
     """
     sub_pop = _subtree_sums(order, pred, pop)
     sub_cnt = _subtree_sums(order, pred, count)
@@ -95,6 +98,17 @@ def best_cut(order, pred, pop, count, weight_to_parent, k, lo, hi, gamma=0.2, be
         k2 = k - k1
         ok = ((s >= k1 * lo - eps) & (s <= k1 * hi + eps) & (rest >= k2 * lo - eps)
               & (rest <= k2 * hi + eps) & (c >= k1) & (rest_c >= k2))
+        if relaxed:
+            over = (np.maximum(k1 * lo - s, 0) + np.maximum(s - k1 * hi, 0)
+                    + np.maximum(k2 * lo - rest, 0) + np.maximum(rest - k2 * hi, 0))
+            ok = (c >= k1) & (rest_c >= k2)
+            if not ok.any():
+                continue
+            score = np.where(ok, over / mean * 10.0 + np.abs(s / k1 - rest / k2) / mean, np.inf)
+            at = int(np.argmin(score))
+            if score[at] < best_score:
+                best_score, best = score[at], (int(child[at]), int(k1[at]))
+            continue
         if not ok.any():
             continue
         if reduction is None:

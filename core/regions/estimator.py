@@ -19,12 +19,14 @@ import pandas as pd
 
 from ..errors import InfeasibleError, InputError
 from ..feedback import ensure_feedback
-from ..i18n import tr
+from ..i18n import format_number, tr
 from ..validate import (layer_name, numeric_field, require_fields, require_not_empty,
-                        require_projected, require_valid_geometries)
+                        require_projected, require_unique, require_valid_geometries)
 from . import record as run_record
-from .engine import LocalSearch, SplitFailure, check_partition, split_part
-from .feasibility import check_request, split_failure_problem
+from .engine import LocalSearch, check_partition
+from .feasibility import (PieceNames, Problem, allocate, basic_problems, count_problem, count_range, join_or,
+                          range_problem, reachable_totals)
+from .search import SearchOptions, divide_part, local_graph
 from .graph import adjacency_matrix, build_graph, query_pairs
 
 
@@ -65,7 +67,8 @@ class PlanningAreaBuilder:
         Residents per area to aim at; the number of areas per part is
         ``round(population / target)`` within what the bounds allow.
     min_population, max_population : float
-        Hard bounds on residents per area (default 0 and unlimited).
+        Hard bounds on residents per area (default: at least 1 resident, unlimited). With an
+        explicit minimum of 0 an area may be empty (a warning says which).
     homogeneity_weight, compactness_weight, change_weight, balance_weight : float
         Objective weights (see ``engine``); balance pulls areas towards the target.
     contiguity : {'rook', 'queen'}
@@ -93,7 +96,7 @@ class PlanningAreaBuilder:
     graph_ : graph.UnitGraph;  problems_ : list of feasibility.Problem
     """
 
-    def __init__(self, n_areas=None, target_population=None, min_population=0.0,
+    def __init__(self, n_areas=None, target_population=None, min_population=None,
                  max_population=np.inf, homogeneity_weight=1.0, compactness_weight=0.5,
                  change_weight=0.0, balance_weight=1.0, contiguity="rook", snap_tolerance=0.5,
                  min_shared_length=None, barrier_tolerance=None, island_rule="nearest",
@@ -126,7 +129,9 @@ class PlanningAreaBuilder:
 
     # ------------------------------------------------------------------ checks
     def _bounds(self):
-        lo = float(self.min_population or 0.0)
+        # no minimum given: at least 1 resident per area, so no area is left empty (an uninhabited
+        # island or cut-off group may still form an area of its own, with a warning)
+        lo = 1.0 if self.min_population is None else float(self.min_population)
         hi = float(self.max_population) if self.max_population is not None else np.inf
         if lo < 0 or hi <= 0 or lo > hi:
             raise InputError(tr("The population bounds are not usable: minimum {min}, maximum {max}. "
@@ -187,14 +192,25 @@ class PlanningAreaBuilder:
             X = (X - X.mean(axis=0)) / sd
         if id_field:
             require_fields(units, [id_field])
+            require_unique(units, id_field, name)  # messages and the membership table name units by id
             unit_ids = units[id_field].to_numpy(dtype=object)
         else:
             unit_ids = index_ids
+        total = float(pop.sum())
+        if lo > total:
+            raise InputError(tr("The minimum of {min} residents per area is above the {total} residents of "
+                                "all units in layer '{layer}' (field '{field}') together. Lower the minimum "
+                                "to at most {total}.", min=format_number(lo, 0), total=format_number(total, 0),
+                                layer=name, field=population_field))
+        self._layer_name = name
+        self._nest_label = None
         parent = None
         if nest_field:
             require_fields(units, [nest_field])
             parent = units[nest_field].to_numpy(dtype=object)
+            self._nest_label = tr("field '{field}'", field=nest_field)
         elif nest is not None:
+            self._nest_label = tr("layer '{layer}'", layer=layer_name(nest))
             parent = _labels_from_layer(units, nest, nest_id_field, tr("higher-level areas"))
             missing = pd.isna(pd.Series(parent))
             if missing.any():
@@ -219,13 +235,18 @@ class PlanningAreaBuilder:
                             barrier_tolerance=self.barrier_tolerance, parent=parent,
                             island_rule=self.island_rule, feedback=feedback.step(0.0, 0.3))
         t_graph = time.perf_counter() - t0
+        for (a, b), gap in list(zip(graph.island_links.tolist(), graph.island_distance.tolist()))[:20]:
+            feedback.info(tr("Island: unit {unit} linked to its nearest unit {other}, {distance} km away.",
+                             unit=unit_ids[a], other=unit_ids[b], distance=format_number(gap / 1000.0, 1)))
         centroids = units.geometry.centroid
         coords = np.column_stack([centroids.x.to_numpy(), centroids.y.to_numpy()])
         areas = units.geometry.area.to_numpy()
         labels = self.fit_arrays(graph, pop, X, coords, areas, old=old, unit_ids=unit_ids,
                                  feedback=feedback.step(0.3, 0.9))
+        feedback.check()
         feedback.info(tr("Dissolving the areas…"))
         self._outputs(units, unit_ids, pop, X, coords, areas, labels, old, id_field)
+        feedback.check()
         self.diagnostics_["seconds_graph"] = t_graph
         self.diagnostics_["seconds_total"] = time.perf_counter() - t0
         fingerprints = {"units": run_record.fingerprint(units, [population_field] + attribute_fields
@@ -262,12 +283,15 @@ class PlanningAreaBuilder:
         unit_ids = np.arange(n) if unit_ids is None else np.asarray(unit_ids, dtype=object)
         rng = np.random.default_rng(self.random_state)
         t0 = time.perf_counter()
-
-        k_parts, comp, problems = check_request(graph, pop, unit_ids, lo, hi, n_areas=self.n_areas,
-                                                target=self.target_population, coords=coords)
+        auto_min = self.min_population is None
         self.graph_ = graph
-        self.problems_ = problems
+        self.problems_ = []
+        ncomp, comp = graph.components()
+        names = PieceNames(graph, comp, unit_ids, coords, nest_label=getattr(self, "_nest_label", None),
+                           layer=getattr(self, "_layer_name", None))
+        problems = basic_problems(names, pop, lo, hi, allow_empty=auto_min)
         if problems:
+            self.problems_ = problems
             raise self._infeasible(problems)
 
         edges = graph.edges
@@ -279,36 +303,26 @@ class PlanningAreaBuilder:
         if old is not None and self.change_weight:
             base = base + 3.0 * (old[edges[:, 0]] != old[edges[:, 1]])
 
-        order = np.argsort(comp, kind="stable")
-        sizes = np.bincount(comp)
-        members = np.split(order, np.cumsum(sizes)[:-1])
-        cut_features = None  # engine.best_cut can cut by homogeneity gain (SKATER's rule); the even
-        # split plus local search scored as well or better on Musterstadt, so it stays the default
+        members = names.members
+        k_parts = self._allocate_and_divide(names, pop, edges, base, lo, hi, auto_min, feedback.step(0.0, 0.3))
+        k = int(k_parts.sum())
 
-        def initial(step):
-            """Tree-bisection start: (labels, number of areas, problems)."""
+        def initial(start, step):
+            """A start: every piece divided with its allocated count; (labels, problems)."""
             labels = np.full(n, -1, dtype=np.int64)
-            next_label = 0
-            failures = []
+            offset = 0
             for c, nodes in enumerate(members):
                 step.progress(c / max(len(members), 1))
-                for attempt in range(4):
-                    try:
-                        next_label = split_part(nodes, int(k_parts[c]), edges, base, pop, lo, hi, rng,
-                                                labels, next_label, feedback=step, features=cut_features)
-                        break
-                    except SplitFailure as failure:
-                        labels[nodes] = -1
-                        last = failure
-                else:
-                    failures.append(split_failure_problem(last.nodes, last.k, pop, unit_ids, graph, lo, hi,
-                                                          coords))
-            return labels, next_label, failures
+                kc = int(k_parts[c])
+                result = self._divided.get((c, kc)) if start == 0 else self._divide(
+                    c, kc, nodes, edges, base, pop, lo, hi, step, start)
+                if result is None or result.labels is None:
+                    return None, True
+                labels[nodes] = result.labels + offset
+                offset += kc
+            return labels, False
 
-        labels, k, failures = initial(feedback.step(0.0, 0.3))
-        if failures:
-            self.problems_ = failures
-            raise self._infeasible(failures)
+        labels, _ = initial(0, feedback.step(0.3, 0.3))
         t_start = time.perf_counter() - t0
         target = float(self.target_population) if self.target_population else pop.sum() / k
         search = LocalSearch(graph.neighbours(), pop, X, coords, weights, lo, hi, target=target, old=old,
@@ -321,6 +335,7 @@ class PlanningAreaBuilder:
         ward = self._ward_start(members, k_parts, graph, X if X.shape[1] else coords, pop, lo, hi) \
             if loose else None
         start_kind = "tree"
+        feedback.check()
         if ward is not None:
             ward_parts = search.objective_parts(ward, k)
             if search.score(ward_parts, start_parts) < search.score(start_parts, start_parts):
@@ -333,8 +348,8 @@ class PlanningAreaBuilder:
         best_score = search.score(end_parts, start_parts)
         used = 1
         for extra in range(1, starts):  # further seeded starts; the best result is kept
-            other, k_other, problems = initial(feedback.step(0.3 + span * extra, 0.3 + span * extra))
-            if problems or k_other != k:
+            other, failed = initial(extra, feedback.step(0.3 + span * extra, 0.3 + span * extra))
+            if failed:
                 continue
             used += 1
             other, p2, m2 = search.run(other, k, rng, max_passes=self.max_passes, time_limit=self.time_limit,
@@ -349,8 +364,13 @@ class PlanningAreaBuilder:
         rank = np.empty(k, dtype=np.int64)
         rank[np.argsort(first, kind="stable")] = np.arange(1, k + 1)
         labels = rank[labels]
-        violations = check_partition(n, edges, labels, pop, lo, hi,
+        violations = check_partition(n, edges, labels, pop, 0.0 if auto_min else lo, hi,
                                      parent=graph.parent if graph.parent_names is not None else None)
+        area_pop = np.bincount(labels - 1, weights=pop, minlength=k)
+        for area in np.nonzero(area_pop <= 0)[0][:10]:
+            first = unit_ids[int(np.nonzero(labels == area + 1)[0][0])]
+            feedback.warning(tr("Area {area} has no residents (units from {unit}): it is cut off from "
+                                "inhabited units, or the minimum population is 0.", area=int(area + 1), unit=first))
         self.labels_ = labels
         self.diagnostics_ = {
             "n_units": n, "n_edges": int(len(edges)),
@@ -373,6 +393,93 @@ class PlanningAreaBuilder:
                                      "(first: area {area}, {kind}). Please report this with the run record.",
                                      count=len(violations), area=violations[0][1], kind=violations[0][0]))
         return labels
+
+    def _search_options(self):
+        """Search effort: at least the default restarts, more when more starts are asked for."""
+        starts = max(SearchOptions.n_starts, int(self.n_starts or 1))
+        return SearchOptions(n_starts=starts)
+
+    def _divide(self, c, k, nodes, edges, base, pop, lo, hi, feedback, start=0):
+        """Divide piece ``c`` into ``k`` areas (seeded by piece, count and start); a PartResult."""
+        local, keep = local_graph(nodes, edges, len(pop))
+        seed = [int(self.random_state), int(c), int(k), int(start)] if self.random_state is not None else None
+        rng = np.random.default_rng(seed)
+        return divide_part(pop[nodes], local, base[keep], k, lo, hi, rng, self._search_options(), feedback)
+
+    def _allocate_and_divide(self, names, pop, edges, base, lo, hi, auto_min, feedback):
+        """Counts per piece chosen jointly, each piece divided; counts a piece cannot hold are
+        excluded and the allocation chosen again. Raises InfeasibleError naming the binding input."""
+        members = names.members
+        totals = np.array([pop[m].sum() for m in members])
+        ranges = [count_range(totals[c], len(m), lo, hi, auto_min) for c, m in enumerate(members)]
+        kmin = np.array([r[0] for r in ranges], dtype=np.int64)
+        kmax = np.array([r[1] for r in ranges], dtype=np.int64)
+        n_areas = int(self.n_areas) if self.n_areas is not None else None
+        if n_areas is not None:
+            if not kmin.sum() <= n_areas <= kmax.sum():
+                problems = [range_problem(names, kmin, kmax, n_areas, lo, hi)]
+                self.problems_ = problems
+                raise self._infeasible(problems)
+            kmax = np.minimum(kmax, n_areas - (kmin.sum() - kmin))
+        allowed = [np.arange(a, b + 1, dtype=np.int64) for a, b in zip(kmin, kmax)]
+        target = float(self.target_population) if self.target_population else None
+        self._divided = {}
+        wanted = allocate(allowed, totals, n_areas=n_areas, target=target)
+        k_parts = wanted
+        order = np.argsort(-totals, kind="stable")
+        rounds = 0
+        while k_parts is not None:
+            feedback.check()
+            failed = None
+            for c in order.tolist():
+                kc = int(k_parts[c])
+                if (c, kc) not in self._divided:
+                    feedback.progress(min(0.95, len(self._divided) / max(len(members), 1)))
+                    self._divided[(c, kc)] = self._divide(c, kc, members[c], edges, base, pop, lo, hi, feedback)
+                if self._divided[(c, kc)].labels is None:
+                    failed = c
+                    break
+            if failed is None:
+                return k_parts
+            rounds += 1
+            kc = int(k_parts[failed])
+            allowed[failed] = allowed[failed][allowed[failed] != kc]
+            k_parts = allocate(allowed, totals, n_areas=n_areas, target=target)
+        problems = self._count_problems(names, wanted, kmin, kmax, totals, edges, base, pop, lo, hi, n_areas,
+                                        feedback)
+        self.problems_ = problems
+        raise self._infeasible(problems)
+
+    def _count_problems(self, names, wanted, kmin, kmax, totals, edges, base, pop, lo, hi, n_areas, feedback):
+        """Which pieces hold which counts (all counts in their range tried), and the nearest totals."""
+        problems = []
+        known = []
+        for c in range(len(names.members)):
+            tried = [k for (cc, k) in self._divided if cc == c]
+            if not any(self._divided[(c, k)].labels is None for k in tried):
+                known.append(np.arange(kmin[c], kmax[c] + 1))
+                continue
+            for k in range(int(kmin[c]), int(kmax[c]) + 1):  # the full range of this piece, once
+                if (c, k) not in self._divided:
+                    self._divided[(c, k)] = self._divide(c, k, names.members[c], edges, base, pop, lo, hi,
+                                                         feedback)
+            tried = list(range(int(kmin[c]), int(kmax[c]) + 1))
+            feasible = [k for k in tried if self._divided[(c, k)].labels is not None]
+            proven = all(self._divided[(c, k)].proven_impossible for k in tried if k not in feasible)
+            known.append(np.asarray(feasible, dtype=np.int64))
+            problems.append(count_problem(names, c, wanted[c] if wanted is not None else None, feasible, tried,
+                                          totals, lo, hi, proven))
+        if n_areas is not None and all(len(k) for k in known):
+            totals_ok = reachable_totals(known, int(kmax.sum()))
+            below = totals_ok[totals_ok < n_areas]
+            above = totals_ok[totals_ok > n_areas]
+            near = ([int(below[-1])] if len(below) else []) + ([int(above[0])] if len(above) else [])
+            if near:
+                problems.append(Problem("n_areas", tr(
+                    "With these counts the areas can be built for {near} areas in total instead of {asked}; "
+                    "ask for that number or widen the population bounds.", near=join_or(near), asked=n_areas),
+                    remedy={"n_areas": near}))
+        return problems
 
     @staticmethod
     def _ward_start(members, k_parts, graph, features, pop, lo, hi):

@@ -62,7 +62,8 @@ class UnitGraph:
     ``edges`` (m × 2, i < j) are the final neighbour pairs; ``shared_length`` their
     shared boundary (0 for island links). ``cut_edges`` are pairs that touch but were
     separated, with ``cut_reason`` ('barrier' or 'nesting') and ``cut_barrier`` (the
-    barrier's label). ``parent`` holds the nesting group code per unit (-1 when none).
+    barrier's label). ``island_distance`` is the gap in metres bridged by each island link.
+    ``parent`` holds the nesting group code per unit (-1 when none).
     """
 
     n: int
@@ -72,6 +73,7 @@ class UnitGraph:
     cut_reason: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     cut_barrier: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
     island_links: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    island_distance: np.ndarray = field(default_factory=lambda: np.zeros(0))
     parent: np.ndarray = None
     parent_names: list = None
     settings: dict = field(default_factory=dict)
@@ -280,18 +282,19 @@ def build_graph(units, rule="rook", snap_tolerance=0.5, min_shared_length=None,
 
     # islands: groups with no contact at all (before barriers) inside their nesting group
     links = np.zeros((0, 2), dtype=np.int64)
+    link_distance = np.zeros(0)
     if island_rule == "nearest" and n > 1:
         contact = np.column_stack([ii, jj])[cut_reason != "nesting"] if len(ii) else np.zeros((0, 2), np.int64)
-        links = _island_links(geoms, contact, parent_codes, n, feedback)
+        links, link_distance = _island_links(geoms, contact, parent_codes, n, feedback)
         if len(links):
-            edges = np.vstack([edges, links])
+            edges = np.vstack([edges, np.sort(links, axis=1)])
             lengths = np.concatenate([lengths, np.zeros(len(links))])
             order = np.lexsort((edges[:, 1], edges[:, 0]))
             edges, lengths = edges[order], lengths[order]
     feedback.progress(1.0)
     return UnitGraph(n=n, edges=edges, shared_length=lengths, cut_edges=cut_edges,
                      cut_reason=cut_reason[cut_mask], cut_barrier=cut_barrier[cut_mask],
-                     island_links=links, parent=parent_codes if parent_codes is not None else np.full(n, -1),
+                     island_links=links, island_distance=link_distance, parent=parent_codes if parent_codes is not None else np.full(n, -1),
                      parent_names=parent_names,
                      settings={"rule": rule, "snap_tolerance": snap_tolerance,
                                "min_shared_length": min_shared_length,
@@ -308,7 +311,7 @@ def _island_links(geoms, contact, parent_codes, n, feedback):
     groups = parent_codes if parent_codes is not None else np.zeros(n, dtype=np.int64)
     ncomp, comp = connected_components(adjacency_matrix(n, contact), directed=False)
     if ncomp == len(np.unique(groups)):
-        return np.zeros((0, 2), dtype=np.int64)
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
     root = np.arange(ncomp)
 
     def find(a):
@@ -318,8 +321,12 @@ def _island_links(geoms, contact, parent_codes, n, feedback):
         return a
 
     bounds = geoms.bounds.to_numpy()
-    extent = max(float(np.nanmax(bounds[:, 2:4] - bounds[:, 0:2])), 1.0)
+    # any two units of the layer are at most the diagonal of its extent apart: searching up to it
+    # finds the nearest unit at any distance (Hamburg's Neuwerk lies 88 km from the mainland)
+    span = np.nanmax(bounds[:, 2:4], axis=0) - np.nanmin(bounds[:, 0:2], axis=0)
+    extent = max(float(np.hypot(span[0], span[1])), 1.0)
     links = []
+    distances = []
     for group in np.unique(groups):
         members = np.nonzero(groups == group)[0]
         comps = np.unique(comp[members])
@@ -340,15 +347,16 @@ def _island_links(geoms, contact, parent_codes, n, feedback):
                 qi, ti = query_pairs(sub, sub.iloc[inside].buffer(distance, resolution=2).reset_index(drop=True),
                                      predicate="intersects")
                 outside = ~in_comp[ti]
-                if outside.any() or distance > 4 * extent:
+                if outside.any() or distance > extent:
                     break
-                distance *= 3.0
+                distance = min(distance * 3.0, extent * 1.01 + 1.0)
             if not outside.any():
                 continue
             a, b = inside[qi[outside]], ti[outside]
             d = sub.iloc[a].reset_index(drop=True).distance(sub.iloc[b].reset_index(drop=True)).to_numpy()
             at = int(np.lexsort((b, a, d))[0])
             source, target = int(members[a[at]]), int(members[b[at]])
-            links.append((min(source, target), max(source, target)))
+            links.append((source, target))  # island unit first (edges get i < j below)
+            distances.append(float(d[at]))
             root[find(comp[target])] = current
-    return np.asarray(links, dtype=np.int64).reshape(-1, 2)
+    return np.asarray(links, dtype=np.int64).reshape(-1, 2), np.asarray(distances, dtype=float)

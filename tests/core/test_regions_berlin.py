@@ -57,7 +57,9 @@ def test_plr_regions_at_least_as_homogeneous_as_ward_without_bounds(plr):
     """On the constraints Ward supports (count + contiguity), our BSS/TSS is at least Ward's."""
     from sklearn.cluster import AgglomerativeClustering
 
-    builder = PlanningAreaBuilder(n_areas=140, compactness_weight=0.0, balance_weight=0.0, random_state=0)
+    # an explicit minimum of 0: Ward knows no population bound, so empty areas are allowed here too
+    builder = PlanningAreaBuilder(n_areas=140, min_population=0, compactness_weight=0.0, balance_weight=0.0,
+                                  random_state=0)
     builder.fit(plr, "Gesamt", ["share_u6", "share_65", "share_foreign"], id_field="PLR_ID")
     graph = builder.graph_
     X = plr[["share_u6", "share_65", "share_foreign"]].to_numpy()
@@ -112,3 +114,42 @@ def test_12309_blocks_into_about_450_areas(berlin_dir):
     assert areas["parent_id"].nunique() == 12
     assert d["bss_tss"] > 0.3
     assert len(builder.table_) > 10 and builder.record_["inputs"]["units"]
+
+
+@pytest.fixture(scope="module")
+def plr_mss(berlin_dir):
+    """The 542 PLR with residents of 31.12.2020 (MSS table, column EW) and three status indicators."""
+    units = gpd.read_file(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
+    mss = pd.read_csv(os.path.join(berlin_dir, "mss_2021_index_indikatoren.csv"), dtype={"PLR_ID": str})
+    units = units.merge(mss[["PLR_ID", "EW", "S1", "S3", "S4"]], on="PLR_ID", how="left", validate="1:1")
+    units["EW"] = units["EW"].astype(float).fillna(0.0)  # one PLR is not in the MSS table
+    for column in ("S1", "S3", "S4"):  # -9999 marks PLR with fewer than 300 residents
+        values = units[column].astype(float).where(lambda v: v > -999)
+        units[column] = values.fillna(values.mean())
+    units["bez"] = units["PLR_ID"].str[:2]
+    units.attrs["layer_name"] = "PLR 2023"
+    return units
+
+
+@pytest.mark.parametrize("tolerance", [0.25, 0.15])
+def test_143_regions_nested_in_districts_within_tight_bounds(plr_mss, tolerance):
+    """The planner's request of issue 14: 143 regions, each within ±25 % (and ±15 %) of the mean,
+    nested in the 12 districts. The counts per district are chosen jointly, so it must succeed."""
+    pop = plr_mss["EW"].to_numpy()
+    mean = pop.sum() / 143
+    lo, hi = mean * (1 - tolerance), mean * (1 + tolerance)
+    builder = PlanningAreaBuilder(n_areas=143, min_population=lo, max_population=hi, random_state=0)
+    builder.fit(plr_mss, "EW", ["S1", "S3", "S4"], nest_field="bez", id_field="PLR_ID")
+    labels = builder.labels_
+    assert len(np.unique(labels)) == 143 and builder.diagnostics_["violations"] == 0
+    graph = builder.graph_
+    # independent check on the plain rook graph of the PLR (no nesting cut): contiguous, in bounds, nested
+    from kommunalmonitor.core.regions import build_graph
+    plain = build_graph(plr_mss, island_rule="alone")
+    district = plr_mss["bez"].to_numpy()
+    inside = plain.edges[district[plain.edges[:, 0]] == district[plain.edges[:, 1]]]
+    assert check_partition(graph.n, inside, labels, pop, lo, hi, parent=district) == []
+    totals = builder.areas_["population"]
+    assert totals.between(lo - 1e-6, hi + 1e-6).all() and totals.sum() == pytest.approx(pop.sum())
+    assert builder.areas_["parent_id"].nunique() == 12
+    assert builder.diagnostics_["max_abs_deviation_pct"] <= tolerance * 100 + 1e-6
