@@ -98,16 +98,41 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
         return QIcon(ICON_PATH)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        """Check dependencies and outputs, run, and turn errors into planner-readable messages.
+        """Check dependencies and outputs, run with staged outputs, and commit them all or none.
 
-        Engine errors (``core.errors``) keep their message; a missing package names what to
-        install; a failed geometry operation points to 'Fix geometries'. Only a genuine bug
-        still ends as Python's error text, with the traceback in the log for the report.
+        Outputs are written into staging folders and moved into place only when the run
+        succeeded and was not cancelled (``processing/outputs.py``). Engine errors
+        (``core.errors``) keep their message; a missing package names what to install; a
+        failed geometry operation points to 'Fix geometries'. Only a genuine bug still ends as
+        Python's error text, with the traceback in the log for the report.
         """
         missing = missing_dependencies_message()
         if missing:
             raise QgsProcessingException(missing)
-        check_outputs_writable(self, parameters, context)
+        from .outputs import OutputTransaction
+
+        transaction = OutputTransaction(self, context, feedback)
+        staged = transaction.begin(parameters)  # refuses outputs onto inputs, unwritable folders
+        self._transaction = transaction
+        try:
+            results = self._run_translated(staged, context, feedback)
+            if feedback is not None and feedback.isCanceled():
+                raise QgsProcessingException(self.tr(
+                    "The run was cancelled; no output was written and earlier files are unchanged."))
+            return transaction.commit(results)
+        except BaseException:
+            transaction.discard()
+            raise
+        finally:
+            self._transaction = None
+
+    def final_path(self, path):
+        """The final place of an output path during the run (outputs are staged until it ends)."""
+        transaction = getattr(self, "_transaction", None)
+        return transaction.final_path(path) if transaction is not None else path
+
+    def _run_translated(self, parameters, context, feedback):
+        """Run ``run_algorithm`` and turn errors into planner-readable messages."""
         try:
             return self.run_algorithm(parameters, context, feedback)
         except KommunalmonitorError as error:
@@ -172,52 +197,3 @@ def _is_geometry_error(error):
     kinds = tuple(getattr(shapely_errors, n) for n in ("TopologicalError", "GEOSException")
                   if hasattr(shapely_errors, n))
     return isinstance(error, kinds)
-
-
-_NON_FILE_PREFIXES = ("memory:", "ogr:", "postgres:", "postgis:", "spatialite:", "mssql:", "oracle:",
-                      "hana:", "ept:", "http:", "https:")
-
-
-def _destination_path(value):
-    """The file path of a resolved output destination, or None for layers that are not plain files."""
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    if not value or value.lower().startswith(_NON_FILE_PREFIXES):
-        return None
-    return value.split("|")[0]
-
-
-def check_outputs_writable(algorithm, parameters, context):
-    """Refuse, before any work, output files whose folder is missing or not writable."""
-    from qgis.core import QgsProcessingDestinationParameter
-
-    for definition in algorithm.destinationParameterDefinitions():
-        if not isinstance(definition, QgsProcessingDestinationParameter):
-            continue
-        try:  # resolves output definitions, expressions and TEMPORARY_OUTPUT like QGIS does
-            destination = algorithm.parameterAsOutputLayer(parameters, definition.name(), context)
-        except Exception:  # noqa: BLE001 - QGIS reports unusable outputs itself later
-            continue
-        path = _destination_path(destination)
-        if path is None:
-            continue
-        folder = os.path.dirname(os.path.abspath(path)) or "."
-        if not _folder_writable(folder):
-            raise QgsProcessingException(tr(
-                "Output '{output}' cannot be written to {path}: the folder {folder} does not exist or "
-                "is not writable. Choose another file name or folder.",
-                output=definition.description() or definition.name(), path=path, folder=folder))
-
-
-def _folder_writable(folder):
-    """True if a file can be created in ``folder`` (tried, not guessed: root passes access())."""
-    import tempfile
-
-    if not os.path.isdir(folder):
-        return False
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".km-write-test-"):
-            return True
-    except OSError:
-        return False

@@ -114,9 +114,11 @@ def register_output_style(context, dest_id, style, display_name=None, save=True)
             uri = path + (f"|layername={layername}" if layername else "")
             save_default_style(QgsVectorLayer(uri, display_name or "output", "ogr"), style)
     if context is not None and context.willLoadLayerOnCompletion(dest_id):
+        from .outputs import attach_post_processor
+
         processor = StylePostProcessor(style)
         _POST_PROCESSORS.append(processor)
-        context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(processor)
+        attach_post_processor(context, dest_id, processor)  # once the staged outputs are final
 
 
 def index_classes_style(layer, class_field="index_class", label_field="index_label",
