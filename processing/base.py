@@ -53,6 +53,20 @@ def read_help(algorithm_id, lang=None):
     return ""
 
 
+def help_for_dialog(html):
+    """The help HTML as QGIS's dialog needs it.
+
+    QGIS 3.22 puts the algorithm's name as a heading above the help and wraps *every line*
+    of ``shortHelpString`` in its own paragraph: a leading heading would show the title twice,
+    and a line break inside a sentence would break it into two paragraphs. So the leading
+    heading goes and the HTML becomes one line (HTML needs no line breaks between elements).
+    """
+    import re
+
+    text = re.sub(r"^\s*<h[1-3][^>]*>.*?</h[1-3]>", "", html or "", count=1, flags=re.S | re.I)
+    return " ".join(text.split())
+
+
 class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
     """Common name, group, help, icon, translation and error handling.
 
@@ -64,6 +78,7 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
     ALGORITHM_ID = None
     DISPLAY_NAME = None  # English; German in the catalogue
     GROUP_ID = "data"
+    TAGS = ()  # search words for the toolbox, German and English (e.g. "Sozialindex", "deprivation")
 
     def tr(self, text, **kwargs):
         """Translate a user-facing text (see ``core.i18n``)."""
@@ -90,8 +105,12 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
         return self.GROUP_ID
 
     def shortHelpString(self):  # noqa: N802
-        """Help text from ``resources/help/<lang>/<id>.html``."""
-        return read_help(self.ALGORITHM_ID)
+        """Help text from ``resources/help/<lang>/<id>.html``, ready for the dialog's help panel."""
+        return help_for_dialog(read_help(self.ALGORITHM_ID))
+
+    def tags(self):
+        """Search words of the toolbox (both languages, so either finds the tool)."""
+        return list(self.TAGS) + ["Kommunalmonitor"]
 
     def icon(self):
         """Plugin icon."""
