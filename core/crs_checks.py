@@ -162,7 +162,11 @@ def suitable_projected_crs(frame):
     if extent is None:
         return None
     west, south, east, north = extent
-    lon, lat = (west + east) / 2.0, (south + north) / 2.0
+    return utm_crs_for((west + east) / 2.0, (south + north) / 2.0)
+
+
+def utm_crs_for(lon, lat):
+    """EPSG code string of the UTM zone at ``lon``/``lat``: ETRS89 in Europe, else WGS 84."""
     zone = min(max(int(math.floor((lon + 180.0) / 6.0)) + 1, 1), 60)
     if zone in ETRS89_ZONES and 34.0 <= lat <= 84.0:
         return f"EPSG:{25800 + zone}"

@@ -119,6 +119,31 @@ def _canonical(labels, X, k):
     return mapping[labels], mapping
 
 
+def _id_list(ids, most=10):
+    """Up to ``most`` area ids for a message."""
+    shown = [str(v.item() if hasattr(v, "item") else v) for v in list(ids)[:most]]
+    return ", ".join(shown) + (", …" if len(ids) > most else "")
+
+
+def _broken_types(connectivity, labels, ids):
+    """Types (1..k) that are not one connected region: ``(type, parts, ids apart from the largest part)``.
+
+    Ward's method with a connectivity graph of several components completes the graph
+    itself (scikit-learn), so a type can then span an island; this checks the promise on
+    the graph as the planner gave it.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    broken = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        parts, part = connected_components(connectivity[members][:, members], directed=False)
+        if parts > 1:
+            largest = np.argmax(np.bincount(part))
+            broken.append((int(c) + 1, int(parts), list(ids[members[part != largest]])))
+    return broken
+
+
 def select_k(X, k_range=(2, 8), method="kmeans", seed=12345, connectivity=None, feedback=None):
     """The k-selection curve: silhouette, Calinski–Harabasz and (mixtures) BIC per k."""
     from sklearn.metrics import calinski_harabasz_score, silhouette_score
@@ -287,12 +312,16 @@ def _cluster_typology(frame, fields, k, k_range, method, criterion, standardise_
         connectivity = weights.neighbours[complete][:, complete].tocsr()
         from scipy.sparse.csgraph import connected_components
 
-        ncomp, _ = connected_components(connectivity, directed=False)
+        ncomp, component = connected_components(connectivity, directed=False)
         diag["components"] = int(ncomp)
         if ncomp > 1:
+            # name the areas apart from the largest group (by id, never by row number)
+            ids = np.asarray(weights.ids, dtype=object)[complete]
+            apart = ids[component != np.argmax(np.bincount(component))]
             diag["warnings"].append(tr(
                 "The areas form {count} separate groups without shared borders (islands); a cluster "
-                "cannot be contiguous across them, so at least {count} clusters result.", count=ncomp))
+                "cannot be contiguous across them, so at least {count} clusters result. Areas apart "
+                "from the largest group: {ids}.", count=ncomp, ids=_id_list(apart)))
     if k is None:
         if X.shape[0] < 3:
             _check(X, 2, name)
@@ -323,5 +352,13 @@ def _cluster_typology(frame, fields, k, k_range, method, criterion, standardise_
     if (~complete).any():
         diag["warnings"].append(tr("{count} area(s) have missing indicator values and get no cluster (0).",
                                    count=int((~complete).sum())))
+    if connectivity is not None:
+        diag["broken_types"] = _broken_types(connectivity, labels, np.asarray(weights.ids, dtype=object)[complete])
+        for cluster, parts, ids in diag["broken_types"]:
+            diag["warnings"].append(tr(
+                "Type {cluster} is not one connected region: it falls into {parts} parts without shared "
+                "borders. Areas apart from its largest part: {ids}. Islands or areas cut off by missing "
+                "values cause this; choose at least as many types as there are separate groups, or join "
+                "the island to a neighbour.", cluster=cluster, parts=parts, ids=_id_list(ids)))
     feedback.progress(1.0)
     return ClusterResult(full_labels, int(k), method, curve, full_stab, aris, centres_c, diag)

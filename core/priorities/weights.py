@@ -16,7 +16,8 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from ..errors import InputError
-from ..i18n import tr
+from ..feedback import ensure_feedback
+from ..i18n import format_number, tr
 from ..validate import layer_name, require_not_empty, require_projected
 
 KINDS = ("queen", "rook", "knn", "distance")
@@ -198,7 +199,7 @@ def distance_band(frame, threshold, id_field=None):
 
 
 def build_weights(frame, kind="queen", k=6, threshold=None, tolerance=0.0, id_field=None,
-                  islands="keep"):
+                  islands="keep", max_link_distance=None, feedback=None):
     """Build weights of the given kind; optionally link islands to their nearest area.
 
     Parameters
@@ -207,6 +208,12 @@ def build_weights(frame, kind="queen", k=6, threshold=None, tolerance=0.0, id_fi
     islands : {'keep', 'nearest'}
         What to do with areas that have no neighbour: keep them (their statistics are
         NULL and a warning names them) or link each to its nearest area (both directions).
+    max_link_distance : float, optional
+        Metres between centres: an island farther than this from every other area stays
+        an island (named in a warning) instead of being bridged to it. None: no limit.
+    feedback : core.feedback.Feedback, optional
+        Every link made is reported with the two areas' ids and its distance, so an island
+        88 km out in the sea is never bridged silently.
     """
     if kind not in KINDS:
         raise InputError(tr("Unknown kind of spatial weights '{kind}'; use one of {kinds}.",
@@ -220,18 +227,47 @@ def build_weights(frame, kind="queen", k=6, threshold=None, tolerance=0.0, id_fi
             raise InputError(tr("Distance-band weights need a distance in metres."))
         w = distance_band(frame, threshold, id_field=id_field)
     if islands == "nearest" and len(w.islands) and w.n > 1:
-        pts = _points(frame)
-        isl = w.islands
-        _, idx = cKDTree(pts).query(pts[isl], k=2)
-        nearest = np.where(idx[:, 0] == isl, idx[:, 1], idx[:, 0])
-        extra = sparse.coo_matrix((np.ones(2 * len(isl), dtype=np.int8),
-                                   (np.concatenate([isl, nearest]), np.concatenate([nearest, isl]))),
-                                  shape=w.neighbours.shape)
-        m = (w.neighbours + extra).tocsr()
-        m.data[:] = 1
-        w = SpatialWeights(m.astype(np.int8), w.kind, w.ids,
-                           {**w.parameters, "islands_linked": [w.ids[i] for i in isl]})
+        w = _link_islands(frame, w, max_link_distance, ensure_feedback(feedback))
     return w
+
+
+def _link_islands(frame, w, max_link_distance, feedback):
+    """Link each island to its nearest area (by centre) unless farther than ``max_link_distance``."""
+    pts = _points(frame)
+    isl = w.islands
+    distance, idx = cKDTree(pts).query(pts[isl], k=2)
+    first_is_self = idx[:, 0] == isl
+    nearest = np.where(first_is_self, idx[:, 1], idx[:, 0])
+    gap = np.where(first_is_self, distance[:, 1], distance[:, 0])
+    limit = np.inf if max_link_distance is None or max_link_distance <= 0 else float(max_link_distance)
+    linked = gap <= limit
+    ids = w.ids
+    pairs = [tr("{island} → {nearest} ({distance} km)", island=ids[i], nearest=ids[j],
+                distance=format_number(d / 1000.0, 1)) for i, j, d in zip(isl[linked], nearest[linked], gap[linked])]
+    if len(pairs):
+        feedback.warning(tr(
+            "Layer '{layer}': {count} area(s) without neighbours were linked to their nearest area "
+            "(distance between centres): {pairs}. Check that these links make sense; set a maximum "
+            "linking distance to keep far-off islands apart.", layer=layer_name(frame),
+            count=len(pairs), pairs="; ".join(pairs[:10]) + ("; …" if len(pairs) > 10 else "")))
+    if (~linked).any():
+        far = [tr("{island} ({distance} km)", island=ids[i], distance=format_number(d / 1000.0, 1))
+               for i, d in zip(isl[~linked], gap[~linked])]
+        feedback.warning(tr(
+            "Layer '{layer}': {count} area(s) without neighbours lie farther than the maximum linking "
+            "distance of {limit} km from any other area and stay unlinked: {areas}.",
+            layer=layer_name(frame), count=len(far), limit=format_number(limit / 1000.0, 1),
+            areas=", ".join(far[:10]) + (", …" if len(far) > 10 else "")))
+    isl, nearest = isl[linked], nearest[linked]
+    extra = sparse.coo_matrix((np.ones(2 * len(isl), dtype=np.int8),
+                               (np.concatenate([isl, nearest]), np.concatenate([nearest, isl]))),
+                              shape=w.neighbours.shape)
+    m = (w.neighbours + extra).tocsr()
+    m.data[:] = 1
+    return SpatialWeights(m.astype(np.int8), w.kind, w.ids,
+                          {**w.parameters, "islands_linked": [w.ids[i] for i in isl],
+                           "link_distances": [float(d) for d in gap[linked]],
+                           "max_link_distance": None if np.isinf(limit) else limit})
 
 
 def from_lists(neighbour_lists, ids=None, kind="custom"):

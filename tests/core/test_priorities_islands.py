@@ -1,0 +1,102 @@
+"""Islands, honestly: linking an island to its nearest area is reported with the distance and
+both areas' ids and can be limited (Hamburg's Neuwerk lies 88 km out); a contiguous typology
+says which type is not one connected region and which areas break it. Areas are named by id,
+never by row number. Runs on both stacks."""
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import box
+
+from kommunalmonitor.core.feedback import Feedback
+from kommunalmonitor.core.priorities import clustering as C
+from kommunalmonitor.core.priorities import weights as W
+from kommunalmonitor.core.priorities.hotspots import hot_spots
+
+
+class Log(Feedback):
+    """Feedback that keeps the messages."""
+
+    def __init__(self):
+        super().__init__()
+        self.infos, self.warnings = [], []
+
+    def info(self, text):
+        self.infos.append(text)
+
+    def warning(self, text):
+        self.warnings.append(text)
+
+
+def _town_with_island(values=None, gap=88_000.0):
+    """Six 1 km squares in a row (ids 'A'..'F', feature ids 101..106) and island 'N' ``gap`` m
+    east of the last square's centre (feature id 107)."""
+    geoms = [box(i * 1000.0, 0, (i + 1) * 1000.0, 1000.0) for i in range(6)]
+    geoms.append(box(5500.0 + gap - 500.0, 0, 5500.0 + gap + 500.0, 1000.0))
+    frame = gpd.GeoDataFrame({"name": list("ABCDEF") + ["N"],
+                              "x": values if values is not None else [1.0, 2, 3, 4, 5, 6, 7]},
+                             geometry=geoms, crs="EPSG:25832")
+    frame.index = np.arange(101, 108)
+    frame.attrs["layer_name"] = "Stadtteile"
+    return frame
+
+
+def test_linking_an_island_says_how_far_and_which_areas():
+    frame = _town_with_island()
+    log = Log()
+    w = W.build_weights(frame, "queen", id_field="name", islands="nearest", feedback=log)
+    assert w.islands.size == 0
+    assert w.parameters["islands_linked"] == ["N"]
+    assert w.parameters["link_distances"] == [pytest.approx(88_000.0)]
+    (text,) = log.warnings
+    for part in ("'Stadtteile'", "N → F", "88.0 km", "maximum linking distance"):
+        assert part in text, (part, text)
+    # without an id field the feature ids (index) name the areas, never row positions 6 → 5
+    log = Log()
+    W.build_weights(frame, "queen", islands="nearest", feedback=log)
+    assert "107 → 106" in log.warnings[0] and "6 → 5" not in log.warnings[0]
+
+
+def test_maximum_linking_distance_keeps_the_island_apart():
+    frame = _town_with_island()
+    log = Log()
+    w = W.build_weights(frame, "queen", id_field="name", islands="nearest", max_link_distance=10_000.0,
+                        feedback=log)
+    far = w
+    assert list(w.islands) == [6] and w.parameters["islands_linked"] == []
+    assert w.neighbours[6].nnz == 0
+    (text,) = log.warnings
+    assert "N (88.0 km)" in text and "10.0 km" in text
+    # an island 2 km from its neighbour's centre is linked within the limit
+    near = _town_with_island(gap=2_000.0)
+    w = W.build_weights(near, "queen", id_field="name", islands="nearest", max_link_distance=10_000.0)
+    assert w.parameters["islands_linked"] == ["N"] and w.islands.size == 0
+    # the island without link gets no hot-spot result and is named by id in the warning
+    log = Log()
+    out, _ = hot_spots(frame.reset_index(drop=True), "x", far, method="gi", permutations=99, seed=1,
+                       feedback=log)
+    assert np.isnan(out["gi_z"].iloc[6]) and np.isfinite(out["gi_z"].iloc[:6]).all()
+    assert any("(N)" in t for t in log.warnings), log.warnings
+
+
+def test_contiguous_typology_names_the_island_that_breaks_a_type():
+    # low values west (A-C), high east (D-F); island N has a low value: with two types Ward
+    # joins it to the low type, which is then not one connected region
+    frame = _town_with_island(values=[0.0, 0.1, 0.2, 10.0, 10.1, 10.2, 0.05])
+    w = W.build_weights(frame, "queen", id_field="name")
+    result = C.cluster_typology(frame.reset_index(drop=True), ["x"], k=2, method="ward", weights=w, n_boot=0)
+    low = result.labels[0]
+    assert result.labels[6] == low and set(result.labels[:3]) == {low}
+    assert result.diagnostics["components"] == 2
+    assert result.diagnostics["broken_types"] == [(int(low), 2, ["N"])]
+    text = " ".join(result.diagnostics["warnings"])
+    assert "Areas apart from the largest group: N" in text
+    assert f"Type {low} is not one connected region" in text and "Areas apart from its largest part: N" in text
+
+
+def test_contiguous_typology_without_islands_keeps_its_promise_silently():
+    frame = _town_with_island(values=[0.0, 0.1, 0.2, 10.0, 10.1, 10.2, 0.05]).iloc[:6]
+    w = W.build_weights(frame, "queen", id_field="name")
+    result = C.cluster_typology(frame.reset_index(drop=True), ["x"], k=2, method="ward", weights=w, n_boot=0)
+    assert result.diagnostics["broken_types"] == []
+    assert list(result.labels) in ([1, 1, 1, 2, 2, 2], [2, 2, 2, 1, 1, 1])
+    assert not result.diagnostics["warnings"]
