@@ -86,11 +86,44 @@ def tr(text, lang=None, **kwargs):
     translated = _catalogue(target).get(text, text)
     if not kwargs:
         return translated
+    if target == "de":  # numbers in German texts with decimal comma and thousands dot
+        kwargs = {k: _GermanNumber(v) if _is_number(v) else v for k, v in kwargs.items()}
     try:
         return translated.format(**kwargs)
     except (KeyError, IndexError, ValueError):
         # a broken translation must never hide the message itself: fall back to English
         return text.format(**kwargs)
+
+
+def _is_number(value):
+    """True for int/float values, numpy's included (not bool, which prints as a word)."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return type(value).__module__ == "numpy" and hasattr(value, "dtype") and value.dtype.kind in "iuf"
+
+
+def _swap_separators(text):
+    """'1,234.5' → '1.234,5' (German grouping and decimal marks)."""
+    return text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
+class _GermanNumber:
+    """A number placeholder that formats with German separators, whatever the format spec."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __format__(self, spec):
+        return _swap_separators(format(self.value, spec))
+
+    def __str__(self):
+        return _swap_separators(str(self.value.item() if hasattr(self.value, "item") else self.value))
+
+    __repr__ = __str__
 
 
 def both(text, **kwargs):
@@ -102,5 +135,5 @@ def format_number(value, decimals=1, lang=None):
     """Format a number the way a reader of the language expects (``2,1`` in German)."""
     text = f"{value:,.{decimals}f}"
     if (normalise_language(lang) if lang else get_language()) == "de":
-        text = text.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+        text = _swap_separators(text)
     return text
