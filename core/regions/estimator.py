@@ -411,7 +411,8 @@ class PlanningAreaBuilder:
         excluded and the allocation chosen again. Raises InfeasibleError naming the binding input."""
         members = names.members
         totals = np.array([pop[m].sum() for m in members])
-        ranges = [count_range(totals[c], len(m), lo, hi, auto_min) for c, m in enumerate(members)]
+        ranges = [count_range(totals[c], len(m), lo, hi, auto_min, int((pop[m] > 0).sum()))
+                  for c, m in enumerate(members)]
         kmin = np.array([r[0] for r in ranges], dtype=np.int64)
         kmax = np.array([r[1] for r in ranges], dtype=np.int64)
         n_areas = int(self.n_areas) if self.n_areas is not None else None

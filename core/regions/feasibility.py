@@ -54,15 +54,18 @@ def join_or(values):
     return tr("{first} or {last}", first=", ".join(values[:-1]), last=values[-1])
 
 
-def count_range(total, size, lo, hi, allow_empty=False):
+def count_range(total, size, lo, hi, allow_empty=False, inhabited=None):
     """(smallest, largest) number of areas a piece of ``total`` residents and ``size`` units can hold.
 
     ``allow_empty``: a piece without residents may still be one area (automatic minimum).
+    ``inhabited``: number of units with residents (caps the count when there is a minimum).
     """
     if allow_empty and total <= 0:
         return 1, 1
     kmin = max(1, int(math.ceil(total / hi - 1e-9))) if np.isfinite(hi) and hi > 0 else 1
     kmax = int(math.floor(total / lo + 1e-9)) if lo > 0 else size
+    if lo > 0 and inhabited is not None:
+        kmax = min(kmax, int(inhabited))  # every area needs at least one inhabited unit
     return kmin, min(kmax, size)
 
 
@@ -138,6 +141,8 @@ class PieceNames:
         if cut:
             kinds.append(tr("{count} group(s) of units cut off by barriers", count=cut))
         if not kinds:
+            if len(self.members) == 1:
+                return tr("the units of layer '{layer}'", layer=self.layer or "?")
             kinds.append(tr("{count} separate group(s) of units", count=len(self.members)))
         return ", ".join(kinds)
 
@@ -161,7 +166,7 @@ def basic_problems(names, pop, lo, hi, allow_empty=False):
     totals = np.array([pop[m].sum() for m in names.members])
     for c in np.argsort(totals, kind="stable"):
         members = names.members[c]
-        kmin, kmax = count_range(totals[c], len(members), lo, hi, allow_empty)
+        kmin, kmax = count_range(totals[c], len(members), lo, hi, allow_empty, int((pop[members] > 0).sum()))
         if kmin <= kmax:
             continue
         where = names.describe(c)
