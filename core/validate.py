@@ -70,7 +70,9 @@ def numeric_field(frame, field, name=None, allow_null=True, allow_negative=True,
     from . import values as value_reading  # values imports validate's siblings only
 
     require_fields(frame, [field], name)
-    values, report = value_reading.to_numbers(frame[field], field, layer_name(frame, name))
+    # a never-negative field holds counts: 1.234 persons can only be 1234
+    values, report = value_reading.to_numbers(frame[field], field, layer_name(frame, name),
+                                              whole_numbers=not allow_negative)
     value_reading.announce(report)
     if len(missing_codes):
         values = pd.Series(value_reading.replace_missing_codes(values.to_numpy(), missing_codes)[0],

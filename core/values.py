@@ -3,13 +3,14 @@ suppression marks of statistical offices, missing-value codes, impossible and ex
 
 Public functions (stable; other parts of the plugin, e.g. the statistics import, use them):
 
-``parse_numbers(values, field=None, layer=None, notation="auto")``
+``parse_numbers(values, field=None, layer=None, notation="auto", whole_numbers=False)``
     Text/number values → float64 array plus a :class:`ValueReport`. The notation
     (German ``1.234,5`` / English ``1,234.5`` / plain ``1234.5``) is decided **per field**
     from all its values; a thousands separator is never read as a decimal point: a field
     whose only evidence is ``4.444`` (one dot, three digits after it) is refused unless
-    another value decides it (``12,5`` → German, ``0.5`` → English) or ``notation`` is given.
-``to_numbers(series, field=None, layer=None, notation="auto")``
+    another value decides it (``12,5`` → German, ``0.5`` → English), the field holds counts
+    (``whole_numbers``: 4.444 persons can only be 4444) or ``notation`` is given.
+``to_numbers(series, field=None, layer=None, notation="auto", whole_numbers=False)``
     The same for a pandas Series; returns a float64 Series with the same index.
 ``suspicious_values(values, kind="any", missing_codes=())``
     Values that are most likely codes or errors rather than data: non-finite or
@@ -186,7 +187,7 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def parse_numbers(values, field=None, layer=None, notation="auto"):
+def parse_numbers(values, field=None, layer=None, notation="auto", whole_numbers=False):
     """Read numbers from numbers and/or text, deciding the notation once for the whole field.
 
     Parameters
@@ -200,6 +201,9 @@ def parse_numbers(values, field=None, layer=None, notation="auto"):
         (``12,5``, ``1.234.567``, ``1.234,5``, ``0,125``), English if any shows a decimal
         point (``12.5``, ``0.125``) or comma grouping (``1,234,567``, ``1,234.5``). Values
         such as ``4.444`` or ``4,444`` follow that decision.
+    whole_numbers : bool
+        The field holds counts (persons, dwellings): where only ``4.444``-like values occur,
+        the reading that gives whole numbers is the right one (4444, never 4.444 persons).
 
     Returns
     -------
@@ -284,6 +288,9 @@ def parse_numbers(values, field=None, layer=None, notation="auto"):
             chosen = "german"
         elif english:
             chosen = "english"
+        elif whole_numbers and ("dot3" in kinds) != ("comma3" in kinds):
+            # counts are whole numbers: 1.234 persons can only be 1234 (grouping)
+            chosen = "german" if "dot3" in kinds else "english"
         elif "dot3" in kinds or "comma3" in kinds:
             example = kinds.get("dot3") or kinds.get("comma3")
             body = _clean_text(example)[1]
@@ -306,7 +313,7 @@ def parse_numbers(values, field=None, layer=None, notation="auto"):
     return numbers, report
 
 
-def to_numbers(series, field=None, layer=None, notation="auto"):
+def to_numbers(series, field=None, layer=None, notation="auto", whole_numbers=False):
     """:func:`parse_numbers` for a pandas Series: returns ``(float64 Series, ValueReport)``.
 
     A numeric column (int, float, nullable Int64/Float64, bool) is only cast; texts go
@@ -316,7 +323,7 @@ def to_numbers(series, field=None, layer=None, notation="auto"):
         numbers = pd.to_numeric(series, errors="coerce").astype("float64")
         return pd.Series(numbers.to_numpy(dtype="float64", na_value=np.nan), index=series.index,
                          name=series.name), ValueReport(field=field, layer=layer)
-    numbers, report = parse_numbers(series.astype(object).tolist(), field, layer, notation)
+    numbers, report = parse_numbers(series.astype(object).tolist(), field, layer, notation, whole_numbers)
     return pd.Series(numbers, index=series.index, name=series.name), report
 
 

@@ -13,6 +13,7 @@ from qgis.PyQt.QtGui import QIcon
 from ..core.errors import KommunalmonitorError
 from ..core.feedback import Feedback
 from ..core.i18n import get_language, tr
+from ..core.values import reporting as value_reporting
 from ..plugin.dependencies import missing_dependencies_message
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -153,7 +154,9 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
     def _run_translated(self, parameters, context, feedback):
         """Run ``run_algorithm`` and turn errors into planner-readable messages."""
         try:
-            return self.run_algorithm(parameters, context, feedback)
+            # text fields read as numbers say so in the log (German notation, suppression marks)
+            with value_reporting(core_feedback(feedback)):
+                return self.run_algorithm(parameters, context, feedback)
         except KommunalmonitorError as error:
             raise QgsProcessingException(str(error)) from None
         except ImportError as error:

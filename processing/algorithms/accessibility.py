@@ -6,6 +6,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
 from ...core.overlay.accessibility import DECAYS, accessibility
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 
 # per-area values computed from the area's residents (population-weighted)
@@ -13,7 +14,7 @@ PER_RESIDENT = ("dist_mean", "dist_max", "share_beyond", "access")
 DECAY_LABELS = ("none (all facilities in reach count fully)", "linear", "Gaussian")
 
 
-class Accessibility(AreaParameters, KommunalmonitorAlgorithm):
+class Accessibility(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm):
     """How far residents live from the nearest facility, and the 2SFCA places per resident."""
 
     ALGORITHM_ID = "accessibility"
@@ -58,6 +59,7 @@ class Accessibility(AreaParameters, KommunalmonitorAlgorithm):
             self.PER, self.tr("2SFCA per (100: places per 100 residents)"),
             QgsProcessingParameterNumber.Double, 100.0, minValue=0.000001))
         self.add_small_number_parameters()
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with accessibility"), QgsProcessing.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFeatureSink(
@@ -79,8 +81,12 @@ class Accessibility(AreaParameters, KommunalmonitorAlgorithm):
         min_base, min_count = self.read_small_number_parameters(parameters, context)
 
         residences = source_to_gdf(res_src, fields=[pop_field], name=res_src.sourceName() if res_src else None)
+        residences = self.without_missing_codes(
+            residences, parameters, context, feedback, [self.POPULATION_FIELD])
         facilities = source_to_gdf(fac_src, fields=[cap_field] if cap_field else [],
                                    name=fac_src.sourceName() if fac_src else None)
+        facilities = self.without_missing_codes(
+            facilities, parameters, context, feedback, [self.CAPACITY_FIELD])
         areas = source_to_gdf(areas_src, name=areas_src.sourceName() if areas_src else None)
         res, per_area, diagnostics = accessibility(
             residences, facilities, pop_field, areas=areas, area_id=area_id, capacity_field=cap_field,

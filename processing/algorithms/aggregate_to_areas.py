@@ -6,11 +6,12 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
 from ...core.aggregate import aggregate_to_areas, parse_rates
 from ...core.rates import DEFAULT_MIN_BASE
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
 
 
-class AggregateToAreas(KommunalmonitorAlgorithm):
+class AggregateToAreas(MissingValueCodes, KommunalmonitorAlgorithm):
     """Sum block counts per planning area and recompute rates from the sums."""
 
     ALGORITHM_ID = "aggregatetoareas"
@@ -48,6 +49,7 @@ class AggregateToAreas(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_BASE, self.tr("Flag rates whose denominator is below"),
             QgsProcessingParameterNumber.Double, DEFAULT_MIN_BASE, minValue=0))
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Planning areas with sums and rates"), QgsProcessing.TypeVectorPolygon))
 
@@ -65,6 +67,8 @@ class AggregateToAreas(KommunalmonitorAlgorithm):
         blocks_name = blocks_source.sourceName() if blocks_source else None
         areas_name = areas_source.sourceName() if areas_source else None
         blocks = source_to_gdf(blocks_source, fields=needed, name=blocks_name)
+        blocks = self.without_missing_codes(
+            blocks, parameters, context, feedback, [self.COUNT_FIELDS], fields=needed)
         areas = source_to_gdf(areas_source, name=areas_name)
         feedback.setProgress(10)
         result = aggregate_to_areas(blocks, areas, area_id, count_fields, specs, min_base=min_base,

@@ -9,9 +9,10 @@ from ...core.overlay.interpolate import RasterWeights, area_interpolate
 from ...core.overlay.privacy import RateSpec
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, raster_path, source_to_gdf
 
-class AreaInterpolation(AreaParameters, KommunalmonitorAlgorithm):
+class AreaInterpolation(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm):
     """Split counts of source polygons (blocks, old districts) exactly onto the planning areas."""
 
     ALGORITHM_ID = "areainterpolation"
@@ -71,6 +72,7 @@ class AreaInterpolation(AreaParameters, KommunalmonitorAlgorithm):
             self.BASE_FIELD, self.tr("Population count for the small-base flag"), None, self.SOURCES,
             QgsProcessingParameterField.Numeric, optional=True))
         self.add_small_number_parameters()
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with transferred data"), QgsProcessing.TypeVectorPolygon))
 
@@ -100,11 +102,16 @@ class AreaInterpolation(AreaParameters, KommunalmonitorAlgorithm):
         wanted = list(dict.fromkeys(list(extensive) + list(intensive)
                                     + [f for f in (weight_field, numerator, denominator) if f]))
         sources = source_to_gdf(sources_src, fields=wanted, name=sources_src.sourceName() if sources_src else None)
+        sources = self.without_missing_codes(
+            sources, parameters, context, feedback, [self.EXTENSIVE, self.INTENSIVE, self.WEIGHT_FIELD,
+                                                  self.RATE_NUMERATOR, self.RATE_DENOMINATOR])
         areas = source_to_gdf(areas_src, name=areas_src.sourceName() if areas_src else None)
         ancillary = None
         if ancillary_src is not None:
             ancillary = source_to_gdf(ancillary_src, fields=[ancillary_field] if ancillary_field else [],
                                       name=ancillary_src.sourceName())
+            ancillary = self.without_missing_codes(
+                ancillary, parameters, context, feedback, [self.ANCILLARY_FIELD])
         elif ancillary_raster is not None:
             ancillary = RasterWeights.from_file(raster_path(ancillary_raster))
         if sources.crs is not None and areas.crs is not None and sources.crs != areas.crs:

@@ -5,11 +5,12 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
 from ...core.i18n import get_language
 from ...core.indices.catalogue import catalogue_index, catalogue_output, load_catalogue, shipped_catalogues
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
 
 
-class CatalogueIndexAlgorithm(KommunalmonitorAlgorithm):
+class CatalogueIndexAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
     """Compute the indicators and the index a YAML catalogue describes (e.g. Berlin MSS 2021)."""
 
     ALGORITHM_ID = "catalogueindex"
@@ -30,6 +31,7 @@ class CatalogueIndexAlgorithm(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFile(
             self.CATALOGUE_FILE, self.tr("Own catalogue file (YAML; replaces the shipped one)"),
             extension="yaml", optional=True))
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Indicators and index"), QgsProcessing.TypeVectorPolygon))
 
@@ -44,6 +46,8 @@ class CatalogueIndexAlgorithm(KommunalmonitorAlgorithm):
                                   name=catalogue.name.get(get_language(), catalogue.id),
                                   count=len(catalogue.indicators)))
         frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
+        frame = self.without_missing_codes(
+            frame, parameters, context, feedback, (), fields=[c for c in frame.columns if c != frame.geometry.name])
         result = catalogue_index(catalogue, frame, feedback=core_feedback(feedback))
         diag = result.diagnostics
         feedback.pushInfo(self.tr("{included} of {total} areas define the reference statistics; "

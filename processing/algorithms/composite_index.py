@@ -4,6 +4,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
 
 from ...core.indices.composite import composite_index, parse_weights, result_frame
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..index_parameters import IndexParameters
 from ..styling import index_classes_style, register_output_style
@@ -11,7 +12,7 @@ from ..styling import index_classes_style, register_output_style
 COMBINATIONS = ("sum", "mean", "geometric")
 
 
-class CompositeIndexAlgorithm(IndexParameters, KommunalmonitorAlgorithm):
+class CompositeIndexAlgorithm(MissingValueCodes, IndexParameters, KommunalmonitorAlgorithm):
     """Standardise indicators, combine them, re-standardise and classify (MSS method by default)."""
 
     ALGORITHM_ID = "compositeindex"
@@ -35,6 +36,7 @@ class CompositeIndexAlgorithm(IndexParameters, KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.WINSORISE, self.tr("Winsorise: clip each indicator at this percentage at both ends (0 = off)"),
             QgsProcessingParameterNumber.Double, defaultValue=0.0, minValue=0.0, maxValue=25.0, optional=True))
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Composite index"), QgsProcessing.TypeVectorPolygon))
 
@@ -49,6 +51,8 @@ class CompositeIndexAlgorithm(IndexParameters, KommunalmonitorAlgorithm):
         winsorise = (clip / 100.0, 1.0 - clip / 100.0) if clip > 0 else None
 
         frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
+        frame = self.without_missing_codes(
+            frame, parameters, context, feedback, [self.INDICATORS, self.POPULATION_FIELD])
         result = composite_index(frame, index.pop("indicators"), combine=combine, breaks=breaks,
                                  winsorise=winsorise, feedback=core_feedback(feedback), **index)
         diag = result.diagnostics

@@ -8,10 +8,11 @@ from ...core.overlay.grid import grid_to_areas
 from ...core.overlay.privacy import RateSpec
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import crs_to_pyproj, gdf_to_sink, source_to_gdf
 
 
-class GridToAreas(AreaParameters, KommunalmonitorAlgorithm):
+class GridToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm):
     """Sum Zensus grid cells per planning area; boundary cells split exactly, secret cells reported."""
 
     ALGORITHM_ID = "gridtoareas"
@@ -75,6 +76,7 @@ class GridToAreas(AreaParameters, KommunalmonitorAlgorithm):
             self.BASE_FIELD, self.tr("Population count for the small-base flag"), None, self.GRID,
             QgsProcessingParameterField.Any, optional=True))
         self.add_small_number_parameters()
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with grid sums"), QgsProcessing.TypeVectorPolygon))
 
@@ -107,11 +109,15 @@ class GridToAreas(AreaParameters, KommunalmonitorAlgorithm):
         wanted = list(dict.fromkeys(fields + [f for f in (x_field, y_field, numerator, denominator) if f]
                                     + [n for n in (names or []) if n.lower().startswith(("x_mp", "y_mp"))]))
         grid = source_to_gdf(grid_src, fields=wanted, name=grid_src.sourceName() if grid_src else None)
+        grid = self.without_missing_codes(
+            grid, parameters, context, feedback, [self.FIELDS, self.RATE_NUMERATOR, self.RATE_DENOMINATOR])
         areas = source_to_gdf(areas_src, name=areas_src.sourceName() if areas_src else None)
         ancillary = None
         if ancillary_src is not None:
             ancillary = source_to_gdf(ancillary_src, fields=[ancillary_field] if ancillary_field else [],
                                       name=ancillary_src.sourceName())
+            ancillary = self.without_missing_codes(
+                ancillary, parameters, context, feedback, [self.ANCILLARY_FIELD])
         has_geometry = not (grid.geometry.isna() | grid.geometry.is_empty).all()
         crs = grid.crs if has_geometry and not x_field else crs_to_pyproj(
             grid_crs if grid_crs.isValid() else QgsCoordinateReferenceSystem("EPSG:3035"))

@@ -6,6 +6,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessi
 from ...core.priorities.hotspots import hot_spots
 from ...core.priorities.weights import build_weights
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
 
@@ -14,7 +15,7 @@ METHODS = ["both", "lisa", "gi"]
 ALPHAS = [0.10, 0.05, 0.01]
 
 
-class HotSpots(KommunalmonitorAlgorithm):
+class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
     """LISA categories and Gi* confidence bins with permutation inference and FDR."""
 
     ALGORITHM_ID = "hotspots"
@@ -68,6 +69,7 @@ class HotSpots(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(
             self.SENSITIVITY, self.tr("Check the result with other neighbour definitions (robustness; takes longer)"),
             False))
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Hot spots"), QgsProcessing.TypeVectorAnyGeometry))
 
@@ -88,6 +90,7 @@ class HotSpots(KommunalmonitorAlgorithm):
         name = source.sourceName() if source else None
         frame = source_to_gdf(source, name=name).reset_index(drop=True)
         frame.attrs["layer_name"] = name
+        frame = self.without_missing_codes(frame, parameters, context, feedback, [self.FIELD])
         weights = build_weights(frame, kind, k=k, threshold=distance,
                                 islands="nearest" if link else "keep")
         out, diag = hot_spots(frame, field, weights, method=method, permutations=permutations, seed=seed,

@@ -5,12 +5,13 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessi
 from ...core.indices.composite import make_spec
 from ...core.indices.robustness import monte_carlo_robustness
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..index_parameters import SCHEMES, IndexParameters
 from ..styling import register_output_style
 
 
-class IndexRobustnessAlgorithm(IndexParameters, KommunalmonitorAlgorithm):
+class IndexRobustnessAlgorithm(MissingValueCodes, IndexParameters, KommunalmonitorAlgorithm):
     """How stable are the index classes under other weights, standardisations and indicator sets?"""
 
     ALGORITHM_ID = "indexrobustness"
@@ -45,6 +46,7 @@ class IndexRobustnessAlgorithm(IndexParameters, KommunalmonitorAlgorithm):
             QgsProcessingParameterNumber.Double, defaultValue=0.8, minValue=0.0, maxValue=1.0))
         self.addParameter(QgsProcessingParameterNumber(
             self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Index robustness"), QgsProcessing.TypeVectorPolygon))
 
@@ -61,6 +63,8 @@ class IndexRobustnessAlgorithm(IndexParameters, KommunalmonitorAlgorithm):
         seed = self.parameterAsInt(parameters, self.SEED, context)
 
         frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
+        frame = self.without_missing_codes(
+            frame, parameters, context, feedback, [self.INDICATORS, self.POPULATION_FIELD])
         spec = make_spec(index.pop("indicators"), **index)
         methods = None
         if vary:

@@ -4,11 +4,12 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink, QgsProc
 
 from ...core.indices.burden import BurdenIndicator, multiple_burden, parse_thresholds
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
 
 
-class MultipleBurdenAlgorithm(KommunalmonitorAlgorithm):
+class MultipleBurdenAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
     """Grade each burden 1–3 (quartiles or fixed thresholds) and count the high burdens."""
 
     ALGORITHM_ID = "multipleburden"
@@ -39,6 +40,7 @@ class MultipleBurdenAlgorithm(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterField(
             self.SOCIAL_STATUS_FIELD, self.tr("Social status class field (MSS status 1–4, optional)"),
             parentLayerParameterName=self.INPUT, type=QgsProcessingParameterField.Numeric, optional=True))
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Multiple burden"), QgsProcessing.TypeVectorPolygon))
 
@@ -55,6 +57,8 @@ class MultipleBurdenAlgorithm(KommunalmonitorAlgorithm):
             raise InputError(self.tr("Field(s) {fields} are not among the chosen burden indicators.",
                                      fields=", ".join(unknown)))
         frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
+        frame = self.without_missing_codes(
+            frame, parameters, context, feedback, [self.BURDEN_FIELDS, self.SOCIAL_STATUS_FIELD])
         specs = [BurdenIndicator(f, supply=f in supply, thresholds=thresholds.get(f)) for f in fields]
         result = multiple_burden(frame, specs, social_status=social[0] if social else None,
                                  feedback=core_feedback(feedback))

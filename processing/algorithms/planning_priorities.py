@@ -10,6 +10,7 @@ from ...core.priorities.profiles import parse_labels
 from ...core.priorities.ranking import RULES, rank_priorities
 from ...core.priorities.table import decision_table, summary_table, write_decision_table
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
 
@@ -32,7 +33,7 @@ def parse_combination(text):
     return out
 
 
-class PlanningPriorities(KommunalmonitorAlgorithm):
+class PlanningPriorities(MissingValueCodes, KommunalmonitorAlgorithm):
     """Priority levels per planning area with reasons, robustness and a decision table."""
 
     ALGORITHM_ID = "planningpriorities"
@@ -117,6 +118,7 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterString(
             self.LABELS, self.tr("Indicator names for the reasons (e.g. S4 = Kinderarmut / child poverty)"),
             optional=True))
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Planning priorities"), QgsProcessing.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -141,6 +143,9 @@ class PlanningPriorities(KommunalmonitorAlgorithm):
         table_path = self.parameterAsFileOutput(parameters, self.TABLE, context)
         name = source.sourceName() if source else None
         frame = source_to_gdf(source, name=name).reset_index(drop=True)
+        frame = self.without_missing_codes(
+            frame, parameters, context, feedback, [self.Z_FIELDS, self.INDEX_FIELD, self.BURDEN_FIELD,
+                                                self.POPULATION_FIELD, self.CHILDREN_FIELD, self.ROBUSTNESS_FIELD])
         frame.attrs["layer_name"] = name
         cluster_field, hotspot_field = field(self.CLUSTER_FIELD), field(self.HOTSPOT_FIELD)
         robustness = field(self.ROBUSTNESS_FIELD)

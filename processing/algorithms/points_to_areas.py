@@ -10,6 +10,7 @@ from ...core.geometry_arrays import reproject
 from ...core.overlay.points import points_to_areas
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 
 
@@ -20,7 +21,7 @@ def _keys(values):
     return text.where(~digits, text.str.split(".").str[0].str.lstrip("0").replace("", "0")).to_numpy()
 
 
-class PointsToAreas(AreaParameters, KommunalmonitorAlgorithm):
+class PointsToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm):
     """Count facilities and sum their places per area; places per 100 residents of an age group."""
 
     ALGORITHM_ID = "pointstoareas"
@@ -64,6 +65,7 @@ class PointsToAreas(AreaParameters, KommunalmonitorAlgorithm):
             self.PER, self.tr("Ratio per (100: places per 100 residents)"),
             QgsProcessingParameterNumber.Double, 100.0, minValue=0.000001))
         self.add_small_number_parameters()
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with facility counts"), QgsProcessing.TypeVectorPolygon))
 
@@ -83,7 +85,9 @@ class PointsToAreas(AreaParameters, KommunalmonitorAlgorithm):
 
         points = source_to_gdf(points_src, fields=list(capacity) + ([category] if category else []),
                                name=points_src.sourceName() if points_src else None)
+        points = self.without_missing_codes(points, parameters, context, feedback, [self.CAPACITY_FIELDS])
         areas = source_to_gdf(areas_src, name=areas_src.sourceName() if areas_src else None)
+        areas = self.without_missing_codes(areas, parameters, context, feedback, [self.POPULATION_FIELD])
         if points.crs is not None and areas.crs is not None and points.crs != areas.crs:
             feedback.pushInfo(self.tr("Reprojecting '{layer}' to the CRS of the planning areas.",
                                       layer=points.attrs["layer_name"]))
@@ -94,6 +98,8 @@ class PointsToAreas(AreaParameters, KommunalmonitorAlgorithm):
                 raise InputError(self.tr("To take the population from another table, choose the area "
                                          "id field, the id field of the table and its population field."))
             table = source_to_gdf(table_src, fields=[table_id, table_field], name=table_src.sourceName())
+            table = self.without_missing_codes(
+                table, parameters, context, feedback, [self.POPULATION_TABLE_FIELD])
             values = pd.to_numeric(table[table_field].astype(str).str.strip().replace({"–": None, "-": None}),
                                    errors="coerce")
             lookup = pd.Series(values.to_numpy(), index=_keys(table[table_id]))

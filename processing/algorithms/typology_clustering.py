@@ -10,6 +10,7 @@ from ...core.priorities.clustering import cluster_typology
 from ...core.priorities.profiles import cluster_profiles, parse_labels
 from ...core.priorities.weights import build_weights
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
 
@@ -17,7 +18,7 @@ METHODS = ["kmeans", "ward", "gmm"]
 CRITERIA = ["silhouette", "calinski_harabasz", "bic"]
 
 
-class TypologyClustering(KommunalmonitorAlgorithm):
+class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
     """Clusters of planning areas with a k curve, stability, profiles and generated names."""
 
     ALGORITHM_ID = "typology"
@@ -75,6 +76,7 @@ class TypologyClustering(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterString(
             self.LABELS, self.tr("Indicator names for the cluster names (e.g. S4 = Kinderarmut / child poverty : f)"),
             optional=True))
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Typology"), QgsProcessing.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFeatureSink(
@@ -98,6 +100,7 @@ class TypologyClustering(KommunalmonitorAlgorithm):
         labels = parse_labels(self.parameterAsString(parameters, self.LABELS, context))
         name = source.sourceName() if source else None
         frame = source_to_gdf(source, name=name).reset_index(drop=True)
+        frame = self.without_missing_codes(frame, parameters, context, feedback, [self.FIELDS])
         frame.attrs["layer_name"] = name
         weights = None
         if contiguous:

@@ -7,6 +7,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBand, QgsProcessingP
 from ...core.errors import InputError
 from ...core.zonal import zonal_statistics
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..bridge import crs_to_pyproj, gdf_to_sink, raster_path, source_to_gdf
 
 # (core name, English label); order = enum index
@@ -25,7 +26,7 @@ STATISTICS = (
 )
 
 
-class ZonalStatistics(KommunalmonitorAlgorithm):
+class ZonalStatistics(MissingValueCodes, KommunalmonitorAlgorithm):
     """Summarise raster values per area, every pixel weighted by its exact share inside the area."""
 
     ALGORITHM_ID = "zonalstatistics"
@@ -75,6 +76,7 @@ class ZonalStatistics(KommunalmonitorAlgorithm):
             self.POPULATION_BLOCKS, QgsProcessingParameterField.Any, optional=True))
         self.addParameter(QgsProcessingParameterString(
             self.PREFIX, self.tr("Prefix for the new fields"), "", optional=True))
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with raster statistics"), QgsProcessing.TypeVectorPolygon))
 
@@ -102,6 +104,8 @@ class ZonalStatistics(KommunalmonitorAlgorithm):
         if blocks_source is not None:
             weights = source_to_gdf(blocks_source, fields=[population_field] if population_field else [],
                                     name=blocks_source.sourceName())
+            weights = self.without_missing_codes(
+                weights, parameters, context, feedback, [self.POPULATION_FIELD])
         elif population_raster is not None:
             weights = raster_path(population_raster)
         table, diagnostics = zonal_statistics(

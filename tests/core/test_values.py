@@ -50,6 +50,13 @@ def test_ambiguous_and_mixed_fields_are_refused_by_name():
     message = _refused(["4.444", "12.500", "7"], "'EW'", "'Blöcke'", "'4.444'", "4444", "4.444")
     assert "field calculator" in message
     _refused(["4,444", "12,500"], "'4,444'", "4444")
+    # counts are whole numbers: only the grouping reading is possible
+    assert values.parse_numbers(["4.444", "12.500", "7"], whole_numbers=True)[0].tolist() == [4444.0, 12500.0, 7.0]
+    assert values.parse_numbers(["4,444", "7"], whole_numbers=True)[0].tolist() == [4444.0, 7.0]
+    with pytest.raises(InputError):
+        values.parse_numbers(["4,444", "4.444"], whole_numbers=True)
+    frame = pd.DataFrame({"EW": ["1.234", "2.000", "12"]})
+    assert validate.numeric_field(frame, "EW", allow_negative=False).tolist() == [1234.0, 2000.0, 12.0]
     _refused(["12,5", "12.5"], "mixes German notation", "'12,5'", "'12.5'")
     _refused(["12", "zwölf", "zwölf"], "not numeric", "'zwölf'", "2 feature(s)")
     _refused(["1.23.4"], "not numeric")
