@@ -38,6 +38,20 @@ def _pyproj(crs):
     return CRS.from_user_input(crs)
 
 
+# What GDAL reports for a GeoPackage layer with srs_id 0 / -1 ("undefined"): a CRS in name only.
+UNDEFINED_NAMES = ("undefined geographic srs", "undefined cartesian srs")
+
+
+def is_undefined(crs):
+    """True for no CRS and for the placeholder of an undefined one (GeoPackage srs_id 0 or -1)."""
+    if crs is None:
+        return True
+    try:
+        return (_pyproj(crs).name or "").strip().lower() in UNDEFINED_NAMES
+    except Exception:  # noqa: BLE001 - unreadable: not ours to judge here, pyproj names it later
+        return False
+
+
 def crs_label(crs):
     """Short name of a CRS for messages: ``EPSG:25833 – ETRS89 / UTM zone 33N``."""
     crs = _pyproj(crs)
@@ -128,7 +142,7 @@ def check_area_of_use(frame, name=None, feedback=None):
 
     feedback = ensure_feedback(feedback)
     crs = _pyproj(frame.crs) if frame is not None and hasattr(frame, "crs") else None
-    if crs is None or _extent(frame) is None:
+    if crs is None or is_undefined(crs) or _extent(frame) is None:
         return False
     extent = lonlat_extent(frame)
     if extent is None:

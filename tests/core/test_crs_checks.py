@@ -149,3 +149,22 @@ def test_zone_33_layer_tagged_zone_32_is_caught_by_the_other_layer():
     assert "'Blöcke'" in log.warnings[0] and "'Planungsräume'" in log.warnings[0] \
         and "wrong CRS" in log.warnings[0] and "longitude 13." in log.warnings[0]
     assert not crs_checks.check_layers_overlap(_square(13.4, 52.5, "EPSG:25833", size=500.0), areas)
+
+
+def test_geopackage_srs_id_0_counts_as_no_crs():
+    # what QGIS/GDAL report for a GeoPackage layer with srs_id 0: a geographic CRS in name only
+    undefined = ('GEOGCRS["Undefined geographic SRS",DATUM["unknown",ELLIPSOID["unknown",6378137,'
+                 '298.257223563]],PRIMEM["Greenwich",0,ANGLEUNIT["degree",0.0174532925199433]],'
+                 'CS[ellipsoidal,2],AXIS["latitude",north,ORDER[1],ANGLEUNIT["degree",0.0174532925199433]],'
+                 'AXIS["longitude",east,ORDER[2],ANGLEUNIT["degree",0.0174532925199433]]]')
+    assert crs_checks.is_undefined(undefined) and crs_checks.is_undefined(None)
+    assert not crs_checks.is_undefined("EPSG:25833")
+    located = _square(6.96, 50.94, "EPSG:25832")
+    frame = gpd.GeoDataFrame({"id": ["a"]}, geometry=list(located.geometry), crs=undefined)
+    frame.attrs["layer_name"] = "Quartiere"
+    assert not crs_checks.check_area_of_use(frame)  # no false 'wrong CRS': there is none
+    for call in (lambda: crs_checks.ensure_projected(frame), lambda: crs_checks.align_crs(frame, "EPSG:25832")):
+        with pytest.raises(InputError) as info:
+            call()
+        assert "'Quartiere'" in str(info.value) and "srs_id 0" in str(info.value) \
+            and "Assign the correct CRS" in str(info.value)
