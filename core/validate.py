@@ -6,6 +6,7 @@ bridge) or the ``name`` argument.
 import numpy as np
 import pandas as pd
 
+from .crs_checks import crs_label
 from .errors import InputError
 from .i18n import tr
 
@@ -27,10 +28,17 @@ def require_not_empty(frame, name=None):
 
 
 def require_crs(frame, name=None):
-    """The layer has a coordinate reference system."""
+    """The layer has a coordinate reference system (a GeoPackage's undefined srs_id 0 is none)."""
+    from .crs_checks import is_undefined
+
     if getattr(frame, "crs", None) is None:
         raise InputError(tr("Layer '{layer}' has no coordinate reference system (CRS). "
                             "Assign the correct CRS in the layer properties first.",
+                            layer=layer_name(frame, name)))
+    if is_undefined(frame.crs):
+        raise InputError(tr("Layer '{layer}' has no coordinate reference system (CRS): its CRS is "
+                            "'undefined' (e.g. srs_id 0 in a GeoPackage). Assign the correct CRS in "
+                            "the layer properties first (do not reproject).",
                             layer=layer_name(frame, name)))
 
 
@@ -41,7 +49,7 @@ def require_projected(frame, name=None):
         raise InputError(tr("Layer '{layer}' uses the geographic CRS {crs} (degrees); areas "
                             "and distances need a projected CRS in metres such as "
                             "EPSG:25832 or EPSG:25833. Reproject the layer first.",
-                            layer=layer_name(frame, name), crs=frame.crs.to_string()))
+                            layer=layer_name(frame, name), crs=crs_label(frame.crs)))
 
 
 def require_fields(frame, fields, name=None):
@@ -132,12 +140,14 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def require_valid_geometries(frame, name=None, repair=False):
+def require_valid_geometries(frame, name=None, repair=False, feedback=None, id_field=None):
     """Geometries are present and valid; with ``repair`` return a repaired copy instead of raising.
 
-    Repair uses GEOS's MakeValid (``shapely.validation.make_valid``, in shapely 1.8 and 2.x),
-    which keeps every part of a self-intersecting polygon ("bow tie"), unlike ``buffer(0)``
-    which silently drops one lobe; polygonal inputs stay polygonal. The input is not modified.
+    Repair is the one shared repair (``core.geometry_repair.repair_geometries``): GEOS's
+    MakeValid keeping the polygonal parts, so both lobes of a self-intersecting polygon
+    ("bow tie") survive, unlike ``buffer(0)`` which silently drops one; ``feedback`` gets a
+    warning naming the features (``id_field`` or the feature ids) and their area before and
+    after. The input is not modified.
     """
     geoms = frame.geometry
     missing = geoms.isna() | geoms.is_empty
@@ -161,26 +171,10 @@ def require_valid_geometries(frame, name=None, repair=False):
                                 "{feature}). Run 'Fix geometries' on the layer first.",
                                 layer=layer_name(frame, name), count=int(invalid.sum()),
                                 feature=first))
-        from geopandas import GeoSeries
+        from .geometry_repair import repair_geometries
 
-        repaired = GeoSeries([_make_valid(g) if bad else g for g, bad in zip(geoms, invalid)],
-                             index=frame.index, crs=geoms.crs)
-        frame = frame.copy()  # the input stays as it was
-        frame[frame.geometry.name] = repaired
+        frame = repair_geometries(frame, name, id_field, feedback)  # a copy: the input stays as it was
     return frame
-
-
-def _make_valid(geometry):
-    """MakeValid that keeps the dimension of the input (polygons stay polygons)."""
-    from shapely.geometry import GeometryCollection, MultiPolygon, Polygon
-    from shapely.ops import unary_union
-    from shapely.validation import make_valid
-
-    fixed = make_valid(geometry)
-    if geometry.geom_type in ("Polygon", "MultiPolygon") and isinstance(fixed, GeometryCollection):
-        polygons = [g for g in getattr(fixed, "geoms", []) if isinstance(g, (Polygon, MultiPolygon))]
-        fixed = unary_union(polygons) if polygons else Polygon()
-    return fixed
 
 
 def require_geometry_type(frame, kinds, name=None):
@@ -207,7 +201,7 @@ def require_same_crs(a, b, name_a=None, name_b=None):
         raise InputError(tr("Layers '{a}' ({crs_a}) and '{b}' ({crs_b}) use different coordinate "
                             "reference systems. Reproject one of them first.",
                             a=layer_name(a, name_a), b=layer_name(b, name_b),
-                            crs_a=a.crs.to_string(), crs_b=b.crs.to_string()))
+                            crs_a=crs_label(a.crs), crs_b=crs_label(b.crs)))
 
 
 def finite_or_nan(values):
