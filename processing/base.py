@@ -28,6 +28,7 @@ GROUPS = {
     "delineation": "4 Planning-area delineation",
     "priorities": "5 Planning priorities",
     "maps": "6 Council maps and reports",
+    "monitoring": "7 Monitoring over time",
 }
 
 
