@@ -22,6 +22,9 @@ SHARED     := $(abspath $(CURDIR)/../shared)
 APT_PACKAGES := qgis python3-qgis qgis-providers xvfb python3-geopandas python3-rasterio \
   python3-sklearn python3-fiona python3-rtree python3-scipy python3-yaml python3-openpyxl \
   python3-pytest python3-hypothesis python3-venv poppler-utils fonts-dejavu-core zip unzip git
+# PostgreSQL + PostGIS for the tests of the PostGIS monitoring store (a throwaway cluster,
+# scripts/pg_test_cluster.sh, started by test-qgis and stopped after it, also on failure).
+POSTGIS_PACKAGES := postgresql-15 postgresql-15-postgis-3 python3-psycopg2
 # Build dependencies of GDAL's Python bindings in the current-stack venv (see setup-current).
 GDAL_BUILD_PACKAGES := libgdal-dev g++ python3-dev
 QGIS_CHECK := import qgis.core, geopandas, shapely, sklearn, rasterio, rtree, scipy, yaml, openpyxl, pytest, hypothesis
@@ -33,7 +36,7 @@ export KOMMUNALMONITOR_SHARED := $(SHARED)
 QGIS_ENV  := PROJ_DATA=/usr/share/proj PYTHONPATH=$(PKGROOT):/usr/share/qgis/python/plugins:/usr/share/qgis/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup setup-qgis setup-current pkgroot test test-qgis test-current demo package bench clean
+.PHONY: help setup setup-qgis setup-current setup-postgis pkgroot test test-qgis test-current demo package bench clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -94,9 +97,26 @@ pkgroot:
 
 test: test-qgis test-current
 
-test-qgis: setup-qgis pkgroot
+## PostgreSQL 15 + PostGIS 3 server packages and psycopg2 for the QGIS stack, when missing.
+setup-postgis:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 \
+	    || ! $(QGIS_PY) -c "import psycopg2" 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo ">> installing PostgreSQL + PostGIS for the PostGIS store tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(POSTGIS_PACKAGES) >/dev/null; \
+	  else \
+	    echo "The PostGIS tests need: sudo apt-get install --no-install-recommends $(POSTGIS_PACKAGES)"; exit 1; \
+	  fi; \
+	fi
+
+# The PostGIS store tests run against a throwaway cluster; the trap stops and removes it
+# whatever pytest returns (and on Ctrl-C).
+test-qgis: setup-qgis setup-postgis pkgroot
 	@echo ">> QGIS stack: $$($(QGIS_PY) --version), QGIS $$($(QGIS_PY) -c 'from qgis.core import Qgis; print(Qgis.QGIS_VERSION)' 2>/dev/null)"
-	$(QGIS_ENV) $(QGIS_PY) -P -m pytest tests/core tests/qgis -m "not peers" $(PYTEST_ARGS)
+	@pg=$$(scripts/pg_test_cluster.sh start) || exit 1; \
+	trap 'scripts/pg_test_cluster.sh stop "$${pg%% *}"' EXIT; trap 'exit 130' INT TERM; \
+	echo ">> PostGIS test cluster: $${pg#* }"; \
+	KOMMUNALMONITOR_PG_DSN="$${pg#* }" $(QGIS_ENV) $(QGIS_PY) -P -m pytest tests/core tests/qgis -m "not peers" $(PYTEST_ARGS)
 
 test-current: setup-current pkgroot
 	@echo ">> current stack: $$($(VENV_PY) -c 'import geopandas, shapely, numpy, pandas; print("geopandas", geopandas.__version__, "shapely", shapely.__version__, "numpy", numpy.__version__, "pandas", pandas.__version__)')"
