@@ -56,6 +56,17 @@ def _labels_from_layer(units, layer, field, what):
     return out
 
 
+# Objective presets: weights (homogeneity, compactness, balance). "official" imitates official
+# planning areas: compact shapes and even populations matter most, the social mix little;
+# "homogeneous" groups similar neighbourhoods even when that makes areas less compact and
+# their populations less even (still within the hard bounds).
+PRESETS = {
+    "official": (0.1, 1.0, 40.0),
+    "homogeneous": (1.0, 0.1, 0.0),
+}
+OBJECTIVES = ("official", "homogeneous", "custom")
+
+
 class PlanningAreaBuilder:
     """Build planning areas from small units under hard constraints.
 
@@ -71,6 +82,10 @@ class PlanningAreaBuilder:
         explicit minimum of 0 an area may be empty (a warning says which).
     homogeneity_weight, compactness_weight, change_weight, balance_weight : float
         Objective weights (see ``engine``); balance pulls areas towards the target.
+    objective : {'custom', 'official', 'homogeneous'}
+        'official': like official planning areas (compact, even population; weights
+        0.2 / 1 / 2 for homogeneity / compactness / balance); 'homogeneous': similar social
+        structure within each area (1 / 0.2 / 0.3); 'custom': the weights given.
     contiguity : {'rook', 'queen'}
     snap_tolerance, min_shared_length, barrier_tolerance : float
         Adjacency settings in metres (see ``graph.build_graph``).
@@ -100,8 +115,9 @@ class PlanningAreaBuilder:
                  max_population=np.inf, homogeneity_weight=1.0, compactness_weight=0.5,
                  change_weight=0.0, balance_weight=1.0, contiguity="rook", snap_tolerance=0.5,
                  min_shared_length=None, barrier_tolerance=None, island_rule="nearest",
-                 max_passes=30, n_starts=None, time_limit=None, random_state=0):
+                 max_passes=30, n_starts=None, time_limit=None, random_state=0, objective="custom"):
         self.n_areas = n_areas
+        self.objective = objective
         self.n_starts = n_starts
         self.target_population = target_population
         self.min_population = min_population
@@ -124,7 +140,7 @@ class PlanningAreaBuilder:
         keys = ("n_areas", "target_population", "min_population", "max_population",
                 "homogeneity_weight", "compactness_weight", "change_weight", "balance_weight",
                 "contiguity", "snap_tolerance", "min_shared_length", "barrier_tolerance",
-                "island_rule", "max_passes", "n_starts", "time_limit", "random_state")
+                "island_rule", "max_passes", "n_starts", "time_limit", "random_state", "objective")
         return {k: getattr(self, k) for k in keys}
 
     # ------------------------------------------------------------------ checks
@@ -137,6 +153,9 @@ class PlanningAreaBuilder:
             raise InputError(tr("The population bounds are not usable: minimum {min}, maximum {max}. "
                                 "The minimum must be at least 0 and not above the maximum.",
                                 min=lo, max=hi))
+        if self.objective not in OBJECTIVES:
+            raise InputError(tr("Unknown objective '{value}'. Use one of: {options}.", value=self.objective,
+                                options=", ".join(OBJECTIVES)))
         if (self.n_areas is None) == (self.target_population is None):
             raise InputError(tr("Give either the number of areas or the target population per area "
                                 "(exactly one of them)."))
@@ -295,7 +314,7 @@ class PlanningAreaBuilder:
             raise self._infeasible(problems)
 
         edges = graph.edges
-        if X.shape[1]:
+        if X.shape[1] and self.objective != "official":  # official-like areas: trees follow distance
             base = np.sqrt(((X[edges[:, 0]] - X[edges[:, 1]]) ** 2).sum(axis=1))
         else:
             base = np.sqrt(((coords[edges[:, 0]] - coords[edges[:, 1]]) ** 2).sum(axis=1))
@@ -325,10 +344,10 @@ class PlanningAreaBuilder:
         labels, _ = initial(0, feedback.step(0.3, 0.3))
         t_start = time.perf_counter() - t0
         target = float(self.target_population) if self.target_population else pop.sum() / k
+        w_h, w_c, w_b = PRESETS.get(self.objective, (self.homogeneity_weight, self.compactness_weight,
+                                                     self.balance_weight))
         search = LocalSearch(graph.neighbours(), pop, X, coords, weights, lo, hi, target=target, old=old,
-                             w_h=self.homogeneity_weight if X.shape[1] else 0.0,
-                             w_c=self.compactness_weight, w_m=self.change_weight,
-                             w_b=self.balance_weight)
+                             w_h=w_h if X.shape[1] else 0.0, w_c=w_c, w_m=self.change_weight, w_b=w_b)
         start_parts = search.objective_parts(labels, k)
         mean = pop.sum() / max(k, 1)
         loose = lo <= 0.2 * mean and hi >= 5.0 * mean  # Ward's unequal sizes can only pass loose bounds

@@ -44,6 +44,8 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
     COMPACTNESS_WEIGHT = "COMPACTNESS_WEIGHT"
     CHANGE_WEIGHT = "CHANGE_WEIGHT"
     BALANCE_WEIGHT = "BALANCE_WEIGHT"
+    OBJECTIVE = "OBJECTIVE"
+    N_STARTS = "N_STARTS"
     SEED = "SEED"
     OUTPUT = "OUTPUT"
     MEMBERSHIP = "MEMBERSHIP"
@@ -53,6 +55,7 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
     MODES = ("number", "target")
     RULES = ("rook", "queen")
     ISLAND_RULES = ("nearest", "alone")
+    OBJECTIVES = ("official", "homogeneous", "custom")
 
     def initAlgorithm(self, config=None):  # noqa: N802
         """Units, population, attributes, count/target, bounds, barriers, nesting, existing areas."""
@@ -76,7 +79,8 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.TARGET_POPULATION, self.tr("Target population per area"), double, 7000, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
-            self.MIN_POPULATION, self.tr("Minimum population per area"), double, 0, minValue=0))
+            self.MIN_POPULATION, self.tr("Minimum population per area (0 = at least 1 resident)"), double, 0,
+            minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.MAX_POPULATION, self.tr("Maximum population per area (0 = no limit)"), double, 0, minValue=0))
         self.addParameter(QgsProcessingParameterMultipleLayers(
@@ -105,12 +109,19 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.ISLAND_RULE, self.tr("Islands and exclaves"),
             [self.tr("Attach to the nearest unit"), self.tr("Keep on their own")], defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.OBJECTIVE, self.tr("Objective"),
+            [self.tr("Like official planning areas (compact, even population)"),
+             self.tr("Homogeneous social structure"), self.tr("Custom weights (below)")], defaultValue=2))
         for name, label, default in (
                 (self.HOMOGENEITY_WEIGHT, self.tr("Weight: homogeneity"), 1.0),
                 (self.COMPACTNESS_WEIGHT, self.tr("Weight: compactness"), 0.5),
                 (self.CHANGE_WEIGHT, self.tr("Weight: stay close to existing areas"), 1.0),
                 (self.BALANCE_WEIGHT, self.tr("Weight: population close to the target"), 1.0)):
             self.addParameter(QgsProcessingParameterNumber(name, label, double, default, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.N_STARTS, self.tr("Number of starts (more: better areas and a more thorough search, slower)"),
+            number, 1, minValue=1, maxValue=100))
         self.addParameter(QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"), number, 0, minValue=0))
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Planning areas"), QgsProcessing.TypeVectorPolygon))
@@ -137,6 +148,7 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
         id_field = self.parameterAsString(parameters, self.ID_FIELD, context) or None
         mode = self.MODES[self.parameterAsEnum(parameters, self.MODE, context)]
         max_population = self.parameterAsDouble(parameters, self.MAX_POPULATION, context)
+        min_population = self.parameterAsDouble(parameters, self.MIN_POPULATION, context)
         barriers = {}
         for layer in self.parameterAsLayerList(parameters, self.BARRIERS, context) or []:
             frame = source_to_gdf(layer, name=layer.name())
@@ -150,7 +162,7 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
             n_areas=self.parameterAsInt(parameters, self.N_AREAS, context) if mode == "number" else None,
             target_population=self.parameterAsDouble(parameters, self.TARGET_POPULATION, context)
             if mode == "target" else None,
-            min_population=self.parameterAsDouble(parameters, self.MIN_POPULATION, context),
+            min_population=min_population if min_population > 0 else None,
             max_population=max_population if max_population > 0 else float("inf"),
             homogeneity_weight=self.parameterAsDouble(parameters, self.HOMOGENEITY_WEIGHT, context),
             compactness_weight=self.parameterAsDouble(parameters, self.COMPACTNESS_WEIGHT, context),
@@ -160,6 +172,8 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
             snap_tolerance=self.parameterAsDouble(parameters, self.SNAP_TOLERANCE, context),
             min_shared_length=min_shared if min_shared > 0 else None,
             island_rule=self.ISLAND_RULES[self.parameterAsEnum(parameters, self.ISLAND_RULE, context)],
+            objective=self.OBJECTIVES[self.parameterAsEnum(parameters, self.OBJECTIVE, context)],
+            n_starts=self.parameterAsInt(parameters, self.N_STARTS, context),
             random_state=self.parameterAsInt(parameters, self.SEED, context))
         try:
             builder.fit(units, population, attributes, barriers=barriers or None, nest=nest,

@@ -153,3 +153,22 @@ def test_143_regions_nested_in_districts_within_tight_bounds(plr_mss, tolerance)
     assert totals.between(lo - 1e-6, hi + 1e-6).all() and totals.sum() == pytest.approx(pop.sum())
     assert builder.areas_["parent_id"].nunique() == 12
     assert builder.diagnostics_["max_abs_deviation_pct"] <= tolerance * 100 + 1e-6
+
+
+def test_objective_presets_trade_homogeneity_for_compact_even_areas(plr_mss):
+    """'official' gives more compact areas with more even populations, 'homogeneous' more similar
+    social structure within areas (BSS/TSS) — the trade-off the help describes."""
+    pop = plr_mss["EW"].to_numpy()
+    mean = pop.sum() / 143
+    results = {}
+    for objective in ("official", "homogeneous"):
+        builder = PlanningAreaBuilder(n_areas=143, min_population=0.75 * mean, max_population=1.25 * mean,
+                                      objective=objective, random_state=0)
+        builder.fit(plr_mss, "EW", ["S1", "S3", "S4"], nest_field="bez", id_field="PLR_ID")
+        d = builder.diagnostics_
+        results[objective] = (d["bss_tss"], d["mean_compactness_nmi"],
+                              float(np.abs(builder.areas_["deviation_pct"]).mean()))
+    official, homogeneous = results["official"], results["homogeneous"]
+    assert homogeneous[0] > official[0] + 0.05
+    assert official[1] > homogeneous[1] + 0.02
+    assert official[2] < homogeneous[2] - 1.0

@@ -101,3 +101,40 @@ def test_infeasible_request_names_the_unit(run_alg):
             "TARGET_POPULATION": 1000, "MIN_POPULATION": 500, "MAX_POPULATION": 2000,
             "OUTPUT": "memory:", "MEMBERSHIP": "memory:", "DIAGNOSTICS": "memory:"})
     assert "Unit B008 alone has 5,000 residents, more than the maximum of 2,000" in str(info.value)
+
+
+def _districts_layer():
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    layer = QgsVectorLayer("Polygon?crs=EPSG:25833&field=bez:string", "districts", "memory")
+    features = []
+    for name, x0 in (("01", 0), ("02", 300)):
+        feature = QgsFeature(layer.fields())
+        feature.setAttributes([name])
+        feature.setGeometry(QgsGeometry.fromWkt(
+            f"POLYGON(({x0} 0,{x0 + 300} 0,{x0 + 300} 600,{x0} 600,{x0} 0))"))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def test_preset_starts_and_nesting_and_a_district_that_cannot_hold_the_count(run_alg):
+    from qgis.core import QgsProcessingContext, QgsProcessingException
+
+    context = QgsProcessingContext()
+    params = {"INPUT": _grid_layer(pops=[100.0] * 36), "POPULATION_FIELD": "pop", "ID_FIELD": "uid",
+              "ATTRIBUTE_FIELDS": ["share"], "MODE": 0, "N_AREAS": 6, "MIN_POPULATION": 450,
+              "MAX_POPULATION": 750, "NEST": _districts_layer(), "NEST_ID_FIELD": "bez", "OBJECTIVE": 0,
+              "N_STARTS": 3, "SEED": 1, "OUTPUT": "memory:", "MEMBERSHIP": "memory:", "DIAGNOSTICS": "memory:"}
+    results = run_alg("kommunalmonitor:delineateplanningareas", params, context=context)
+    areas = _rows(_take(results, "OUTPUT", context))
+    assert len(areas) == 6 and all(450 <= a["population"] <= 750 for a in areas)
+    assert sorted(a["parent_id"] for a in areas) == ["01"] * 3 + ["02"] * 3
+    # 1,800 residents per district hold 3 areas of 450..750 (or 4 of 450), never 5: 9 areas in total
+    # cannot be split 4 + 5 or 5 + 4, and the message names the district and the layer
+    with pytest.raises(QgsProcessingException) as info:
+        run_alg("kommunalmonitor:delineateplanningareas", dict(params, N_AREAS=9, INPUT=_grid_layer(pops=[100.0] * 36),
+                                                              NEST=_districts_layer(), MIN_POPULATION=400))
+    message = str(info.value)
+    assert "higher-level area" in message.lower() and "layer 'districts'" in message
+    assert "part" not in message.lower()
