@@ -32,6 +32,15 @@ class FakeIface:
     def messageBar(self):  # noqa: N802
         return self.bar
 
+    def addToolBar(self, name):  # noqa: N802
+        return self.window.addToolBar(name)
+
+    def addDockWidget(self, area, dock):  # noqa: N802
+        self.window.addDockWidget(area, dock)
+
+    def removeDockWidget(self, dock):  # noqa: N802
+        self.window.removeDockWidget(dock)
+
 
 @pytest.fixture
 def registry(qgis_app):
@@ -91,11 +100,17 @@ def test_desktop_load_registers_provider_and_menu_and_unload_removes_them(regist
     provider = registry.providerById("kommunalmonitor")
     assert provider is not None and provider is plugin.provider
     assert provider.name() == "Kommunalmonitor"
-    assert len(iface.menus) == 1 and iface.menus[0][0] == "&Kommunalmonitor"
-    assert iface.menus[0][1].text() in ("Create sample municipality (Musterstadt)…",
-                                        "Musterkommune erzeugen (Musterstadt)…")
+    # menu: the planning-cycle dock, the sample municipality, the help in German and English
+    assert [m for m, _ in iface.menus] == ["&Kommunalmonitor"] * 4
+    texts = [a.text() for _, a in iface.menus]
+    assert texts[1] in ("Create sample municipality (Musterstadt)…", "Musterkommune erzeugen (Musterstadt)…")
+    assert texts[0] in ("Kommunalmonitor: planning cycle", "Kommunalmonitor: Regelkreis")
+    assert len(plugin.toolbar.actions()) == 2
     assert not iface.bar.pushCritical.called  # nothing missing on this machine
+    dock = plugin.show_dock()
+    assert not dock.isHidden() and plugin.show_dock() is dock  # one dock, shown again (window itself not shown)
     plugin.unload()
+    assert plugin.dock is None and plugin.toolbar is None
     assert registry.providerById("kommunalmonitor") is None
     assert iface.menus == [] and plugin.actions == []
     # loading again after unloading works (plugin reloader, enable/disable in the manager)
