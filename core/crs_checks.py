@@ -161,8 +161,8 @@ def check_area_of_use(frame, name=None, feedback=None):
         "Layer '{layer}' lies outside the area of use of its CRS {crs} ({area}): its extent is "
         "{extent}. The layer's CRS is probably wrong (coordinates of another CRS labelled with this "
         "one): assign the right CRS in the layer properties (do not reproject).",
-        layer=layer_name(frame, name), crs=crs_label(crs), area=area.name or "–",
-        extent=format_extent(extent)))
+        layer=layer_name(frame, name), crs=crs_label(crs),
+        area=format_extent((area.west, area.south, area.east, area.north)), extent=format_extent(extent)))
     return True
 
 

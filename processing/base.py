@@ -6,6 +6,7 @@ Subclasses set ``ALGORITHM_ID`` (also the help file name), ``GROUP_ID`` (a key o
 Errors from ``core`` become ``QgsProcessingException`` with the planner's message.
 """
 import os
+from dataclasses import dataclass
 
 from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtGui import QIcon
@@ -179,7 +180,7 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
         raise NotImplementedError
 
     def read_source(self, parameters, name, context, feedback=None, fields=None, projected=False,
-                    not_empty=True, valid_geometries=False):
+                    not_empty=True, valid_geometries=True, crs_like=None):
         """Read a feature-source parameter into a GeoDataFrame and apply the common checks.
 
         Parameters
@@ -189,11 +190,17 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
         fields : list of str, optional
             Only these attributes; a missing one raises naming layer and field.
         projected : bool
-            Require a projected CRS (areas, distances); also refuses a missing CRS.
+            Areas and distances are measured: a layer in degrees is reprojected to the UTM
+            zone of its centre (info line); a layer without CRS is refused ("assign a CRS").
         not_empty : bool
             Refuse a layer without features (e.g. nothing selected).
         valid_geometries : bool
-            Refuse invalid geometries, naming the first offending feature.
+            Repair invalid geometries with the shared repair (warning naming the features).
+        crs_like : GeoDataFrame, optional
+            The reference layer (the planning areas): this layer is reprojected to its CRS.
+
+        Every layer with geometries is also checked against its CRS's area of use (a
+        warning when the CRS is probably wrong); see :func:`prepare_layer`.
         """
         from ..core import validate
         from .bridge import source_to_gdf
@@ -204,11 +211,51 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
         frame = source_to_gdf(source, fields=fields, name=source.sourceName(), feedback=feedback)
         if not_empty:
             validate.require_not_empty(frame)
-        if projected:
-            validate.require_projected(frame)
-        if valid_geometries:
-            validate.require_valid_geometries(frame)
+        return prepare_layer(frame, feedback, LayerChecks(projected=projected, repair=valid_geometries,
+                                                          crs_like=crs_like))
+
+
+@dataclass
+class LayerChecks:
+    """How :func:`prepare_layer` treats a layer (see ``KommunalmonitorAlgorithm.read_source``)."""
+
+    projected: bool = False
+    repair: bool = True
+    crs_like: object = None  # reference GeoDataFrame (planning areas) whose CRS this layer takes
+    id_field: str = None  # names repaired features; else the feature ids QGIS gave
+
+
+def prepare_layer(frame, feedback=None, checks=None):
+    """The common treatment of a layer read for an algorithm, the same in every algorithm.
+
+    1. Geometries present: the CRS must exist ("assign a CRS", never "reproject") and the
+       coordinates must lie in its area of use, else a warning says the CRS is probably
+       wrong and gives the extent in longitude/latitude.
+    2. With ``crs_like``: reprojected to the reference layer's CRS (info line), as QGIS's
+       native algorithms do; else with ``projected``: a layer in degrees is reprojected to
+       the UTM zone of its centre (EPSG:25832/25833 in Germany), with an info line.
+    3. With ``repair``: invalid polygons repaired by the shared MakeValid repair, with a
+       warning naming the features and their area before and after.
+    """
+    from ..core import crs_checks, geometry_repair, validate
+
+    checks = checks or LayerChecks()
+    engine = core_feedback(feedback) if not isinstance(feedback, Feedback) else feedback
+    geoms = frame.geometry if frame.geometry.name in frame.columns else None
+    if geoms is None or bool((geoms.isna() | geoms.is_empty).all()):
         return frame
+    if checks.projected or checks.crs_like is not None:
+        validate.require_crs(frame)
+    crs_checks.check_area_of_use(frame, feedback=engine)
+    like = checks.crs_like
+    if like is not None and getattr(like, "crs", None) is not None:
+        frame = crs_checks.align_crs(frame, like.crs, target_name=validate.layer_name(like), feedback=engine)
+        crs_checks.check_layers_overlap(frame, like, feedback=engine)
+    if checks.projected:
+        frame = crs_checks.ensure_projected(frame, feedback=engine)
+    if checks.repair:
+        frame = geometry_repair.repair_geometries(frame, id_field=checks.id_field, feedback=engine)
+    return frame
 
 
 def _is_geometry_error(error):

@@ -168,6 +168,27 @@ def fit_extent(extent, aspect, margin=0.03):
     return QgsRectangle(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
 
 
+def map_crs_and_extent(layer):
+    """The CRS to draw the map in and the layer's extent in it.
+
+    The layer's own CRS when it is projected; for a geographic CRS (degrees) the UTM zone
+    of the layer's centre (EPSG:25832/25833 in Germany), so areas keep their shape and the
+    scale bar measures metres.
+    """
+    from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject
+
+    from ..core.crs_checks import utm_crs_for
+
+    crs = layer.crs()
+    if not crs.isValid() or not crs.isGeographic():
+        return crs, layer.extent()
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+    centre = QgsCoordinateTransform(crs, wgs84, QgsProject.instance()).transform(layer.extent().center())
+    target = QgsCoordinateReferenceSystem(utm_crs_for(centre.x(), centre.y()))
+    extent = QgsCoordinateTransform(crs, target, QgsProject.instance()).transformBoundingBox(layer.extent())
+    return target, extent
+
+
 def add_map(layout, layer):
     """The classified map frame, zoomed to the layer with a small margin."""
     item = QgsLayoutItemMap(layout)
@@ -175,10 +196,11 @@ def add_map(layout, layer):
     layout.addLayoutItem(item)
     item.attemptMove(_mm(MAP_X, MAP_Y))
     item.attemptResize(_size(MAP_W, MAP_H))
-    item.setCrs(layer.crs())
+    crs, extent = map_crs_and_extent(layer)
+    item.setCrs(crs)
     item.setLayers([layer])
     item.setKeepLayerSet(True)
-    item.setExtent(fit_extent(layer.extent(), MAP_W / MAP_H))
+    item.setExtent(fit_extent(extent, MAP_W / MAP_H))
     item.setFrameEnabled(True)
     item.setFrameStrokeColor(QColor("#888888"))
     item.setBackgroundColor(QColor("#ffffff"))

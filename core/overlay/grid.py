@@ -18,6 +18,7 @@ import pandas as pd
 from .. import validate
 from ..errors import InputError
 from ..feedback import ensure_feedback
+from ..crs_checks import crs_label
 from ..geometry_arrays import bounds_and_areas, polygon_rings, reproject
 from ..i18n import tr
 from ..rates import DEFAULT_MIN_BASE, small_base
@@ -247,6 +248,9 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
                             "duplicates first.", layer=layer))
     tgt = as_series(targets)
     if tgt.crs is not None and not _same_crs(tgt.crs, crs):
+        feedback.info(tr("Layer '{layer}' ({crs}) was reprojected to the CRS of '{target}' ({target_crs}) so "
+                         "that the layers can be combined.", layer=validate.layer_name(targets, target_name),
+                         crs=crs_label(tgt.crs), target=layer, target_crs=crs_label(crs)))
         tgt = reproject(tgt, crs)
     geoms = list(tgt.values)
     minx, miny, maxx, maxy = tgt.total_bounds

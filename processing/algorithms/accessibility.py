@@ -5,7 +5,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
 
 from ...core.overlay.accessibility import DECAYS, accessibility
 from ..area_parameters import AreaParameters
-from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 
@@ -88,6 +88,10 @@ class Accessibility(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
         facilities = self.without_missing_codes(
             facilities, parameters, context, feedback, [self.CAPACITY_FIELD])
         areas = source_to_gdf(areas_src, name=areas_src.sourceName() if areas_src else None)
+        # the common CRS and geometry treatment: residences and facilities follow the areas' CRS
+        areas = prepare_layer(areas, feedback, LayerChecks(projected=True, id_field=area_id))
+        residences = prepare_layer(residences, feedback, LayerChecks(crs_like=areas))
+        facilities = prepare_layer(facilities, feedback, LayerChecks(crs_like=areas))
         res, per_area, diagnostics = accessibility(
             residences, facilities, pop_field, areas=areas, area_id=area_id, capacity_field=cap_field,
             threshold=threshold, catchment=catchment, decay=decay, per=per, min_base=min_base,

@@ -5,7 +5,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
 
 from ...core.aggregate import aggregate_to_areas, parse_rates
 from ...core.rates import DEFAULT_MIN_BASE
-from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..base import KommunalmonitorAlgorithm, LayerChecks, prepare_layer, core_feedback
 from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
@@ -70,6 +70,9 @@ class AggregateToAreas(MissingValueCodes, KommunalmonitorAlgorithm):
         blocks = self.without_missing_codes(
             blocks, parameters, context, feedback, [self.COUNT_FIELDS], fields=needed)
         areas = source_to_gdf(areas_source, name=areas_name)
+        # the common CRS and geometry treatment: blocks follow the areas' CRS, bow ties repaired
+        areas = prepare_layer(areas, feedback, LayerChecks(projected=True, id_field=area_id))
+        blocks = prepare_layer(blocks, feedback, LayerChecks(crs_like=areas))
         feedback.setProgress(10)
         result = aggregate_to_areas(blocks, areas, area_id, count_fields, specs, min_base=min_base,
                                     feedback=core_feedback(feedback))

@@ -4,11 +4,10 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString)
 
-from ...core.geometry_arrays import reproject
 from ...core.overlay.interpolate import RasterWeights, area_interpolate
 from ...core.overlay.privacy import RateSpec
 from ..area_parameters import AreaParameters
-from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, raster_path, source_to_gdf
 
@@ -114,13 +113,11 @@ class AreaInterpolation(MissingValueCodes, AreaParameters, KommunalmonitorAlgori
                 ancillary, parameters, context, feedback, [self.ANCILLARY_FIELD])
         elif ancillary_raster is not None:
             ancillary = RasterWeights.from_file(raster_path(ancillary_raster))
-        if sources.crs is not None and areas.crs is not None and sources.crs != areas.crs:
-            feedback.pushInfo(self.tr("Reprojecting '{layer}' to the CRS of the planning areas.",
-                                      layer=sources.attrs["layer_name"]))
-            sources = reproject(sources, areas.crs)
-        if ancillary is not None and not isinstance(ancillary, RasterWeights) \
-                and ancillary.crs is not None and areas.crs is not None and ancillary.crs != areas.crs:
-            ancillary = reproject(ancillary, areas.crs)
+        # the common CRS and geometry treatment: every layer follows the areas' CRS, bow ties repaired
+        areas = prepare_layer(areas, feedback, LayerChecks(projected=True, id_field=area_id))
+        sources = prepare_layer(sources, feedback, LayerChecks(crs_like=areas))
+        if ancillary is not None and not isinstance(ancillary, RasterWeights):
+            ancillary = prepare_layer(ancillary, feedback, LayerChecks(crs_like=areas))
         output, _ = area_interpolate(sources, areas, extensive=extensive, intensive=intensive,
                                      rates=rates, weight_field=weight_field, ancillary=ancillary,
                                      ancillary_field=ancillary_field, target_id=area_id,

@@ -11,7 +11,7 @@ from ...core.mapping import (class_summary, default_source_note, default_subtitl
                              default_title, indicator_names, map_classes, reading_help,
                              search_strategy_note)
 from ...core.validate import require_fields, require_not_empty
-from ..base import KommunalmonitorAlgorithm
+from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import source_to_gdf
 from ..layout import CouncilMapSpec, build_council_map, export_pdf, style_index_layer
 
@@ -101,6 +101,7 @@ class CouncilMap(KommunalmonitorAlgorithm):
 
         frame = source_to_gdf(layer, name=layer.name())
         require_not_empty(frame, layer.name())  # an empty map must not reach the council
+        self._check_map_crs(frame, layer, feedback)
         require_fields(frame, [class_field], layer.name())
         if class_label_field and class_label_field not in frame.columns:
             class_label_field = None
@@ -129,3 +130,17 @@ class CouncilMap(KommunalmonitorAlgorithm):
             raise QgsProcessingException(error)
         feedback.pushInfo(self.tr("Council map written to {path}", path=os.path.abspath(output)))
         return {self.OUTPUT: output}
+
+    def _check_map_crs(self, frame, layer, feedback):
+        """Warn about a CRS that is probably wrong, and about degrees (the map is drawn in metres)."""
+        from ...core.crs_checks import check_area_of_use, crs_label
+        from ..layout import map_crs_and_extent
+
+        check_area_of_use(frame, layer.name(), core_feedback(feedback))
+        if layer.crs().isValid() and layer.crs().isGeographic():
+            target, _ = map_crs_and_extent(layer)
+            feedback.pushWarning(self.tr(
+                "Layer '{layer}' has the geographic CRS {crs} (degrees); the map is drawn in {target} so "
+                "that the areas keep their shape and the scale bar shows metres. Reproject the layer to "
+                "your municipality's CRS to choose it yourself.", layer=layer.name(),
+                crs=crs_label(frame.crs), target=crs_label(target.authid())))

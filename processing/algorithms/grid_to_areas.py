@@ -7,7 +7,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessin
 from ...core.overlay.grid import grid_to_areas
 from ...core.overlay.privacy import RateSpec
 from ..area_parameters import AreaParameters
-from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import crs_to_pyproj, gdf_to_sink, source_to_gdf
 
@@ -112,6 +112,9 @@ class GridToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm):
         grid = self.without_missing_codes(
             grid, parameters, context, feedback, [self.FIELDS, self.RATE_NUMERATOR, self.RATE_DENOMINATOR])
         areas = source_to_gdf(areas_src, name=areas_src.sourceName() if areas_src else None)
+        # the common CRS and geometry treatment (the engine itself overlays in the grid's CRS)
+        areas = prepare_layer(areas, feedback, LayerChecks(projected=True, id_field=area_id))
+        grid = prepare_layer(grid, feedback, LayerChecks(repair=False))
         ancillary = None
         if ancillary_src is not None:
             ancillary = source_to_gdf(ancillary_src, fields=[ancillary_field] if ancillary_field else [],

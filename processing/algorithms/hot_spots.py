@@ -5,7 +5,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessi
 
 from ...core.priorities.hotspots import hot_spots
 from ...core.priorities.weights import build_weights
-from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
@@ -29,6 +29,7 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
     K = "K"
     DISTANCE = "DISTANCE"
     LINK_ISLANDS = "LINK_ISLANDS"
+    MAX_LINK_DISTANCE = "MAX_LINK_DISTANCE"
     PERMUTATIONS = "PERMUTATIONS"
     SEED = "SEED"
     ALPHA = "ALPHA"
@@ -58,6 +59,9 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(
             self.LINK_ISLANDS, self.tr("Link areas without neighbours to their nearest area"), False))
         self.addParameter(QgsProcessingParameterNumber(
+            self.MAX_LINK_DISTANCE, self.tr("Maximum linking distance in metres (0 = no limit)"),
+            QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
+        self.addParameter(QgsProcessingParameterNumber(
             self.PERMUTATIONS, self.tr("Permutations"), QgsProcessingParameterNumber.Integer, 999,
             minValue=0, maxValue=99999))
         self.addParameter(QgsProcessingParameterNumber(
@@ -82,17 +86,21 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
         k = self.parameterAsInt(parameters, self.K, context)
         distance = self.parameterAsDouble(parameters, self.DISTANCE, context)
         link = self.parameterAsBool(parameters, self.LINK_ISLANDS, context)
+        max_link = self.parameterAsDouble(parameters, self.MAX_LINK_DISTANCE, context)
         permutations = self.parameterAsInt(parameters, self.PERMUTATIONS, context)
         seed = self.parameterAsInt(parameters, self.SEED, context)
         alpha = ALPHAS[self.parameterAsEnum(parameters, self.ALPHA, context)]
         fdr = self.parameterAsBool(parameters, self.FDR, context)
         sensitivity = self.parameterAsBool(parameters, self.SENSITIVITY, context)
         name = source.sourceName() if source else None
-        frame = source_to_gdf(source, name=name).reset_index(drop=True)
+        frame = prepare_layer(source_to_gdf(source, name=name), feedback, LayerChecks(projected=True))
+        fids = frame.index  # QGIS feature ids: warnings name areas by them, never by row number
+        frame = frame.reset_index(drop=True)
         frame.attrs["layer_name"] = name
         frame = self.without_missing_codes(frame, parameters, context, feedback, [self.FIELD])
-        weights = build_weights(frame, kind, k=k, threshold=distance,
-                                islands="nearest" if link else "keep")
+        weights = build_weights(frame.set_index(fids), kind, k=k, threshold=distance,
+                                islands="nearest" if link else "keep", max_link_distance=max_link or None,
+                                feedback=core_feedback(feedback))
         out, diag = hot_spots(frame, field, weights, method=method, permutations=permutations, seed=seed,
                               alpha=alpha, fdr=fdr, sensitivity=sensitivity, feedback=core_feedback(feedback))
         if "lisa" in diag:

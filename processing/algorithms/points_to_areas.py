@@ -6,10 +6,9 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterNumber)
 
 from ...core.errors import InputError
-from ...core.geometry_arrays import reproject
 from ...core.overlay.points import points_to_areas
 from ..area_parameters import AreaParameters
-from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 
@@ -88,10 +87,9 @@ class PointsToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
         points = self.without_missing_codes(points, parameters, context, feedback, [self.CAPACITY_FIELDS])
         areas = source_to_gdf(areas_src, name=areas_src.sourceName() if areas_src else None)
         areas = self.without_missing_codes(areas, parameters, context, feedback, [self.POPULATION_FIELD])
-        if points.crs is not None and areas.crs is not None and points.crs != areas.crs:
-            feedback.pushInfo(self.tr("Reprojecting '{layer}' to the CRS of the planning areas.",
-                                      layer=points.attrs["layer_name"]))
-            points = reproject(points, areas.crs)
+        # the common CRS and geometry treatment: the points follow the areas' CRS, bow ties repaired
+        areas = prepare_layer(areas, feedback, LayerChecks(projected=True, id_field=area_id))
+        points = prepare_layer(points, feedback, LayerChecks(crs_like=areas))
         population = pop_field
         if table_src is not None:
             if not (area_id and table_id and table_field):

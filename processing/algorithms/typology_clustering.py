@@ -9,7 +9,7 @@ import pandas as pd
 from ...core.priorities.clustering import cluster_typology
 from ...core.priorities.profiles import cluster_profiles, parse_labels
 from ...core.priorities.weights import build_weights
-from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
@@ -99,13 +99,16 @@ class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
         seed = self.parameterAsInt(parameters, self.SEED, context)
         labels = parse_labels(self.parameterAsString(parameters, self.LABELS, context))
         name = source.sourceName() if source else None
-        frame = source_to_gdf(source, name=name).reset_index(drop=True)
+        frame = prepare_layer(source_to_gdf(source, name=name), feedback,
+                              LayerChecks(projected=self.parameterAsBool(parameters, self.CONTIGUOUS, context)))
+        fids = frame.index  # QGIS feature ids: warnings name areas by them, never by row number
+        frame = frame.reset_index(drop=True)
         frame = self.without_missing_codes(frame, parameters, context, feedback, [self.FIELDS])
         frame.attrs["layer_name"] = name
         weights = None
         if contiguous:
             method = "ward"
-            weights = build_weights(frame, "queen")
+            weights = build_weights(frame.set_index(fids), "queen")
         result = cluster_typology(frame, fields, k=k or None, k_range=(k_min, max(k_min, k_max)), method=method,
                                   criterion=criterion, standardise_fields=standardise, weights=weights,
                                   n_boot=n_boot, seed=seed, feedback=core_feedback(feedback))

@@ -6,7 +6,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBand, QgsProcessingP
 
 from ...core.errors import InputError
 from ...core.zonal import zonal_statistics
-from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import crs_to_pyproj, gdf_to_sink, raster_path, source_to_gdf
 
@@ -100,6 +100,8 @@ class ZonalStatistics(MissingValueCodes, KommunalmonitorAlgorithm):
                 stats.append("p" + text.strip().rstrip("%"))
         threshold = float(threshold_text) if threshold_text not in (None, "") else None
         zones = source_to_gdf(source, name=source.sourceName() if source else None)
+        # the common CRS and geometry treatment (the engine overlays in the raster's CRS)
+        zones = prepare_layer(zones, feedback, LayerChecks(id_field=id_field))
         weights = None
         if blocks_source is not None:
             weights = source_to_gdf(blocks_source, fields=[population_field] if population_field else [],
