@@ -21,6 +21,9 @@ Public functions (stable; other parts of the plugin, e.g. the statistics import,
     Declared missing-value codes → NaN; returns the new array and how many were replaced.
 ``parse_missing_codes(text)``
     ``"-9999; -1"`` (German ``-9.999`` and ``-1,5`` too) → ``[-9999.0, -1.0]``.
+``fill_value_mask(data)`` / ``is_fill_outlier(value, rest)``
+    Raster cells holding a typical fill value (``-9999``, ``-3.4e38``…) of a raster without
+    a nodata flag, and whether such a value lies far outside the other cells.
 ``reporting(feedback)``
     Context manager: reports of text conversions made inside (e.g. by
     ``core.validate.numeric_field``) go to ``feedback.info`` once per field.
@@ -472,6 +475,36 @@ def check_plausible(values, field, layer, kind="any", labels=None):
     message = describe_suspects(suspicious_values(values, kind), field, layer, labels)
     if message:
         raise InputError(message)
+
+
+# --- raster fill values ------------------------------------------------------------------------
+
+# Values that rasters without a nodata flag use for "no data": the GDAL/ESRI favourites, the
+# Int16 and UInt16 extremes and the float32/float64 extremes. All have |v| >= 9999, which
+# lets a scan skip ordinary windows with two comparisons.
+RASTER_FILL_VALUES = (-9999.0, -99999.0, -999999.0, -32768.0, -32767.0, 32767.0, 65535.0, 99999.0,
+                      -3.4028234663852886e38, 3.4028234663852886e38, -3.4e38, 3.4e38,
+                      -1.7976931348623157e308, 1.7976931348623157e308, -1e20, 1e20)
+_FILL_MAGNITUDE = 9999.0
+
+
+def fill_value_mask(data):
+    """True where a raster value looks like a fill value (a known fill or beyond 1e15)."""
+    data = np.asarray(data, dtype="float64")
+    big = (data <= -_FILL_MAGNITUDE) | (data >= _FILL_MAGNITUDE)
+    if not big.any():
+        return big
+    mask = np.zeros(data.shape, bool)
+    values = data[big]
+    mask[big] = np.isin(values, RASTER_FILL_VALUES) | ~np.isfinite(values) | (np.abs(values) >= EXTREME)
+    return mask
+
+
+def is_fill_outlier(value, rest):
+    """True when a candidate fill ``value`` lies far outside the other raster values ``rest``."""
+    if not np.isfinite(value) or abs(value) >= EXTREME:
+        return True
+    return _far_outside(value, np.asarray(rest, dtype="float64"), "any")
 
 
 # --- reporting text conversions to the run's log ---------------------------------------------

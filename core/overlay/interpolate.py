@@ -22,6 +22,7 @@ from ..feedback import ensure_feedback
 from ..geometry_arrays import bounds_and_areas
 from ..i18n import tr
 from ..rates import DEFAULT_MIN_BASE, small_base
+from ..values import fill_value_mask, is_fill_outlier
 from ._spatial import as_series, pairwise_intersection, pairwise_predicate, query_pairs
 from .privacy import RateSpec, set_rate_columns, warn_overwritten
 
@@ -157,6 +158,11 @@ def overlap_weights(sources, targets, ancillary=None, ancillary_field=None, feed
             "fallback": fallback}
 
 
+def _fill_text(value):
+    """A fill value as a planner would type it: 65535, 3.4028235e+38."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.8g}"
+
+
 class RasterWeights:
     """An ancillary raster for dasymetric mode (population, share of residential land...).
 
@@ -179,6 +185,18 @@ class RasterWeights:
             values[values == nodata] = np.nan
         rows, cols = np.nonzero(np.isfinite(values) & (values > 0))
         self.weights = values[rows, cols]
+        # without a nodata flag, a positive fill value (65535, 3.4e38…) far above the real
+        # weights would draw every count to its pixels: left out, and reported by value
+        self.fill_values = {}
+        if nodata is None:
+            fill = fill_value_mask(self.weights)
+            rest = self.weights[~fill]
+            for value in np.unique(self.weights[fill]):
+                if is_fill_outlier(value, rest):
+                    self.fill_values[float(value)] = int((self.weights == value).sum())
+            if self.fill_values:
+                drop = np.isin(self.weights, list(self.fill_values))
+                rows, cols, self.weights = rows[~drop], cols[~drop], self.weights[~drop]
         c, r = cols + 0.5, rows + 0.5
         xs = transform.a * c + transform.b * r + transform.c
         ys = transform.d * c + transform.e * r + transform.f
@@ -331,6 +349,12 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
                             "(extensive) field.", field=base_field))
     if isinstance(ancillary, RasterWeights):
         anc_layer = ancillary_name or tr("ancillary raster")
+        for value, cells in getattr(ancillary, "fill_values", {}).items():
+            feedback.warning(tr("The ancillary raster '{raster}' has no nodata value, but {cells} "
+                                "pixel(s) hold {value}, far above its other values: most likely a "
+                                "fill value for 'no data'. These pixels are left out of the weights; "
+                                "set the raster's nodata value to {value} to make this explicit.",
+                                raster=anc_layer, cells=cells, value=_fill_text(value)))
         if len(ancillary.weights) == 0:
             raise InputError(tr("The ancillary raster has no pixel with a value above 0."))
         ancillary = ancillary.to_crs(sources.crs)

@@ -44,6 +44,7 @@ class ZonalStatistics(MissingValueCodes, KommunalmonitorAlgorithm):
     POPULATION_BLOCKS = "POPULATION_BLOCKS"
     POPULATION_FIELD = "POPULATION_FIELD"
     PREFIX = "PREFIX"
+    NODATA = "NODATA"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -76,6 +77,9 @@ class ZonalStatistics(MissingValueCodes, KommunalmonitorAlgorithm):
             self.POPULATION_BLOCKS, QgsProcessingParameterField.Any, optional=True))
         self.addParameter(QgsProcessingParameterString(
             self.PREFIX, self.tr("Prefix for the new fields"), "", optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.NODATA, self.tr("Nodata value of the raster (if it has none, e.g. -9999)"),
+            QgsProcessingParameterNumber.Double, optional=True))
         self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with raster statistics"), QgsProcessing.TypeVectorPolygon))
@@ -93,6 +97,9 @@ class ZonalStatistics(MissingValueCodes, KommunalmonitorAlgorithm):
         blocks_source = self.parameterAsSource(parameters, self.POPULATION_BLOCKS, context)
         population_field = self.parameterAsString(parameters, self.POPULATION_FIELD, context) or None
         prefix = self.parameterAsString(parameters, self.PREFIX, context) or ""
+        nodata = None  # the raster's own nodata unless the planner gives one
+        if parameters.get(self.NODATA) not in (None, ""):
+            nodata = self.parameterAsDouble(parameters, self.NODATA, context)
 
         stats = [STATISTICS[i][0] for i in chosen]
         for text in (percentiles or "").replace(";", ",").split(","):
@@ -113,7 +120,7 @@ class ZonalStatistics(MissingValueCodes, KommunalmonitorAlgorithm):
         table, diagnostics = zonal_statistics(
             zones, raster_path(raster), stats=stats, bands=bands, prefix=prefix,
             threshold=threshold, weights=weights, weights_field=population_field,
-            id_field=id_field, crs=crs_to_pyproj(raster.crs()), raster_name=raster.name(),
+            id_field=id_field, crs=crs_to_pyproj(raster.crs()), raster_name=raster.name(), nodata=nodata,
             feedback=core_feedback(feedback))
         clash = [c for c in table.columns if c in zones.columns]
         if clash:

@@ -155,3 +155,66 @@ def test_missing_codes_parsed_and_replaced():
     replaced, count = values.replace_missing_codes(original, [-9999.0, -1.0])
     assert count == 2 and np.isnan(replaced[[1, 3]]).all() and replaced[0] == 1.0
     assert original[1] == -9999.0  # the input is untouched
+
+
+def test_raster_fill_values_found_only_far_outside_the_data():
+    data = np.array([[1.0, 2.0, -9999.0], [3.4028234663852886e38, 65535.0, 12000.0]])
+    assert values.fill_value_mask(data).tolist() == [[False, False, True], [True, True, False]]
+    rest = np.array([1.0, 2.0, 3.0, 4.0])
+    assert values.is_fill_outlier(-9999.0, rest) and values.is_fill_outlier(-3.4028234663852886e38, rest)
+    assert values.is_fill_outlier(65535.0, rest)
+    # a DEM or a uint16 band whose values reach 65535 legitimately is no fill
+    assert not values.is_fill_outlier(65535.0, np.array([40000.0, 52000.0, 61000.0, 64000.0]))
+    assert not values.is_fill_outlier(-32768.0, np.array([-30000.0, -12000.0, 5000.0, 20000.0]))
+
+
+def _zones():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    return gpd.GeoDataFrame({"id": ["A", "B"]}, geometry=[box(0, 0, 2, 4), box(2, 0, 4, 4)],
+                            crs="EPSG:25833", index=["A", "B"])
+
+
+def test_zonal_warns_about_an_unflagged_fill_value_and_the_nodata_setting_fixes_it():
+    from kommunalmonitor.core.zonal import zonal_statistics
+
+    grid = np.array([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, -9999, 12], [13, 14, 15, -9999]], dtype="float32")
+    warnings = []
+    table, diag = zonal_statistics(_zones(), grid, stats="mean,count", transform=(1, 0, 0, 0, -1, 4),
+                                   crs="EPSG:25833", feedback=Feedback(on_warning=warnings.append))
+    assert diag["fill_values"] == {1: {-9999.0: 2}}
+    assert len(warnings) == 1
+    for part in ("no nodata value", "band 1 holds -9999 in 2 pixel(s) under 1 area(s) (e.g. B)",
+                 "Nodata value of the raster"):
+        assert part in warnings[0], warnings[0]
+    # area B (columns 2-3): 3, 4, 7, 8, -9999, 12, 15, -9999 → the fill values drag the mean off
+    assert table.loc["B", "b1_mean"] == pytest.approx((3 + 4 + 7 + 8 + 12 + 15 - 2 * 9999) / 8)
+    warnings.clear()
+    table, diag = zonal_statistics(_zones(), grid, stats="mean,count", transform=(1, 0, 0, 0, -1, 4),
+                                   crs="EPSG:25833", nodata=-9999, feedback=Feedback(on_warning=warnings.append))
+    assert table.loc["B", "b1_mean"] == pytest.approx((3 + 4 + 7 + 8 + 12 + 15) / 6)
+    assert table.loc["B", "b1_count"] == 6 and diag["fill_values"] == {} and warnings == []
+    # area A holds only ordinary values: 1 2 5 6 9 10 13 14
+    assert table.loc["A", "b1_mean"] == pytest.approx(7.5)
+
+
+def test_zonal_float32_fill_value_named():
+    from kommunalmonitor.core.zonal import zonal_statistics
+
+    grid = np.array([[1.5, 2.5, 3.5, -3.4028234663852886e38]] * 4, dtype="float32")
+    warnings = []
+    zonal_statistics(_zones(), grid, stats="mean", transform=(1, 0, 0, 0, -1, 4), crs="EPSG:25833",
+                     feedback=Feedback(on_warning=warnings.append))
+    assert len(warnings) == 1 and "-3.4028235e+38 in 4 pixel(s)" in warnings[0], warnings
+
+
+def test_dasymetric_raster_leaves_a_positive_fill_value_out_and_says_so():
+    from affine import Affine
+
+    from kommunalmonitor.core.overlay.interpolate import RasterWeights
+
+    weights = RasterWeights(np.array([[10.0, 20.0], [65535.0, -9999.0]]), Affine(1, 0, 0, 0, -1, 2))
+    assert weights.weights.tolist() == [10.0, 20.0] and weights.fill_values == {65535.0: 1}
+    flagged = RasterWeights(np.array([[10.0, 20.0], [65535.0, 5.0]]), Affine(1, 0, 0, 0, -1, 2), nodata=65535)
+    assert flagged.weights.tolist() == [10.0, 20.0, 5.0] and flagged.fill_values == {}

@@ -195,3 +195,38 @@ def test_missing_codes_parameter_refuses_a_code_that_is_no_number(run_alg):
     _refused(run_alg, "kommunalmonitor:compositeindex",
              {"INPUT": layer, "INDICATORS": ["a", "b"], "MIN_POPULATION": 0, "MISSING_CODES": "minus eins"},
              [layer], "'minus'")
+
+
+def _tif(path, values, nodata=None):
+    import rasterio
+    from affine import Affine
+
+    values = np.asarray(values, dtype="float32")[np.newaxis]
+    with rasterio.open(path, "w", driver="GTiff", width=values.shape[2], height=values.shape[1], count=1,
+                       dtype="float32", crs="EPSG:25833", transform=Affine(1, 0, 0, 0, -1, 4),
+                       nodata=nodata) as ds:
+        ds.write(values)
+    return path
+
+
+def test_zonalstatistics_warns_about_a_fill_value_and_the_nodata_parameter_fixes_it(run_alg, tmp_path):
+    import hashlib
+
+    path = _tif(str(tmp_path / "noise.tif"),
+                [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, -9999, 12], [13, 14, 15, -9999]])
+    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    areas = _layer({"PLR": ["A", "B"]})
+    from qgis.core import QgsGeometry, QgsRectangle
+
+    areas.dataProvider().changeGeometryValues({1: QgsGeometry.fromRect(QgsRectangle(0, 0, 2, 4)),
+                                               2: QgsGeometry.fromRect(QgsRectangle(2, 0, 4, 4))})
+    params = {"INPUT": areas, "RASTER": path, "STATISTICS": [0, 2], "ID_FIELD": "PLR"}
+    rows, log = _run(run_alg, "kommunalmonitor:zonalstatistics", params, [areas])
+    assert rows[1]["b1_mean"] == pytest.approx((3 + 4 + 7 + 8 + 12 + 15 - 2 * 9999) / 8)
+    assert any("band 1 holds -9999 in 2 pixel(s)" in line and "Nodata value of the raster" in line
+               for line in log), log
+    rows, log = _run(run_alg, "kommunalmonitor:zonalstatistics", dict(params, NODATA=-9999), [areas])
+    assert rows[1]["b1_mean"] == pytest.approx((3 + 4 + 7 + 8 + 12 + 15) / 6)
+    assert rows[1]["b1_count"] == pytest.approx(6) and rows[0]["b1_mean"] == pytest.approx(7.5)
+    assert not any("holds -9999" in line for line in log)
+    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == digest
