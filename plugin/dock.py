@@ -9,8 +9,9 @@ Buttons of algorithms that are not registered are disabled and say why.
 from qgis.core import Qgis, QgsMapLayerProxyModel, QgsMessageLog, QgsProject
 from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
 
-from qgis.PyQt.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
-                                 QToolBox, QVBoxLayout, QWidget)
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                                 QSizePolicy, QToolBox, QVBoxLayout, QWidget)
 
 from ..core.i18n import tr
 from . import roles as role_store
@@ -75,14 +76,18 @@ class KommunalmonitorDock(QgsDockWidget):
         for step in role_store.STEPS:
             self.toolbox.addItem(self._step_page(step), tr(step.title))
         self.toolbox.currentChanged.connect(self._step_changed)
-        layout.addWidget(self.toolbox)
+        for area in self.toolbox.findChildren(QScrollArea):  # QToolBox scrolls each page itself
+            area.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.toolbox.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
+        layout.addWidget(self.toolbox, 1)
         cycle = QLabel(tr("After monitoring, the cycle starts again with new data."))
         cycle.setWordWrap(True)
         cycle.setStyleSheet("color: grey")
         layout.addWidget(cycle)
-        layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        # the dock is narrow: texts wrap and buttons shrink instead of scrolling sideways
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setWidget(body)
         self.setWidget(scroll)
 
@@ -94,6 +99,7 @@ class KommunalmonitorDock(QgsDockWidget):
         purpose.setWordWrap(True)
         layout.addWidget(purpose)
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.WrapAllRows)  # role name above its layer: fits a narrow dock
         for key in step.roles:
             role = role_store.ROLES[key]
             combo = QgsMapLayerComboBox()
@@ -102,12 +108,18 @@ class KommunalmonitorDock(QgsDockWidget):
             combo.setFilters(_FILTERS[role.kind])
             combo.setLayer(None)
             combo.setToolTip(tr(role.hint))
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
             combo.layerChanged.connect(lambda layer, key=key, combo=combo: self._role_changed(key, layer, combo))
             self.combos.setdefault(key, []).append(combo)
             form.addRow(tr(role.label), combo)
         layout.addLayout(form)
         for action in step.actions:
             button = QPushButton(tr(action.label))
+            button.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)  # long names must not widen the dock
+            button.setMinimumWidth(120)
+            button.setStyleSheet("text-align: left; padding: 3px 6px")  # a clipped name keeps its start
+            button.setToolTip(tr(action.label))
             button.setObjectName(f"action_{action.algorithm_id.split(':')[-1]}")
             button.clicked.connect(lambda _=False, action=action: self.open_action(action))
             self.buttons.setdefault(action.algorithm_id, []).append(button)
@@ -136,7 +148,7 @@ class KommunalmonitorDock(QgsDockWidget):
             available = role_store.algorithm_available(algorithm_id)
             for button in buttons:
                 button.setEnabled(available)
-                button.setToolTip("" if available else tr(
+                button.setToolTip(button.text() if available else tr(
                     "This tool is not available in this installation ({id}).", id=algorithm_id))
 
     def _role_changed(self, key, layer, source_combo):
