@@ -1,0 +1,131 @@
+"""Processing adapter: status of targets per area (kommunalmonitor:targetstatus)."""
+import pandas as pd
+from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSink,
+                       QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
+                       QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
+                       QgsProcessingParameterString)
+
+from ...core.errors import InputError
+from ...core.i18n import get_language
+from ...core.monitoring.change import ChangeOptions
+from ...core.monitoring.goals import (STATUS_NAMES, STATUS_NAMES_DE, GoalOptions, target_status,
+                                      write_target_table)
+from ...core.monitoring.series import AREA
+from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..bridge import gdf_to_sink, source_to_gdf
+from ..styling import register_output_style
+from .series_change import add_observation_parameters, categorized_style, read_areas, read_observations
+
+STATUS_COLOURS = {1: "#1a9850", 2: "#91cf60", 3: "#fee08b", 4: "#fc8d59", 5: "#d73027"}
+
+
+class TargetStatusAlgorithm(KommunalmonitorAlgorithm):
+    """Per target and area: achieved, on track, moderate progress, off track or deteriorating."""
+
+    ALGORITHM_ID = "targetstatus"
+    DISPLAY_NAME = "Status of targets per area"
+    GROUP_ID = "monitoring"
+
+    GOALS = "GOALS"
+    TARGET = "TARGET"
+    PRIORITY_FIELD = "PRIORITY_FIELD"
+    AS_OF = "AS_OF"
+    METHOD = "METHOD"
+    AREA_TARGETS = "AREA_TARGETS"
+    ALPHA = "ALPHA"
+    OUTPUT = "OUTPUT"
+    TABLE = "TABLE"
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        """Declare the parameters."""
+        add_observation_parameters(self)
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.GOALS, self.tr("Goals and targets (table: goal_id, indicator, scope, baseline_period, "
+                                "target_value, target_period, direction …)"), [QgsProcessing.TypeVector]))
+        self.addParameter(QgsProcessingParameterString(
+            self.TARGET, self.tr("Only this target (goal_id; empty = all targets)"), optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.PRIORITY_FIELD, self.tr("Priority level field of the planning areas (for targets by priority)"),
+            parentLayerParameterName="AREAS", optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.AS_OF, self.tr("Rate with the values of period (empty = latest before the target year)"),
+            optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.METHOD, self.tr("Progress measured as"),
+            options=[self.tr("growth rates (published method)"), self.tr("annual changes")], defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.AREA_TARGETS, self.tr("Target per area"),
+            options=[self.tr("the same change as the target asks of its scope"),
+                     self.tr("the same target value for every area")], defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.ALPHA, self.tr("Significance level of the change since the baseline"),
+            QgsProcessingParameterNumber.Double, defaultValue=0.05, minValue=0.001, maxValue=0.5))
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT, self.tr("Target status"), QgsProcessing.TypeVectorPolygon))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.TABLE, self.tr("Table for the administration"), self.tr("Excel (*.xlsx)"), optional=True,
+            createByDefault=False))
+
+    def run_algorithm(self, parameters, context, feedback):
+        """Read, rate in core, write map and table."""
+        obs = read_observations(self, parameters, context, feedback)
+        areas, id_field = read_areas(self, parameters, context, feedback)
+        source = self.parameterAsSource(parameters, self.GOALS, context)
+        goals = source_to_gdf(source, name=source.sourceName() if source else None, geometry=False)
+        geometry_column = getattr(goals, "_geometry_column_name", None)
+        goals = pd.DataFrame({c: goals[c].to_numpy() for c in goals.columns if c != geometry_column})
+        target = self.parameterAsString(parameters, self.TARGET, context).strip()
+        if target:
+            if "goal_id" in goals.columns and target not in set(map(str, goals["goal_id"])):
+                raise InputError(self.tr("Target '{target}' is not in the goals table. Targets there: {ids}.",
+                                         target=target, ids=", ".join(map(str, goals["goal_id"]))))
+            goals = goals[goals["goal_id"].astype(str) == target]
+        priority = self.parameterAsFields(parameters, self.PRIORITY_FIELD, context)
+        levels = dict(zip(map(str, areas[id_field]), areas[priority[0]])) if priority else None
+        as_of = self.parameterAsString(parameters, self.AS_OF, context).strip() or None
+        alpha = self.parameterAsDouble(parameters, self.ALPHA, context)
+        options = GoalOptions(as_of=as_of, method=("cagr", "linear")[self.parameterAsEnum(parameters, self.METHOD, context)],
+                              area_targets=("same_change", "same_level")[
+                                  self.parameterAsEnum(parameters, self.AREA_TARGETS, context)],
+                              change=ChangeOptions(alpha=alpha))
+        result = target_status(obs, goals, options, priority_levels=levels, feedback=core_feedback(feedback))
+        names = STATUS_NAMES_DE if get_language() == "de" else STATUS_NAMES
+        for _, row in result.summary.iterrows():
+            feedback.pushInfo(self.tr("Target {goal} ({title}): {status} for its scope of {n} areas.",
+                                      goal=row["goal_id"], title=row["title"], n=row["n_areas"],
+                                      status=row["status_label"] or "–"))
+        counts = result.diagnostics["status_counts"]
+        feedback.pushInfo(self.tr("Areas by status: {counts}.",
+                                  counts=", ".join(f"{names[k]} {counts[k]}" for k in names)))
+        if result.diagnostics["n_within_noise"]:
+            feedback.pushInfo(self.tr("{n} areas moved away from their target within the noise of their base; "
+                                      "they are rated 'off track', not 'deteriorating'.",
+                                      n=result.diagnostics["n_within_noise"]))
+        table = result.table
+        out_rows = []
+        for goal_id, rows in table.groupby("goal_id", sort=False):
+            joined = areas[[id_field, areas.geometry.name]].copy()
+            keyed = rows.set_index(rows[AREA].astype(str))
+            keys = [str(v) for v in joined[id_field]]
+            inside = [k in keyed.index for k in keys]
+            joined = joined[inside].copy()
+            keys = [k for k, i in zip(keys, inside) if i]
+            for column in rows.columns:
+                if column == AREA:
+                    continue
+                joined[column] = keyed[column].reindex(keys).to_numpy()
+            out_rows.append(joined)
+        out = pd.concat(out_rows, ignore_index=True)
+        out = out.set_geometry(areas.geometry.name)
+        out.crs = areas.crs
+        for column in ("baseline_period", "current_period", "target_period"):
+            out[column] = out[column].astype(str)
+        dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
+        register_output_style(context, dest, categorized_style(
+            "status", STATUS_COLOURS, names, self.tr("not rated")), self.tr("Target status"))
+        results = {self.OUTPUT: dest}
+        path = self.parameterAsFileOutput(parameters, self.TABLE, context)
+        if path:
+            write_target_table(result, path)
+            results[self.TABLE] = path
+        return results
