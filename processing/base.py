@@ -119,6 +119,27 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
         """Plugin icon."""
         return QIcon(ICON_PATH)
 
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        """QGIS's checks, then ours before any work (``processing/parameter_checks.py``).
+
+        Where QGIS refuses a value with its terse 'Incorrect parameter value', our message
+        (naming parameter and value) is shown instead when one of our checks explains it.
+        """
+        from .parameter_checks import run_checks
+
+        ok, message = super().checkParameterValues(parameters, context)
+        try:
+            ours = run_checks(self, parameters, context)
+        except Exception:  # noqa: BLE001 - a failing pre-check must not block the run; its own checks remain
+            ours = None
+        if ours:
+            return False, ours
+        return ok, message
+
+    def check_parameters(self, parameters, context):
+        """The algorithm's own check of contradicting or unfitting values: a message, or None."""
+        return None
+
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         """Check dependencies and outputs, run with staged outputs, and commit them all or none.
 

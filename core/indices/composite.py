@@ -249,6 +249,11 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
     missing = ~np.all(np.isfinite(values), axis=1)
     reason[missing & (reason == "")] = REASON_MISSING
     included = ~(flagged | small | missing)
+    empty = [f for j, f in enumerate(spec.indicators) if not np.isfinite(values[:, j]).any()]
+    if empty:  # name the field that empties the index, not only the count of usable areas
+        raise InputError(tr("Indicator field(s) {fields} of layer '{layer}' have no value in any area "
+                            "(all NULL or missing codes). Choose other indicators or fill the values.",
+                            fields=", ".join(f"'{f}'" for f in empty), layer=name))
     if included.sum() < 3:
         raise InputError(tr("Only {count} area(s) of layer '{layer}' can be used for the index "
                             "(minimum population {minimum}, no NULL values, not excluded); at least "

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..i18n import tr
-from ..validate import numeric_field
+from ..validate import layer_name, numeric_field
 from .composite import REASON_FLAGGED, REASON_MISSING, composite_index
 
 STATUS_BOUNDS = (-1.0, 1.0, 1.5)
@@ -131,6 +131,12 @@ def status_dynamics(frame, status_indicators, dynamics_indicators, population=No
         for f in list(status_indicators) + list(dynamics_indicators)])
     for sentinel in missing_values:
         probe_values[probe_values == sentinel] = np.nan
+    names = list(status_indicators) + list(dynamics_indicators)
+    empty = [f for j, f in enumerate(names) if not np.isfinite(probe_values[:, j]).any()]
+    if empty:  # one empty dynamics field would drop every area from both indices
+        raise InputError(tr("Indicator field(s) {fields} of layer '{layer}' have no value in any area "
+                            "(all NULL or missing codes). Choose other indicators or fill the values.",
+                            fields=", ".join(f"'{f}'" for f in empty), layer=layer_name(frame)))
     any_missing = ~np.all(np.isfinite(probe_values), axis=1)
     exclude_all = flagged | any_missing
     reasons_given = np.full(n, "", dtype=object) if exclude_reason is None else \

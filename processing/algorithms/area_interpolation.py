@@ -75,6 +75,22 @@ class AreaInterpolation(MissingValueCodes, AreaParameters, KommunalmonitorAlgori
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with transferred data"), QgsProcessing.TypeVectorPolygon))
 
+    def check_parameters(self, parameters, context):
+        """Refuse a weight field that is 0 or empty everywhere: it would give nothing any weight."""
+        from ..parameter_checks import all_zero_or_empty, field_values
+
+        checks = [(self.SOURCES, self.WEIGHT_FIELD), (self.ANCILLARY, self.ANCILLARY_FIELD)]
+        for source, name in checks:
+            field = self.parameterAsString(parameters, name, context)
+            if not field:
+                continue
+            values, layer = field_values(self, parameters, context, source, field)
+            if values is not None and all_zero_or_empty(values):
+                return self.tr("Weight field '{field}' of layer '{layer}' is 0 or empty in every feature, so "
+                               "it gives nothing any weight. Choose another weight field, or leave it empty "
+                               "to weight by area.", field=field, layer=layer)
+        return None
+
     def run_algorithm(self, parameters, context, feedback):
         """Read both layers, transfer in the engine, write the areas."""
         sources_src = self.parameterAsSource(parameters, self.SOURCES, context)

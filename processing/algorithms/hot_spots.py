@@ -3,6 +3,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessi
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterField, QgsProcessingParameterNumber)
 
+from ...core.i18n import format_number
 from ...core.priorities.hotspots import hot_spots
 from ...core.priorities.weights import build_weights
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
@@ -77,6 +78,26 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Hot spots"), QgsProcessing.TypeVectorAnyGeometry))
 
+    def check_parameters(self, parameters, context):
+        """Refuse permutation settings under which no area could ever be significant."""
+        method = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
+        permutations = self.parameterAsInt(parameters, self.PERMUTATIONS, context)
+        alpha = ALPHAS[self.parameterAsEnum(parameters, self.ALPHA, context)]
+        level = f"{round(100 * (1 - alpha))} %"
+        if permutations == 0 and method in ("lisa", "both"):
+            return self.tr("'Permutations' is 0, but local Moran's I judges significance only by "
+                           "permutations: every area would come out 'not significant'. Set 999 "
+                           "permutations, or choose Getis-Ord Gi* alone (it then uses p-values from "
+                           "the normal distribution).")
+        smallest = 1.0 / (permutations + 1)
+        if permutations and smallest > alpha:
+            return self.tr("With {n} permutations the smallest possible p-value is {p}, above the "
+                           "significance level of {level} confidence ({alpha}): no area could be "
+                           "significant. Use at least {need} permutations (999 is usual).",
+                           n=permutations, p=format_number(smallest, 3), level=level,
+                           alpha=format_number(alpha, 2), need=int(round(10 / alpha)) - 1)
+        return None
+
     def run_algorithm(self, parameters, context, feedback):
         """Read the areas, build the weights, compute in the engine, write the result."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
@@ -101,6 +122,8 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
         weights = build_weights(frame.set_index(fids), kind, k=k, threshold=distance,
                                 islands="nearest" if link else "keep", max_link_distance=max_link or None,
                                 feedback=core_feedback(feedback))
+        if permutations == 0 and method == "gi":
+            feedback.pushInfo(self.tr("Gi*: no permutations, p-values from the normal distribution."))
         out, diag = hot_spots(frame, field, weights, method=method, permutations=permutations, seed=seed,
                               alpha=alpha, fdr=fdr, sensitivity=sensitivity, feedback=core_feedback(feedback))
         if "lisa" in diag:

@@ -32,7 +32,7 @@ class IndexRobustnessAlgorithm(MissingValueCodes, IndexParameters, Kommunalmonit
         self.add_index_parameters()
         self.addParameter(QgsProcessingParameterNumber(
             self.N_RUNS, self.tr("Number of random runs"), QgsProcessingParameterNumber.Integer,
-            defaultValue=500, minValue=0, maxValue=100000))
+            defaultValue=500, minValue=1, maxValue=100000))
         self.addParameter(QgsProcessingParameterNumber(
             self.WEIGHT_RANGE, self.tr("Weight variation (0.5 = each weight between 50 % and 150 %)"),
             QgsProcessingParameterNumber.Double, defaultValue=0.5, minValue=0.0, maxValue=0.99))
@@ -49,6 +49,14 @@ class IndexRobustnessAlgorithm(MissingValueCodes, IndexParameters, Kommunalmonit
         self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Index robustness"), QgsProcessing.TypeVectorPolygon))
+
+    def check_parameters(self, parameters, context):
+        """Refuse zero random runs: the robustness would rest on no variation of the weights."""
+        n_runs = self.parameterAsInt(parameters, self.N_RUNS, context)
+        if n_runs < 1:
+            return self.tr("'Number of random runs' is {runs}: the robustness would rest on no random "
+                           "variation of the weights. Set at least 100 runs (500 is usual).", runs=n_runs)
+        return None
 
     def run_algorithm(self, parameters, context, feedback):
         """Read the parameters, run the Monte Carlo in core, write the layer."""

@@ -125,6 +125,50 @@ class PlanningPriorities(MissingValueCodes, KommunalmonitorAlgorithm):
             self.TABLE, self.tr("Decision table"), self.tr("Excel (*.xlsx);;CSV (*.csv)"), optional=True,
             createByDefault=False))
 
+    def check_parameters(self, parameters, context):
+        """Class, cluster and hot-spot fields must hold what the rule reads (never 'no value' for all)."""
+        from ..parameter_checks import as_number, check_class_numbers, examples, field_values
+
+        rule = RULES[self.parameterAsEnum(parameters, self.RULE, context)]
+        rules = {rule}
+        if rule == "weighted":
+            try:
+                combination = parse_combination(self.parameterAsString(parameters, self.COMBINATION, context))
+            except InputError:
+                return None  # the run reports the unreadable weight
+            rules = {r for r, weight in combination.items() if weight > 0}
+        for used, name, label in (("index_class", self.CLASS_FIELD, self.tr("Index class field (higher = more need)")),
+                                  ("cluster", self.CLUSTER_FIELD, self.tr("Cluster field (from the typology)"))):
+            field = self.parameterAsString(parameters, name, context)
+            if used not in rules or not field:
+                continue
+            values, layer = field_values(self, parameters, context, self.INPUT, field)
+            if values is None:
+                continue
+            message = check_class_numbers(label, field, values, layer)
+            if message:
+                return message
+            n_classes = self.parameterAsInt(parameters, self.N_CLASSES, context)
+            highest = max(as_number(v) for v in values if as_number(v) is not None)
+            if used == "index_class" and n_classes and highest > n_classes:
+                return self.tr("'Number of index classes' is {n}, but field '{field}' of layer '{layer}' has "
+                               "class {highest}. Set the number of classes to {highest} or more (0: the "
+                               "highest class present).", n=n_classes, field=field, layer=layer,
+                               highest=int(highest) if highest == int(highest) else highest)
+        field = self.parameterAsString(parameters, self.HOTSPOT_FIELD, context)
+        if "hotspot" in rules and field:
+            values, layer = field_values(self, parameters, context, self.INPUT, field)
+            if values is not None:
+                present = [v for v in values if v is not None]
+                codes = {"HH", "HL", "LH", "LL", "ns", "none", "null"}
+                unknown = sorted({str(v) for v in present if as_number(v) is None and str(v) not in codes})
+                if not present or unknown:
+                    return self.tr("'Hot-spot field (gi_bin or lisa_code)': field '{field}' of layer '{layer}' "
+                                   "should hold Gi* bins (-3 … 3) or LISA codes (HH, HL, LH, LL, ns) but holds "
+                                   "{values}. Choose gi_bin or lisa_code of the hot-spot output.",
+                                   field=field, layer=layer, values=examples(unknown) if unknown else "NULL")
+        return None
+
     def run_algorithm(self, parameters, context, feedback):
         """Rank in the engine; write the layer and the decision table."""
         source = self.parameterAsSource(parameters, self.INPUT, context)

@@ -6,6 +6,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
 from ...core.indices.mss import DEFAULT_ATTENTION, status_dynamics
 from ...core.indices.reasons import reasons
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..parameter_checks import same_value
 from ..bridge import gdf_to_sink, source_to_gdf
 
 
@@ -64,6 +65,29 @@ class StatusDynamicsAlgorithm(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Status and dynamics"), QgsProcessing.TypeVectorPolygon))
 
+    def check_parameters(self, parameters, context):
+        """The exclude field and value go together, and the value must flag at least one area."""
+        from ..parameter_checks import examples, field_values, same_value
+
+        field = (self.parameterAsFields(parameters, self.EXCLUDE_FIELD, context) or [None])[0]
+        value = self.parameterAsString(parameters, self.EXCLUDE_VALUE, context)
+        if value and not field:
+            return self.tr("An exclude value '{value}' is given but no 'Field flagging excluded areas'. "
+                           "Choose that field, or clear the value.", value=value)
+        if field and not value:
+            return self.tr("Field '{field}' is chosen to flag excluded areas, but 'Value of that field that "
+                           "means 'exclude'' is empty. Enter the value (e.g. 1), or clear the field.",
+                           field=field)
+        if not field:
+            return None
+        values, layer = field_values(self, parameters, context, self.INPUT, field)
+        if values is not None and not any(same_value(v, value) for v in values):
+            present = sorted({str(v) for v in values if v is not None})
+            return self.tr("No area of layer '{layer}' has the value '{value}' in field '{field}' (values "
+                           "found: {found}), so no area would be excluded. Check the exclude value.",
+                           layer=layer, value=value, field=field, found=examples(present) or "–")
+        return None
+
     def run_algorithm(self, parameters, context, feedback):
         """Read the parameters, compute in core, write the layer."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
@@ -83,7 +107,8 @@ class StatusDynamicsAlgorithm(KommunalmonitorAlgorithm):
         frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
         exclude = None
         if exclude_field:
-            exclude = (frame[exclude_field[0]].astype(str) == exclude_value).to_numpy()
+            # '1' typed in the dialog must match 1, 1.0 and '1' alike (a decimal field prints '1.0')
+            exclude = frame[exclude_field[0]].map(lambda v: same_value(v, exclude_value)).to_numpy(dtype=bool)
         result = status_dynamics(frame, status_fields, dynamics_fields, population=population,
                                  min_population=min_population if population else 0.0,
                                  exclude=exclude, missing_values=missing, method=method,

@@ -84,6 +84,18 @@ class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.CURVE, self.tr("Choice of the number of clusters"), QgsProcessing.TypeVector, optional=True))
 
+    def check_parameters(self, parameters, context):
+        """Refuse a range of cluster numbers whose smallest is above its largest."""
+        if self.parameterAsInt(parameters, self.K, context):
+            return None  # a fixed k: the range is not used
+        k_min = self.parameterAsInt(parameters, self.K_MIN, context)
+        k_max = self.parameterAsInt(parameters, self.K_MAX, context)
+        if k_min > k_max:
+            return self.tr("'Smallest number of clusters to try' ({k_min}) is above 'Largest number of "
+                           "clusters to try' ({k_max}). Set the smallest at most the largest, or give a "
+                           "fixed number of clusters.", k_min=k_min, k_max=k_max)
+        return None
+
     def run_algorithm(self, parameters, context, feedback):
         """Cluster in the engine, profile, write areas, profiles and the k curve."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
