@@ -1,0 +1,160 @@
+"""Monitoring over time: boundary change (Rückrechnung) against tobler, and the monitoring
+store loading and querying 1 million observations in GeoPackage and PostGIS.
+
+Rebasing: 20 periods x 40 indicators (800 count columns, seeded) from the 12,309 Berlin
+blocks (2010) onto the 542 planning areas by area weights: ours = crosswalk through the
+exact overlay engine + one sparse product (what ``rebase_observations`` does per column
+block), tobler = ``area_interpolate`` with the 800 extensive variables. Totals compared.
+
+Store: 1,000,000 observations (542 areas x 41 indicators x 45 periods) loaded into a fresh
+GeoPackage (current stack) and a throwaway PostGIS cluster (QGIS stack, psycopg2), then one
+indicator's series and one period's cross-section queried.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from common import QGIS_PYTHON, run_isolated, versions, write_section  # noqa: E402
+
+SHARED = os.environ.get("KOMMUNALMONITOR_SHARED") or os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared")
+BERLIN = os.path.join(SHARED, "data", "berlin")
+
+
+def observations_1m():
+    """One million seeded observations in long form, and their areas."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+
+    areas = gpd.read_file(os.path.join(BERLIN, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
+    ids = areas["PLR_ID"].to_numpy()
+    n_ind, n_per = 41, 45
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({
+        "area_id": np.tile(ids, n_ind * n_per),
+        "indicator": np.repeat(["ind_%02d" % i for i in range(n_ind)], len(ids) * n_per),
+        "period": np.tile(np.repeat(["%d-%02d" % (2000 + p // 2, 1 + p % 2) for p in range(n_per)], len(ids)), n_ind),
+        "value": rng.poisson(500, len(ids) * n_ind * n_per).astype("float64")})
+    frame = frame.iloc[:1_000_000].assign(area_set="plr")
+    return areas, frame
+
+
+def bench_store(store_factory):
+    """Seconds to load 1M observations, to load them again (idempotent), and to query."""
+    areas, frame = observations_1m()
+    with store_factory() as store:
+        store.load_area_set(areas, "plr", id_field="PLR_ID")
+        t = time.perf_counter()
+        report = store.load_observations(frame)
+        load = time.perf_counter() - t
+        t = time.perf_counter()
+        again = store.load_observations(frame.iloc[:200_000])
+        reload_ = time.perf_counter() - t
+        t = time.perf_counter()
+        series = store.series("ind_07", "plr", wide=True)
+        section = store.cross_section("2010-01", "plr")
+        query = time.perf_counter() - t
+    return {"load_s": load, "inserted": report.inserted, "reload_200k_s": reload_,
+            "reload_unchanged": again.unchanged, "query_s": query,
+            "series_shape": list(series.shape), "section_shape": list(section.shape)}
+
+
+def worker_postgis():
+    """QGIS stack: the store on a throwaway PostGIS cluster."""
+    from kommunalmonitor.core.monitoring.store import MonitoringStore
+
+    script = os.path.join(os.path.dirname(HERE), "scripts", "pg_test_cluster.sh")
+    out = subprocess.run([script, "start"], capture_output=True, text=True, check=True).stdout.split(" ", 1)
+    try:
+        result = bench_store(lambda: MonitoringStore.postgis(out[1].strip(), db_schema="bench"))
+    finally:
+        subprocess.run([script, "stop", out[0]], check=False)
+    return result
+
+
+def bench_rebase():
+    """Ours vs tobler on 12,309 blocks -> 542 areas, 800 columns."""
+    import geopandas as gpd
+    import numpy as np
+    from scipy import sparse
+
+    from kommunalmonitor.core.geometry_arrays import reproject
+    from kommunalmonitor.core.monitoring.rebase import CrosswalkOptions, build_crosswalk
+
+    areas = gpd.read_file(os.path.join(BERLIN, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
+    blocks = gpd.read_file(os.path.join(BERLIN, "bloecke_2010", "Berlin4matlab.shp"))
+    blocks = blocks.set_geometry(reproject(blocks.geometry, areas.crs))
+    blocks = gpd.GeoDataFrame({"block_id": blocks["SCHLUESSEL"].astype(str)}, geometry=blocks.geometry.values,
+                              crs=areas.crs).drop_duplicates("block_id")
+    blocks = blocks.set_geometry(blocks.geometry.buffer(0))
+    rng = np.random.default_rng(1)
+    columns = ["p%02d_i%02d" % (p, i) for p in range(20) for i in range(40)]
+    values = rng.poisson(50, (len(blocks), len(columns))).astype("float64")
+
+    def ours():
+        cw = build_crosswalk(blocks, areas, "block_id", "PLR_ID", CrosswalkOptions("area"))
+        o = {b: k for k, b in enumerate(blocks["block_id"])}
+        n = {a: k for k, a in enumerate(areas["PLR_ID"])}
+        S = sparse.csr_matrix((cw["share"].to_numpy(), (cw["new_id"].map(n).to_numpy(), cw["old_id"].map(o).to_numpy())),
+                              shape=(len(areas), len(blocks)))
+        return S @ values
+
+    t = time.perf_counter()
+    mine = ours()
+    t_ours = time.perf_counter() - t
+    import tobler
+    from tobler.area_weighted import area_interpolate
+
+    src = blocks.assign(**{c: values[:, k] for k, c in enumerate(columns)})
+    t = time.perf_counter()
+    theirs = area_interpolate(src, areas, extensive_variables=columns)
+    t_tobler = time.perf_counter() - t
+    diff = float(np.abs(mine.sum(axis=0) - theirs[columns].to_numpy().sum(axis=0)).max())
+    return {"ours_s": t_ours, "tobler_s": t_tobler, "total_ours": float(mine.sum()),
+            "total_tobler": float(theirs[columns].to_numpy().sum()), "max_column_total_diff": diff,
+            "tobler": tobler.__version__}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out")
+    parser.add_argument("--worker", nargs="?")
+    args = parser.parse_args()
+    if args.worker == "postgis":
+        print(json.dumps(worker_postgis()))
+        return
+    from kommunalmonitor.core.monitoring.store import MonitoringStore
+
+    reb = bench_rebase()
+    with tempfile.TemporaryDirectory() as tmp:
+        gpkg = bench_store(lambda: MonitoringStore.geopackage(os.path.join(tmp, "bench.gpkg")))
+    pg = run_isolated(os.path.abspath(__file__), ["postgis"], python=QGIS_PYTHON)
+    lines = ["## Monitoring over time", "",
+             "Rebasing 20 periods x 40 indicators, 12,309 Berlin blocks -> 542 planning areas (area weights):",
+             "", "| engine | seconds | total moved |", "|---|---|---|",
+             "| Kommunalmonitor (crosswalk + sparse product) | %.2f | %.0f |" % (reb["ours_s"], reb["total_ours"]),
+             "| tobler %s area_interpolate | %.2f | %.0f |" % (reb["tobler"], reb["tobler_s"], reb["total_tobler"]),
+             "", "Speed-up %.1fx; largest difference of a column total: %.3g." % (
+                 reb["tobler_s"] / reb["ours_s"], reb["max_column_total_diff"]), "",
+             "Monitoring store, 1,000,000 observations:", "",
+             "| database | load 1M (s) | reload 200k, all unchanged (s) | series + cross-section query (s) |",
+             "|---|---|---|---|"]
+    for name, r in (("GeoPackage (current stack)", gpkg), ("PostGIS 15/3.3 (QGIS stack, psycopg2)", pg)):
+        if "error" in r:
+            lines.append("| %s | error: %s | | |" % (name, r["error"]))
+        else:
+            lines.append("| %s | %.2f | %.2f | %.2f |" % (name, r["load_s"], r["reload_200k_s"], r["query_s"]))
+    lines += ["", "Versions: " + versions("numpy", "pandas", "geopandas", "shapely", "tobler")]
+    text = "\n".join(lines) + "\n"
+    write_section(text, args.out)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
