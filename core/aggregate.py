@@ -290,7 +290,8 @@ def aggregate_to_areas(blocks, areas, area_id_field, count_fields=(), rates=None
         v = values[f].to_numpy()[inside]
         missing = np.isnan(v)
         null_counts[f] = int(np.isnan(values[f].to_numpy()).sum())
-        total = np.bincount(codes, weights=np.where(missing, 0.0, v), minlength=n_areas)
+        # float even when no block lies inside (numpy gives int64 for an empty input)
+        total = np.bincount(codes, weights=np.where(missing, 0.0, v), minlength=n_areas).astype("float64")
         known = np.bincount(codes, weights=(~missing).astype("float64"), minlength=n_areas)
         total[known == 0] = np.nan  # no block, or only NULLs: unknown, not zero
         sums[f] = total

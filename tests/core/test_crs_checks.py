@@ -168,3 +168,14 @@ def test_geopackage_srs_id_0_counts_as_no_crs():
             call()
         assert "'Quartiere'" in str(info.value) and "srs_id 0" in str(info.value) \
             and "Assign the correct CRS" in str(info.value)
+
+
+def test_aggregation_with_every_block_outside_gives_null_not_a_crash():
+    # blocks with a wrong CRS land 400 km away: every area gets NULL (unknown), never 0
+    from kommunalmonitor.core.aggregate import aggregate_to_areas
+
+    areas = _square(13.4, 52.5, "EPSG:25833", size=20000.0, name="Planungsräume")
+    blocks = _square(13.4, 52.5, "EPSG:25833", size=500.0, name="Blöcke").assign(pop=[100.0])
+    far = crs_checks.align_crs(_retag(blocks, "EPSG:25832"), areas.crs)
+    result = aggregate_to_areas(far, areas, "id", ["pop"])
+    assert result.areas["pop"].isna().all() and result.diagnostics["n_outside"] == 1
