@@ -459,7 +459,9 @@ def catalogue_index(catalogue, frame, lang=None, feedback=None, **overrides):
     flagged = exclusion_mask(catalogue, frame)
     small_base = values.small_base.any(axis=1).to_numpy()
     population = catalogue.population
-    pop_values = numeric_field(frame, population).to_numpy(dtype="float64") if population else None
+    # a population is a count: never negative, and 1.234 in a text field means 1234
+    pop_values = numeric_field(frame, population, allow_negative=False).to_numpy(dtype="float64") \
+        if population else None
     status_ind = catalogue.by_role("status")
     dynamics_ind = catalogue.by_role("dynamics")
     reasons_given = np.where(flagged, REASON_FLAGGED, np.where(small_base, REASON_SMALL_BASE, "")).astype(object)

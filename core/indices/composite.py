@@ -228,7 +228,8 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
     if population is None:
         pop = None
     elif isinstance(population, str):
-        pop = numeric_field(frame, population).to_numpy(dtype="float64")
+        # a population is a count: never negative, and 1.234 in a text field means 1234
+        pop = numeric_field(frame, population, allow_negative=False).to_numpy(dtype="float64")
     else:
         pop = np.asarray(population, dtype="float64")
     if spec.method == "z_weighted" and pop is None:
