@@ -12,7 +12,11 @@ batch job would run them):
 5. planning priorities: ``indexrobustness`` (Monte Carlo over weights, standardisation and
    indicator set) → ``planningpriorities`` (levels 1–4 with reasons, robustness, residents and
    children, decision table ``musterstadt_priorities.xlsx``) → ``councilmap`` of the priorities
-   (``musterstadt_priorities_map.pdf``).
+   (``musterstadt_priorities_map.pdf``);
+6. monitoring over time (``run_monitoring``): Musterstadt's panel (``core.monitoring.panel``) is
+   loaded into a monitoring store GeoPackage, then ``serieschange`` (change map with
+   significance), ``targetstatus`` (status per target and area, map and XLSX) and
+   ``evaluatemeasure`` (the measure with a planted effect) run on the store's layers.
 
 ``python3 -P scripts/demo.py --write-model`` (re)builds
 ``resources/models/musterstadt_council_map.model3`` from ``build_model()`` below, so the
@@ -239,6 +243,58 @@ def run_priorities(index_path, output, env, note, seed=42):
     return priorities_path, table_path, map_path
 
 
+def run_monitoring(output, env, seed=42):
+    """Monitoring over time on Musterstadt's panel (8 years, boundary change in the middle):
+    store → change map (series and significance) → target status (map + XLSX) → evaluation of
+    the measure with a planted effect. Returns (paths dict, evaluation results, seconds)."""
+    from kommunalmonitor.core.monitoring.panel import make_panel
+    from kommunalmonitor.core.monitoring.store import MonitoringStore
+
+    started = time.time()
+    paths = {name: os.path.join(output, f"musterstadt_{name}") for name in
+             ("monitoring.gpkg", "change.gpkg", "targets.gpkg", "targets.xlsx", "evaluation.gpkg")}
+    for path in paths.values():
+        if os.path.exists(path):
+            os.remove(path)
+    print(">> monitoring over time: panel → store → change map → target status → evaluation")
+    panel = make_panel(seed=seed)
+    store_path = paths["monitoring.gpkg"]
+    with MonitoringStore.geopackage(store_path) as store:
+        store.load_area_set(panel.areas_new, "plr_new", name_field="name", priority_field="priority_level",
+                            valid_from=panel.change_period)
+        store.load_indicators(panel.indicators)
+        store.load_observations(panel.observations_new)
+        store.load_goals(panel.goals)
+        store.load_measures(panel.measures)
+    print(f"   ({len(panel.periods)} periods {panel.periods[0]}–{panel.periods[-1]}, boundary change in "
+          f"{panel.change_period}, series re-tabulated on the new areas: {store_path})")
+    subset = "|subset=area_set = 'plr_new'"
+    observations = f"{store_path}|layername=mon_observations{subset}"
+    areas = f"{store_path}|layername=mon_areas{subset}"
+    _qgis_process(["--json", "run", "kommunalmonitor:serieschange", "--", f"OBSERVATIONS={observations}",
+                   f"AREAS={areas}", "AREAS_ID=area_id", "INDICATOR=unemployment_rate",
+                   f"START={panel.periods[0]}", f"END={panel.periods[-1]}", f"OUTPUT={paths['change.gpkg']}"],
+                  env, "change map")
+    _qgis_process(["--json", "run", "kommunalmonitor:targetstatus", "--", f"OBSERVATIONS={observations}",
+                   f"AREAS={areas}", "AREAS_ID=area_id", f"GOALS={store_path}|layername=mon_goals",
+                   "PRIORITY_FIELD=priority_level", f"OUTPUT={paths['targets.gpkg']}",
+                   f"TABLE={paths['targets.xlsx']}"], env, "target status")
+    measure = panel.measures.iloc[0]
+    planted = panel.planted_effect[measure["measure_id"]]
+    result = _qgis_process(["--json", "run", "kommunalmonitor:evaluatemeasure", "--",
+                            f"OBSERVATIONS={observations}", f"AREAS={areas}", "AREAS_ID=area_id",
+                            f"INDICATOR={planted['indicator']}", f"MEASURE_AREAS={measure['area_ids']}",
+                            f"MEASURE_NAME={measure['name']}", f"START={planted['start']}",
+                            "PERMUTATIONS=499", f"SEED={seed}", f"OUTPUT={paths['evaluation.gpkg']}"],
+                           env, "evaluation of a measure")["results"]
+    print(f"   planted effect {planted['effect']:+.2f}, estimated {result['ESTIMATE']:+.2f} "
+          f"[{result['LOW']:+.2f}, {result['HIGH']:+.2f}], p = {result['P_VALUE']:.3f}")
+    print("   " + result["TEXT"])
+    elapsed = time.time() - started
+    print(f"Monitoring part finished in {elapsed:.1f} s")
+    return paths, result, elapsed
+
+
 def run_demo(output, profile, n_blocks=3000, seed=42):
     """The whole chain; returns (index gpkg, council map pdf, (priorities gpkg, table, map), seconds)."""
     from kommunalmonitor.core.i18n import language
@@ -276,8 +332,9 @@ def run_demo(output, profile, n_blocks=3000, seed=42):
                   env, "council map workflow")
     style_index_gpkg(index_path, lang)
     priorities = run_priorities(index_path, output, env, note, seed)
+    monitoring = run_monitoring(output, env, seed)
     elapsed = time.time() - start
-    return index_path, pdf_path, priorities, elapsed
+    return index_path, pdf_path, priorities, elapsed, monitoring
 
 
 def main(argv=None):
@@ -291,7 +348,8 @@ def main(argv=None):
     if args.write_model:
         write_model()
         return 0
-    index_path, pdf_path, priorities, elapsed = run_demo(args.output, args.profile, args.blocks, args.seed)
+    index_path, pdf_path, priorities, elapsed, monitoring = run_demo(args.output, args.profile, args.blocks,
+                                                                     args.seed)
     print(f"\nDemo finished in {elapsed:.1f} s")
     print(f"  index (GeoPackage, opens styled): {index_path}")
     print(f"  council map (PDF, A3):            {pdf_path}")
@@ -299,6 +357,12 @@ def main(argv=None):
     print(f"  decision table (XLSX):            {priorities[1]}")
     print(f"  priorities map (PDF, A3):         {priorities[2]}")
     print(f"  sample data:                      {os.path.dirname(index_path)}/musterstadt/")
+    paths, _, seconds = monitoring
+    print(f"  monitoring store (GeoPackage):    {paths['monitoring.gpkg']}")
+    print(f"  change map (GeoPackage, styled):  {paths['change.gpkg']}")
+    print(f"  target status (map, XLSX):        {paths['targets.gpkg']}, {paths['targets.xlsx']}")
+    print(f"  evaluation of the measure:        {paths['evaluation.gpkg']}")
+    print(f"  (monitoring part: {seconds:.1f} s)")
     return 0
 
 

@@ -330,8 +330,8 @@ def describe(measure, indicator, estimate, low, high, p_value, pretrend_p, n_tre
     elif np.isfinite(pretrend_p):
         parts.append(tr("Before the measure its areas and their comparison areas developed alike "
                         "(pre-trend check passed).", lang=lang))
-    parts.append(tr("It does not show what caused the difference: other programmes or events in the "
-                    "same areas and years would appear here too.", lang=lang))
+    parts.append(tr("The estimate does not show what caused the difference: other programmes or events "
+                    "in the same areas and years would appear here too.", lang=lang))
     if not options.exclude_neighbours:
         parts.append(tr("Neighbouring areas were allowed as comparison areas; if the measure spilled "
                         "over into them, the effect is underestimated.", lang=lang))
