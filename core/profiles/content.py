@@ -1,0 +1,411 @@
+"""Profile content as data: what one area's page says, computed once for PDF and web.
+
+Every number a profile shows is in :class:`ProfileContent`: the area's indicator values with
+numerator and base, small-base marks and suppression (``core.overlay.privacy``), the city
+and district reference (mean, range, quartiles of the *published* values), the direction
+(better or worse than the city), priority level with its reasons, index value and class and
+how robust the class is; optionally a time series and target status per indicator. The PDF
+(``core.profiles.pdf``) and the web atlas (``core.webatlas``) only lay this out, so both
+show the same numbers and neither can show a suppressed one.
+"""
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..i18n import tr
+from ..overlay.privacy import suppress_for_export
+from ..rates import DEFAULT_MIN_BASE
+from ..validate import layer_name
+
+# |z| below this counts as "similar to the city" (half a standard deviation, as in the reasons).
+SIMILAR_WITHIN = 0.5
+POSITIONS = ("worse", "similar", "better")
+
+
+@dataclass
+class IndicatorSpec:
+    """One indicator of the profile.
+
+    Parameters
+    ----------
+    field : str
+        Value field (a rate or share).
+    label_en, label_de : str, optional
+        Readable names (default: the field name).
+    higher_is_worse : bool
+        Direction: True when a higher value means more need (unemployment), False for
+        supply (kita places per child).
+    numerator, base : str, optional
+        Count fields the value is computed from; shown beside the value, suppressed below the
+        publication minimum, and the value with them.
+    unit : str
+        Shown after the value (``%``, ``‰``).
+    decimals : int
+        Decimals shown.
+    min_base : float
+        Bases below this are marked as small (values uncertain).
+    """
+
+    field: str
+    label_en: Optional[str] = None
+    label_de: Optional[str] = None
+    higher_is_worse: bool = True
+    numerator: Optional[str] = None
+    base: Optional[str] = None
+    unit: str = ""
+    decimals: int = 1
+    min_base: float = DEFAULT_MIN_BASE
+
+    def label(self, lang="en"):
+        """Readable name in ``lang``."""
+        if lang == "de":
+            return self.label_de or self.label_en or self.field
+        return self.label_en or self.field
+
+
+@dataclass
+class ProfileOptions:
+    """What the profiles are built from (fields of the area layer and publication rules)."""
+
+    id_field: str
+    indicators: list
+    name_field: Optional[str] = None
+    district_field: Optional[str] = None
+    population_field: Optional[str] = None
+    min_count: float = 3  # smallest count that may be published (0 switches suppression off)
+    reference_date: str = ""
+    source: str = ""
+    title: str = ""
+
+
+@dataclass
+class ProfileContent:
+    """All profile content.
+
+    Attributes
+    ----------
+    areas : DataFrame
+        One row per area in input order: ``area_id``, ``name``, ``district``, ``population``,
+        ``priority``, ``priority_label_en/de``, ``reasons_en/de``, ``index``, ``index_class``,
+        ``robustness``, ``neighbours`` (list of row positions), ``suppressed`` (any value hidden).
+    values : DataFrame
+        Long table, one row per area and indicator: ``area_id``, ``row``, ``indicator``,
+        ``value``, ``numerator``, ``base``, ``small_base``, ``suppressed``, ``z``, ``position``
+        (worse / similar / better / NaN), ``city_mean``, ``city_min``, ``city_max``,
+        ``city_q25``, ``city_q75``, ``district_mean``, ``district_min``, ``district_max``.
+    series : DataFrame
+        ``area_id``, ``period``, ``indicator``, ``value`` (suppressed values are NaN).
+    status : DataFrame
+        ``area_id``, ``indicator``, ``target``, ``status``, ``significant`` (may be empty).
+    indicators : list of IndicatorSpec
+    options : ProfileOptions
+    geometry : GeoSeries or None
+        Area geometries in input order (for maps).
+    diagnostics : dict
+        ``suppressed`` (count per field), ``n_areas``.
+    """
+
+    areas: pd.DataFrame
+    values: pd.DataFrame
+    series: pd.DataFrame
+    status: pd.DataFrame
+    indicators: list
+    options: ProfileOptions
+    geometry: object = None
+    diagnostics: dict = field(default_factory=dict)
+
+    def area_values(self, row):
+        """The value rows of the area at position ``row`` (indicator order)."""
+        block = self._by_row().get(int(row))
+        return block if block is not None else self.values.iloc[0:0]
+
+    def area_record(self, row):
+        """The area row at position ``row`` as a dict (records cached: pages ask often)."""
+        cache = self.__dict__.get("_area_records")
+        if cache is None:
+            cache = self.areas.to_dict("records")
+            self.__dict__["_area_records"] = cache
+        return dict(cache[int(row)])
+
+    def value_records(self, row):
+        """The indicator rows of the area at ``row`` as a list of dicts (fresh copies)."""
+        cache = self.__dict__.get("_value_records")
+        if cache is None:
+            cache = {k: g.to_dict("records") for k, g in self._by_row().items()}
+            self.__dict__["_value_records"] = cache
+        return [dict(r) for r in cache.get(int(row), [])]
+
+    def _by_row(self):
+        """Value rows grouped by area position (cached)."""
+        cache = self.__dict__.get("_row_cache")
+        if cache is None:
+            cache = {int(k): g for k, g in self.values.groupby("row", sort=False)}
+            self.__dict__["_row_cache"] = cache
+        return cache
+
+    def area_series(self, area_id):
+        """The time series rows of one area."""
+        cache = self.__dict__.get("_series_cache")
+        if cache is None:
+            cache = {k: g for k, g in self.series.groupby("area_id", sort=False)} if len(self.series) else {}
+            self.__dict__["_series_cache"] = cache
+        return cache.get(area_id, self.series.iloc[0:0])
+
+    def area_status(self, area_id):
+        """The target status rows of one area."""
+        if self.status is None or not len(self.status):
+            return pd.DataFrame(columns=["area_id", "indicator", "target", "status", "significant"])
+        return self.status[self.status["area_id"] == area_id]
+
+
+def coerce_indicator(spec):
+    """Accept an IndicatorSpec, a dict of its fields, or a field name."""
+    if isinstance(spec, IndicatorSpec):
+        return spec
+    if isinstance(spec, dict):
+        return IndicatorSpec(**spec)
+    return IndicatorSpec(field=str(spec))
+
+
+def _numbers(frame, column):
+    """A column as float array (text and NULL → NaN)."""
+    return np.asarray(pd.to_numeric(frame[column], errors="coerce"), dtype="float64")
+
+
+def _check(frame, options, indicators):
+    """Fields exist, ids unique: errors name layer and field."""
+    layer = layer_name(frame)
+    if len(frame) == 0:
+        raise InputError(tr("Layer '{layer}' has no features; profiles need at least one area.", layer=layer))
+    if not indicators:
+        raise InputError(tr("Choose at least one indicator field for the profiles."))
+    wanted = [options.id_field, options.name_field, options.district_field, options.population_field]
+    for ind in indicators:
+        wanted += [ind.field, ind.numerator, ind.base]
+    missing = [f for f in dict.fromkeys(w for w in wanted if w) if f not in frame.columns]
+    if missing:
+        raise InputError(tr("Layer '{layer}' has no field(s) {fields}. Choose fields of the layer.",
+                            layer=layer, fields=", ".join(missing)))
+    ids = frame[options.id_field]
+    if ids.isna().any() or ids.astype(str).duplicated().any():
+        dup = ids.astype(str)[ids.astype(str).duplicated()].head(3).tolist()
+        raise InputError(tr("Field '{field}' of layer '{layer}' must identify each area once (empty or "
+                            "repeated: {values}); choose an id field.",
+                            field=options.id_field, layer=layer, values=", ".join(dup) or "NULL"))
+    fields = [ind.field for ind in indicators]
+    if len(set(fields)) != len(fields):
+        raise InputError(tr("An indicator is listed twice: {fields}.", fields=", ".join(fields)))
+
+
+def suppressed_frame(frame, indicators, min_count):
+    """Values, numerators and bases after the publication rule, plus a hidden mask per indicator.
+
+    Each indicator with counts is treated as a rate (``core.overlay.privacy.suppress_for_export``):
+    a numerator or base under ``min_count`` is hidden, and the value with it, so it cannot be
+    recovered from the other two.
+    """
+    work = pd.DataFrame(index=range(len(frame)))
+    names = []
+    for k, ind in enumerate(indicators):
+        name = f"i{k}"
+        work[name] = _numbers(frame, ind.field)
+        if ind.numerator or ind.base:
+            names.append(name)
+            work[f"{name}_num"] = _numbers(frame, ind.numerator) if ind.numerator else np.nan
+            work[f"{name}_den"] = _numbers(frame, ind.base) if ind.base else np.nan
+    out, report = suppress_for_export(work, [], min_count=min_count, rates=names)
+    hidden = {}
+    for k, ind in enumerate(indicators):
+        name = f"i{k}"
+        before = work[name].to_numpy()
+        after = out[name].to_numpy(dtype=float)
+        hidden[ind.field] = np.isnan(after) & ~np.isnan(before)
+    named = {}
+    for key, count in report.items():  # 'i0_num' → '<field>_num'
+        prefix, _, suffix = key.partition("_")
+        named[indicators[int(prefix[1:])].field + (f"_{suffix}" if suffix else "")] = count
+    return out, hidden, named
+
+
+def _reference(values, groups=None):
+    """Mean, min, max, quartiles of the finite values, per group when given."""
+    def stats(v):
+        v = v[np.isfinite(v)]
+        if not len(v):
+            return (np.nan,) * 5
+        return (float(v.mean()), float(v.min()), float(v.max()),
+                float(np.quantile(v, 0.25)), float(np.quantile(v, 0.75)))
+    if groups is None:
+        return stats(values)
+    out = np.full((len(values), 5), np.nan)
+    keys = pd.Series(groups).astype(str).to_numpy()
+    for key in np.unique(keys):
+        sel = keys == key
+        out[sel] = stats(values[sel])
+    return out
+
+
+def _ranking_columns(frame, ranking, n):
+    """Priority, reasons, index, class and robustness from a ranking table (or empty)."""
+    cols = {}
+    for key in ("priority", "priority_label", "reasons_en", "reasons_de", "index", "index_class", "robustness"):
+        if ranking is not None and key in ranking.columns:
+            if len(ranking) != n:
+                raise InputError(tr("The priority table ({m} rows) does not match the areas ({n}).",
+                                    m=len(ranking), n=n))
+            cols[key] = ranking[key].to_numpy()
+        else:
+            cols[key] = np.full(n, np.nan) if key not in ("reasons_en", "reasons_de", "priority_label") \
+                else np.array([""] * n, dtype=object)
+    return cols
+
+
+def _series(series, ids, indicators, min_count):
+    """Long time series restricted to known areas/indicators, suppressed where counts are small."""
+    columns = ["area_id", "period", "indicator", "value"]
+    if series is None or not len(series):
+        return pd.DataFrame(columns=columns)
+    missing = [c for c in columns if c not in series.columns]
+    if missing:
+        raise InputError(tr("The time series table needs the columns {columns} (missing: {missing}).",
+                            columns=", ".join(columns), missing=", ".join(missing)))
+    known = {ind.field for ind in indicators}
+    work = pd.DataFrame({"area_id": series["area_id"].astype(str).to_numpy(),
+                         "period": series["period"].astype(str).to_numpy(),
+                         "indicator": series["indicator"].astype(str).to_numpy(),
+                         "value": _numbers(series, "value")})
+    counts = [c for c in ("numerator", "base") if c in series.columns]
+    if counts:
+        work["value_num"] = _numbers(series, "numerator") if "numerator" in counts else np.nan
+        work["value_den"] = _numbers(series, "base") if "base" in counts else np.nan
+        work, _ = suppress_for_export(work, [], min_count=min_count, rates=["value"])
+        work = work[columns]
+    keep = work["area_id"].isin(set(ids)) & work["indicator"].isin(known)
+    return work[keep].sort_values(["area_id", "indicator", "period"], kind="mergesort").reset_index(drop=True)
+
+
+def build_profiles(frame, options, ranking=None, series=None, status=None, neighbours=None):
+    """Compute the content of every area's profile.
+
+    Parameters
+    ----------
+    frame : DataFrame or GeoDataFrame
+        One row per area with the fields named in ``options`` (not modified).
+    options : ProfileOptions
+    ranking : DataFrame, optional
+        Same rows as ``frame``: ``priority``, ``priority_label``, ``reasons_en``,
+        ``reasons_de``, ``index``, ``index_class``, ``robustness`` (e.g. the output of
+        ``core.priorities.ranking.priorities_from_index``); missing columns stay empty.
+    series : DataFrame, optional
+        Long time series: ``area_id``, ``period``, ``indicator`` (an indicator field),
+        ``value`` and optionally ``numerator``/``base`` (then suppressed like the values).
+    status : DataFrame, optional
+        Target status: ``area_id``, ``indicator``, ``target``, ``status`` (text) and
+        optionally ``significant`` (change larger than noise, bool).
+    neighbours : list of arrays, optional
+        Row positions of each area's neighbours (default: queen contiguity when ``frame`` has
+        geometries).
+
+    Returns
+    -------
+    ProfileContent
+    """
+    indicators = [coerce_indicator(i) for i in options.indicators]
+    _check(frame, options, indicators)
+    n = len(frame)
+    ids = frame[options.id_field].astype(str).to_numpy()
+    names = frame[options.name_field].astype(str).to_numpy() if options.name_field else ids
+    districts = frame[options.district_field].astype(str).to_numpy() if options.district_field else None
+    published, hidden, report = suppressed_frame(frame, indicators, options.min_count)
+    rows = []
+    for k, ind in enumerate(indicators):
+        name = f"i{k}"
+        value = published[name].to_numpy(dtype=float)
+        # references only from published values: a range end could otherwise disclose a hidden one
+        mean, vmin, vmax, q25, q75 = _reference(value)
+        spread = np.nanstd(value) if np.isfinite(value).sum() > 1 else np.nan
+        z = (value - mean) / spread if spread and np.isfinite(spread) and spread > 0 else np.full(n, np.nan)
+        need = z if ind.higher_is_worse else -z
+        position = np.where(np.isnan(need), None,
+                            np.where(need >= SIMILAR_WITHIN, "worse",
+                                     np.where(need <= -SIMILAR_WITHIN, "better", "similar")))
+        num = published[f"{name}_num"].to_numpy(dtype=float) if f"{name}_num" in published else np.full(n, np.nan)
+        den = published[f"{name}_den"].to_numpy(dtype=float) if f"{name}_den" in published else np.full(n, np.nan)
+        small = (np.isfinite(den) & (den < ind.min_base)) if ind.base else np.zeros(n, dtype=bool)
+        block = {"area_id": ids, "row": np.arange(n), "indicator": ind.field, "value": value,
+                 "numerator": num, "base": den, "small_base": small, "suppressed": hidden[ind.field],
+                 "z": z, "position": position, "city_mean": mean, "city_min": vmin, "city_max": vmax,
+                 "city_q25": q25, "city_q75": q75}
+        if districts is not None:
+            ref = _reference(value, districts)
+            block.update(district_mean=ref[:, 0], district_min=ref[:, 1], district_max=ref[:, 2])
+        else:
+            block.update(district_mean=np.nan, district_min=np.nan, district_max=np.nan)
+        rows.append(pd.DataFrame(block))
+    values = pd.concat(rows, ignore_index=True)
+    order = {ind.field: k for k, ind in enumerate(indicators)}
+    values = values.assign(_k=values["indicator"].map(order)).sort_values(
+        ["row", "_k"], kind="mergesort").drop(columns="_k").reset_index(drop=True)
+    ranks = _ranking_columns(frame, ranking, n)
+    any_hidden = np.zeros(n, dtype=bool)
+    for mask in hidden.values():
+        any_hidden |= mask
+    geometry = getattr(frame, "geometry", None) if hasattr(frame, "crs") else None
+    if neighbours is None and geometry is not None:
+        from ..priorities.weights import contiguity
+
+        neighbours = contiguity(frame.reset_index(drop=True)).neighbour_lists()
+    areas = pd.DataFrame({
+        "area_id": ids, "name": names,
+        "district": districts if districts is not None else [""] * n,
+        "population": _numbers(frame, options.population_field) if options.population_field else np.nan,
+        "priority": ranks["priority"], "priority_label": ranks["priority_label"],
+        "reasons_en": ranks["reasons_en"], "reasons_de": ranks["reasons_de"],
+        "index": ranks["index"], "index_class": ranks["index_class"], "robustness": ranks["robustness"],
+        "neighbours": list(neighbours) if neighbours is not None else [np.array([], dtype=int)] * n,
+        "suppressed": any_hidden})
+    status_table = pd.DataFrame(columns=["area_id", "indicator", "target", "status", "significant"])
+    if status is not None and len(status):
+        need = [c for c in ("area_id", "indicator", "status") if c not in status.columns]
+        if need:
+            raise InputError(tr("The target status table needs the columns area_id, indicator and status "
+                                "(missing: {missing}).", missing=", ".join(need)))
+        status_table = status.assign(area_id=status["area_id"].astype(str)).reindex(
+            columns=["area_id", "indicator", "target", "status", "significant"])
+        # a target status must not restate a suppressed value
+        hidden_pairs = set(zip(values.loc[values["suppressed"], "area_id"], values.loc[values["suppressed"], "indicator"]))
+        keep = [(a, i) not in hidden_pairs for a, i in zip(status_table["area_id"], status_table["indicator"])]
+        status_table = status_table[np.array(keep, dtype=bool)].reset_index(drop=True)
+    content = ProfileContent(
+        areas=areas, values=values, series=_series(series, ids, indicators, options.min_count),
+        status=status_table, indicators=indicators, options=options,
+        geometry=geometry.reset_index(drop=True) if geometry is not None else None,
+        diagnostics={"suppressed": report, "n_areas": n,
+                     "suppressed_values": int(values["suppressed"].sum())})
+    return content
+
+
+def format_value(value, decimals=1, lang="en", unit=""):
+    """A value as shown on a profile ('–' for missing)."""
+    from ..i18n import format_number
+
+    if value is None or not np.isfinite(value):
+        return "–"
+    text = format_number(float(value), decimals, lang)
+    return f"{text} {unit}".strip() if unit and unit != "%" else text + (unit or "")
+
+
+def position_text(position, lang="en"):
+    """'worse than the city average' … in ``lang``."""
+    texts = {"worse": "worse than the city average", "better": "better than the city average",
+             "similar": "close to the city average"}
+    return tr(texts[position], lang=lang) if position in texts else ""
+
+
+def search_strategy_note(lang="en"):
+    """The note every profile carries."""
+    return tr("An index is a search strategy, not a verdict: it shows where to look closer, "
+              "not what is good or bad about an area. Check flagged areas on site.", lang=lang)

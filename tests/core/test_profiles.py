@@ -1,0 +1,180 @@
+"""Area profiles: content numbers by hand and against the index engine, suppression, the PDF atlas."""
+import importlib.util
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kommunalmonitor.core.errors import InputError
+from kommunalmonitor.core.profiles.content import IndicatorSpec, ProfileOptions, build_profiles
+from kommunalmonitor.core.profiles.pdf import AtlasOptions, Facility, write_atlas
+
+_spec = importlib.util.spec_from_file_location(
+    "profile_test_data", os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_profiles_data.py"))
+data = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(data)
+
+
+def test_hand_computed_profile_values():
+    frame = data.small_city()
+    before = frame.copy()
+    content = build_profiles(frame, data.small_options())
+    pd.testing.assert_frame_equal(frame, before)  # input untouched
+    v = content.values.set_index(["area_id", "indicator"])
+    # unemployment: published everywhere; city mean 7, range 2..12, district means N 6, S 8
+    u = v.xs("unemployment", level="indicator")
+    assert u["city_mean"].iloc[0] == pytest.approx(7.0)
+    assert (u["city_min"].iloc[0], u["city_max"].iloc[0]) == (2.0, 12.0)
+    assert u.loc["a", "district_mean"] == pytest.approx(6.0) and u.loc["e", "district_mean"] == pytest.approx(8.0)
+    sd = np.std([4, 8, 6, 12, 10, 2])
+    assert u.loc["d", "z"] == pytest.approx((12 - 7) / sd)
+    assert u.loc["d", "position"] == "worse" and u.loc["f", "position"] == "better"
+    assert u.loc["c", "position"] == "similar"  # |z| = 0.29 < 0.5
+    # children: area c has 2 children (< 3): numerator and value are hidden, base stays
+    c = v.xs("child_share", level="indicator")
+    assert c.loc["c", "suppressed"] and np.isnan(c.loc["c", "value"]) and np.isnan(c.loc["c", "numerator"])
+    published = [10.0, 15.0, 5.0, 10.0, 10.0]  # a, b, d, e, f
+    assert c["city_mean"].iloc[0] == pytest.approx(np.mean(published))  # the hidden value is not in the mean
+    assert c["city_max"].iloc[0] == 15.0 and c["city_min"].iloc[0] == 5.0
+    assert c.loc["c", "small_base"] and not c.loc["e", "small_base"]  # bases 250 < 300 ≤ 500
+    # a higher child share counts as better (higher_is_worse=False)
+    assert c.loc["b", "position"] == "better" and c.loc["d", "position"] == "worse"
+    assert content.areas.set_index("area_id").loc["c", "suppressed"]
+    assert content.diagnostics["suppressed"]["child_share"] == 1
+    # neighbours from queen contiguity: a touches b, d, e
+    a_neighbours = sorted(content.areas["area_id"].to_numpy()[content.areas["neighbours"].iloc[0]])
+    assert a_neighbours == ["b", "d", "e"]
+
+
+def test_small_base_and_suppression_off():
+    frame = data.small_city()
+    content = build_profiles(frame, data.small_options(min_count=0))
+    c = content.values.set_index(["area_id", "indicator"]).xs("child_share", level="indicator")
+    assert not c["suppressed"].any() and c.loc["c", "value"] == pytest.approx(data.SENTINEL)
+    assert c.loc["c", "small_base"]  # 250 residents < 300
+    assert not c.loc["e", "small_base"]
+
+
+def test_errors_name_layer_and_field():
+    frame = data.small_city()
+    opts = data.small_options()
+    opts.indicators = [IndicatorSpec("nope")]
+    with pytest.raises(InputError, match="nope"):
+        build_profiles(frame, opts)
+    dup = frame.assign(id=["a", "a", "c", "d", "e", "f"])
+    with pytest.raises(InputError, match="'id'"):
+        build_profiles(dup, data.small_options())
+    with pytest.raises(InputError, match="area_id"):
+        build_profiles(frame, data.small_options(), series=pd.DataFrame({"period": ["1"]}))
+
+
+def test_series_and_status_are_suppressed_with_the_values():
+    frame = data.small_city()
+    series = pd.DataFrame({"area_id": ["c", "c", "a", "a"], "period": ["2023", "2024"] * 2,
+                           "indicator": "child_share", "value": [1.0, 2.0, 9.0, 10.0],
+                           "numerator": [1, 2, 90, 100], "base": [240, 250, 1000, 1000]})
+    status = pd.DataFrame({"area_id": ["a", "c"], "indicator": ["child_share"] * 2, "target": [12.0, 12.0],
+                           "status": ["on track", "off track"], "significant": [True, False]})
+    content = build_profiles(frame, data.small_options(), series=series, status=status)
+    s = content.series.set_index(["area_id", "period"])["value"]
+    assert np.isnan(s[("c", "2023")]) and np.isnan(s[("c", "2024")]) and s[("a", "2024")] == 10.0
+    # a status would restate the hidden value's position: dropped with it
+    assert content.status["area_id"].tolist() == ["a"]
+
+
+def _pdf_text(path, first=None, last=None):
+    """pdftotext of some pages."""
+    args = ["pdftotext", "-layout"]
+    if first:
+        args += ["-f", str(first), "-l", str(last or first)]
+    return subprocess.run(args + [path, "-"], check=True, capture_output=True, text=True).stdout
+
+
+def _rendered_pages(path, folder, first, last, dpi=24):
+    """Grey pixel arrays of rendered pages (pdftoppm, PGM)."""
+    prefix = os.path.join(folder, "page")
+    subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), "-f", str(first), "-l", str(last), path, prefix], check=True)
+    pages = []
+    for name in sorted(f for f in os.listdir(folder) if f.startswith("page") and f.endswith(".pgm")):
+        with open(os.path.join(folder, name), "rb") as fh:
+            raw = fh.read()
+        parts = raw.split(maxsplit=4)  # P5, width, height, maxval, pixels
+        width, height = int(parts[1]), int(parts[2])
+        pages.append(np.frombuffer(parts[4][:width * height], dtype=np.uint8).reshape(height, width))
+    return pages
+
+
+def test_small_city_atlas_pdf_pages_text_and_no_hidden_value(tmp_path):
+    frame = data.small_city()
+    content = build_profiles(frame, data.small_options())
+    schools = data.small_facilities()
+    fac = [Facility("Schools", "Schulen", np.column_stack([schools.geometry.x, schools.geometry.y]))]
+    for lang, title in (("en", "Area profiles"), ("de", "Gebietssteckbriefe")):
+        path = str(tmp_path / f"atlas_{lang}.pdf")
+        info = write_atlas(content, path, AtlasOptions(lang=lang, facilities=fac, created="2026-12-03"))
+        # cover, overview, one contents page, six areas
+        assert info == {"pages": 9, "first_area_page": 4, "areas": 6}
+        text = _pdf_text(path)
+        assert text.count("\f") == 9
+        assert title in _pdf_text(path, 1)
+        for k, name in enumerate(frame["name"]):
+            assert name in _pdf_text(path, 4 + k)
+        page_c = _pdf_text(path, 6)
+        assert "Chausseeviertel" in page_c and "•" in page_c
+        for hidden in ("87,7", "87.7", "87,65", "87.65", "2 / 250", "2,0 / 250"):
+            assert hidden not in text
+        assert ("search strategy, not a verdict" if lang == "en" else "Suchstrategie, kein Urteil") in page_c
+        pages = _rendered_pages(path, str(tmp_path), 1, 9)
+        assert len(pages) == 9
+        for page in pages:
+            assert (page < 200).sum() > 200  # something is printed on every page (a blank page has 0)
+
+
+def test_berlin_profiles_equal_index_outputs_and_atlas(berlin_mss, berlin_dir, tmp_path):
+    """All 542 PLR: content equals the index engine's output; the atlas pages of hidden values
+    (and a few others) show the area and never the hidden numbers."""
+    from kommunalmonitor.core.priorities.ranking import priorities_from_index
+
+    frame = data.berlin_frame(berlin_mss, berlin_dir)
+    options = data.berlin_options(frame)
+    ranking, _ = priorities_from_index(frame, ["S1", "S3", "S4"], population="EW", n_runs=60, seed=3)
+    content = build_profiles(frame, options, ranking=ranking)
+    areas = content.areas
+    assert len(areas) == 542
+    np.testing.assert_array_equal(areas["priority"].to_numpy(), ranking["priority"].to_numpy())
+    np.testing.assert_allclose(areas["index"].to_numpy(dtype=float), ranking["index"].to_numpy(dtype=float))
+    np.testing.assert_allclose(areas["robustness"].to_numpy(dtype=float), ranking["robustness"].to_numpy(dtype=float))
+    assert areas["reasons_de"].tolist() == ranking["reasons_de"].tolist()
+    # MSS status classes published by SenSBW: class 4 (sehr niedrig) is the index's top class
+    idx = pd.read_csv(os.path.join(berlin_dir, "mss_2021_indizes.csv"), dtype={"PLR_ID": str})
+    si = frame[["PLR_ID"]].merge(idx[["PLR_ID", "SI_N"]], how="left")["SI_N"].to_numpy(dtype=float)
+    rated = np.isfinite(areas["index_class"].to_numpy(dtype=float))
+    assert rated.sum() == 536
+    np.testing.assert_array_equal(areas["index_class"].to_numpy(dtype=float)[rated], si[rated])
+    values = content.values
+    s1 = values[values["indicator"] == "S1"].sort_values("row")
+    raw = pd.to_numeric(frame["S1"], errors="coerce").to_numpy(dtype=float)
+    np.testing.assert_allclose(s1["value"].to_numpy(dtype=float), raw)
+    assert s1["city_mean"].iloc[0] == pytest.approx(np.nanmean(raw))
+    hidden = values[values["suppressed"]]
+    assert len(hidden) >= 3 and set(hidden["indicator"]) <= {"u6_share", "o65_share"}
+    assert hidden["value"].isna().all() and hidden["numerator"].isna().all()
+    rows = sorted(set(hidden["row"].tolist()) | {0, 100, 541})
+    path = str(tmp_path / "berlin.pdf")
+    info = write_atlas(content, path, AtlasOptions(lang="de", rows=rows))
+    assert info["pages"] == 3 + len(rows)
+    for k, row in enumerate(rows):
+        text = _pdf_text(path, info["first_area_page"] + k)
+        assert areas["name"].iloc[row] in text and areas["area_id"].iloc[row] in text
+        for rec in hidden[hidden["row"] == row].to_dict("records"):
+            raw_num = frame.loc[row, {"u6_share": "unter6", "o65_share": "65undmehr"}[rec["indicator"]]]
+            raw_val = frame.loc[row, rec["indicator"]]
+            assert f"{raw_val:.1f}".replace(".", ",") + "%" not in text
+            assert f"{int(raw_num)} / " not in text
+            assert "•" in text
+    pages = _rendered_pages(path, str(tmp_path), 1, info["pages"])
+    assert len(pages) == info["pages"] and all((p < 200).sum() > 200 for p in pages)
+    assert shutil.which("pdftotext")
