@@ -20,9 +20,10 @@ def test_model_is_exposed_with_the_three_steps(qgis_app):
                      "index": "kommunalmonitor:compositeindex",
                      "map": "kommunalmonitor:councilmap"}
     names = {p.name() for p in model.parameterDefinitions()}
-    assert {"blocks", "areas", "area_id", "place", "index:index", "map:council_map"} <= names
-    rates = model.childAlgorithm("aggregate").parameterSources()["RATES"][0].staticValue()
-    assert "child_poverty = children_transfer_2022 / (pop_0_5_2022 + pop_6_14_2022)" in rates
+    assert {"a_blocks", "b_areas", "c_area_id", "l_place", "index:index", "map:council_map"} <= names
+    # the rates are built from the planner's field choices (tests/qgis/test_model.py runs them)
+    rates = model.childAlgorithm("aggregate").parameterSources()["RATES"][0].expression()
+    assert "'child_poverty = ' || @k_children_transfer" in rates
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +114,25 @@ def test_demo_ends_with_planning_priorities_map_and_decision_table(demo_run, qgi
     text = " ".join(subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True,
                                    text=True, check=True).stdout.split())
     assert "Planungsschwerpunkte Musterstadt 2022" in text and "Priorität 1" in text
+
+
+def test_demo_ends_with_monitoring_over_time(demo_run, qgis_app):
+    """Series → change map → target status → evaluation on Musterstadt's panel, timed."""
+    import openpyxl
+    from qgis.core import QgsVectorLayer
+
+    folder, stdout = demo_run
+    assert re.search(r"Monitoring part finished in \d+\.\d s", stdout)
+    change = QgsVectorLayer(str(folder / "musterstadt_change.gpkg"), "c", "ogr")
+    assert change.isValid() and change.renderer().type() == "categorizedSymbol"
+    assert {"change_class", "p_value", "movement", "trend_slope"} <= set(change.fields().names())
+    targets = QgsVectorLayer(str(folder / "musterstadt_targets.gpkg"), "t", "ogr")
+    statuses = {f["status"] for f in targets.getFeatures()}
+    assert statuses and statuses <= {1, 2, 3, 4, 5, None}
+    book = openpyxl.load_workbook(folder / "musterstadt_targets.xlsx", read_only=True)
+    assert "Zielstatus je Gebiet" in book.sheetnames
+    # the measure with the planted effect (−2 points) is found, its interval holds the truth
+    found = re.search(r"planted effect ([+-]\d+\.\d+), estimated ([+-]\d+\.\d+) \[([+-]\d+\.\d+), "
+                      r"([+-]\d+\.\d+)\], p = (\d\.\d+)", stdout)
+    planted, _, low, high, p = map(float, found.groups())
+    assert low <= planted <= high and p < 0.05
