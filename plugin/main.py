@@ -103,6 +103,16 @@ class KommunalmonitorPlugin:
             if on_toolbar and self.toolbar is not None:
                 self.toolbar.addAction(action)
             self.actions.append(action)
+        self.context_actions = []
+        try:  # the toolbox's context menu comes from QGIS's processing plugin (desktop only)
+            from processing.gui.ProviderActions import ProviderContextMenuActions
+
+            from .model_actions import make_edit_copy_action
+
+            self.context_actions = [make_edit_copy_action()]
+            ProviderContextMenuActions.registerProviderContextMenuActions(self.context_actions)
+        except Exception as error:  # noqa: BLE001 - a missing menu entry must not stop the plugin
+            QgsMessageLog.logMessage(str(error), LOG_TAG, Qgis.Warning)
         if self.dependency_message:
             try:
                 self.iface.messageBar().pushCritical(LOG_TAG, self.dependency_message)
@@ -198,6 +208,14 @@ class KommunalmonitorPlugin:
         if getattr(self, "toolbar", None) is not None:
             self.toolbar.deleteLater()
             self.toolbar = None
+        if getattr(self, "context_actions", None):
+            try:
+                from processing.gui.ProviderActions import ProviderContextMenuActions
+
+                ProviderContextMenuActions.deregisterProviderContextMenuActions(self.context_actions)
+            except Exception:  # noqa: BLE001 - processing already gone at QGIS exit
+                pass
+            self.context_actions = []
         for action in self.actions:
             if self.iface is not None:
                 self.iface.removePluginMenu(MENU, action)

@@ -22,13 +22,41 @@ MODEL_DISPLAY_NAMES = {
 
 
 class ShippedModel(QgsProcessingModelAlgorithm):
-    """A model from ``resources/models`` whose toolbox name is translated (QGIS shows a
-    model's id as its name otherwise)."""
+    """A model from ``resources/models`` that speaks the interface language: translated name,
+    input labels and help (``resources/help/<lang>/<model name>.html``), in the toolbox group of
+    its topic (QGIS shows a model's id as its name and its file's group otherwise)."""
 
     def displayName(self):  # noqa: N802
         """Translated name, or the model's own name when none is registered."""
         english = MODEL_DISPLAY_NAMES.get(self.name())
         return tr(english) if english else super().displayName()
+
+    def groupId(self):  # noqa: N802
+        """The id of the model's topic group (a model file stores only the English group name)."""
+        from .base import GROUPS
+
+        stored = super().group()
+        return next((key for key, english in GROUPS.items() if english == stored), stored)
+
+    def group(self):
+        """The translated toolbox group of the model's topic (the same as its algorithms')."""
+        from .base import GROUPS
+
+        return tr(GROUPS[self.groupId()]) if self.groupId() in GROUPS else super().group()
+
+    def shortHelpString(self):  # noqa: N802
+        """Help in the interface language, from the help folder like the algorithms'."""
+        from .base import help_for_dialog, read_help
+
+        return help_for_dialog(read_help(self.name())) or super().shortHelpString()
+
+    def translate_inputs(self):
+        """Input labels in the interface language (English in the file, German in the catalogue)."""
+        for definition in self.parameterDefinitions():
+            own = self.parameterDefinition(definition.name())
+            if own is not None and not own.name().count(":"):  # outputs are named child:output
+                own.setDescription(tr(own.description()))
+        return self
 
     def createInstance(self):  # noqa: N802
         """A copy that keeps the translated name (QGIS clones models for each run)."""
@@ -108,6 +136,6 @@ class KommunalmonitorProvider(QgsProcessingProvider):
                 if name.endswith(".model3"):
                     model = ShippedModel()
                     if model.fromFile(os.path.join(MODELS_DIR, name)):
-                        self.addAlgorithm(model)
+                        self.addAlgorithm(model.translate_inputs())
                     else:
                         self.load_errors.append(_report_broken_module(name, ValueError("invalid model file")))

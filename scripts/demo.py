@@ -38,25 +38,55 @@ MODEL_NAME = "councilmapworkflow"
 MODEL_ID = "kommunalmonitor:" + MODEL_NAME
 QGIS_PROCESS = shutil.which("qgis_process.bin") or "/usr/bin/qgis_process.bin"
 
-COUNT_FIELDS = ["pop_2022", "pop_0_5_2022", "pop_6_14_2022", "pop_18_64_2022", "unemployed_2022",
-                "transfer_recipients_2022", "children_transfer_2022"]
-RATES = ("unemployment_rate = unemployed_2022 / pop_18_64_2022 * 100;\n"
-         "transfer_rate = transfer_recipients_2022 / pop_2022 * 100;\n"
-         "child_poverty = children_transfer_2022 / (pop_0_5_2022 + pop_6_14_2022) * 100")
 INDICATORS = ["unemployment_rate", "transfer_rate", "child_poverty"]
-MODEL_HELP = (
-    "Vom Block zur Gremienkarte / from blocks to the council map: (1) Blöcke zu Planungsräumen "
-    "zusammenfassen (Summen; Arbeitslosenquote, Transferbezugsquote, Kinderarmut aus den Summen "
-    "neu berechnet), (2) zusammengesetzter Index (z-Werte wie MSS, Klassen nach "
-    "Standardabweichungen, Gebiete unter 300 Einwohnern nicht bewertet), (3) Gremienkarte als PDF "
-    "(A3 quer). Aggregate blocks to planning areas (rates recomputed from summed counts), "
-    "composite index (MSS z-scores, SD-band classes, areas under 300 residents not rated), "
-    "council map PDF (A3 landscape). Der Index ist eine Suchstrategie, kein Urteil / the index "
-    "is a search strategy, not a verdict.")
+MODEL_GROUP = ("maps", "6 Council maps and reports")  # the toolbox group of the council map itself
+
+# Model inputs in the order the dialog shows them. QGIS 3.22 lists model inputs sorted by
+# their names, so the names carry a letter for the order; the descriptions (English, German
+# in i18n/de/desktop.json via the provider's ShippedModel) are what the planner reads.
+# (name, description, kind, default, parent, optional)
+MODEL_INPUTS = (
+    ("a_blocks", "Blocks with counts", "layer", None, None, False),
+    ("b_areas", "Planning areas", "layer", None, None, False),
+    ("c_area_id", "Planning-area id field", "field", "plr_id", "b_areas", False),
+    ("d_area_name", "Area name field (labels on the map)", "field", "plr_name", "b_areas", True),
+    ("e_population", "Residents (count field of the blocks)", "number_field", "pop_2022", "a_blocks", False),
+    ("f_working_age", "Residents of working age, 18–64 (denominator of the unemployment rate)",
+     "number_field", "pop_18_64_2022", "a_blocks", False),
+    ("g_unemployed", "Unemployed (count field)", "number_field", "unemployed_2022", "a_blocks", False),
+    ("h_transfer", "Recipients of transfer benefits (count field)", "number_field",
+     "transfer_recipients_2022", "a_blocks", False),
+    ("i_children", "Children (denominator of child poverty, e.g. under 6)", "number_field",
+     "pop_0_5_2022", "a_blocks", False),
+    ("j_children_more", "More children to add to the denominator (e.g. 6 to 14), optional", "number_field",
+     "pop_6_14_2022", "a_blocks", True),
+    ("k_children_transfer", "Children receiving transfer benefits (count field)", "number_field",
+     "children_transfer_2022", "a_blocks", False),
+    ("l_place", "Municipality (map title)", "string", "Musterstadt", None, True),
+    ("m_year", "Data year", "string", "2022", None, True),
+    ("n_source_note", "Data source note", "string", "", None, True),
+)
+
+# The child poverty denominator: one children field, or two added up.
+_CHILDREN = ("if(coalesce(@j_children_more, '') = '', @i_children, "
+             "'(' || @i_children || ' + ' || @j_children_more || ')')")
+# Rates from the chosen fields: the indicator names stay fixed, so the map labels them.
+RATES_EXPRESSION = (
+    "'unemployment_rate = ' || @g_unemployed || ' / ' || @f_working_age || ' * 100;\n' || "
+    "'transfer_rate = ' || @h_transfer || ' / ' || @e_population || ' * 100;\n' || "
+    "'child_poverty = ' || @k_children_transfer || ' / ' || " + _CHILDREN + " || ' * 100'")
+COUNT_FIELDS_EXPRESSION = (
+    "@e_population || ';' || @f_working_age || ';' || @g_unemployed || ';' || @h_transfer || ';' || "
+    "@i_children || if(coalesce(@j_children_more, '') = '', '', ';' || @j_children_more) || ';' || "
+    "@k_children_transfer")
 
 
 def build_model():
-    """The council-map workflow as a ``QgsProcessingModelAlgorithm`` (needs a running QGIS)."""
+    """The council-map workflow as a ``QgsProcessingModelAlgorithm`` (needs a running QGIS).
+
+    Every field comes from a model input (count, rate denominators, population), so the model
+    runs on any municipality's blocks; the defaults are Musterstadt's field names.
+    """
     from qgis.core import (QgsProcessing, QgsProcessingModelAlgorithm,
                            QgsProcessingModelChildAlgorithm,
                            QgsProcessingModelChildParameterSource as Source,
@@ -65,28 +95,20 @@ def build_model():
                            QgsProcessingParameterVectorLayer)
     from qgis.PyQt.QtCore import QPointF
 
-    model = QgsProcessingModelAlgorithm(MODEL_NAME, "6 Council maps and reports", "maps")
-    model.setHelpContent({"ALG_DESC": MODEL_HELP, "ALG_CREATOR": "Kommunalmonitor"})
+    model = QgsProcessingModelAlgorithm(MODEL_NAME, MODEL_GROUP[1], MODEL_GROUP[0])
+    model.setHelpContent({"ALG_CREATOR": "Kommunalmonitor"})  # help: resources/help/<lang>/councilmapworkflow.html
 
-    def parameter(definition, x, y):
-        component = QgsProcessingModelParameter(definition.name())
-        component.setPosition(QPointF(x, y))
+    for n, (name, description, kind, default, parent, optional) in enumerate(MODEL_INPUTS):
+        if kind == "layer":
+            definition = QgsProcessingParameterVectorLayer(name, description, [QgsProcessing.TypeVectorPolygon])
+        elif kind == "string":
+            definition = QgsProcessingParameterString(name, description, default, optional=optional)
+        else:
+            numeric = QgsProcessingParameterField.Numeric if kind == "number_field" else QgsProcessingParameterField.Any
+            definition = QgsProcessingParameterField(name, description, default, parent, numeric, optional=optional)
+        component = QgsProcessingModelParameter(name)
+        component.setPosition(QPointF(120 + 260 * (n // 7), 60 + 60 * (n % 7)))
         model.addModelParameter(definition, component)
-
-    parameter(QgsProcessingParameterVectorLayer(
-        "blocks", "Blöcke / blocks (counts)", [QgsProcessing.TypeVectorPolygon]), 120, 60)
-    parameter(QgsProcessingParameterVectorLayer(
-        "areas", "Planungsräume / planning areas", [QgsProcessing.TypeVectorPolygon]), 380, 60)
-    parameter(QgsProcessingParameterField(
-        "area_id", "Kennung der Planungsräume / planning-area id", "plr_id", "areas"), 380, 120)
-    parameter(QgsProcessingParameterField(
-        "area_name", "Gebietsname / area name", "plr_name", "areas", optional=True), 640, 60)
-    parameter(QgsProcessingParameterString(
-        "place", "Kommune / municipality", "Musterstadt", optional=True), 640, 120)
-    parameter(QgsProcessingParameterString("year", "Datenjahr / data year", "2022", optional=True),
-              640, 180)
-    parameter(QgsProcessingParameterString(
-        "source_note", "Quellenangabe / data source note", "", optional=True), 640, 240)
 
     def child(child_id, algorithm, description, x, y, sources, outputs=None):
         step = QgsProcessingModelChildAlgorithm(algorithm)
@@ -106,35 +128,34 @@ def build_model():
         result.setChildOutputName("OUTPUT")
         return {name: result}
 
-    child("aggregate", "kommunalmonitor:aggregatetoareas",
-          "Blöcke zu Planungsräumen / aggregate blocks", 250, 260, {
-              "BLOCKS": Source.fromModelParameter("blocks"),
-              "AREAS": Source.fromModelParameter("areas"),
-              "AREA_ID_FIELD": Source.fromModelParameter("area_id"),
-              "COUNT_FIELDS": Source.fromStaticValue(COUNT_FIELDS),
-              "RATES": Source.fromStaticValue(RATES),
-              "MIN_BASE": Source.fromStaticValue(300),
-              "OUTPUT": Source.fromStaticValue("TEMPORARY_OUTPUT"),
-          })
-    child("index", "kommunalmonitor:compositeindex", "Sozialindex / composite index", 250, 380, {
+    child("aggregate", "kommunalmonitor:aggregatetoareas", "Aggregate blocks to planning areas", 380, 520, {
+        "BLOCKS": Source.fromModelParameter("a_blocks"),
+        "AREAS": Source.fromModelParameter("b_areas"),
+        "AREA_ID_FIELD": Source.fromModelParameter("c_area_id"),
+        "COUNT_FIELDS": Source.fromExpression(COUNT_FIELDS_EXPRESSION),
+        "RATES": Source.fromExpression(RATES_EXPRESSION),
+        "MIN_BASE": Source.fromStaticValue(300),
+        "OUTPUT": Source.fromStaticValue("TEMPORARY_OUTPUT"),
+    })
+    child("index", "kommunalmonitor:compositeindex", "Composite index", 380, 620, {
         "INPUT": Source.fromChildOutput("aggregate", "OUTPUT"),
         "INDICATORS": Source.fromStaticValue(INDICATORS),
-        "POPULATION_FIELD": Source.fromStaticValue("pop_2022"),
+        "POPULATION_FIELD": Source.fromModelParameter("e_population"),
         "MIN_POPULATION": Source.fromStaticValue(300),
         "STANDARDISATION": Source.fromStaticValue(0),
         "CLASSIFICATION": Source.fromStaticValue(0),
         "N_CLASSES": Source.fromStaticValue(4),
-    }, output("index", "index", "Index je Planungsraum / index per planning area"))
-    child("map", "kommunalmonitor:councilmap", "Gremienkarte / council map", 250, 500, {
+    }, output("index", "index", "Index per planning area"))
+    child("map", "kommunalmonitor:councilmap", "Council map", 380, 720, {
         "INPUT": Source.fromChildOutput("index", "OUTPUT"),
         "CLASS_FIELD": Source.fromStaticValue("index_class"),
         "CLASS_LABEL_FIELD": Source.fromStaticValue("index_label"),
-        "LABEL_FIELD": Source.fromModelParameter("area_name"),
-        "PLACE": Source.fromModelParameter("place"),
-        "YEAR": Source.fromModelParameter("year"),
-        "SOURCE_NOTE": Source.fromModelParameter("source_note"),
+        "LABEL_FIELD": Source.fromModelParameter("d_area_name"),
+        "PLACE": Source.fromModelParameter("l_place"),
+        "YEAR": Source.fromModelParameter("m_year"),
+        "SOURCE_NOTE": Source.fromModelParameter("n_source_note"),
         "LANGUAGE": Source.fromStaticValue(0),
-    }, output("map", "council_map", "Gremienkarte (PDF) / council map (PDF)"))
+    }, output("map", "council_map", "Council map (PDF)"))
     return model
 
 
@@ -325,9 +346,12 @@ def run_demo(output, profile, n_blocks=3000, seed=42):
         note = sample_source_note(lang=lang)
     print(f">> running the model {MODEL_ID}: aggregate → composite index → council map")
     _qgis_process(["--json", "run", MODEL_ID, "--",
-                   f"blocks={gpkg}|layername=blocks", f"areas={gpkg}|layername=planning_areas",
-                   "area_id=plr_id", "area_name=plr_name", "place=Musterstadt", "year=2022",
-                   f"source_note={note}",
+                   f"a_blocks={gpkg}|layername=blocks", f"b_areas={gpkg}|layername=planning_areas",
+                   "c_area_id=plr_id", "d_area_name=plr_name", "e_population=pop_2022",
+                   "f_working_age=pop_18_64_2022", "g_unemployed=unemployed_2022",
+                   "h_transfer=transfer_recipients_2022", "i_children=pop_0_5_2022",
+                   "j_children_more=pop_6_14_2022", "k_children_transfer=children_transfer_2022",
+                   "l_place=Musterstadt", "m_year=2022", f"n_source_note={note}",
                    f"index:index={index_path}", f"map:council_map={pdf_path}"],
                   env, "council map workflow")
     style_index_gpkg(index_path, lang)
