@@ -184,6 +184,28 @@ def _ref_mean(values, reference, method, population):
     return float(np.mean(values[ok]))
 
 
+def _warn_if_one_area_dominates(raw, z, included, ids, indicator, layer, feedback):
+    """Warn when one area alone sets an indicator's spread (e.g. 1e10 among values 1..100).
+
+    Its z-score then is large and every other area's is nearly the same: the indicator
+    silently stops distinguishing them. Codes and values beyond 1e15 are refused earlier
+    (``core.values``); this catches the outliers below that bound.
+    """
+    ref = np.flatnonzero(included & np.isfinite(z))
+    if len(ref) < 5:
+        return
+    top = ref[np.argmax(np.abs(z[ref]))]
+    rest = ref[ref != top]
+    if np.std(raw[rest]) == 0 or abs(z[top]) < 2.0 or np.std(z[rest]) >= 0.1:
+        return  # a constant rest is a deliberate 0/1 marker; otherwise the others still vary
+    feedback.warning(tr("Indicator '{field}' of layer '{layer}': area {area} (value {value}) alone "
+                        "sets the indicator's spread; the z-scores of all other areas differ by less "
+                        "than a tenth of a standard deviation, so the indicator hardly distinguishes "
+                        "them. Check this value (a code for missing data? a typing error?) or "
+                        "winsorise the indicator.", field=indicator, layer=layer,
+                        area=ids[top], value=f"{raw[top]:g}"))
+
+
 def composite_index(frame, indicators=None, spec=None, population=None, exclude=None,
                     exclude_reason=None, feedback=None, **kwargs):
     """Compute a composite index.
@@ -275,6 +297,7 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
                                           name=indicator, ddof=spec.ddof)
         stats["reversed"] = indicator in spec.reversed
         reference[indicator] = stats
+        _warn_if_one_area_dominates(values[:, j], scores[:, j], included, ids, indicator, name, feedback)
     feedback.progress(0.5)
 
     weights = np.ones(len(spec.indicators)) if spec.weights is None else np.asarray(spec.weights)

@@ -6,11 +6,12 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
 from ...core.indices.mss import DEFAULT_ATTENTION, status_dynamics
 from ...core.indices.reasons import reasons
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..value_parameters import MissingValueCodes
 from ..parameter_checks import same_value
 from ..bridge import gdf_to_sink, source_to_gdf
 
 
-class StatusDynamicsAlgorithm(KommunalmonitorAlgorithm):
+class StatusDynamicsAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
     """Status index, dynamics index, combined code (e.g. '2-') and attention areas."""
 
     ALGORITHM_ID = "statusdynamics"
@@ -62,6 +63,7 @@ class StatusDynamicsAlgorithm(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterString(
             self.ATTENTION, self.tr("Areas needing particular attention (status/dynamics codes)"),
             defaultValue=DEFAULT_ATTENTION))
+        self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Status and dynamics"), QgsProcessing.TypeVectorPolygon))
 
@@ -105,6 +107,9 @@ class StatusDynamicsAlgorithm(KommunalmonitorAlgorithm):
         attention = self.parameterAsString(parameters, self.ATTENTION, context)
 
         frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
+        frame = self.without_missing_codes(
+            frame, parameters, context, feedback, [self.STATUS_INDICATORS, self.DYNAMICS_INDICATORS,
+                                                self.POPULATION_FIELD])
         exclude = None
         if exclude_field:
             # '1' typed in the dialog must match 1, 1.0 and '1' alike (a decimal field prints '1.0')

@@ -218,3 +218,28 @@ def test_dasymetric_raster_leaves_a_positive_fill_value_out_and_says_so():
     assert weights.weights.tolist() == [10.0, 20.0] and weights.fill_values == {65535.0: 1}
     flagged = RasterWeights(np.array([[10.0, 20.0], [65535.0, 5.0]]), Affine(1, 0, 0, 0, -1, 2), nodata=65535)
     assert flagged.weights.tolist() == [10.0, 20.0, 5.0] and flagged.fill_values == {}
+
+
+def test_composite_warns_when_one_area_alone_sets_the_spread():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from kommunalmonitor.core.indices.composite import composite_index
+
+    frame = gpd.GeoDataFrame({"a": [1.0, 2, 3, 4, 5, 6, 7, 8, 1e10], "b": [3.0, 1, 4, 1, 5, 9, 2, 6, 5]},
+                             geometry=[box(i, 0, i + 1, 1) for i in range(9)], crs="EPSG:25833",
+                             index=[f"P{i}" for i in range(9)])
+    frame.attrs["layer_name"] = "PLR"
+    warnings = []
+    result = composite_index(frame, ["a", "b"], min_population=0, feedback=Feedback(on_warning=warnings.append))
+    assert len(warnings) == 1
+    assert "Indicator 'a' of layer 'PLR': area P8 (value 1e+10) alone sets" in warnings[0]
+    # the other areas' z for 'a' are all (1..8 - mean) / sd with sd ~ 3.1e9: nearly equal
+    assert np.ptp(result.scores["a"].iloc[:8].to_numpy()) < 1e-8
+    warnings.clear()
+    composite_index(frame.assign(a=[1.0, 2, 3, 4, 5, 6, 7, 8, 30]), ["a", "b"], min_population=0,
+                    feedback=Feedback(on_warning=warnings.append))
+    assert warnings == []  # an ordinary high value is no alarm
+    composite_index(frame.assign(a=[0.0] * 8 + [1.0]), ["a", "b"], min_population=0,
+                    feedback=Feedback(on_warning=warnings.append))
+    assert warnings == []  # a 0/1 marker of one area is deliberate
