@@ -10,10 +10,10 @@ each algorithm adds its own (contradicting numbers, values that match nothing) i
 import os
 import re
 
-from qgis.core import (QgsProcessing, QgsProcessingFeatureSourceDefinition,
+from qgis.core import (QgsProcessing, QgsProcessingFeatureSourceDefinition, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterFile,
-                       QgsProcessingParameterFileDestination, QgsProcessingParameterVectorLayer,
-                       QgsProviderRegistry, QgsWkbTypes)
+                       QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
+                       QgsProcessingParameterVectorLayer, QgsProviderRegistry, QgsWkbTypes)
 
 from ..core.i18n import tr
 
@@ -33,7 +33,8 @@ _GEOMETRY_NAMES = {
 
 def run_checks(algorithm, parameters, context):
     """The first problem found by the common checks and the algorithm's own, or None."""
-    for check in (_check_layer_choice, _check_geometry_types, _check_file_extensions):
+    for check in (_check_numbers_and_choices, _check_layer_choice, _check_geometry_types,
+                  _check_file_extensions):
         message = check(algorithm, parameters, context)
         if message:
             return message
@@ -56,6 +57,42 @@ def _static_text(value):
     if isinstance(value, QgsProcessingFeatureSourceDefinition):
         value = value.source.staticValue()
     return value if isinstance(value, str) else None
+
+
+def _check_numbers_and_choices(algorithm, parameters, context):
+    """Numbers outside their range and choices outside the list, with the allowed values
+    (QGIS refuses them too, but only says 'Incorrect parameter value for N_RUNS')."""
+    for definition in algorithm.parameterDefinitions():
+        value = parameters.get(definition.name())
+        if value is None or value == "" or not isinstance(value, (int, float, str)) or isinstance(value, bool):
+            continue
+        label = _description(definition)
+        if isinstance(definition, QgsProcessingParameterNumber):
+            number = as_number(value)
+            if number is None or number != number:
+                return tr("'{parameter}' ({name}): '{value}' is not a number.", parameter=label,
+                          name=definition.name(), value=value)
+            whole = definition.dataType() == QgsProcessingParameterNumber.Integer
+            if whole and number != int(number):
+                return tr("'{parameter}' ({name}) must be a whole number; got {value}.", parameter=label,
+                          name=definition.name(), value=value)
+            low, high = definition.minimum(), definition.maximum()
+            if number < low or number > high:
+                shown = [int(v) if whole or v == int(v) else v for v in (low, high)]
+                if high >= 1e300 or (whole and high >= 2 ** 31 - 1):
+                    return tr("'{parameter}' ({name}) must be at least {low}; got {value}.", parameter=label,
+                              name=definition.name(), low=shown[0], value=value)
+                return tr("'{parameter}' ({name}) must be between {low} and {high}; got {value}.",
+                          parameter=label, name=definition.name(), low=shown[0], high=shown[1], value=value)
+        elif isinstance(definition, QgsProcessingParameterEnum):
+            options = definition.options()
+            for part in str(value).split(","):
+                index = as_number(part)
+                if index is None or index != int(index) or not 0 <= index < len(options):
+                    choices = "; ".join(f"{i} = {o}" for i, o in enumerate(options))
+                    return tr("'{parameter}' ({name}): '{value}' is not one of the choices ({choices}).",
+                              parameter=label, name=definition.name(), value=part.strip(), choices=choices)
+    return None
 
 
 def _check_layer_choice(algorithm, parameters, context):

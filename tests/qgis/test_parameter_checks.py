@@ -26,9 +26,13 @@ TEXT_NUMBERS = {
     # class codes: numbers or their text ('2'); anything else refused in check_parameters
     ("planningpriorities", "CLASS_FIELD"), ("planningpriorities", "CLUSTER_FIELD"),
     ("planningpriorities", "HOTSPOT_FIELD"), ("councilmap", "CLASS_FIELD"),
+    # priority levels matched against the targets table's levels (as text or number)
+    ("targetstatus", "PRIORITY_FIELD"),
+    # a yes/no flag: 1 / true / 'ja'
+    ("evaluatemeasure", "MEASURE_FIELD"),
 }
-# ids, names, labels, categories and flags: any type is right
-ANY_TYPE_WORDS = ("ID", "NAME", "LABEL", "CATEGORY", "EXCLUDE", "KEY")
+# ids, names, labels, categories, districts, periods and flags: any type is right
+ANY_TYPE_WORDS = ("ID", "NAME", "LABEL", "CATEGORY", "EXCLUDE", "KEY", "DISTRICT", "PERIOD")
 COUNT_WORDS = ("N_", "K", "K_MIN", "K_MAX", "SEED", "PERMUTATIONS", "BOOTSTRAP", "MIN_COUNT", "HEADER_ROW")
 
 
