@@ -337,7 +337,9 @@ def build_profiles(frame, options, ranking=None, series=None, status=None, neigh
         small = (np.isfinite(den) & (den < ind.min_base)) if ind.base else np.zeros(n, dtype=bool)
         block = {"area_id": ids, "row": np.arange(n), "indicator": ind.field, "value": value,
                  "numerator": num, "base": den, "small_base": small, "suppressed": hidden[ind.field],
-                 "z": z, "position": position, "city_mean": mean, "city_min": vmin, "city_max": vmax,
+                 # object dtype: None stays None on pandas 3 (its string dtype would make it NaN)
+                 "z": z, "position": pd.Series(position, dtype=object), "city_mean": mean, "city_min": vmin,
+                 "city_max": vmax,
                  "city_q25": q25, "city_q75": q75}
         if districts is not None:
             ref = _reference(value, districts)

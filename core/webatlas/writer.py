@@ -221,10 +221,11 @@ def _profile_page(content, options, row, lang, status_ctx, maps):
             shown = format_value(rec["value"], ind.decimals, lang, ind.unit)
             counts = (f'{format_value(rec["numerator"], 0, lang)} / {format_value(rec["base"], 0, lang)}'
                       + (" *" if rec["small_base"] else "")) if (ind.numerator or ind.base) else ""
-            compare = position_text(rec["position"], lang) if rec["position"] else "–"
+            compare = position_text(rec["position"], lang) if isinstance(rec["position"], str) else "–"
         city = format_value(rec["city_mean"], ind.decimals, lang, ind.unit)
         district = format_value(rec["district_mean"], ind.decimals, lang, ind.unit)
-        cls = ("" if rec["suppressed"] or not rec["position"] else "p" + rec["position"][:1]) + \
+        position = rec["position"] if isinstance(rec["position"], str) else ""
+        cls = ("" if rec["suppressed"] or not position else "p" + position[:1]) + \
             (" sb" if rec["small_base"] else "")
         rows.append(f'<tr class="{cls.strip()}"><th scope="row">{_e(ind.label(lang))}</th><td>{_e(shown)}</td>'
                     f'<td>{_e(counts)}</td><td>{_e(city)}</td><td>{_e(district)}</td><td>{_e(compare)}</td>'
