@@ -47,6 +47,7 @@ def apply_style(layer, style):
     else:
         path = style if os.path.isabs(str(style)) else style_path(style)
         layer.loadNamedStyle(path)
+        localise_legend(layer)  # shipped .qml legends are English or bilingual
     layer.triggerRepaint()
     return layer
 
@@ -143,3 +144,105 @@ def index_classes_style(layer, class_field="index_class", label_field="index_lab
                               lang=lang)
         return style_index_layer(layer, classes, class_field,
                                  name_field if name_field in names else None, lang=lang)
+
+
+# --- legends in the interface language -------------------------------------------------------
+
+def _label_in_language(label, lang=None):
+    """A legend label in the interface language.
+
+    Shipped ``.qml`` files carry either an English label (translated through the catalogue) or
+    both languages as ``"German / English"`` or ``"English / German"``; the catalogue (English →
+    German) tells which half is which.
+    """
+    from ..core.i18n import _catalogue, get_language, tr
+
+    lang = lang or get_language()
+    if not label:
+        return label
+    german = _catalogue("de")
+    if " / " in label:
+        first, _, second = label.partition(" / ")
+        for english, other in ((second, first), (first, second)):
+            if german.get(english) == other:
+                return other if lang == "de" else english
+    return tr(label, lang=lang)
+
+
+def localise_legend(layer, lang=None):
+    """Put every legend label of a categorized, graduated or rule-based renderer into the
+    interface language (see ``_label_in_language``); other renderers stay as they are."""
+    renderer = layer.renderer() if hasattr(layer, "renderer") else None
+    if renderer is None:
+        return layer
+    kind = renderer.type()
+    if kind == "categorizedSymbol":
+        for i, category in enumerate(renderer.categories()):
+            renderer.updateCategoryLabel(i, _label_in_language(category.label(), lang))
+    elif kind == "graduatedSymbol":
+        for i, band in enumerate(renderer.ranges()):
+            renderer.updateRangeLabel(i, _label_in_language(band.label(), lang))
+    elif kind == "RuleRenderer":
+        for rule in renderer.rootRule().descendants():
+            rule.setLabel(_label_in_language(rule.label(), lang))
+    return layer
+
+
+# --- styles computed from the output's own values ---------------------------------------------
+
+# ColorBrewer YlOrRd 5 (sequential, colour-blind safe): low values light, high values dark.
+SEQUENTIAL = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+
+
+def graduated_style(fields, classes=5):
+    """A style callable: quantile classes of the first of ``fields`` that the layer has with at
+    least two different values, legend labels as value ranges in the interface's number
+    notation (``1.234,5 – 2.345,6``), areas without a value in grey. Falls back to the shipped
+    outline style when no field fits."""
+    from ..core.i18n import format_number
+
+    def style(layer):
+        import numpy as np
+        from qgis.core import (QgsClassificationQuantile, QgsFillSymbol, QgsGraduatedSymbolRenderer,
+                               QgsMarkerSymbol, QgsRendererRange, QgsSingleSymbolRenderer, QgsWkbTypes)
+
+        names = layer.fields().names()
+        for field in [f for f in fields if f and f in names]:
+            index = layer.fields().indexOf(field)
+            values = np.array([v for v in (f.attributes()[index] for f in layer.getFeatures())
+                               if isinstance(v, (int, float)) and not isinstance(v, bool)], dtype=float)
+            values = values[np.isfinite(values)]
+            if len(np.unique(values)) < 2:
+                continue
+            breaks = np.unique(np.quantile(values, np.linspace(0, 1, classes + 1)))
+            decimals = 0 if np.all(values == np.round(values)) and breaks.max() >= 10 else 1
+            colours = SEQUENTIAL if len(breaks) - 1 == len(SEQUENTIAL) else \
+                [SEQUENTIAL[int(round(i))] for i in np.linspace(0, len(SEQUENTIAL) - 1, len(breaks) - 1)]
+            point = layer.geometryType() == QgsWkbTypes.PointGeometry
+            ranges = []
+            for k, colour in enumerate(colours):
+                low, high = float(breaks[k]), float(breaks[k + 1])
+                if point:
+                    symbol = QgsMarkerSymbol.createSimple({"color": colour, "outline_color": "#555555"})
+                else:
+                    symbol = QgsFillSymbol.createSimple({"color": colour, "outline_color": "#7f7f7f",
+                                                         "outline_width": "0.2"})
+                label = f"{format_number(low, decimals)} – {format_number(high, decimals)}"
+                ranges.append(QgsRendererRange(low, high, symbol, label))
+            renderer = QgsGraduatedSymbolRenderer(field, ranges)
+            renderer.setClassificationMethod(QgsClassificationQuantile())
+            layer.setRenderer(renderer)
+            layer.setCustomProperty("kommunalmonitor/legend_field", field)
+            return layer
+        if layer.geometryType() == QgsWkbTypes.PolygonGeometry:  # nothing to classify: outlines
+            layer.setRenderer(QgsSingleSymbolRenderer(QgsFillSymbol.createSimple(
+                {"color": "0,0,0,0", "outline_color": "#3c3c3c", "outline_width": "0.4"})))
+        return layer
+
+    return style
+
+
+def status_dynamics_style(layer):
+    """Status classes of the MSS method (1 high … 4 very low) from the layer's own labels, most
+    need first, with the number of areas; areas not rated in grey."""
+    return index_classes_style(layer, class_field="status_class", label_field="status_label")

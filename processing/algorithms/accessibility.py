@@ -8,6 +8,7 @@ from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
+from ..styling import graduated_style, register_output_style
 
 # per-area values computed from the area's residents (population-weighted)
 PER_RESIDENT = ("dist_mean", "dist_max", "share_beyond", "access")
@@ -107,6 +108,9 @@ class Accessibility(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
                                   facilities=diagnostics["facilities"]))
         results = {self.OUTPUT: gdf_to_sink(self, parameters, context, self.OUTPUT,
                                             per_area.reset_index(drop=True), feedback)}
+        # darker = farther: the mean distance, else the share beyond the limit
+        register_output_style(context, results[self.OUTPUT], graduated_style(["dist_mean", "share_beyond"]),
+                              self.tr("Accessibility per area"))
         if self.parameterAsOutputLayer(parameters, self.OUTPUT_RESIDENCES, context):
             results[self.OUTPUT_RESIDENCES] = gdf_to_sink(
                 self, parameters, context, self.OUTPUT_RESIDENCES,

@@ -10,6 +10,7 @@ from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, raster_path, source_to_gdf
+from ..styling import graduated_style, register_output_style
 
 class AreaInterpolation(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm):
     """Split counts of source polygons (blocks, old districts) exactly onto the planning areas."""
@@ -150,4 +151,7 @@ class AreaInterpolation(MissingValueCodes, AreaParameters, KommunalmonitorAlgori
                                                  rates=[r.name for r in rates], derived=derived)
         dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, output.reset_index(drop=True),
                               feedback)
+        # opens as a map of the transferred values: the rate first, then means, then counts
+        register_output_style(context, dest_id, graduated_style(
+            [r.name for r in rates] + list(intensive) + list(extensive)), self.tr("Transferred values"))
         return {self.OUTPUT: dest_id}

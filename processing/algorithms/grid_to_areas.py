@@ -10,6 +10,7 @@ from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import crs_to_pyproj, gdf_to_sink, source_to_gdf
+from ..styling import graduated_style, register_output_style
 
 
 class GridToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm):
@@ -150,4 +151,6 @@ class GridToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm):
                                                  rates=[r.name for r in rates])
         dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, output.reset_index(drop=True),
                               feedback)
+        register_output_style(context, dest_id, graduated_style([r.name for r in rates] + list(fields)),
+                              self.tr("Zensus values per area"))
         return {self.OUTPUT: dest_id}

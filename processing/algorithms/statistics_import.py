@@ -13,6 +13,7 @@ from ...core.tables import (ReadOptions, join_table, long_table, long_to_wide, r
                             stack_period_tables, wide_to_long)
 from ..base import KommunalmonitorAlgorithm
 from ..bridge import gdf_to_sink
+from ..styling import graduated_style, register_output_style
 
 LAYOUTS = ("rows", "wide", "long")
 NOTATIONS = ("auto", "german", "english")
@@ -157,6 +158,11 @@ class StatisticsImport(KommunalmonitorAlgorithm):
         feedback.setProgress(80)
         results[self.OUTPUT] = gdf_to_sink(self, parameters, context, self.OUTPUT,
                                            output.reset_index(drop=True), feedback)
+        if parameters.get(self.AREAS):  # opens as a map of the table's first value column
+            numeric = [c for c in table_frame.columns if c != key and c in output.columns
+                       and str(output[c].dtype).startswith(("float", "int"))]
+            register_output_style(context, results[self.OUTPUT], graduated_style(numeric),
+                                  self.tr("Planning areas with the table's values"))
         if parameters.get(self.OUTPUT_SERIES) and series is not None:
             long = series.frame.rename(columns={"key": key})
             results[self.OUTPUT_SERIES] = gdf_to_sink(self, parameters, context, self.OUTPUT_SERIES, long, feedback)

@@ -9,6 +9,7 @@ from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..value_parameters import MissingValueCodes
 from ..parameter_checks import same_value
 from ..bridge import gdf_to_sink, source_to_gdf
+from ..styling import register_output_style, status_dynamics_style
 
 
 class StatusDynamicsAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
@@ -138,4 +139,5 @@ class StatusDynamicsAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
         out["excl_reason"] = [self.tr(r) if r else None for r in result.status.reason]
         out["reasons"] = reasons(result.status, top=3)["reasons"].to_numpy()
         dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
+        register_output_style(context, dest, status_dynamics_style, self.tr("Status and dynamics"))
         return {self.OUTPUT: dest}

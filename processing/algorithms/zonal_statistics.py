@@ -9,6 +9,7 @@ from ...core.zonal import zonal_statistics
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import crs_to_pyproj, gdf_to_sink, raster_path, source_to_gdf
+from ..styling import graduated_style, register_output_style
 
 # (core name, English label); order = enum index
 STATISTICS = (
@@ -132,4 +133,6 @@ class ZonalStatistics(MissingValueCodes, KommunalmonitorAlgorithm):
                                   empty=len(diagnostics["empty_zones"])))
         dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, output.reset_index(drop=True),
                               feedback)
+        register_output_style(context, dest_id, graduated_style(list(table.columns)),
+                              self.tr("Areas with raster statistics"))
         return {self.OUTPUT: dest_id}
