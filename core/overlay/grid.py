@@ -21,6 +21,7 @@ from ..feedback import ensure_feedback
 from ..crs_checks import crs_label
 from ..geometry_arrays import bounds_and_areas, polygon_rings, reproject
 from ..i18n import tr
+from ..values import announce, parse_numbers
 from ..rates import DEFAULT_MIN_BASE, small_base
 from ._spatial import as_series, boxes, clip_to_boxes
 from .privacy import RateSpec, set_rate_columns, warn_overwritten
@@ -122,14 +123,14 @@ def parse_grid_values(column, secret_values=DEFAULT_SECRET, field=None, layer=No
         text = series.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
                           else str(v).strip())
         secret = (text.isna() | text.isin(secret_txt) | (text == "")).to_numpy()
-        numbers = pd.to_numeric(text.where(~secret), errors="coerce").to_numpy(dtype="float64")
-        bad = ~secret & ~np.isfinite(numbers)
-        if bad.any():
-            raise InputError(tr("Field '{field}' in layer '{layer}' is not numeric (for example the "
-                                "value {value!r} in {count} feature(s)). Choose a numeric field or "
-                                "convert it with the field calculator.", field=field,
-                                layer=layer or tr("input layer"), value=text[bad].iloc[0],
-                                count=int(bad.sum())))
+        # counts as text: German notation (1.234 = 1234) decided per field, never 1.234 persons;
+        # refuses what is no number, naming it
+        candidates = text.where(~secret)
+        numbers, report = parse_numbers(candidates.tolist(), field, layer or tr("input layer"),
+                                        whole_numbers=True)
+        announce(report)
+        # further marks of the statistical offices ('.', 'x', '/') are suppressed cells too
+        secret = secret | (np.isnan(numbers) & candidates.notna().to_numpy())
         values = numbers
     if secret_num:
         secret = secret | np.isin(values, list(secret_num))

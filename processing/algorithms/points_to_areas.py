@@ -7,6 +7,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
 
 from ...core.errors import InputError
 from ...core.overlay.points import points_to_areas
+from ...core.validate import numeric_field
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
@@ -98,8 +99,8 @@ class PointsToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
             table = source_to_gdf(table_src, fields=[table_id, table_field], name=table_src.sourceName())
             table = self.without_missing_codes(
                 table, parameters, context, feedback, [self.POPULATION_TABLE_FIELD])
-            values = pd.to_numeric(table[table_field].astype(str).str.strip().replace({"–": None, "-": None}),
-                                   errors="coerce")
+            # read like every count: German text notation (1.234 = 1234), suppression marks, codes
+            values = numeric_field(table, table_field, allow_negative=False)
             lookup = pd.Series(values.to_numpy(), index=_keys(table[table_id]))
             lookup = lookup[~lookup.index.duplicated()]
             population = lookup.reindex(_keys(areas[area_id])).to_numpy(dtype="float64")

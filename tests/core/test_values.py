@@ -243,3 +243,16 @@ def test_composite_warns_when_one_area_alone_sets_the_spread():
     composite_index(frame.assign(a=[0.0] * 8 + [1.0]), ["a", "b"], min_population=0,
                     feedback=Feedback(on_warning=warnings.append))
     assert warnings == []  # a 0/1 marker of one area is deliberate
+
+
+def test_grid_text_counts_in_german_notation_and_office_marks():
+    from kommunalmonitor.core.overlay.grid import parse_grid_values
+
+    lines = []
+    with values.reporting(Feedback(on_info=lines.append)):
+        counts, secret = parse_grid_values(["1.234", "–", "12", ".", "4.444"], field="EW", layer="Zensus")
+    assert counts[[0, 2, 4]].tolist() == [1234.0, 12.0, 4444.0]  # never 1.234 persons
+    assert np.isnan(counts[[1, 3]]).all() and secret.tolist() == [False, True, False, True, False]
+    assert len(lines) == 1 and "German notation" in lines[0]
+    with pytest.raises(InputError, match="'viele'"):
+        parse_grid_values(["12", "viele"], field="EW", layer="Zensus")
