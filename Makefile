@@ -21,13 +21,14 @@ SHARED     := $(abspath $(CURDIR)/../shared)
 # Debian 12 packages of the QGIS stack (see README "Supported platforms").
 APT_PACKAGES := qgis python3-qgis qgis-providers xvfb python3-geopandas python3-rasterio \
   python3-sklearn python3-fiona python3-rtree python3-scipy python3-yaml python3-openpyxl \
-  python3-pytest python3-hypothesis python3-venv poppler-utils fonts-dejavu-core zip unzip git
+  python3-pytest python3-hypothesis python3-venv poppler-utils fonts-dejavu-core zip unzip git \
+  python3-distributed python3-pip python3-setuptools python3-matplotlib
 # PostgreSQL + PostGIS for the tests of the PostGIS monitoring store (a throwaway cluster,
 # scripts/pg_test_cluster.sh, started by test-qgis and stopped after it, also on failure).
 POSTGIS_PACKAGES := postgresql-15 postgresql-15-postgis-3 python3-psycopg2
 # Build dependencies of GDAL's Python bindings in the current-stack venv (see setup-current).
 GDAL_BUILD_PACKAGES := libgdal-dev g++ python3-dev
-QGIS_CHECK := import qgis.core, geopandas, shapely, sklearn, rasterio, rtree, scipy, yaml, openpyxl, pytest, hypothesis
+QGIS_CHECK := import qgis.core, geopandas, shapely, sklearn, rasterio, rtree, scipy, yaml, openpyxl, pytest, hypothesis, distributed, pip, setuptools, matplotlib
 
 # Headless QGIS; -P keeps the current directory (the plugin root) off sys.path.
 export QT_QPA_PLATFORM := offscreen
