@@ -26,6 +26,9 @@ APT_PACKAGES := qgis python3-qgis qgis-providers xvfb python3-geopandas python3-
 # PostgreSQL + PostGIS for the tests of the PostGIS monitoring store (a throwaway cluster,
 # scripts/pg_test_cluster.sh, started by test-qgis and stopped after it, also on failure).
 POSTGIS_PACKAGES := postgresql-15 postgresql-15-postgis-3 python3-psycopg2
+# Headless Chromium and its WebDriver for the web atlas test in a real browser
+# (tests/qgis/test_webatlas_browser.py); installed with the QGIS stack when missing.
+BROWSER_PACKAGES := chromium chromium-driver
 # Build dependencies of GDAL's Python bindings in the current-stack venv (see setup-current).
 GDAL_BUILD_PACKAGES := libgdal-dev g++ python3-dev
 QGIS_CHECK := import qgis.core, geopandas, shapely, sklearn, rasterio, rtree, scipy, yaml, openpyxl, pytest, hypothesis, distributed, pip, setuptools, matplotlib
@@ -46,13 +49,13 @@ setup: setup-qgis setup-current
 
 ## QGIS stack: Debian's QGIS 3.22 and Python packages (never pip into /usr/bin/python3).
 setup-qgis:
-	@if ! $(QGIS_PY) -c "$(QGIS_CHECK)" 2>/dev/null || ! command -v qgis_process.bin >/dev/null || ! command -v pdftoppm >/dev/null; then \
+	@if ! $(QGIS_PY) -c "$(QGIS_CHECK)" 2>/dev/null || ! command -v qgis_process.bin >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo ">> installing the QGIS stack from Debian packages"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) $(BROWSER_PACKAGES) >/dev/null; \
 	  else \
 	    echo "The QGIS stack is missing. On Debian/Ubuntu install it with:"; \
-	    echo "  sudo apt-get install --no-install-recommends $(APT_PACKAGES)"; \
+	    echo "  sudo apt-get install --no-install-recommends $(APT_PACKAGES) $(BROWSER_PACKAGES)"; \
 	    echo "On Windows (OSGeo4W) install: qgis-ltr, python3-geopandas, python3-scikit-learn, python3-rasterio, python3-rtree, python3-pyyaml, python3-openpyxl"; \
 	    exit 1; \
 	  fi; \
