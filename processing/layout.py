@@ -189,14 +189,27 @@ def map_crs_and_extent(layer):
     return target, extent
 
 
-def add_map(layout, layer):
-    """The classified map frame, zoomed to the layer with a small margin."""
+def _to_map_crs(bounds, layer, crs):
+    """Layer-CRS bounds ``(xmin, ymin, xmax, ymax)`` as a rectangle in the map's CRS."""
+    from qgis.core import QgsCoordinateTransform, QgsRectangle
+
+    rectangle = QgsRectangle(*bounds)
+    if layer.crs() == crs:
+        return rectangle
+    return QgsCoordinateTransform(layer.crs(), crs, QgsProject.instance()).transformBoundingBox(rectangle)
+
+
+def add_map(layout, layer, bounds=None):
+    """The classified map frame, zoomed to the layer (or to ``bounds`` in the layer's CRS, e.g.
+    the main body of a municipality with far-away parts) with a small margin."""
     item = QgsLayoutItemMap(layout)
     item.setId("map")
     layout.addLayoutItem(item)
     item.attemptMove(_mm(MAP_X, MAP_Y))
     item.attemptResize(_size(MAP_W, MAP_H))
     crs, extent = map_crs_and_extent(layer)
+    if bounds is not None:
+        extent = _to_map_crs(bounds, layer, crs)
     item.setCrs(crs)
     item.setLayers([layer])
     item.setKeepLayerSet(True)
@@ -205,6 +218,32 @@ def add_map(layout, layer):
     item.setFrameStrokeColor(QColor("#888888"))
     item.setBackgroundColor(QColor("#ffffff"))
     return item
+
+
+INSET_W, INSET_H = 70.0, 52.0
+
+
+def add_inset(layout, map_item, layer, bounds, number, spec):
+    """A small framed map of a far-away part (e.g. an island) in the map's lower right corner
+    (the scale bar has the left one), captioned so nobody reads its position as true."""
+    x = MAP_X + MAP_W - (number + 1) * (INSET_W + 4.0)
+    y = MAP_Y + MAP_H - INSET_H - 4.0
+    inset = QgsLayoutItemMap(layout)
+    inset.setId(f"inset_{number + 1}")
+    layout.addLayoutItem(inset)
+    inset.attemptMove(_mm(x, y))
+    inset.attemptResize(_size(INSET_W, INSET_H))
+    inset.setCrs(map_item.crs())
+    inset.setLayers([layer])
+    inset.setKeepLayerSet(True)
+    inset.setExtent(fit_extent(_to_map_crs(bounds, layer, map_item.crs()), INSET_W / INSET_H, margin=0.15))
+    inset.setFrameEnabled(True)
+    inset.setFrameStrokeColor(QColor("#555555"))
+    inset.setBackgroundColor(QColor("#ffffff"))
+    caption = _add_label(layout, tr("Far-away part (position not to scale)", lang=spec.language),
+                         x, y - 6.0, INSET_W, 5.5, 8)
+    caption.setId(f"inset_caption_{number + 1}")
+    return inset
 
 
 def add_legend(layout, map_item, layer, spec):
@@ -323,7 +362,9 @@ def build_council_map(layer, spec, project=None):
     layout.setName(spec.title)
     layout.pageCollection().page(0).setPageSize("A3", QgsLayoutItemPage.Landscape)
     add_title(layout, spec)
-    map_item = add_map(layout, layer)
+    map_item = add_map(layout, layer, spec.extra.get("bounds"))
+    for number, bounds in enumerate(spec.extra.get("insets", [])[:3]):  # at most three insets fit
+        add_inset(layout, map_item, layer, bounds, number, spec)
     legend = add_legend(layout, map_item, layer, spec)
     add_scale_bar(layout, map_item, spec)
     add_north_arrow(layout, map_item)

@@ -2,7 +2,8 @@
 import os
 
 from qgis.core import (QgsProcessing, QgsProcessingAlgorithm, QgsProcessingException,
-                       QgsProcessingParameterEnum, QgsProcessingParameterField,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
+                       QgsProcessingParameterExtent, QgsProcessingParameterField,
                        QgsProcessingParameterFileDestination, QgsProcessingParameterString,
                        QgsProcessingParameterVectorLayer, QgsProject)
 
@@ -42,9 +43,19 @@ class CouncilMap(KommunalmonitorAlgorithm):
     SOURCE_NOTE = "SOURCE_NOTE"
     LEGEND_TITLE = "LEGEND_TITLE"
     LANGUAGE = "LANGUAGE"
+    EXTENT_MODE = "EXTENT_MODE"
+    EXTENT = "EXTENT"
+    ADD_LAYOUT = "ADD_LAYOUT"
     OUTPUT = "OUTPUT"
 
     LANGUAGES = ("auto", "de", "en")
+    EXTENT_MODES = ("all", "main", "given")
+    TAGS = ("Gremienkarte", "council map", "PDF", "Karte", "Druck", "print layout", "Sozialindex",
+            "Ausschuss", "Stadtrat")
+    # Legend titles that fit what the class field shows (English; German in the catalogue).
+    LEGEND_TITLES = {"index_class": "Index class", "priority": "Priority", "status_class": "Social status (MSS)",
+                     "dynamics_class": "Dynamics (MSS)", "sdi": "Status and dynamics", "cluster": "Area type",
+                     "burden_count": "Multiple burden", "gi_bin": "Hot spots", "lisa_code": "Hot spots"}
 
     def flags(self):
         """Layouts are not thread-safe: run in the main thread."""
@@ -77,6 +88,15 @@ class CouncilMap(KommunalmonitorAlgorithm):
             self.LANGUAGE, self.tr("Map language"),
             [self.tr("Automatic (German unless QGIS runs in English)"), "Deutsch", "English"],
             defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.EXTENT_MODE, self.tr("Map extent"),
+            [self.tr("All areas"), self.tr("Main part; far-away parts (e.g. islands) in an inset"),
+             self.tr("The extent given below")], defaultValue=1))
+        self.addParameter(QgsProcessingParameterExtent(
+            self.EXTENT, self.tr("Extent (only for 'the extent given below')"), optional=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.ADD_LAYOUT, self.tr("Also add the print layout to the project (to adjust it before printing)"),
+            defaultValue=False))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Council map (PDF)"), self.tr("PDF files (*.pdf)")))
 
@@ -98,6 +118,8 @@ class CouncilMap(KommunalmonitorAlgorithm):
         choice = self.LANGUAGES[self.parameterAsEnum(parameters, self.LANGUAGE, context)]
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         lang = auto_language() if choice == "auto" else choice
+        extent_mode = self.EXTENT_MODES[self.parameterAsEnum(parameters, self.EXTENT_MODE, context)]
+        add_layout = self.parameterAsBoolean(parameters, self.ADD_LAYOUT, context)
 
         frame = source_to_gdf(layer, name=layer.name())
         require_not_empty(frame, layer.name())  # an empty map must not reach the council
@@ -113,11 +135,13 @@ class CouncilMap(KommunalmonitorAlgorithm):
                 source_note=source_note or default_source_note(layer.name(), lang=lang),
                 note=search_strategy_note(lang=lang),
                 classes=classes, class_field=class_field, label_field=label_field or None,
-                legend_title=legend_title or tr("Index class", lang=lang), language=lang,
+                legend_title=legend_title or tr(self.LEGEND_TITLES.get(class_field, "Index class"), lang=lang),
+                language=lang,
                 reading_help=reading_help(len(indicator_names(frame.columns)), lang=lang)
                 if indicator_names(frame.columns) else "")
             feedback.pushInfo(self.tr("Classes on the map: {summary}",
                                       summary=class_summary(classes, lang=lang)))
+            spec.extra.update(self._extent(parameters, context, extent_mode, frame, layer, feedback))
             project = QgsProject()
             map_layer = layer.clone()
             map_layer.setName(spec.title)
@@ -126,10 +150,58 @@ class CouncilMap(KommunalmonitorAlgorithm):
             layout = build_council_map(map_layer, spec, project)
             feedback.setProgress(60)
             error = export_pdf(layout, output)
+            if not error and add_layout:
+                self._add_layout_to_project(layer, classes, spec, context, feedback, lang)
         if error:
             raise QgsProcessingException(error)
-        feedback.pushInfo(self.tr("Council map written to {path}", path=os.path.abspath(output)))
+        from qgis.PyQt.QtCore import QUrl
+
+        final = self.final_path(os.path.abspath(output)) if hasattr(self, "final_path") else os.path.abspath(output)
+        feedback.pushInfo(self.tr("Council map written to {path}", path=final))
+        feedback.pushInfo(QUrl.fromLocalFile(final).toString())  # the log shows it as a link to open
         return {self.OUTPUT: output}
+
+    def _extent(self, parameters, context, mode, frame, layer, feedback):
+        """What the map frame shows: everything, the main part with insets, or a given extent."""
+        if mode == "given":
+            if not parameters.get(self.EXTENT):
+                raise QgsProcessingException(self.tr(
+                    "Choose the extent of the map, or choose another option for the map extent."))
+            rectangle = self.parameterAsExtent(parameters, self.EXTENT, context, layer.crs())
+            return {"bounds": (rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(),
+                               rectangle.yMaximum())}
+        if mode == "all":
+            return {}
+        from ...core.map_extent import main_and_far_parts
+
+        parts = main_and_far_parts(frame)
+        if not parts.far:
+            return {}
+        feedback.pushInfo(self.tr("{n} far-away part(s) of the areas are shown in an inset, so the main "
+                                  "part is drawn large.", n=len(parts.far)))
+        return {"bounds": parts.main, "insets": parts.far}
+
+    def _add_layout_to_project(self, layer, classes, spec, context, feedback, lang):
+        """Add an editable copy of the layout (with a styled copy of the layer) to the project."""
+        project = context.project()
+        if project is None:
+            feedback.pushWarning(self.tr("No project is open, so the print layout could not be added."))
+            return None
+        map_layer = layer.clone()
+        map_layer.setName(spec.title)
+        project.addMapLayer(map_layer)
+        style_index_layer(map_layer, classes, spec.class_field, spec.label_field, lang=lang)
+        layout = build_council_map(map_layer, spec, project)
+        manager = project.layoutManager()
+        name, n = spec.title, 2
+        while manager.layoutByName(name) is not None:
+            name, n = f"{spec.title} ({n})", n + 1
+        layout.setName(name)
+        manager.addLayout(layout)
+        feedback.pushInfo(self.tr("The print layout '{name}' was added to the project (Project ▸ Layouts); "
+                                  "its map layer '{layer}' is in the layer panel.", name=name,
+                                  layer=map_layer.name()))
+        return layout
 
     def _check_map_crs(self, frame, layer, feedback):
         """Warn about a CRS that is probably wrong, and about degrees (the map is drawn in metres)."""
