@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import InputError
 from .feedback import ensure_feedback
-from .i18n import tr
+from .i18n import format_number, tr
 
 # Margins around a CRS's area of use within which coordinates still count as plausible:
 # UTM zones are routinely used a few degrees beyond their edge (all of Germany in zone 32
@@ -116,7 +116,8 @@ def format_extent(extent):
     """``lon 29.51° to 29.72°, lat 49.79° to 49.92°``."""
     west, south, east, north = extent
     return tr("longitude {west}° to {east}°, latitude {south}° to {north}°",
-              west=f"{west:.2f}", east=f"{east:.2f}", south=f"{south:.2f}", north=f"{north:.2f}")
+              west=format_number(west, 2), east=format_number(east, 2), south=format_number(south, 2),
+              north=format_number(north, 2))
 
 
 def _within_area_of_use(extent, area):
@@ -151,8 +152,8 @@ def check_area_of_use(frame, name=None, feedback=None):
             "Layer '{layer}': its coordinates (x {x0} to {x1}, y {y0} to {y1}) cannot lie in its CRS "
             "{crs}; they are not on the Earth there. The layer's CRS is probably wrong: assign the "
             "right one in the layer properties (do not reproject).",
-            layer=layer_name(frame, name), crs=crs_label(crs), x0=f"{x0:.0f}", x1=f"{x1:.0f}",
-            y0=f"{y0:.0f}", y1=f"{y1:.0f}"))
+            layer=layer_name(frame, name), crs=crs_label(crs), x0=format_number(x0, 0),
+            x1=format_number(x1, 0), y0=format_number(y0, 0), y1=format_number(y1, 0)))
         return True
     area = crs.area_of_use
     if area is None or _within_area_of_use(extent, area):
@@ -272,7 +273,7 @@ def check_layers_overlap(frame, reference, name=None, reference_name=None, feedb
         "Layers '{layer}' and '{reference}' do not overlap: they lie {distance} km apart ({extent} and "
         "{reference_extent}). One of them probably has the wrong CRS: check both and assign the right "
         "one in the layer properties.", layer=layer_name(frame, name),
-        reference=layer_name(reference, reference_name), distance=f"{gap / 1000.0:.0f}"
+        reference=layer_name(reference, reference_name), distance=format_number(gap / 1000.0, 0)
         if _pyproj(frame.crs) is not None and _pyproj(frame.crs).is_projected else "?",
         extent=format_extent(where_a) if where_a else "–",
         reference_extent=format_extent(where_b) if where_b else "–"))

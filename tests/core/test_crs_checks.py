@@ -179,3 +179,11 @@ def test_aggregation_with_every_block_outside_gives_null_not_a_crash():
     far = crs_checks.align_crs(_retag(blocks, "EPSG:25832"), areas.crs)
     result = aggregate_to_areas(far, areas, "id", ["pop"])
     assert result.areas["pop"].isna().all() and result.diagnostics["n_outside"] == 1
+
+
+def test_german_messages_use_decimal_commas():
+    wrong = _retag(_square(6.96, 50.94, "EPSG:31466"), "EPSG:25832")
+    with i18n.language("de"):
+        log = Log()
+        crs_checks.check_area_of_use(wrong, feedback=log)
+    assert "seine Ausdehnung ist Länge 36,5" in log.warnings[0] and "Breite 47,5" in log.warnings[0], log.warnings
