@@ -21,6 +21,8 @@ class Accessibility(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
     ALGORITHM_ID = "accessibility"
     DISPLAY_NAME = "Accessibility of facilities (distance, 2SFCA)"
     GROUP_ID = "overlay"
+    TAGS = ("Erreichbarkeit", "accessibility", "2SFCA", "Versorgung", "supply", "Kita", "Schule",
+            "Entfernung", "distance", "Planungsraum")
 
     RESIDENCES = "RESIDENCES"
     POPULATION_FIELD = "POPULATION_FIELD"

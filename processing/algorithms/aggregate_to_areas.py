@@ -17,6 +17,8 @@ class AggregateToAreas(MissingValueCodes, KommunalmonitorAlgorithm):
     ALGORITHM_ID = "aggregatetoareas"
     DISPLAY_NAME = "Aggregate blocks to planning areas"
     GROUP_ID = "overlay"
+    TAGS = ("Aggregation", "aggregate", "Blöcke", "blocks", "Summen", "Quoten", "rates",
+            "Planungsraum", "planning area")
 
     BLOCKS = "BLOCKS"
     AREAS = "AREAS"

@@ -18,6 +18,8 @@ class AreaInterpolation(MissingValueCodes, AreaParameters, KommunalmonitorAlgori
     ALGORITHM_ID = "areainterpolation"
     DISPLAY_NAME = "Transfer polygon data to areas"
     GROUP_ID = "overlay"
+    TAGS = ("Flächengewichtung", "areal interpolation", "dasymetrisch", "dasymetric", "Umrechnung",
+            "Planungsraum", "planning area")
 
     SOURCES = "SOURCES"
     EXTENSIVE = "EXTENSIVE"

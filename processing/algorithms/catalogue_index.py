@@ -16,6 +16,7 @@ class CatalogueIndexAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
     ALGORITHM_ID = "catalogueindex"
     DISPLAY_NAME = "Index from indicator catalogue"
     GROUP_ID = "indicators"
+    TAGS = ("Indikatorenkatalog", "indicator catalogue", "Sozialindex", "social index", "YAML", "MSS")
 
     INPUT = "INPUT"
     CATALOGUE = "CATALOGUE"

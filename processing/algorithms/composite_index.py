@@ -18,6 +18,8 @@ class CompositeIndexAlgorithm(MissingValueCodes, IndexParameters, Kommunalmonito
     ALGORITHM_ID = "compositeindex"
     DISPLAY_NAME = "Composite index (need index)"
     GROUP_ID = "indicators"
+    TAGS = ("Sozialindex", "Bedarfsindex", "deprivation", "composite index", "z-Wert", "z-score",
+            "IMD", "Indikatoren")
 
     COMBINE = "COMBINE"
     BREAKS = "BREAKS"

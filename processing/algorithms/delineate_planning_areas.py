@@ -21,6 +21,8 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
     ALGORITHM_ID = "delineateplanningareas"
     DISPLAY_NAME = "Build planning areas from small units"
     GROUP_ID = "delineation"
+    TAGS = ("Planungsraum", "planning area", "Gebietszuschnitt", "regionalisation", "districting",
+            "Raumgliederung", "max-p")
 
     INPUT = "INPUT"
     POPULATION_FIELD = "POPULATION_FIELD"

@@ -41,6 +41,8 @@ class EvaluateMeasureAlgorithm(KommunalmonitorAlgorithm):
     ALGORITHM_ID = "evaluatemeasure"
     DISPLAY_NAME = "Evaluate a measure (difference-in-differences)"
     GROUP_ID = "monitoring"
+    TAGS = ("Wirkung", "evaluation", "Maßnahme", "measure", "Differenz-von-Differenzen",
+            "difference in differences", "Monitoring")
 
     INDICATOR = "INDICATOR"
     MEASURE_AREAS = "MEASURE_AREAS"

@@ -19,6 +19,7 @@ class GridToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm):
     ALGORITHM_ID = "gridtoareas"
     DISPLAY_NAME = "Zensus grid to areas"
     GROUP_ID = "overlay"
+    TAGS = ("Zensus", "census", "Gitter", "grid", "100 m", "Planungsraum", "planning area")
 
     GRID = "GRID"
     FIELDS = "FIELDS"

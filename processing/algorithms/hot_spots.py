@@ -22,6 +22,8 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
     ALGORITHM_ID = "hotspots"
     DISPLAY_NAME = "Hot spots (local Moran's I, Getis-Ord Gi*)"
     GROUP_ID = "priorities"
+    TAGS = ("Hot Spot", "hot spot", "Cold Spot", "LISA", "Moran", "Getis-Ord", "Gi*",
+            "räumliche Häufung", "spatial cluster")
 
     INPUT = "INPUT"
     FIELD = "FIELD"

@@ -17,6 +17,8 @@ class IndexRobustnessAlgorithm(MissingValueCodes, IndexParameters, Kommunalmonit
     ALGORITHM_ID = "indexrobustness"
     DISPLAY_NAME = "Index robustness (Monte Carlo)"
     GROUP_ID = "indicators"
+    TAGS = ("Robustheit", "robustness", "Sensitivität", "sensitivity", "Monte Carlo", "Sozialindex",
+            "Gewichte", "weights")
     INDEX_SCHEMES = SCHEMES[:4]  # fixed breaks would not vary with the weights
 
     N_RUNS = "N_RUNS"

@@ -15,6 +15,8 @@ class MultipleBurdenAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
     ALGORITHM_ID = "multipleburden"
     DISPLAY_NAME = "Multiple burden (environmental justice)"
     GROUP_ID = "indicators"
+    TAGS = ("Mehrfachbelastung", "multiple burden", "Umweltgerechtigkeit", "environmental justice",
+            "Lärm", "noise", "Hitze", "heat")
 
     INPUT = "INPUT"
     BURDEN_FIELDS = "BURDEN_FIELDS"

@@ -39,6 +39,8 @@ class PlanningPriorities(MissingValueCodes, KommunalmonitorAlgorithm):
     ALGORITHM_ID = "planningpriorities"
     DISPLAY_NAME = "Planning priorities with reasons"
     GROUP_ID = "priorities"
+    TAGS = ("Prioritäten", "priorities", "Begründungen", "reasons", "Handlungsräume", "Fördergebiete",
+            "Sozialindex", "Entscheidungstabelle")
 
     INPUT = "INPUT"
     RULE = "RULE"

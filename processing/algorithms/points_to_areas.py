@@ -27,6 +27,8 @@ class PointsToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
     ALGORITHM_ID = "pointstoareas"
     DISPLAY_NAME = "Count facilities per area (supply ratios)"
     GROUP_ID = "overlay"
+    TAGS = ("Einrichtungen", "facilities", "Versorgungsquote", "supply ratio", "Kita", "Schule",
+            "Punkte zählen", "count points")
 
     POINTS = "POINTS"
     CAPACITY_FIELDS = "CAPACITY_FIELDS"

@@ -192,6 +192,7 @@ class ProfileAtlas(ProfileInputs, KommunalmonitorAlgorithm):
     ALGORITHM_ID = "profileatlas"
     DISPLAY_NAME = "Area profiles (PDF atlas)"
     GROUP_ID = "maps"
+    TAGS = ("Steckbrief", "profile", "Atlas", "PDF", "Gebietsprofil", "area profile", "Gremium")
 
     LANGUAGE = "LANGUAGE"
     OUTPUT = "OUTPUT"

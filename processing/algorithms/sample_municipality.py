@@ -15,6 +15,7 @@ class SampleMunicipality(KommunalmonitorAlgorithm):
     ALGORITHM_ID = "samplemunicipality"
     DISPLAY_NAME = "Create sample municipality (Musterstadt)"
     GROUP_ID = "data"
+    TAGS = ("Musterstadt", "Beispieldaten", "sample data", "Übung", "tutorial", "synthetisch", "synthetic")
 
     N_BLOCKS = "N_BLOCKS"
     SEED = "SEED"

@@ -122,6 +122,7 @@ class SeriesChangeAlgorithm(KommunalmonitorAlgorithm):
     ALGORITHM_ID = "serieschange"
     DISPLAY_NAME = "Change over time and significance"
     GROUP_ID = "monitoring"
+    TAGS = ("Veränderung", "change", "Zeitreihe", "time series", "Trend", "Monitoring")
 
     INDICATOR = "INDICATOR"
     START = "START"

@@ -18,6 +18,8 @@ class StatusDynamicsAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
     ALGORITHM_ID = "statusdynamics"
     DISPLAY_NAME = "Status and dynamics index (MSS method)"
     GROUP_ID = "indicators"
+    TAGS = ("MSS", "Monitoring Soziale Stadtentwicklung", "Status", "Dynamik", "dynamics",
+            "Sozialindex", "deprivation", "Berlin")
 
     INPUT = "INPUT"
     STATUS_INDICATORS = "STATUS_INDICATORS"

@@ -25,6 +25,7 @@ class TargetStatusAlgorithm(KommunalmonitorAlgorithm):
     ALGORITHM_ID = "targetstatus"
     DISPLAY_NAME = "Status of targets per area"
     GROUP_ID = "monitoring"
+    TAGS = ("Ziel", "target", "Zielerreichung", "Monitoring", "Zeitreihe", "time series")
 
     GOALS = "GOALS"
     TARGET = "TARGET"

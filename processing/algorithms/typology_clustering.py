@@ -24,6 +24,7 @@ class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
     ALGORITHM_ID = "typology"
     DISPLAY_NAME = "Typology of planning areas (clustering)"
     GROUP_ID = "priorities"
+    TAGS = ("Typisierung", "typology", "Cluster", "clustering", "k-means", "Gebietstypen", "area types")
 
     INPUT = "INPUT"
     FIELDS = "FIELDS"

@@ -13,6 +13,7 @@ class WebAtlas(ProfileInputs, KommunalmonitorAlgorithm):
     ALGORITHM_ID = "webatlas"
     DISPLAY_NAME = "Public web atlas (static HTML)"
     GROUP_ID = "maps"
+    TAGS = ("Web-Atlas", "web atlas", "HTML", "Karte", "map", "Veröffentlichung", "publish")
 
     PUBLISHER = "PUBLISHER"
     PERIOD = "PERIOD"

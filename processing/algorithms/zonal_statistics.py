@@ -33,6 +33,8 @@ class ZonalStatistics(MissingValueCodes, KommunalmonitorAlgorithm):
     ALGORITHM_ID = "zonalstatistics"
     DISPLAY_NAME = "Raster statistics per area (exact)"
     GROUP_ID = "overlay"
+    TAGS = ("Zonenstatistik", "zonal statistics", "Raster", "Grünanteil", "green", "Lärm", "noise",
+            "Versiegelung", "Planungsraum")
 
     INPUT = "INPUT"
     ID_FIELD = "ID_FIELD"

@@ -149,3 +149,21 @@ def test_sample_loads_as_one_ordered_group_with_roles(qgis_app, tmp_path):
     assert len(project.mapLayers()) == count
     with pytest.raises(FileNotFoundError):
         load_sample(str(tmp_path / "nothing"), project)
+
+
+def test_every_tool_has_search_tags_and_help_that_renders_as_paragraphs(qgis_app):
+    from qgis.core import QgsApplication
+
+    provider = QgsApplication.processingRegistry().providerById("kommunalmonitor")
+    algorithms = [a for a in provider.algorithms() if not a.id().endswith("workflow")]
+    assert len(algorithms) > 15
+    untagged = [a.id() for a in algorithms if len(a.tags()) < 3]
+    assert not untagged
+    for algorithm in algorithms:
+        with i18n.language("de"):
+            text = algorithm.shortHelpString()
+        # QGIS 3.22 turns every line into a paragraph and puts the name above the help itself
+        assert "\n" not in text, algorithm.id()
+        assert not text.lstrip().lower().startswith(("<h1", "<h2", "<h3")), algorithm.id()
+    composite = QgsApplication.processingRegistry().algorithmById("kommunalmonitor:compositeindex")
+    assert "Sozialindex" in composite.tags() and "deprivation" in composite.tags()
