@@ -964,6 +964,8 @@ def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", 
                              dst=crs_label(grid.crs)))
             geometry = repair_series(geometry)[0]  # a reprojection can bend a valid ring into an invalid one
         if weights is not None:
+            if hasattr(weights, "geometry"):  # blocks: a bow tie's lobes would cancel in its area
+                weights = repair_geometries(weights, feedback=feedback)
             weight_source = _Weights(weights, weights_field, grid)
         table, diagnostics = _run(zones, geometry, grid, bands, names, quantiles, threshold,
                                   prefix, weight_source, max_cells, feedback, name)

@@ -162,3 +162,23 @@ def test_points_grid_and_accessibility_read_the_bow_tie_like_its_repair():
     assert a.set_index("plr_id")["population"].to_dict() == {"B": 100, "R": 50}
     pd.testing.assert_frame_equal(pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry")))
     assert isinstance(make_valid_polygonal(MultiPolygon([box(0, 0, 1, 1)])), MultiPolygon)
+
+
+def test_zonal_population_weights_from_a_bow_tie_block():
+    # residents of a bow-tie block spread over both lobes: the weighted mean of the column
+    # values over a zone covering everything equals the mean over the repaired block
+    raster = np.tile(np.arange(10, dtype="float64"), (20, 1))
+    transform = (1.0, 0.0, 0.0, 0.0, -1.0, 20.0)
+    zones = _areas([box(0, 0, 10, 20)], ["Z"])
+    blocks = _areas([BOWTIE], ["b"], name="Blöcke", pop=[300.0])
+    log = Log()
+    kwargs = dict(stats=("weighted_mean",), transform=transform, crs=CRS, id_field="plr_id", weights_field="pop")
+    got, _ = zonal_statistics(zones, raster, weights=blocks, feedback=log, **kwargs)
+    ref, _ = zonal_statistics(zones, raster, weights=_repaired(blocks), **kwargs)
+    value = got.filter(like="weighted_mean").iloc[0, 0]
+    assert value == pytest.approx(ref.filter(like="weighted_mean").iloc[0, 0])
+    # by hand: the mean x-cell value under the repaired block, weighted by its area per cell
+    fixed = make_valid_polygonal(BOWTIE)
+    cells = [(c, fixed.intersection(box(c, r, c + 1, r + 1)).area) for c in range(10) for r in range(20)]
+    assert value == pytest.approx(sum(c * a for c, a in cells) / sum(a for _, a in cells))
+    assert any("'Blöcke'" in w for w in log.warnings), log.warnings
