@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from ..errors import InputError
+from ..feedback import ensure_feedback
 from ..i18n import get_language, normalise_language, tr
 from ..validate import layer_name, numeric_field
 
@@ -413,17 +414,49 @@ def compute_indicators(catalogue, frame):
                            pd.DataFrame(small, index=index), warnings)
 
 
-def exclusion_mask(catalogue, frame):
-    """Areas the catalogue's 'exclude' rule flags (e.g. MSS outliers)."""
+def _same_as(column, wanted):
+    """Which values of ``column`` equal one of ``wanted``: YAML reads ``1`` as a number, a layer
+    may hold 1, 1.0 or '1'; all of them match (text compared trimmed, numbers as numbers)."""
+    values = column.astype(object).to_numpy()
+    present = np.array([v is not None and v == v for v in values], dtype=bool)
+    text = np.array([str(v).strip() if p else "" for v, p in zip(values, present)], dtype=object)
+    numbers = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(dtype=float)
+    hit = np.zeros(len(values), dtype=bool)
+    for item in wanted:
+        hit |= present & (text == str(item).strip())
+        number = pd.to_numeric(pd.Series([str(item).strip()]), errors="coerce").iloc[0]
+        if number == number:
+            hit |= present & (numbers == number)
+    return hit
+
+
+def exclusion_mask(catalogue, frame, feedback=None):
+    """Areas the catalogue's 'exclude' rule flags (e.g. MSS outliers).
+
+    A rule whose value no area has gets a warning naming value, field and the values found:
+    a typo would otherwise silently exclude nothing (or, with ``not_equals``, everything), but
+    a year or a district without outliers is legitimate, so it is not refused.
+    """
     rule = catalogue.exclude
     if not rule:
         return np.zeros(len(frame), bool)
     column = frame[rule["field"]]
     if "equals" in rule:
-        return (column.astype(object) == rule["equals"]).to_numpy(dtype=bool)
-    if "not_equals" in rule:
-        return (column.astype(object) != rule["not_equals"]).to_numpy(dtype=bool)
-    return column.isin(list(rule["in"])).to_numpy(dtype=bool)
+        mask, value = _same_as(column, [rule["equals"]]), rule["equals"]
+    elif "not_equals" in rule:
+        mask, value = ~_same_as(column, [rule["not_equals"]]), rule["not_equals"]
+    else:
+        mask, value = _same_as(column, list(rule["in"])), ", ".join(str(v) for v in rule["in"])
+    matched = mask if "not_equals" not in rule else ~mask
+    if len(frame) and not matched.any():
+        found = sorted({str(v) for v in column.dropna().astype(object)})
+        shown = ", ".join(found[:8]) + (" …" if len(found) > 8 else "")
+        ensure_feedback(feedback).warning(
+            tr("Catalogue '{file}', line {line}: ", file=catalogue.path, line=catalogue.line_of("exclude"))
+            + tr("the exclude rule names the value {value}, but no area of layer '{layer}' has it in field "
+                 "'{field}' (values found: {found}). Check the value if areas should be excluded.",
+                 value=value, layer=layer_name(frame), field=rule["field"], found=shown or "–"))
+    return mask
 
 
 @dataclass
@@ -456,7 +489,7 @@ def catalogue_index(catalogue, frame, lang=None, feedback=None, **overrides):
     settings.update({k: v for k, v in overrides.items() if v is not None})
     values = compute_indicators(catalogue, frame)
     data = values.values.copy()
-    flagged = exclusion_mask(catalogue, frame)
+    flagged = exclusion_mask(catalogue, frame, feedback)
     small_base = values.small_base.any(axis=1).to_numpy()
     population = catalogue.population
     # a population is a count: never negative, and 1.234 in a text field means 1234

@@ -181,6 +181,8 @@ def _references(value):
 
 def _file_of(name, spec):
     """The file a layer is written to."""
+    if "text" in spec:
+        return spec.get("file", name + ".txt")
     if "raster" in spec:
         return spec.get("file", name + ".tif")
     return spec.get("file", name + ".gpkg")
@@ -209,7 +211,10 @@ def build_inputs(case, shared, folder):
         path = os.path.join(folder, file_name)
         for name in sorted(names):
             spec = layers[name]
-            if "raster" in spec:
+            if "text" in spec:
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write(spec["text"])
+            elif "raster" in spec:
                 _write_raster(path, spec)
             else:
                 _write_vector(path, name, spec)
