@@ -342,3 +342,82 @@ def test_council_map_in_degrees_is_drawn_in_metres(run_alg, tmp_path):
     # the bounding box of the areas in UTM 33 (a little larger than 6 × 1 km: the lon/lat box is
     # turned against the UTM grid at 13.3°E)
     assert 6000 <= extent.width() <= 6300 and 1000 <= extent.height() <= 1300
+
+
+def _bowtie_town(bowtie=BOWTIE):
+    """A bow tie and five 100 m × 200 m areas east of it, with a value rising eastwards."""
+    rows = [(bowtie, ["S0", 0.0])]
+    rows += [(f"POLYGON(({100 + i * 100} 0,{200 + i * 100} 0,{200 + i * 100} 200,{100 + i * 100} 200,"
+              f"{100 + i * 100} 0))", [f"S{i + 1}", float(i + 1) ** 2]) for i in range(5)]
+    return _memory("Polygon", AREAS_CRS, ["name:string", "wert:double"], rows, "Stadtteile")
+
+
+@pytest.mark.parametrize("algorithm, params, outputs", [
+    ("hotspots", {"FIELD": "wert", "METHOD": 0, "PERMUTATIONS": 99, "SEED": 3}, ("OUTPUT",)),
+    ("typology", {"FIELDS": ["wert"], "CONTIGUOUS": True, "K": 2, "BOOTSTRAP": 0}, ("OUTPUT", "PROFILES")),
+])
+def test_neighbour_based_algorithms_read_the_bow_tie_like_its_repair(run_alg, algorithm, params, outputs):
+    got, log = _run(run_alg, f"kommunalmonitor:{algorithm}", dict(params, INPUT=_bowtie_town()), outputs)
+    reference, _ = _run(run_alg, f"kommunalmonitor:{algorithm}",
+                        dict(params, INPUT=_bowtie_town(_repaired_wkt(BOWTIE))), outputs)
+    _same_rows(got["OUTPUT"], reference["OUTPUT"])
+    assert "'Stadtteile'" in log and "feature id(s) 1" in log and "keeping every part" in log, log
+
+
+@pytest.fixture(scope="module")
+def read_source_provider(qgis_app):
+    """A test-only algorithm that reads its layer through ``read_source`` and writes each area."""
+    from qgis.core import (QgsApplication, QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
+                           QgsProcessingProvider)
+
+    from kommunalmonitor.processing.base import KommunalmonitorAlgorithm
+    from kommunalmonitor.processing.bridge import gdf_to_sink
+
+    class Areas(KommunalmonitorAlgorithm):
+        ALGORITHM_ID = "areas"
+        DISPLAY_NAME = "Areas"
+
+        def initAlgorithm(self, config=None):  # noqa: N802
+            self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Input"))
+            self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Output"))
+
+        def run_algorithm(self, parameters, context, feedback):
+            frame = self.read_source(parameters, "INPUT", context, feedback, projected=True)
+            result = frame.assign(area_m2=frame.geometry.area, crs=frame.crs.to_epsg())
+            return {"OUTPUT": gdf_to_sink(self, parameters, context, "OUTPUT", result, feedback)}
+
+    class Provider(QgsProcessingProvider):
+        def id(self):
+            return "kmtestreadsource"
+
+        def name(self):
+            return "read_source test"
+
+        def loadAlgorithms(self):  # noqa: N802
+            self.addAlgorithm(Areas())
+
+    registry = QgsApplication.processingRegistry()
+    provider = Provider()
+    registry.addProvider(provider)
+    yield
+    registry.removeProvider(provider)
+
+
+def test_read_source_reprojects_degrees_and_repairs(read_source_provider, run_alg):
+    # the bow tie placed in Berlin and given in degrees: read_source reprojects it to UTM 33
+    # and repairs it; its area is the repaired bow tie's 8333.3 m² (up to the round trip)
+    from shapely import affinity, wkt as shapely_wkt
+
+    moved = affinity.translate(shapely_wkt.loads(BOWTIE), 390000, 5820000).wkt
+    layer = _memory("Polygon", "EPSG:4326", ["name:string"], [(_transform_wkt(moved, AREAS_CRS, "EPSG:4326"), ["B"])],
+                    "Blöcke in Grad")
+    rows, log = _run(run_alg, "kmtestreadsource:areas", {"INPUT": layer})
+    assert rows["OUTPUT"][0]["crs"] == 25833
+    assert rows["OUTPUT"][0]["area_m2"] == pytest.approx(25000 / 3, rel=1e-6)
+    assert "reprojected to EPSG:25833" in log and "keeping every part" in log, log
+    no_crs = _memory("Polygon", None, ["name:string"], [(WEST, ["W"])], "ohne KBS")
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException) as info:
+        run_alg("kmtestreadsource:areas", {"INPUT": no_crs, "OUTPUT": "memory:"})
+    assert "'ohne KBS'" in str(info.value) and "Assign the correct CRS" in str(info.value)
