@@ -41,3 +41,18 @@ def test_api_result_equals_the_module_function():
     from kommunalmonitor.core.aggregate import aggregate_to_areas
 
     assert api.aggregate_to_areas is aggregate_to_areas
+
+
+def test_the_walk_through_in_the_docs_runs(tmp_path, monkeypatch):
+    """docs/python-package.md's notebook-style example runs as written."""
+    import re
+
+    with open(os.path.join(PLUGIN_DIR, "docs", "python-package.md"), encoding="utf-8") as fh:
+        code = re.findall(r"```python\n(.*?)```", fh.read(), flags=re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(code, "python-package.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    index, ranking = namespace["index"], namespace["ranking"]
+    assert len(index) == len(ranking) > 10
+    assert set(ranking["priority"]) <= {0, 1, 2, 3, 4}
+    assert abs(index["index"].mean()) < 1e-9
