@@ -7,7 +7,7 @@ touches ``iface``.
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
 
 from ..core.i18n import normalise_language, set_language, tr
-from .dependencies import missing_dependencies_message
+from ..core.dependencies import missing_dependencies_message
 
 LOG_TAG = "Kommunalmonitor"
 MENU = "&Kommunalmonitor"

@@ -15,7 +15,7 @@ from ..core.errors import KommunalmonitorError
 from ..core.feedback import Feedback
 from ..core.i18n import get_language, tr
 from ..core.values import reporting as value_reporting
-from ..plugin.dependencies import missing_dependencies_message
+from ..core.dependencies import missing_dependencies_message
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELP_DIR = os.path.join(PLUGIN_DIR, "resources", "help")

@@ -10,7 +10,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..core.i18n import tr
 from . import algorithms as algorithms_package
-from ..plugin.dependencies import missing_dependencies_message
+from ..core.dependencies import missing_dependencies_message
 from .base import ICON_PATH, PLUGIN_DIR, KommunalmonitorAlgorithm
 
 MODELS_DIR = os.path.join(PLUGIN_DIR, "resources", "models")

@@ -200,7 +200,7 @@ def test_missing_dependency_is_named_at_load(registry, message_log, monkeypatch)
 
 
 def test_missing_dependency_message_in_german():
-    from kommunalmonitor.plugin.dependencies import missing_dependencies_message
+    from kommunalmonitor.core.dependencies import missing_dependencies_message
 
     with i18n.language("de"):
         text = missing_dependencies_message(["yaml"])
@@ -213,7 +213,7 @@ def test_rtree_is_only_required_with_shapely_1_without_pygeos(monkeypatch):
 
     import shapely
 
-    from kommunalmonitor.plugin import dependencies
+    from kommunalmonitor.core import dependencies
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",

@@ -1,7 +1,7 @@
 """Which Python packages the engine needs, and how a planner installs them."""
 import importlib.util
 
-from ..core.i18n import tr
+from .i18n import tr
 
 # module name → (Debian/Ubuntu package, OSGeo4W package, pip name)
 REQUIRED = {
