@@ -32,6 +32,20 @@ def test_core_never_imports_qgis_or_qt():
     assert not offending, offending
 
 
+def test_processing_never_reaches_up_into_plugin():
+    """plugin/ (desktop) builds on processing/ and core/, never the other way round."""
+    offending = []
+    for path in _python_files("processing"):
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), path)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level > 0 and (node.module or "").split(".")[0] == "plugin":
+                offending.append(os.path.relpath(path, PLUGIN_DIR))
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kommunalmonitor.plugin"):
+                offending.append(os.path.relpath(path, PLUGIN_DIR))
+    assert not offending, offending
+
+
 def test_plugin_code_never_imports_pyqt_directly_or_edits_sys_path():
     offending = []
     for folder in ("core", "processing", "plugin"):
