@@ -94,7 +94,7 @@ def _fit(X, k, method, seed, connectivity=None, quick=False):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # 'completing connectivity' for islands is reported by us
-            labels = model.fit_predict(X)
+            labels = model.fit_predict(_separate_components(X, connectivity))
         centres = np.vstack([X[labels == c].mean(axis=0) for c in range(k)])
         return labels, centres, None
     if method == "gmm":
@@ -117,6 +117,29 @@ def _canonical(labels, X, k):
     mapping[order] = np.arange(k)
     del present
     return mapping[labels], mapping
+
+
+def _separate_components(X, connectivity):
+    """``X`` with a column that keeps Ward from merging across separate groups of areas.
+
+    scikit-learn completes a connectivity graph of several components by linking them in
+    feature space, so a "contiguous" type could span an island. A constant far offset per
+    component makes every merge across components cost more than any merge within one, so
+    components are only joined when fewer types than components are asked for (the
+    caller then names the broken type). Within a component the offset is constant and
+    changes nothing; a connected graph gets X unchanged.
+    """
+    if connectivity is None:
+        return X
+    from scipy.sparse.csgraph import connected_components
+
+    ncomp, component = connected_components(connectivity, directed=False)
+    if ncomp < 2:
+        return X
+    spread = float(np.sqrt(np.sum((np.nanmax(X, axis=0) - np.nanmin(X, axis=0)) ** 2))) or 1.0
+    # a within-component Ward merge costs at most n/4 · spread²; across, at least offset²/2
+    offset = 10.0 * spread * np.sqrt(X.shape[0])
+    return np.column_stack([X, component * offset])
 
 
 def _id_list(ids, most=10):

@@ -4,6 +4,7 @@ says which type is not one connected region and which areas break it. Areas are 
 never by row number. Runs on both stacks."""
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from shapely.geometry import box
 
@@ -78,19 +79,37 @@ def test_maximum_linking_distance_keeps_the_island_apart():
     assert any("(N)" in t for t in log.warnings), log.warnings
 
 
-def test_contiguous_typology_names_the_island_that_breaks_a_type():
-    # low values west (A-C), high east (D-F); island N has a low value: with two types Ward
-    # joins it to the low type, which is then not one connected region
+def test_contiguous_typology_keeps_an_island_apart_when_it_can():
+    # low values west (A-C), high east (D-F); island N has a low value. scikit-learn alone
+    # would join N to the low type across 88 km of sea; as many types as groups keep it apart
     frame = _town_with_island(values=[0.0, 0.1, 0.2, 10.0, 10.1, 10.2, 0.05])
     w = W.build_weights(frame, "queen", id_field="name")
     result = C.cluster_typology(frame.reset_index(drop=True), ["x"], k=2, method="ward", weights=w, n_boot=0)
-    low = result.labels[0]
-    assert result.labels[6] == low and set(result.labels[:3]) == {low}
-    assert result.diagnostics["components"] == 2
-    assert result.diagnostics["broken_types"] == [(int(low), 2, ["N"])]
+    assert len(set(result.labels[:6])) == 1 and result.labels[6] != result.labels[0]
+    assert result.diagnostics["components"] == 2 and result.diagnostics["broken_types"] == []
+    assert "Areas apart from the largest group: N" in " ".join(result.diagnostics["warnings"])
+    # three types: the mainland splits into its low and high halves, the island stays alone
+    result = C.cluster_typology(frame.reset_index(drop=True), ["x"], k=3, method="ward", weights=w, n_boot=0)
+    labels = list(result.labels)
+    assert len(set(labels[:3])) == 1 and len(set(labels[3:6])) == 1 and len(set(labels)) == 3
+    assert result.diagnostics["broken_types"] == []
+
+
+def test_contiguous_typology_names_the_island_that_breaks_a_type():
+    # two islands (N 88 km east, M 50 km west) but only two types: one type must span a gap
+    frame = _town_with_island(values=[0.0, 0.1, 0.2, 10.0, 10.1, 10.2, 0.05])
+    island_m = gpd.GeoDataFrame({"name": ["M"], "x": [10.05]}, geometry=[box(-50_500.0, 0, -49_500.0, 1000.0)],
+                                crs="EPSG:25832", index=[108])
+    frame = gpd.GeoDataFrame(pd.concat([frame, island_m]), crs="EPSG:25832")
+    frame.attrs["layer_name"] = "Stadtteile"
+    w = W.build_weights(frame, "queen", id_field="name")
+    result = C.cluster_typology(frame.reset_index(drop=True), ["x"], k=2, method="ward", weights=w, n_boot=0)
+    assert result.diagnostics["components"] == 3
+    (broken,) = result.diagnostics["broken_types"]
+    cluster, parts, ids = broken
+    assert parts == 2 and set(ids) <= {"N", "M"} and len(ids) >= 1
     text = " ".join(result.diagnostics["warnings"])
-    assert "Areas apart from the largest group: N" in text
-    assert f"Type {low} is not one connected region" in text and "Areas apart from its largest part: N" in text
+    assert f"Type {cluster} is not one connected region" in text and "Areas apart from its largest part" in text
 
 
 def test_contiguous_typology_without_islands_keeps_its_promise_silently():
