@@ -33,7 +33,7 @@ class BatchResult:
     record_path: str = None
 
 
-def read_municipalities(path_or_rows):
+def read_municipalities(path_or_rows: "str | list[dict]") -> "list[dict]":
     """Municipalities as a list of dicts with ``id`` (text, leading zeros kept) and placeholder values."""
     if isinstance(path_or_rows, (list, tuple)):
         rows = [dict(r) for r in path_or_rows]
@@ -75,7 +75,7 @@ def _part_extension():
         return ".gpkg"
 
 
-def run_one(workflow_path, municipality, output_dir):
+def run_one(workflow_path: str, municipality: dict, output_dir: str) -> dict:
     """Run the workflow for one municipality and leave its parts on disk (the task on a worker).
 
     Returns ``{"id", "seconds", "peak_memory_mb", "pid"}``. Idempotent: a task that is run
@@ -111,8 +111,9 @@ def _message(error):
     return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".strip()
 
 
-def run_batch(workflow_path, municipalities, output_dir, scheduler=None, n_workers=None, retries=1,
-              output_format="gpkg", feedback=None):
+def run_batch(workflow_path: str, municipalities: "str | list[dict]", output_dir: str,
+              scheduler: "str | object | None" = None, n_workers: "int | None" = None, retries: int = 1,
+              output_format: str = "gpkg", feedback=None) -> BatchResult:
     """Run ``workflow_path`` for every municipality and gather the outputs.
 
     Parameters

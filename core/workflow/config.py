@@ -82,7 +82,8 @@ def _suggest(word, choices):
     return tr(" Did you mean '{word}'?", word=close[0]) if close else ""
 
 
-def load_workflow(path=None, text=None, substitutions=None):
+def load_workflow(path: "str | None" = None, text: "str | None" = None,
+                  substitutions: "dict | None" = None) -> Workflow:
     """Read and check a workflow file (or ``text``); ``{placeholders}`` are filled from ``substitutions``.
 
     Returns

@@ -10,6 +10,7 @@ from ..errors import KommunalmonitorError
 from ..feedback import ensure_feedback
 from ..i18n import language, tr
 from .files import fingerprint, read_input, write_outputs
+from .config import Workflow  # noqa: F401 - for the type hints
 from .steps import STEPS
 
 
@@ -55,7 +56,8 @@ def plugin_version():
         return "?"
 
 
-def run_workflow(workflow, feedback=None, record_path=None, write=True):
+def run_workflow(workflow: "Workflow", feedback=None, record_path: "str | None" = None,
+                 write: bool = True) -> WorkflowResult:
     """Run ``workflow`` (a :class:`~.config.Workflow`); return a :class:`WorkflowResult`.
 
     Parameters
