@@ -35,7 +35,8 @@ import pandas as pd
 from ..errors import InfeasibleError, InputError
 from ..feedback import ensure_feedback
 from ..i18n import tr
-from .series import AREA, VALUE, for_indicator, match_period, period_years, sorted_periods, wide
+from .series import (AREA, DENOMINATOR, NUMERATOR, VALUE, for_indicator, has_counts, match_period,
+                     period_years, scale_of, sorted_periods, wide)
 
 
 @dataclass
@@ -112,13 +113,14 @@ def _match(features, treated_idx, pool_idx, k, order):
     return pool[nearest], np.take_along_axis(dist, nearest, axis=1)
 
 
-def _att(change, slope, features, treated_idx, pool_idx, k, order, bias_correction=True):
+def _att(change, slope, features, treated_idx, pool_idx, k, order, noise, bias_correction=True):
     """(estimate, its scale, pre-trend difference, its scale, matches, distances) for one treated set.
 
-    The estimate is linear in the areas' changes, ``a · change``; ``scale = ‖a‖`` is its
-    standard error up to the common noise level, used to studentize the placebo draws (an
-    extreme set of treated areas, matched and bias-corrected by extrapolation, has a larger
-    ``‖a‖`` than a typical placebo set, and a raw placebo distribution would be too narrow).
+    The estimate is linear in the areas' changes, ``a · change``; its standard error is
+    ``√(Σ a² σ²)`` with each area's noise variance σ² (``noise``: change, slope), used to
+    studentize the placebo draws: an extreme set of treated areas, matched and bias-corrected
+    by extrapolation, or a set of small, noisy areas has a larger error than a typical placebo
+    set, and a raw placebo distribution would be too narrow for it.
     """
     k = min(k, pool_idx.size)
     matched, dist = _match(features, treated_idx, pool_idx, k, order)
@@ -133,10 +135,57 @@ def _att(change, slope, features, treated_idx, pool_idx, k, order, bias_correcti
         gap = (features[treated_idx] - features[matched].mean(axis=1)).mean(axis=0)
         weights[pool_idx] -= gap @ projector
     estimate = float(weights @ change)
-    scale = float(np.sqrt(np.sum(weights ** 2)))
+    scale = float(np.sqrt(np.sum(weights ** 2 * noise[0])))
     pre = float(pre_weights @ slope)  # NaN with < 2 pre periods
-    pre_scale = float(np.sqrt(np.sum(pre_weights ** 2)))
+    pre_scale = float(np.sqrt(np.sum(pre_weights ** 2 * noise[1])))
     return estimate, scale, pre, pre_scale, matched, dist
+
+
+def _sampling_variance(rows, periods):
+    """Area × period sampling variance of the value from its counts (zeros without counts).
+
+    Shares: ``per² p (1 − p) / n``; rates above 1 (Poisson counts): ``per² x / n²``.
+    """
+    values = wide(rows, VALUE, periods)
+    if not has_counts(rows):
+        return np.zeros(values.shape)
+    num = wide(rows, NUMERATOR, periods).to_numpy(dtype="float64")
+    den = wide(rows, DENOMINATOR, periods).to_numpy(dtype="float64")
+    per = scale_of(rows)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = num / den
+        shares = bool(np.nanmax(np.where(den > 0, share, 0.0)) <= 1.0)
+        var = per ** 2 * (share * (1.0 - share) / den if shares else num / den ** 2)
+    return np.where(np.isfinite(var), var, 0.0)
+
+
+def _noise(sampling, years, n_pre, change, slope, features, pool_idx):
+    """Noise variance per area of the change and of the pre-trend slope.
+
+    Sampling variance from the counts plus a common extra variance (area-level drift the
+    matching variables do not explain), estimated by moments from the comparison pool.
+    """
+    pre, post = sampling[:, :n_pre], sampling[:, n_pre:]
+    v_change = pre.sum(axis=1) / n_pre ** 2 + post.sum(axis=1) / post.shape[1] ** 2
+    design = np.column_stack([np.ones(pool_idx.size), features[pool_idx]])
+    resid = change[pool_idx] - design @ np.linalg.lstsq(design, change[pool_idx], rcond=None)[0]
+    dof = max(pool_idx.size - design.shape[1], 1)
+    extra = max(float(resid @ resid) / dof - float(v_change[pool_idx].mean()), 0.0)
+    noise_change = v_change + extra
+    if n_pre >= 2:
+        t = years[:n_pre] - years[:n_pre].mean()
+        c = t / np.sum(t ** 2)
+        v_slope = pre @ (c ** 2)
+        extra_slope = max(float(np.var(slope[pool_idx], ddof=1)) - float(v_slope[pool_idx].mean()), 0.0)
+        noise_slope = v_slope + extra_slope
+    else:
+        noise_slope = np.ones(change.size)
+    # no information at all (a perfect fit without counts): equal noise for every area
+    if not np.any(noise_change[pool_idx] > 0):
+        noise_change = np.ones(change.size)
+    if not np.any(noise_slope[pool_idx] > 0):
+        noise_slope = np.ones(change.size)
+    return noise_change, noise_slope
 
 
 def _p_two_sided(observed, draws):
@@ -247,8 +296,9 @@ def evaluate_measure(obs, indicator, treated, start, options=None, areas=None, m
     rng = np.random.default_rng(options.seed)
     order = rng.permutation(pool_idx.size)
     bias = options.bias_correction
+    noise = _noise(_sampling_variance(rows, periods), years, n_pre, change, slope, features, pool_idx)
     estimate, scale, pretrend, pre_scale, matched, dist = _att(change, slope, features, treated_idx,
-                                                               pool_idx, k, order, bias)
+                                                               pool_idx, k, order, noise, bias)
     draws = np.empty(options.permutations)  # studentized: estimate / scale
     pre_draws = np.empty(options.permutations)
     n_t = treated_idx.size
@@ -259,7 +309,7 @@ def evaluate_measure(obs, indicator, treated, start, options=None, areas=None, m
         pick = rng.permutation(pool_idx.size)
         fake, rest = pool_idx[pick[:n_t]], pool_idx[pick[n_t:]]
         est_b, scale_b, pre_b, pre_scale_b, _, _ = _att(change, slope, features, fake, rest, k,
-                                                        rng.permutation(rest.size), bias)
+                                                        rng.permutation(rest.size), noise, bias)
         draws[b], pre_draws[b] = est_b / scale_b, pre_b / pre_scale_b
     p_value = _p_two_sided(estimate / scale, draws)
     pretrend_p = _p_two_sided(pretrend / pre_scale, pre_draws) if use_trend else np.nan

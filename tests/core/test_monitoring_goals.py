@@ -114,3 +114,22 @@ def test_xlsx_has_german_columns(tmp_path):
                 for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert statuses["worse"] == "Verschlechterung" and statuses["noise"] == "nicht auf Kurs"
     assert "open-sdg" in book["Methode"]["A1"].value
+
+
+def test_musterstadt_goal_system_is_rated():
+    """The panel's goal system: every target gets a status per area and for its scope."""
+    from kommunalmonitor.core.monitoring.panel import make_panel
+
+    panel = make_panel(seed=0, n_blocks=900)
+    obs = check_observations(panel.observations_new)
+    levels = dict(zip(panel.areas_new["area_id"], panel.areas_new["priority_level"]))
+    result = target_status(obs, panel.goals, priority_levels=levels, lang="en")
+    targets = panel.goals[panel.goals["level"] == "target"]
+    assert list(result.summary["goal_id"]) == list(targets["goal_id"])
+    assert result.summary["status"].notna().all()
+    n_priority = sum(1 for v in levels.values() if v == 1)
+    t3 = result.table[result.table["goal_id"] == "T3"]
+    assert len(t3) == n_priority > 0
+    # T2 covers the programme areas, whose unemployment fell by the planted 2 points more
+    t2 = result.summary.set_index("goal_id").loc["T2"]
+    assert t2["current_value"] < t2["baseline_value"]
