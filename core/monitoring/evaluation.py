@@ -13,9 +13,10 @@
    (optional, on by default).
 4. Inference by permutation (placebo areas, seeded): the whole procedure is repeated with
    randomly chosen untreated areas as if they had been treated. Each estimate is
-   studentized by the norm of its weights (the estimate is linear in the areas' changes),
-   so an extreme set of treated areas is compared on the same footing as typical placebo
-   sets (studentized permutation, Chung & Romano 2013, Ann. Stat. 41, 484–507). p = share
+   studentized by its standard error (it is linear in the areas' changes; each area's noise
+   is the sampling variance from its counts plus the drift the matching leaves unexplained),
+   so an extreme or a small, noisy set of treated areas is compared on the same footing as
+   typical placebo sets (studentized permutation, Chung & Romano 2013, Ann. Stat. 41, 484–507). p = share
    of placebo statistics at least as large in absolute value (with the usual +1). The
    interval inverts this test under a constant additive effect.
 5. Pre-trend check: the same comparison for the pre-period slopes (treated minus matched),
