@@ -10,10 +10,11 @@ each algorithm adds its own (contradicting numbers, values that match nothing) i
 import os
 import re
 
-from qgis.core import (QgsProcessing, QgsProcessingFeatureSourceDefinition, QgsProcessingParameterEnum,
-                       QgsProcessingParameterFeatureSource, QgsProcessingParameterFile,
-                       QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
-                       QgsProcessingParameterVectorLayer, QgsProviderRegistry, QgsWkbTypes)
+from qgis.core import (QgsMapLayerType, QgsProcessing, QgsProcessingFeatureSourceDefinition,
+                       QgsProcessingParameterEnum, QgsProcessingParameterFeatureSource,
+                       QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterNumber, QgsProcessingParameterVectorLayer,
+                       QgsProviderRegistry, QgsWkbTypes)
 
 from ..core.i18n import tr
 
@@ -102,7 +103,8 @@ def _check_layer_choice(algorithm, parameters, context):
         if not text or "|" in text or not os.path.isfile(text):
             continue
         try:
-            names = [s.name() for s in QgsProviderRegistry.instance().querySublayers(text)]
+            names = [s.name() for s in QgsProviderRegistry.instance().querySublayers(text)
+                     if s.type() == QgsMapLayerType.VectorLayer]  # a raster beside it is no choice
         except Exception:  # noqa: BLE001 - a file QGIS cannot list is reported when it is read
             continue
         if len(names) > 1:

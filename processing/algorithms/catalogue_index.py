@@ -31,7 +31,7 @@ class CatalogueIndexAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
             self.CATALOGUE, self.tr("Shipped catalogue"), options=shipped_catalogues(), defaultValue=0))
         self.addParameter(QgsProcessingParameterFile(
             self.CATALOGUE_FILE, self.tr("Own catalogue file (YAML; replaces the shipped one)"),
-            extension="yaml", optional=True))
+            fileFilter="YAML (*.yaml *.yml)", optional=True))  # both spellings; checked before the run
         self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Indicators and index"), QgsProcessing.TypeVectorPolygon))
