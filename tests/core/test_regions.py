@@ -304,3 +304,19 @@ def test_more_starts_never_worse():
     five = PlanningAreaBuilder(n_starts=5, **kwargs).fit(units, "pop", ["a", "b"])
     assert five.diagnostics_["starts"] >= 2 and five.diagnostics_["violations"] == 0
     assert five.diagnostics_["bss_tss"] >= one.diagnostics_["bss_tss"] - 1e-12
+
+
+def test_bbox_pairs_match_brute_force_with_large_boxes():
+    from kommunalmonitor.core.regions.graph import bbox_pairs
+
+    rng = np.random.default_rng(4)
+    lo_a = rng.uniform(0, 1000, (300, 2))
+    a = np.column_stack([lo_a, lo_a + rng.uniform(1, 30, (300, 2))])
+    lo_b = rng.uniform(0, 1000, (200, 2))
+    b = np.column_stack([lo_b, lo_b + rng.uniform(1, 30, (200, 2))])
+    b[:3, 2:] += 700  # three large rural units
+    b[5] = np.nan  # an empty geometry
+    ai, bj = bbox_pairs(a, b)
+    expected = {(i, j) for i in range(300) for j in range(200) if np.isfinite(b[j]).all()
+                and a[i, 0] <= b[j, 2] and a[i, 2] >= b[j, 0] and a[i, 1] <= b[j, 3] and a[i, 3] >= b[j, 1]}
+    assert set(zip(ai.tolist(), bj.tolist())) == expected and len(ai) == len(expected)
