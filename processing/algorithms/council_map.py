@@ -100,6 +100,24 @@ class CouncilMap(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Council map (PDF)"), self.tr("PDF files (*.pdf)")))
 
+    def check_parameters(self, parameters, context):
+        """Refuse a class field without any value: the map would show every area as 'not rated'."""
+        from ..parameter_checks import field_values
+
+        field = self.parameterAsString(parameters, self.CLASS_FIELD, context) or "index_class"
+        try:
+            layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
+        except Exception:  # noqa: BLE001 - QGIS reports an unreadable layer itself
+            return None
+        if layer is None or layer.fields().lookupField(field) < 0 or layer.featureCount() == 0:
+            return None  # the run names a missing field or an empty layer
+        values = layer.uniqueValues(layer.fields().lookupField(field))
+        if all(v is None or (hasattr(v, "isNull") and v.isNull()) for v in values):
+            return self.tr("Class field '{field}' of layer '{layer}' has no value in any area: the map would "
+                           "show every area as 'not rated'. Choose the field that holds the classes (e.g. "
+                           "index_class).", field=field, layer=layer.name())
+        return None
+
     def run_algorithm(self, parameters, context, feedback):
         """Read the layer, decide texts and classes, build the layout, export the PDF."""
         layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
