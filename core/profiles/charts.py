@@ -4,10 +4,9 @@ Colours are the Okabe–Ito set (distinguishable with every common colour-vision
 and every colour is doubled by a marker shape, so print in grey still reads.
 """
 import numpy as np
-from matplotlib.collections import PatchCollection
+from matplotlib.collections import LineCollection, PatchCollection, PolyCollection
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
-from matplotlib.ticker import MaxNLocator
 
 from ..i18n import tr
 from .content import format_value
@@ -49,30 +48,49 @@ def spine_chart(ax, rows, lang="en", text_columns=True):
     ax.set_xlim(-1.08, 1.08)
     ax.set_ylim(n - 0.5, -0.9)
     ax.axis("off")
-    ax.axvline(0, color="#000000", lw=0.8, zorder=3)
+    ax.plot([0, 0], [n - 0.5, -0.5], color="#000000", lw=0.8, zorder=3)
     ax.text(-1.0, -0.75, tr("◀ worse", lang=lang), fontsize=6.5, ha="left", va="center", color=WORSE)
     ax.text(1.0, -0.75, tr("better ▶", lang=lang), fontsize=6.5, ha="right", va="center", color=BETTER)
     ax.text(0, -0.75, tr("city average", lang=lang), fontsize=6.5, ha="center", va="center")
+    # one collection per kind of mark (not one artist per row): a page draws several times faster
+    ranges, quartiles, districts, marks = [], [], [], {}
     for y, row in enumerate(rows):
         lo = spine_position(row["city_min"], row)
         hi = spine_position(row["city_max"], row)
         if np.isfinite(lo) and np.isfinite(hi):
-            ax.barh(y, abs(hi - lo), left=min(lo, hi), height=0.55, color=RANGE, zorder=1)
+            ranges.append(_bar(lo, hi, y))
             q1, q3 = spine_position(row["city_q25"], row), spine_position(row["city_q75"], row)
             if np.isfinite(q1) and np.isfinite(q3):
-                ax.barh(y, abs(q3 - q1), left=min(q1, q3), height=0.55, color=QUARTILES, zorder=2)
+                quartiles.append(_bar(q1, q3, y))
         dpos = spine_position(row.get("district_mean", np.nan), row)
         if np.isfinite(dpos):
-            ax.plot([dpos, dpos], [y - 0.3, y + 0.3], color="#000000", lw=1.4, ls=(0, (1, 1)), zorder=4)
+            districts.append([(dpos, y - 0.3), (dpos, y + 0.3)])
         pos = spine_position(row["value"], row)
         if row["suppressed"]:
             ax.text(0.5, y, tr("suppressed (small numbers)", lang=lang), fontsize=6.5, ha="center",
                     va="center", style="italic", color="#404040", zorder=5)
         elif np.isfinite(pos):
-            marker, colour = MARKERS.get(row["position"], ("o", SIMILAR))
-            face = "white" if row["small_base"] else colour
-            ax.scatter([np.clip(pos, -1.05, 1.05)], [y], s=42, marker=marker, facecolors=face,
-                       edgecolors=colour, linewidths=1.4, zorder=6)
+            key = (row["position"] if row["position"] in MARKERS else "similar", bool(row["small_base"]))
+            marks.setdefault(key, []).append((float(np.clip(pos, -1.05, 1.05)), y))
+    if ranges:
+        ax.add_collection(PolyCollection(ranges, facecolors=RANGE, edgecolors="none", zorder=1), autolim=False)
+    if quartiles:
+        ax.add_collection(PolyCollection(quartiles, facecolors=QUARTILES, edgecolors="none", zorder=2),
+                          autolim=False)
+    if districts:
+        ax.add_collection(LineCollection(districts, colors="#000000", linewidths=1.4, linestyles=(0, (1, 1)),
+                                         zorder=4), autolim=False)
+    for (position, small), points in marks.items():
+        marker, colour = MARKERS[position]
+        xy = np.array(points)
+        ax.plot(xy[:, 0], xy[:, 1], ls="none", marker=marker, ms=6.5, mew=1.4, mec=colour,
+                mfc="white" if small else colour, zorder=6)
+
+
+def _bar(a, b, y, height=0.55):
+    """Corners of a horizontal bar from ``a`` to ``b`` at row ``y``."""
+    lo, hi = min(a, b), max(a, b)
+    return [(lo, y - height / 2), (hi, y - height / 2), (hi, y + height / 2), (lo, y + height / 2)]
 
 
 def legend_rows(lang="en"):
@@ -98,28 +116,37 @@ def draw_spine_legend(ax, lang="en"):
                           "average. Black line: city average.", lang=lang), fontsize=6, va="center")
 
 
-def series_chart(ax, periods, values, city, label, lang="en", target=None, status=None):
-    """A small time series: the area's values (line), the city mean (dashed), a target line."""
-    x = np.arange(len(periods))
+def series_chart(ax, periods, values, city, label, lang="en", target=None, status=None, decimals=1):
+    """A small time series without axes (the periods are named once above the row): the area's
+    values (line), the city mean (dashed), a target line and the last value as text. Drawn
+    with few artists, because an atlas draws hundreds of them."""
+    x = np.arange(len(periods), dtype=float)
     v = np.asarray(values, dtype=float)
-    ax.plot(x, v, color=BETTER, lw=1.3, marker="o", ms=2.5)
-    if city is not None and np.isfinite(np.asarray(city, dtype=float)).any():
-        ax.plot(x, np.asarray(city, dtype=float), color="#000000", lw=0.8, ls="--")
-    if target is not None and np.isfinite(target):
-        ax.axhline(target, color=WORSE, lw=0.8, ls=":")
-    ax.set_title(label, fontsize=6.5, loc="left", pad=2)
-    ax.set_xticks([x[0], x[-1]] if len(x) > 1 else list(x))
-    ax.set_xticklabels([periods[0], periods[-1]] if len(x) > 1 else list(periods), fontsize=5.5)
-    ax.yaxis.set_major_locator(MaxNLocator(3))
-    ax.tick_params(axis="y", labelsize=5.5, length=2)
-    ax.tick_params(axis="x", length=2)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    if status:
-        ax.text(0.0, -0.42, status, transform=ax.transAxes, fontsize=5.5, va="top")
-    if not np.isfinite(v).any():
+    c = np.asarray(city, dtype=float) if city is not None else np.full(len(x), np.nan)
+    ax.axis("off")
+    both = np.concatenate([v[np.isfinite(v)], c[np.isfinite(c)]] +
+                          ([np.array([target])] if target is not None and np.isfinite(target) else []))
+    ax.text(0.0, 1.08, label, transform=ax.transAxes, fontsize=6.5, va="bottom")
+    if not len(both) or not np.isfinite(v).any():
         ax.text(0.5, 0.5, tr("no published values", lang=lang), transform=ax.transAxes, fontsize=6,
                 ha="center", va="center", color="#404040")
+        return
+    lo, hi = float(both.min()), float(both.max())
+    pad = (hi - lo) * 0.1 or 1.0
+    ax.set_xlim(-0.2, max(1.0, len(x) - 1) + 0.2)
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.plot([-0.2, max(1.0, len(x) - 1) + 0.2], [lo - pad, lo - pad], color="#9a9a9a", lw=0.5)
+    if np.isfinite(c).any():
+        ax.plot(x, c, color="#000000", lw=0.8, ls="--")
+    ax.plot(x, v, color=BETTER, lw=1.4)
+    if target is not None and np.isfinite(target):
+        ax.plot([x[0], x[-1]], [target, target], color=WORSE, lw=0.8, ls=":")
+    last = int(np.flatnonzero(np.isfinite(v))[-1])
+    first = int(np.flatnonzero(np.isfinite(v))[0])
+    ax.text(0.0, -0.12, f"{format_value(v[first], decimals, lang)} → {format_value(v[last], decimals, lang)}",
+            transform=ax.transAxes, fontsize=6, va="top", color=BETTER)
+    if status:
+        ax.text(0.0, -0.42, status, transform=ax.transAxes, fontsize=5.5, va="top")
 
 
 def geometry_path(geom, tolerance=0.0):

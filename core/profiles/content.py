@@ -134,7 +134,9 @@ class ProfileContent:
         """The indicator rows of the area at ``row`` as a list of dicts (fresh copies)."""
         cache = self.__dict__.get("_value_records")
         if cache is None:
-            cache = {k: g.to_dict("records") for k, g in self._by_row().items()}
+            cache = {}
+            for record in self.values.to_dict("records"):  # one pass, not one to_dict per area
+                cache.setdefault(int(record["row"]), []).append(record)
             self.__dict__["_value_records"] = cache
         return [dict(r) for r in cache.get(int(row), [])]
 

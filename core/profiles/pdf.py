@@ -291,28 +291,34 @@ class _AreaPage:
         self.content, self.maps, self.options, self.lang = content, maps, options, lang
         self.locator = self.detail = None
         if maps.available:
-            self.locator = fig.add_axes([0.06, 0.715, 0.24, 0.2])
+            self.locator = fig.add_axes([0.06, 0.745, 0.24, 0.17])
             if maps.city is not None:
                 charts.draw_paths(self.locator, [maps.city], ["#d9d9d9"], edgecolor="#bdbdbd", linewidth=0.3)
             charts.frame_map(self.locator, maps.city_bounds, margin=0.02)
-            self.detail = fig.add_axes([0.33, 0.715, 0.61, 0.2])
+            self.detail = fig.add_axes([0.33, 0.745, 0.61, 0.17])
             charts.frame_map(self.detail, maps.city_bounds, margin=0.0)
-        fig.text(0.06, 0.695, tr("Priority and index", lang=lang), fontsize=9.5, weight="bold", va="top")
-        fig.text(0.06, 0.605, tr("Indicators compared with the city", lang=lang), fontsize=9.5,
+        fig.text(0.06, 0.728, tr("Priority and index", lang=lang), fontsize=9.5, weight="bold", va="top")
+        fig.text(0.06, 0.655, tr("Indicators compared with the city", lang=lang), fontsize=9.5,
                  weight="bold", va="top")
-        self.top, self.bottom = 0.585, 0.585 - 0.028 * (n_rows + 1.4)
+        # up to ten indicator rows fit above two rows of time series
+        row_height = min(0.028, 0.25 / (n_rows + 1.4))
+        self.top, self.bottom = 0.635, 0.635 - row_height * (n_rows + 1.4)
         self.spine = fig.add_axes([0.53, self.bottom, 0.41, self.top - self.bottom])
-        legend = fig.add_axes([0.06, self.bottom - 0.035, 0.88, 0.02])
+        legend = fig.add_axes([0.06, self.bottom - 0.03, 0.88, 0.018])
         charts.draw_spine_legend(legend, lang)
         self.series = []
         if with_series:
-            top = self.bottom - 0.085
+            top = self.bottom - 0.08
             self.series_top = top
             fig.text(0.06, top, tr("Development over time (dashed: city average)", lang=lang), fontsize=9.5,
                      weight="bold", va="top")
+            periods = sorted(content.series["period"].astype(str).unique())
+            if periods:
+                fig.text(0.06, top - 0.018, tr("Periods {first} to {last}; figures: first and last value.",
+                                               lang=lang, first=periods[0], last=periods[-1]), fontsize=7, va="top")
             for k in range(min(n_rows, 10)):
                 col, line = k % 5, k // 5
-                self.series.append(fig.add_axes([0.07 + col * 0.178, top - 0.115 - line * 0.125, 0.14, 0.075]))
+                self.series.append(fig.add_axes([0.07 + col * 0.178, top - 0.105 - line * 0.112, 0.14, 0.06]))
         self.scratch = _Scratch(fig)
 
     def draw(self, pdf, row, page):
@@ -331,7 +337,7 @@ class _AreaPage:
         if self.locator is not None:
             _locator(self.locator, self.maps, row)
             _detail(self.detail, content, self.maps, self.options, row, lang)
-        fig.text(0.06, 0.677, "\n".join(_wrap(t, 135) for t in priority_lines(area, lang)) or
+        fig.text(0.06, 0.71, "\n".join(_wrap(t, 135) for t in priority_lines(area, lang)) or
                  tr("No priority was computed for this atlas.", lang=lang), fontsize=7, va="top",
                  linespacing=1.35)
         rows = _rows(content, row, lang)
@@ -356,9 +362,10 @@ class _AreaPage:
             notes.append(tr("* small base: the value may change a lot by chance.", lang=lang))
         worse = [r["label"] for r in rows if r["position"] == "worse" and not r["suppressed"]]
         if worse:
-            notes.append(position_text("worse", lang).capitalize() + ": " + ", ".join(worse) + ".")
+            text = position_text("worse", lang)
+            notes.append(text[:1].upper() + text[1:] + ": " + ", ".join(worse) + ".")
         if notes:
-            fig.text(0.06, self.bottom - 0.05, _wrap(" ".join(notes), 150), fontsize=6.5, va="top")
+            fig.text(0.06, self.bottom - 0.043, _wrap(" ".join(notes), 150), fontsize=6.5, va="top")
         if self.series:
             _series_block(self.series, content, area, rows, lang)
         _footer(fig, content, lang, page)
@@ -443,9 +450,7 @@ def _series_block(axes, content, area, rows, lang):
                 text += " · " + (tr("change larger than noise", lang=lang) if bool(sig)
                                  else tr("change within noise", lang=lang))
         charts.series_chart(ax, periods, values, [city.get((rec["indicator"], p), np.nan) for p in periods],
-                            _short(rec["label"], 30), lang, target=target, status=text)
-        ax.relim()
-        ax.autoscale_view()
+                            _short(rec["label"], 30), lang, target=target, status=text, decimals=rec["decimals"])
 
 
 def _city_series(content):
