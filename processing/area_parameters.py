@@ -29,7 +29,7 @@ class AreaParameters:
         """Minimum base for the small-base flag and suppression of small counts."""
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_BASE, self.tr("Minimum base (areas below are flagged)"),
-            QgsProcessingParameterNumber.Double, float(DEFAULT_MIN_BASE), minValue=0.0))
+            QgsProcessingParameterNumber.Integer, int(DEFAULT_MIN_BASE), minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_COUNT, self.tr("Suppress counts below this value for publication (0: off)"),
             QgsProcessingParameterNumber.Integer, 0, minValue=0))

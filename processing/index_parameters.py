@@ -46,7 +46,7 @@ class IndexParameters:
             type=QgsProcessingParameterField.Numeric, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_POPULATION, self.tr("Minimum population for the reference statistics"),
-            QgsProcessingParameterNumber.Double, defaultValue=300, minValue=0))
+            QgsProcessingParameterNumber.Integer, defaultValue=300, minValue=0))
         self.addParameter(QgsProcessingParameterEnum(
             self.STANDARDISATION, self.tr("Standardisation"),
             options=[self.tr("z-score, unweighted (population SD, as MSS)"),

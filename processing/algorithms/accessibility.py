@@ -42,7 +42,7 @@ class Accessibility(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
             [QgsProcessing.TypeVectorAnyGeometry]))
         self.addParameter(QgsProcessingParameterField(
             self.POPULATION_FIELD, self.tr("Population (e.g. children 0–5)"), None, self.RESIDENCES,
-            QgsProcessingParameterField.Any))
+            QgsProcessingParameterField.Any, optional=True))  # optional: the dialog must not preselect 'fid'
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.FACILITIES, self.tr("Facilities of one type"), [QgsProcessing.TypeVectorAnyGeometry]))
         self.addParameter(QgsProcessingParameterField(
@@ -73,6 +73,11 @@ class Accessibility(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
         """Read the layers, compute in the engine, write areas (and residences)."""
         res_src = self.parameterAsSource(parameters, self.RESIDENCES, context)
         pop_field = self.parameterAsString(parameters, self.POPULATION_FIELD, context)
+        if not pop_field:
+            from ...core.errors import InputError
+
+            raise InputError(self.tr("Choose the population field of the residences layer (e.g. residents or "
+                                     "children 0–5)."))
         fac_src = self.parameterAsSource(parameters, self.FACILITIES, context)
         cap_field = self.parameterAsString(parameters, self.CAPACITY_FIELD, context) or None
         areas_src = self.parameterAsSource(parameters, self.AREAS, context)

@@ -50,7 +50,7 @@ class AggregateToAreas(MissingValueCodes, KommunalmonitorAlgorithm):
         self.addParameter(rates)
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_BASE, self.tr("Flag rates whose denominator is below"),
-            QgsProcessingParameterNumber.Double, DEFAULT_MIN_BASE, minValue=0))
+            QgsProcessingParameterNumber.Integer, int(DEFAULT_MIN_BASE), minValue=0))
         self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Planning areas with sums and rates"), QgsProcessing.TypeVectorPolygon))

@@ -66,7 +66,7 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
             self.INPUT, self.tr("Small units (blocks)"), [QgsProcessing.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterField(
             self.POPULATION_FIELD, self.tr("Population field"), None, self.INPUT,
-            QgsProcessingParameterField.Numeric))
+            QgsProcessingParameterField.Numeric, optional=True))  # optional: the dialog must not preselect 'fid'
         self.addParameter(QgsProcessingParameterField(
             self.ATTRIBUTE_FIELDS, self.tr("Fields for homogeneity (standardised)"), None, self.INPUT,
             QgsProcessingParameterField.Numeric, allowMultiple=True, optional=True))
@@ -146,6 +146,10 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
         """Read everything, build the areas in the engine, write areas, membership, diagnostics, record."""
         units = self._layer(parameters, self.INPUT, context)
         population = self.parameterAsString(parameters, self.POPULATION_FIELD, context)
+        if not population:
+            from ...core.errors import InputError
+
+            raise InputError(self.tr("Choose the population field of the small units (the residents per block)."))
         attributes = self.parameterAsFields(parameters, self.ATTRIBUTE_FIELDS, context)
         id_field = self.parameterAsString(parameters, self.ID_FIELD, context) or None
         mode = self.MODES[self.parameterAsEnum(parameters, self.MODE, context)]

@@ -111,7 +111,7 @@ class PlanningPriorities(MissingValueCodes, KommunalmonitorAlgorithm):
             QgsProcessingParameterField.Numeric, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_POPULATION, self.tr("Minimum residents for a priority"),
-            QgsProcessingParameterNumber.Double, 0.0, minValue=0.0))
+            QgsProcessingParameterNumber.Integer, 0, minValue=0))
         self.addParameter(QgsProcessingParameterField(
             self.ROBUSTNESS_FIELD, self.tr("Robustness field (Monte-Carlo class probability or cluster stability)"),
             None, self.INPUT, QgsProcessingParameterField.Numeric, optional=True))
@@ -157,6 +157,17 @@ class PlanningPriorities(MissingValueCodes, KommunalmonitorAlgorithm):
                                "class {highest}. Set the number of classes to {highest} or more (0: the "
                                "highest class present).", n=n_classes, field=field, layer=layer,
                                highest=int(highest) if highest == int(highest) else highest)
+        population = self.parameterAsString(parameters, self.POPULATION_FIELD, context)
+        minimum = self.parameterAsDouble(parameters, self.MIN_POPULATION, context)
+        if population and minimum > 0:
+            values, layer = field_values(self, parameters, context, self.INPUT, population)
+            numbers = [as_number(v) for v in values or []]
+            numbers = [n for n in numbers if n is not None]
+            if numbers and minimum > max(numbers):
+                return self.tr("'Minimum residents for a priority' is {minimum}, but no area of layer '{layer}' "
+                               "has that many in field '{field}' (at most {largest}): no area could get a "
+                               "priority. Lower the minimum.", minimum=minimum, layer=layer, field=population,
+                               largest=max(numbers))
         field = self.parameterAsString(parameters, self.HOTSPOT_FIELD, context)
         if "hotspot" in rules and field:
             values, layer = field_values(self, parameters, context, self.INPUT, field)

@@ -50,7 +50,7 @@ class StatusDynamicsAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
             type=QgsProcessingParameterField.Numeric, optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_POPULATION, self.tr("Minimum population for the reference statistics"),
-            QgsProcessingParameterNumber.Double, defaultValue=300, minValue=0))
+            QgsProcessingParameterNumber.Integer, defaultValue=300, minValue=0))
         self.addParameter(QgsProcessingParameterField(
             self.EXCLUDE_FIELD, self.tr("Field flagging excluded areas (e.g. outliers)"),
             parentLayerParameterName=self.INPUT, optional=True))
