@@ -32,7 +32,7 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import get_language, normalise_language, tr
 from ..rates import DEFAULT_MIN_BASE
-from .series import (AREA, DENOMINATOR, NUMERATOR, PERIOD, VALUE, city_values, for_indicator,
+from .series import (AREA, DENOMINATOR, NUMERATOR, VALUE, city_values, for_indicator,
                      has_counts, match_period, period_years, scale_of, sorted_periods, wide)
 
 TESTS = ("auto", "score", "exact", "none")

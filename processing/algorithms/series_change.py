@@ -3,12 +3,14 @@
 Also holds the parameter and reading helpers the other monitoring-analysis algorithms share
 (observations in long form, the areas layer, categorized styles with legend labels).
 """
+import pandas as pd
 from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterField, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
 from ...core.errors import InputError
+from ...core.i18n import get_language
 from ...core.monitoring.change import (CLASS_NAMES, CLASS_NAMES_DE, ChangeOptions, change_between, trend)
 from ...core.monitoring.series import (AREA, DENOMINATOR, INDICATOR, NUMERATOR, PERIOD, VALUE,
                                        check_observations, for_indicator, match_period, period_years,
@@ -66,8 +68,6 @@ def read_observations(alg, parameters, context, feedback):
                                     role=standard))
         renamed[field] = standard
     data = {standard: frame[field].to_numpy() for field, standard in renamed.items()}
-    import pandas as pd
-
     obs = pd.DataFrame(data)
     obs.attrs["layer_name"] = frame.attrs.get("layer_name")
     return check_observations(obs)
@@ -83,7 +83,7 @@ def read_areas(alg, parameters, context, feedback):
     return areas, id_field
 
 
-def join_to_areas(areas, id_field, table, prefix_skip=()):
+def join_to_areas(areas, id_field, table):
     """Areas (all kept, in order) with the table's columns joined by area id (as text)."""
     keyed = table.copy()
     keyed.index = [str(v) for v in keyed[AREA]]
@@ -91,8 +91,6 @@ def join_to_areas(areas, id_field, table, prefix_skip=()):
     out = areas.copy()
     keys = [str(v) for v in out[id_field]]
     for column in keyed.columns:
-        if column in prefix_skip:
-            continue
         name = column if column not in out.columns else column + "_1"
         out[name] = keyed[column].reindex(keys).to_numpy()
     return out
@@ -202,8 +200,6 @@ class SeriesChangeAlgorithm(KommunalmonitorAlgorithm):
                                          "check the id fields.", n=len(unmatched), ids=", ".join(sorted(unmatched)[:5])))
         out = join_to_areas(areas, id_field, table)
         dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out.reset_index(drop=True), feedback)
-        from ...core.i18n import get_language
-
         names = CLASS_NAMES_DE if get_language() == "de" else CLASS_NAMES
         register_output_style(context, dest, categorized_style(
             "change_class", CHANGE_COLOURS, names, self.tr("no data or not comparable")), self.tr("Change"))
