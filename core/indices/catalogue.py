@@ -352,11 +352,15 @@ def check_fields(catalogue, frame):
                      "layer '{layer}'.", field=catalogue.exclude["field"], layer=layer_name(frame)))
 
 
-def _sum_terms(frame, terms, missing_values):
-    """Sum of ± fields as float (NULL or a missing-value code → NaN)."""
+def _sum_terms(frame, terms, missing_values, counts=False):
+    """Sum of ± fields as float (NULL or a missing-value code → NaN).
+
+    With ``counts`` (numerators and denominators: persons, households) a field is read as a
+    count: never negative, and text such as ``1.234`` means 1234.
+    """
     total = np.zeros(len(frame))
     for sign, name in terms:
-        values = np.array(numeric_field(frame, name, missing_codes=missing_values),
+        values = np.array(numeric_field(frame, name, missing_codes=missing_values, allow_negative=not counts),
                           dtype="float64")  # writable copy (pandas 3 CoW)
         for code in missing_values:
             values[values == code] = np.nan
@@ -387,8 +391,8 @@ def compute_indicators(catalogue, frame):
             v = _sum_terms(frame, [(1, ind.value)], catalogue.missing_values)
             base = np.full(len(frame), np.nan)
         else:
-            num = _sum_terms(frame, ind.numerator, catalogue.missing_values)
-            den = _sum_terms(frame, ind.denominator, catalogue.missing_values)
+            num = _sum_terms(frame, ind.numerator, catalogue.missing_values, counts=True)
+            den = _sum_terms(frame, ind.denominator, catalogue.missing_values, counts=True)
             zero = np.isfinite(den) & (den <= 0)
             if zero.any():
                 warnings.append(tr("Indicator '{id}': {count} area(s) have a denominator of 0; their "
@@ -396,10 +400,18 @@ def compute_indicators(catalogue, frame):
                                    id=ind.id, count=int(zero.sum())))
             with np.errstate(divide="ignore", invalid="ignore"):
                 v = np.where(den > 0, ind.per * num / np.where(den > 0, den, 1.0), np.nan)
+            above = np.isfinite(v) & (v > ind.per * (1 + 1e-9))
+            if above.any():  # a part larger than its whole: fields of different sources or years?
+                first = int(np.flatnonzero(above)[0])
+                warnings.append(tr("Indicator '{id}': {count} area(s) have a share above {per:g}, which "
+                                   "is impossible (e.g. area {area}: {value:.1f}); the numerator exceeds "
+                                   "the denominator. Check the fields (different sources or years?).",
+                                   id=ind.id, count=int(above.sum()), per=ind.per,
+                                   area=frame.index[first], value=float(v[first])))
             base = den
             if ind.baseline_numerator is not None:
-                bnum = _sum_terms(frame, ind.baseline_numerator, catalogue.missing_values)
-                bden = _sum_terms(frame, ind.baseline_denominator, catalogue.missing_values)
+                bnum = _sum_terms(frame, ind.baseline_numerator, catalogue.missing_values, counts=True)
+                bden = _sum_terms(frame, ind.baseline_denominator, catalogue.missing_values, counts=True)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     before = np.where(bden > 0, ind.per * bnum / np.where(bden > 0, bden, 1.0), np.nan)
                 v = v - before

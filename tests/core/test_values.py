@@ -256,3 +256,26 @@ def test_grid_text_counts_in_german_notation_and_office_marks():
     assert len(lines) == 1 and "German notation" in lines[0]
     with pytest.raises(InputError, match="'viele'"):
         parse_grid_values(["12", "viele"], field="EW", layer="Zensus")
+
+
+def test_catalogue_counts_read_as_counts_and_an_impossible_share_named():
+    from kommunalmonitor.core.indices.catalogue import compute_indicators, load_catalogue
+
+    catalogue = load_catalogue("""\
+id: mini
+name: {de: Mini, en: Mini}
+indicators:
+  - id: kids_poor
+    label: {de: Kinderarmut, en: Child poverty}
+    domain: Soziales
+    numerator: poor_kids
+    denominator: kids
+""")
+    frame = pd.DataFrame({"poor_kids": ["1.200", "10", "30"], "kids": ["2.400", "20", "25"]},
+                         index=["P1", "P2", "P3"])
+    result = compute_indicators(catalogue, frame)
+    # counts as text: 1.200 of 2.400 children = 50 %, not 1.2 of 2.4; 30 of 25 is impossible
+    np.testing.assert_allclose(result.values["kids_poor"], [50.0, 50.0, 120.0])
+    assert any("share above 100, which is impossible (e.g. area P3: 120.0)" in w for w in result.warnings)
+    with pytest.raises(InputError, match="negative"):
+        compute_indicators(catalogue, frame.assign(kids=[20.0, -3.0, 25.0]))
