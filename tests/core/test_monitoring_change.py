@@ -222,3 +222,55 @@ def test_peers_esda_empirical_bayes():
     rates, _, info = eb_shrink(x, n, model="poisson")
     assert info["prior_variance"] > 0
     np.testing.assert_allclose(rates, Empirical_Bayes(x, n).r.ravel())
+
+
+def _berlin_under6(berlin_dir):
+    """Share of children under 6 per Berlin PLR (542 new areas), half-yearly 2021–2024."""
+    import os
+
+    folder = os.path.join(berlin_dir, "einwohner_plr_zeitreihe")
+    frames = []
+    for year in range(2021, 2025):
+        for half, day in (("01", "06-30"), ("02", "12-31")):
+            table = pd.read_csv(os.path.join(folder, f"berlin-lor-population-{year}-{half}-t2-planning-areas.csv"),
+                                dtype={"id": str})
+            frames.append(pd.DataFrame({
+                "area_id": table["id"], "period": f"{year}-{day}", "indicator": "under6",
+                "value": table["inhabitants_age_below_6_percentage"],
+                "numerator": table["inhabitants_age_below_6"], "denominator": table["inhabitants"]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_berlin_real_series_three_points_on_362_residents_is_noise(berlin_dir):
+    raw = _berlin_under6(berlin_dir)
+    obs = check_observations(raw)
+    # the published percentages are numerator / denominator × 100: recomputed, not averaged
+    assert set(obs["per"]) == {100.0}
+    assert np.nanmax(np.abs(obs["value"].to_numpy() - raw["value"].to_numpy())) < 1e-9
+    result = change_between(obs, "under6", "2021-12-31", "2023-12-31", ChangeOptions(desired="up"))
+    table = result.table.set_index("area_id")
+    start = raw[raw["period"] == "2021-12-31"]
+    assert result.diagnostics["city_start"] == pytest.approx(
+        100 * start["numerator"].sum() / start["denominator"].sum())
+    # PLR 12200411: 362 residents, children under 6 up by 3.1 points — within noise
+    area = table.loc["12200411"]
+    assert area["den_start"] == 362 and area["change_pp"] == pytest.approx(3.11, abs=0.01)
+    assert area["p_value"] == pytest.approx(0.078, abs=0.001) and not area["significant"]
+    # small bases: larger changes, none significant, no dynamics class
+    small, large = table["den_start"] < 1000, table["den_start"] >= 5000
+    assert table.loc[small, "change_pp"].abs().mean() > 2 * table.loc[large, "change_pp"].abs().mean()
+    assert not table.loc[small, "significant"].any() and table.loc[large, "significant"].mean() > 0.15
+    assert table.loc[table["den_start"] < 300, "dynamics_class"].isna().all()
+    assert len(table) == 542
+
+
+@pytest.mark.peers
+def test_berlin_p_values_match_statsmodels(berlin_dir):
+    from statsmodels.stats.proportion import proportions_ztest
+
+    obs = check_observations(_berlin_under6(berlin_dir))
+    table = change_between(obs, "under6", "2021-12-31", "2023-12-31").table
+    ok = (table["den_start"] > 0) & (table["den_end"] > 0) & (table["num_start"] + table["num_end"] > 0)
+    for row in table[ok].itertuples():
+        _, p = proportions_ztest([row.num_end, row.num_start], [row.den_end, row.den_start])
+        assert row.p_value == pytest.approx(p, rel=1e-9, abs=1e-12)
