@@ -28,6 +28,13 @@ def _phrase(label, value, method, lang):
     return tr("{indicator} score {score}", lang=lang, indicator=label, score=format_number(value, 2, lang))
 
 
+def _known_label(indicator, lang):
+    """A known indicator's readable name (``child_poverty`` → 'Child poverty'), else the field."""
+    from ..mapping import INDICATOR_NAMES
+
+    return tr(INDICATOR_NAMES[indicator], lang=lang) if indicator in INDICATOR_NAMES else indicator
+
+
 def reasons(result, top=3, lang=None, labels=None, min_share=0.0):
     """Top drivers of each area's index and a sentence.
 
@@ -86,7 +93,8 @@ def reasons(result, top=3, lang=None, labels=None, min_share=0.0):
             if directed[i, order[i, j]] <= 0 or (np.isfinite(share) and share < min_share):
                 continue
             ind = ids[order[i, j]]
-            parts.append(_phrase(labels.get(ind, ind), data[f"driver_{j + 1}_sd"][i], spec.method, lang))
+            parts.append(_phrase(labels.get(ind) or _known_label(ind, lang), data[f"driver_{j + 1}_sd"][i],
+                                 spec.method, lang))
         sentences.append("; ".join(parts) if parts else tr("close to the city average in all indicators",
                                                             lang=lang))
     frame = pd.DataFrame(data, index=result.index.index)

@@ -55,7 +55,9 @@ def _label(field, labels, lang):
         return entry.get(lang) or entry.get("en") or entry.get("de") or field
     if isinstance(entry, str):
         return entry
-    return field
+    from ..mapping import INDICATOR_NAMES  # known indicators read by name, not by field name
+
+    return tr(INDICATOR_NAMES[field], lang=lang) if field in INDICATOR_NAMES else field
 
 
 def indicator_phrase(field, direction, labels=None, lang="en"):

@@ -193,3 +193,4 @@ def test_berlin_key_table_from_excel(berlin_dir):
     assert result.sheet == "LOR_2023_Übersicht" and len(result.frame) == 542
     assert result.frame["PLR_ID"].iloc[0] == "01100101" and result.frame["BEZ_ID"].iloc[0] == "01"
     assert result.frame["PLR"].iloc[0] == "Stülerstraße"
+
