@@ -263,3 +263,31 @@ def check_class_numbers(parameter_label, field, values, layer):
 def all_zero_or_empty(values):
     """True when every value is NULL or 0 (a weight that gives no weight)."""
     return all(_is_null(v) or as_number(v) == 0 for v in values)
+
+
+def _given(parameters, name):
+    """True if the parameter has a value (not None, not empty text, not an empty list)."""
+    value = parameters.get(name)
+    return value is not None and value != "" and value != []
+
+
+def check_pair(algorithm, parameters, first, second):
+    """Two parameters that only work together (a rate's numerator and denominator)."""
+    for given, missing in ((first, second), (second, first)):
+        if _given(parameters, given) and not _given(parameters, missing):
+            label = _description(algorithm.parameterDefinition(given))
+            return tr("'{given}' is set ({value}) but '{missing}' is empty; the one is used only with the "
+                      "other. Set '{missing}' too, or clear '{given}'.", given=label,
+                      value=parameters.get(given),
+                      missing=_description(algorithm.parameterDefinition(missing)))
+    return None
+
+
+def check_alternatives(algorithm, parameters, first, second):
+    """Two parameters of which only one can be used (a population layer or a population raster)."""
+    if _given(parameters, first) and _given(parameters, second):
+        return tr("'{first}' and '{second}' are alternatives, and both are set; the run would silently use "
+                  "one of them. Clear the one you do not mean.",
+                  first=_description(algorithm.parameterDefinition(first)),
+                  second=_description(algorithm.parameterDefinition(second)))
+    return None

@@ -79,9 +79,13 @@ class AreaInterpolation(MissingValueCodes, AreaParameters, KommunalmonitorAlgori
             self.OUTPUT, self.tr("Areas with transferred data"), QgsProcessing.TypeVectorPolygon))
 
     def check_parameters(self, parameters, context):
-        """Refuse a weight field that is 0 or empty everywhere: it would give nothing any weight."""
-        from ..parameter_checks import all_zero_or_empty, field_values
+        """Refuse a half rate, two dasymetric sources, and a weight field that is 0 or empty everywhere."""
+        from ..parameter_checks import all_zero_or_empty, check_alternatives, check_pair, field_values
 
+        message = check_pair(self, parameters, self.RATE_NUMERATOR, self.RATE_DENOMINATOR) or \
+            check_alternatives(self, parameters, self.ANCILLARY, self.ANCILLARY_RASTER)
+        if message:
+            return message
         checks = [(self.SOURCES, self.WEIGHT_FIELD), (self.ANCILLARY, self.ANCILLARY_FIELD)]
         for source, name in checks:
             field = self.parameterAsString(parameters, name, context)

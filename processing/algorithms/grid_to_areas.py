@@ -83,9 +83,12 @@ class GridToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm):
             self.OUTPUT, self.tr("Areas with grid sums"), QgsProcessing.TypeVectorPolygon))
 
     def check_parameters(self, parameters, context):
-        """Refuse a weight field that is 0 or empty everywhere: it would give nothing any weight."""
-        from ..parameter_checks import all_zero_or_empty, field_values
+        """Refuse a half rate and a weight field that is 0 or empty everywhere."""
+        from ..parameter_checks import all_zero_or_empty, check_pair, field_values
 
+        message = check_pair(self, parameters, self.RATE_NUMERATOR, self.RATE_DENOMINATOR)
+        if message:
+            return message
         checks = [(self.ANCILLARY, self.ANCILLARY_FIELD)]
         for source, name in checks:
             field = self.parameterAsString(parameters, name, context)

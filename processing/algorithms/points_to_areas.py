@@ -71,6 +71,12 @@ class PointsToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with facility counts"), QgsProcessing.TypeVectorPolygon))
 
+    def check_parameters(self, parameters, context):
+        """Refuse a population field and a population table at once (the table would win silently)."""
+        from ..parameter_checks import check_alternatives
+
+        return check_alternatives(self, parameters, self.POPULATION_FIELD, self.POPULATION_TABLE)
+
     def run_algorithm(self, parameters, context, feedback):
         """Read the layers, count in the engine, write the areas."""
         points_src = self.parameterAsSource(parameters, self.POINTS, context)

@@ -125,6 +125,11 @@ class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
         result = cluster_typology(frame, fields, k=k or None, k_range=(k_min, max(k_min, k_max)), method=method,
                                   criterion=criterion, standardise_fields=standardise, weights=weights,
                                   n_boot=n_boot, seed=seed, feedback=core_feedback(feedback))
+        tried = int(result.curve["k"].max()) if not k and result.curve is not None and len(result.curve) else None
+        if tried is not None and k_max > tried:  # the engine stops at one cluster less than areas
+            getattr(feedback, "pushWarning", feedback.pushInfo)(self.tr(
+                "'Largest number of clusters to try' ({k_max}) is above what {n} areas allow; numbers of "
+                "clusters up to {usable} were tried.", k_max=k_max, n=tried + 1, usable=tried))
         for text in result.diagnostics["warnings"]:
             getattr(feedback, "pushWarning", feedback.pushInfo)(text)
         profile, summary, r2 = cluster_profiles(frame, fields, result.labels, labels=labels)

@@ -87,6 +87,12 @@ class ZonalStatistics(MissingValueCodes, KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Areas with raster statistics"), QgsProcessing.TypeVectorPolygon))
 
+    def check_parameters(self, parameters, context):
+        """Refuse two population sources at once (one would be used silently)."""
+        from ..parameter_checks import check_alternatives
+
+        return check_alternatives(self, parameters, self.POPULATION_RASTER, self.POPULATION_BLOCKS)
+
     def run_algorithm(self, parameters, context, feedback):
         """Read the layers, compute in the engine, write areas with the statistics."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
