@@ -21,6 +21,7 @@ from ..validate import layer_name
 
 AREA, PERIOD, INDICATOR, VALUE = "area_id", "period", "indicator", "value"
 NUMERATOR, DENOMINATOR = "numerator", "denominator"
+AREA_SET = "area_set"
 REQUIRED = (AREA, PERIOD, INDICATOR, VALUE)
 _SCALES = (1.0, 100.0, 1000.0, 10000.0, 100000.0)
 
@@ -51,6 +52,12 @@ def check_observations(frame, name=None):
                             layer=layer_name(frame, name), fields=", ".join(missing)))
     if len(frame) == 0:
         raise InputError(tr("Table '{layer}' holds no observations.", layer=layer_name(frame, name)))
+    if AREA_SET in frame.columns:
+        sets = sorted({str(v) for v in frame[AREA_SET] if v is not None and v == v})
+        if len(sets) > 1:  # ids of different boundary versions must never meet in one series
+            raise InputError(tr("Table '{layer}' holds observations of several area sets ({sets}). "
+                                "Choose one area set (rebase older periods onto it first).",
+                                layer=layer_name(frame, name), sets=", ".join(sets)))
     out = pd.DataFrame({c: frame[c].to_numpy() for c in frame.columns
                         if c != getattr(frame, "_geometry_column_name", None)})
     out[AREA] = [_plain_id(v) for v in out[AREA]]

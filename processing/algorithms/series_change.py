@@ -12,7 +12,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessi
 from ...core.errors import InputError
 from ...core.i18n import get_language
 from ...core.monitoring.change import (CLASS_NAMES, CLASS_NAMES_DE, ChangeOptions, change_between, trend)
-from ...core.monitoring.series import (AREA, DENOMINATOR, INDICATOR, NUMERATOR, PERIOD, VALUE,
+from ...core.monitoring.series import (AREA, AREA_SET, DENOMINATOR, INDICATOR, NUMERATOR, PERIOD, VALUE,
                                        check_observations, for_indicator, match_period, period_years,
                                        sorted_periods)
 from ..base import KommunalmonitorAlgorithm, core_feedback
@@ -25,6 +25,7 @@ OBS_FIELDS = (("AREA_FIELD", AREA, "Area id field", False), ("PERIOD_FIELD", PER
               ("NUMERATOR_FIELD", NUMERATOR, "Numerator field (count)", True),
               ("DENOMINATOR_FIELD", DENOMINATOR, "Denominator field (base)", True))
 AREAS, AREAS_ID = "AREAS", "AREAS_ID"
+AREA_SET_PARAM = "AREA_SET"
 
 CHANGE_COLOURS = {1: "#2166ac", 2: "#92c5de", 0: "#f7f7f7", 3: "#f4a582", 4: "#b2182b"}
 
@@ -43,6 +44,9 @@ def add_observation_parameters(alg, areas_label=None):
     alg.addParameter(QgsProcessingParameterField(
         AREAS_ID, alg.tr("Area id field of the planning areas"), defaultValue=AREA,
         parentLayerParameterName=AREAS, optional=True))
+    alg.addParameter(QgsProcessingParameterString(
+        AREA_SET_PARAM, alg.tr("Area set (boundary version) to use where the layers hold several, "
+                               "e.g. from a monitoring store"), optional=True))
 
 
 def _field(alg, parameters, name, context):
@@ -67,15 +71,37 @@ def read_observations(alg, parameters, context, feedback):
                                     "'{role}'.", layer=frame.attrs.get("layer_name", "?"), field=field,
                                     role=standard))
         renamed[field] = standard
+    frame = _one_area_set(alg, parameters, context, frame)
     data = {standard: frame[field].to_numpy() for field, standard in renamed.items()}
+    if AREA_SET in frame.columns:
+        data[AREA_SET] = frame[AREA_SET].to_numpy()
     obs = pd.DataFrame(data)
     obs.attrs["layer_name"] = frame.attrs.get("layer_name")
     return check_observations(obs)
 
 
+def _one_area_set(alg, parameters, context, frame):
+    """Rows of the chosen area set (a store's tables hold several); unchanged without the field."""
+    wanted = alg.parameterAsString(parameters, AREA_SET_PARAM, context).strip()
+    if not wanted or AREA_SET not in frame.columns:
+        return frame
+    keep = (frame[AREA_SET].astype(str) == wanted).to_numpy()
+    if not keep.any():
+        raise InputError(alg.tr("Layer '{layer}' holds no rows of area set '{area_set}'. Area sets there: "
+                                "{sets}.", layer=frame.attrs.get("layer_name", "?"), area_set=wanted,
+                                sets=", ".join(sorted(set(map(str, frame[AREA_SET]))))))
+    out = frame[keep]
+    out.attrs = dict(frame.attrs)
+    return out
+
+
 def read_areas(alg, parameters, context, feedback):
-    """Areas layer and its id field name."""
-    areas = alg.read_source(parameters, AREAS, context, feedback=feedback)
+    """Areas layer (of the chosen area set, if it has several) and its id field name."""
+    areas = _one_area_set(alg, parameters, context, alg.read_source(parameters, AREAS, context, feedback=feedback))
+    if AREA_SET in areas.columns and areas[AREA_SET].astype(str).nunique() > 1:
+        raise InputError(alg.tr("Layer '{layer}' holds areas of several area sets ({sets}). Choose the area "
+                                "set to use.", layer=areas.attrs.get("layer_name", "?"),
+                                sets=", ".join(sorted(set(map(str, areas[AREA_SET]))))))
     id_field = _field(alg, parameters, AREAS_ID, context) or AREA
     if id_field not in areas.columns:
         raise InputError(alg.tr("Layer '{layer}' has no field '{field}'.", layer=areas.attrs.get("layer_name", "?"),

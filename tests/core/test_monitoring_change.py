@@ -274,3 +274,10 @@ def test_berlin_p_values_match_statsmodels(berlin_dir):
     for row in table[ok].itertuples():
         _, p = proportions_ztest([row.num_end, row.num_start], [row.den_end, row.den_start])
         assert row.p_value == pytest.approx(p, rel=1e-9, abs=1e-12)
+
+
+def test_several_area_sets_are_refused():
+    frame = _obs([("a", 2020, 1, 10), ("b", 2022, 2, 10)]).assign(area_set=["plr_old", "plr_new"])
+    with pytest.raises(InputError, match="plr_new, plr_old"):
+        check_observations(frame)
+    assert len(check_observations(frame.assign(area_set="plr_new"))) == 2

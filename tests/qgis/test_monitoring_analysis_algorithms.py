@@ -150,3 +150,23 @@ def test_bad_input_names_the_problem(run_alg, tmp_path):
         run_alg("kommunalmonitor:evaluatemeasure", {
             "OBSERVATIONS": _table(_observations(), "Beobachtungen"), "AREAS": _areas(), "AREAS_ID": "plr",
             "INDICATOR": "alq", "START": "2020", "OUTPUT": "TEMPORARY_OUTPUT"})
+
+
+def test_store_tables_with_several_area_sets(run_alg, tmp_path):
+    """A monitoring store's observations hold several area sets: the chosen one is used, none is refused."""
+    from qgis.core import QgsProcessingException
+
+    frame = _observations()
+    old = frame.assign(area_id="X" + frame["area_id"], area_set="plr_old")  # another boundary version
+    both = pd.concat([frame.assign(area_set="plr_new"), old], ignore_index=True)
+    table = _table(both, "mon_observations")
+    params = {"OBSERVATIONS": table, "AREAS": _areas(), "AREAS_ID": "plr", "INDICATOR": "alq",
+              "START": "2021", "END": "2022", "OUTPUT": "TEMPORARY_OUTPUT"}
+    with pytest.raises(QgsProcessingException, match="plr_new, plr_old"):
+        run_alg("kommunalmonitor:serieschange", params)
+    res = run_alg("kommunalmonitor:serieschange", dict(params, AREA_SET="plr_new",
+                                                       OUTPUT=str(tmp_path / "set.gpkg")))
+    rows = _features(res["OUTPUT"])
+    assert len(rows) == N * N and all(r["value_end"] is not None for r in rows)
+    with pytest.raises(QgsProcessingException, match="plr_2030"):
+        run_alg("kommunalmonitor:serieschange", dict(params, AREA_SET="plr_2030"))
