@@ -1,15 +1,15 @@
 """Processing adapter: evaluation of a measure by matched difference-in-differences (kommunalmonitor:evaluatemeasure)."""
 from qgis.core import (QgsProcessing, QgsProcessingOutputNumber, QgsProcessingOutputString,
                        QgsProcessingParameterBoolean, QgsProcessingParameterFeatureSink,
-                       QgsProcessingParameterField, QgsProcessingParameterNumber,
-                       QgsProcessingParameterString)
+                       QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
+                       QgsProcessingParameterNumber, QgsProcessingParameterString)
 
 from ...core.errors import InputError
 from ...core.i18n import get_language
 from ...core.monitoring.evaluation import EvaluationOptions, evaluate_measure
 from ...core.monitoring.series import AREA
 from ..base import KommunalmonitorAlgorithm, core_feedback
-from ..bridge import gdf_to_sink
+from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
 from .series_change import (add_observation_parameters, categorized_style, join_to_areas, read_areas,
                             read_observations)
@@ -35,6 +35,14 @@ def _truthy(value):
         return False
 
 
+def _text(value):
+    """A table value as stripped text, None for NULL / NaN / empty."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
 class EvaluateMeasureAlgorithm(KommunalmonitorAlgorithm):
     """Difference-in-differences of a measure's areas against matched comparison areas."""
 
@@ -48,6 +56,8 @@ class EvaluateMeasureAlgorithm(KommunalmonitorAlgorithm):
     MEASURE_AREAS = "MEASURE_AREAS"
     MEASURE_FIELD = "MEASURE_FIELD"
     MEASURE_NAME = "MEASURE_NAME"
+    MEASURES = "MEASURES"
+    MEASURE_ID = "MEASURE_ID"
     START = "START"
     N_MATCHES = "N_MATCHES"
     EXCLUDE_NEIGHBOURS = "EXCLUDE_NEIGHBOURS"
@@ -66,10 +76,16 @@ class EvaluateMeasureAlgorithm(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterField(
             self.MEASURE_FIELD, self.tr("…or a field of the planning areas marking them (1 / true)"),
             parentLayerParameterName="AREAS", optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.MEASURES, self.tr("…or a measures table (measure_id, name, area_ids, start_period), e.g. "
+                                   "a monitoring store's"), [QgsProcessing.TypeVector], optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.MEASURE_ID, self.tr("Measure id in that table"), optional=True))
         self.addParameter(QgsProcessingParameterString(
             self.MEASURE_NAME, self.tr("Name of the measure"), optional=True))
         self.addParameter(QgsProcessingParameterString(
-            self.START, self.tr("First period in which the measure can act")))
+            self.START, self.tr("First period in which the measure can act (empty: the measure's start)"),
+            optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.N_MATCHES, self.tr("Comparison areas per area of the measure"),
             QgsProcessingParameterNumber.Integer, defaultValue=3, minValue=1))
@@ -100,6 +116,9 @@ class EvaluateMeasureAlgorithm(KommunalmonitorAlgorithm):
         flag = self.parameterAsFields(parameters, self.MEASURE_FIELD, context)
         if flag:
             listed += [str(i) for i, v in zip(areas[id_field], areas[flag[0]]) if _truthy(v)]
+        measure = self._measure_row(parameters, context)
+        if measure is not None and not listed:
+            listed = [a.strip() for a in (_text(measure.get("area_ids")) or "").split(",") if a.strip()]
         if not listed:
             raise InputError(self.tr("Name the areas of the measure: list their ids or choose a field of the "
                                      "planning areas that marks them."))
@@ -112,6 +131,11 @@ class EvaluateMeasureAlgorithm(KommunalmonitorAlgorithm):
         indicator = self.parameterAsString(parameters, self.INDICATOR, context).strip()
         start = self.parameterAsString(parameters, self.START, context).strip()
         name = self.parameterAsString(parameters, self.MEASURE_NAME, context).strip() or None
+        if measure is not None:
+            start = start or _text(measure.get("start_period")) or _text(measure.get("start")) or ""
+            name = name or _text(measure.get("name")) or _text(measure.get("measure_id"))
+        if not start:
+            raise InputError(self.tr("Give the first period in which the measure can act."))
         polygons = areas[[id_field, areas.geometry.name]].rename(columns={id_field: AREA})
         polygons = polygons.set_geometry(areas.geometry.name)
         result = evaluate_measure(obs, indicator, sorted(set(listed)), start, options,
@@ -125,3 +149,21 @@ class EvaluateMeasureAlgorithm(KommunalmonitorAlgorithm):
             "role", ROLE_COLOURS, names, self.tr("no complete series")), self.tr("Evaluation areas"))
         return {self.OUTPUT: dest, self.ESTIMATE: result.estimate, self.LOW: result.low, self.HIGH: result.high,
                 self.P_VALUE: result.p_value, self.PRETREND_P: result.pretrend_p, self.TEXT: result.text}
+
+    def _measure_row(self, parameters, context):
+        """The chosen row of the measures table as a dict, or None without a table."""
+        source = self.parameterAsSource(parameters, self.MEASURES, context)
+        if source is None:
+            return None
+        measures = source_to_gdf(source, name=source.sourceName(), geometry=False)
+        wanted = self.parameterAsString(parameters, self.MEASURE_ID, context).strip()
+        if "measure_id" not in measures.columns:
+            raise InputError(self.tr("The measures table '{layer}' has no field 'measure_id'.",
+                                     layer=source.sourceName()))
+        ids = [str(v) for v in measures["measure_id"]]
+        if not wanted and len(ids) == 1:
+            wanted = ids[0]
+        if wanted not in ids:
+            raise InputError(self.tr("Measure '{measure}' is not in the measures table. Measures there: {ids}.",
+                                     measure=wanted, ids=", ".join(ids)))
+        return measures.iloc[ids.index(wanted)].to_dict()

@@ -14,7 +14,8 @@ from ...core.monitoring.series import AREA
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
-from .series_change import add_observation_parameters, categorized_style, read_areas, read_observations
+from .series_change import (AREA_SET_PARAM, add_observation_parameters, categorized_style, read_areas,
+                            read_observations)
 
 STATUS_COLOURS = {1: "#1a9850", 2: "#91cf60", 3: "#fee08b", 4: "#fc8d59", 5: "#d73027"}
 
@@ -75,6 +76,10 @@ class TargetStatusAlgorithm(KommunalmonitorAlgorithm):
         goals = source_to_gdf(source, name=source.sourceName() if source else None, geometry=False)
         geometry_column = getattr(goals, "_geometry_column_name", None)
         goals = pd.DataFrame({c: goals[c].to_numpy() for c in goals.columns if c != geometry_column})
+        area_set = self.parameterAsString(parameters, AREA_SET_PARAM, context).strip()
+        if area_set and "area_set" in goals.columns:  # a store's targets name their area set
+            own = goals["area_set"].isna().to_numpy() | (goals["area_set"].astype(str) == area_set).to_numpy()
+            goals = goals[own]
         target = self.parameterAsString(parameters, self.TARGET, context).strip()
         if target:
             if "goal_id" in goals.columns and target not in set(map(str, goals["goal_id"])):

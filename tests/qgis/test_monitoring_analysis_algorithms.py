@@ -170,3 +170,18 @@ def test_store_tables_with_several_area_sets(run_alg, tmp_path):
     assert len(rows) == N * N and all(r["value_end"] is not None for r in rows)
     with pytest.raises(QgsProcessingException, match="plr_2030"):
         run_alg("kommunalmonitor:serieschange", dict(params, AREA_SET="plr_2030"))
+
+
+def test_evaluate_a_measure_from_a_measures_table(run_alg, tmp_path):
+    """The store's measures table gives areas, start and name; same result as listing them."""
+    measures = pd.DataFrame({"measure_id": ["M1", "M2"], "name": ["Quartiersmanagement", "Anderes"],
+                             "area_ids": ["P07,P14,P21,P28", "P01,P02"], "start_period": ["2020", "2019"]})
+    common = {"OBSERVATIONS": _table(_observations(), "Beobachtungen"), "AREAS": _areas(), "AREAS_ID": "plr",
+              "INDICATOR": "alq", "N_MATCHES": 2, "PERMUTATIONS": 99, "SEED": 3}
+    from_table = run_alg("kommunalmonitor:evaluatemeasure", dict(
+        common, MEASURES=_table(measures, "mon_measures"), MEASURE_ID="M1", OUTPUT=str(tmp_path / "a.gpkg")))
+    listed = run_alg("kommunalmonitor:evaluatemeasure", dict(
+        common, MEASURE_AREAS="P07, P14, P21, P28", START="2020", OUTPUT=str(tmp_path / "b.gpkg")))
+    assert from_table["ESTIMATE"] == pytest.approx(listed["ESTIMATE"])
+    assert from_table["P_VALUE"] == listed["P_VALUE"]
+    assert "Quartiersmanagement" in from_table["TEXT"]
