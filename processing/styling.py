@@ -246,3 +246,54 @@ def status_dynamics_style(layer):
     """Status classes of the MSS method (1 high … 4 very low) from the layer's own labels, most
     need first, with the number of areas; areas not rated in grey."""
     return index_classes_style(layer, class_field="status_class", label_field="status_label")
+
+
+# --- loading several outputs as one ordered group ----------------------------------------------
+
+class GroupPostProcessor(QgsProcessingLayerPostProcessorInterface):
+    """Moves a loaded output into a named group at the top of the layer tree, ordered by ``rank``
+    (lower = higher up), optionally switched off (rasters would hide everything below)."""
+
+    def __init__(self, group_name, rank, visible=True):
+        super().__init__()
+        self.group_name = group_name
+        self.rank = rank
+        self.visible = visible
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802
+        """Called by QGIS in the main thread once the layer is in the project."""
+        project = context.project()
+        if project is None or layer is None:
+            return
+        place_in_group(project, layer, self.group_name, self.rank, self.visible)
+
+
+def place_in_group(project, layer, group_name, rank, visible=True):
+    """Put ``layer`` into the group ``group_name`` (created at the top) before every member of a
+    higher rank; the rank is kept on the layer so later members find their place."""
+    root = project.layerTreeRoot()
+    group = root.findGroup(group_name) or root.insertGroup(0, group_name)
+    node = root.findLayer(layer.id())
+    layer.setCustomProperty("kommunalmonitor/rank", rank)
+    position = 0
+    for child in group.children():
+        other = getattr(child, "layer", lambda: None)()
+        other_rank = other.customProperty("kommunalmonitor/rank", 0) if other is not None else -1
+        if other is not None and other is not layer and float(other_rank) <= rank:
+            position += 1
+    clone = group.insertLayer(position, layer)
+    clone.setItemVisibilityChecked(visible)
+    if node is not None and node.parent() is not None:
+        node.parent().removeChildNode(node)
+    return clone
+
+
+def group_on_loading(context, dest_id, group_name, rank, visible=True):
+    """Load ``dest_id`` into the group when the desktop loads the outputs."""
+    if context is None or not context.willLoadLayerOnCompletion(dest_id):
+        return
+    from .outputs import attach_post_processor
+
+    processor = GroupPostProcessor(group_name, rank, visible)
+    _POST_PROCESSORS.append(processor)
+    attach_post_processor(context, dest_id, processor)  # once the staged outputs are final

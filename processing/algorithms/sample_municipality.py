@@ -65,15 +65,18 @@ class SampleMunicipality(KommunalmonitorAlgorithm):
             blocks=d["n_blocks"], areas=d["n_planning_areas"], districts=d["n_districts"],
             pop=d["population_2022"], suppressed=d["zensus_persons_suppressed"],
             secret=d["zensus_persons_secret"]))
-        # desktop: load the main layers when done (qgis_process ignores this)
-        for layer, name in (("blocks", self.tr("Musterstadt blocks (synthetic)")),
-                            ("planning_areas", self.tr("Musterstadt planning areas (synthetic)"))):
-            context.addLayerToLoadOnCompletion(
-                f"{paths['gpkg']}|layername={layer}",
-                QgsProcessingContext.LayerDetails(name, context.project(), layer))
-        context.addLayerToLoadOnCompletion(
-            paths["noise"], QgsProcessingContext.LayerDetails(
-                self.tr("Musterstadt road noise Lden (synthetic)"), context.project(), "noise"))
+        # desktop: load the layers when done, in one group: planning areas as outlines on top, the
+        # blocks below, the raster at the bottom and switched off (qgis_process ignores this)
+        from ..styling import group_on_loading
+
+        group = self.tr("Musterstadt (synthetic)")
+        loads = ((f"{paths['gpkg']}|layername=planning_areas", self.tr("Musterstadt planning areas (synthetic)"),
+                  "planning_areas", 0, True),
+                 (f"{paths['gpkg']}|layername=blocks", self.tr("Musterstadt blocks (synthetic)"), "blocks", 1, True),
+                 (paths["noise"], self.tr("Musterstadt road noise Lden (synthetic)"), "noise", 2, False))
+        for source, name, key, rank, visible in loads:
+            context.addLayerToLoadOnCompletion(source, QgsProcessingContext.LayerDetails(name, context.project(), key))
+            group_on_loading(context, source, group, rank, visible)
         results = {self.OUTPUT_FOLDER: folder, self.GPKG: paths["gpkg"], self.ZENSUS: paths["zensus"]}
         for out, key in self._RASTERS:
             results[out] = paths[key]

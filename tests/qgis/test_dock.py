@@ -167,3 +167,29 @@ def test_every_tool_has_search_tags_and_help_that_renders_as_paragraphs(qgis_app
         assert not text.lstrip().lower().startswith(("<h1", "<h2", "<h3")), algorithm.id()
     composite = QgsApplication.processingRegistry().algorithmById("kommunalmonitor:compositeindex")
     assert "Sozialindex" in composite.tags() and "deprivation" in composite.tags()
+
+
+def test_sample_algorithm_loads_its_layers_as_one_ordered_group(run_alg, tmp_path):
+    """As the desktop does after a run: load each output, then call its post-processor."""
+    from qgis.core import (QgsProcessingContext, QgsProcessingFeedback, QgsProject, QgsRasterLayer,
+                           QgsVectorLayer)
+
+    project = QgsProject()
+    context = QgsProcessingContext()
+    context.setProject(project)
+    feedback = QgsProcessingFeedback()
+    with i18n.language("de"):
+        run_alg("kommunalmonitor:samplemunicipality", {"N_BLOCKS": 500, "SEED": 2,
+                                                       "OUTPUT_FOLDER": str(tmp_path / "m")}, context=context)
+        for source, details in context.layersToLoadOnCompletion().items():
+            layer = (QgsRasterLayer(source, details.name) if source.endswith(".tif")
+                     else QgsVectorLayer(source, details.name, "ogr"))
+            project.addMapLayer(layer)
+            details.postProcessor().postProcessLayer(layer, context, feedback)
+    group = project.layerTreeRoot().findGroup("Musterstadt (synthetisch)")
+    nodes = group.findLayers()
+    assert [n.layer().name() for n in nodes] == ["Musterstadt Planungsräume (synthetisch)",
+                                                "Musterstadt Blöcke (synthetisch)",
+                                                "Musterstadt Verkehrslärm Lden (synthetisch)"]
+    assert [n.isVisible() for n in nodes] == [True, True, False]
+    assert len(project.layerTreeRoot().findLayers()) == 3  # nothing left outside the group
