@@ -185,3 +185,13 @@ def test_evaluate_a_measure_from_a_measures_table(run_alg, tmp_path):
     assert from_table["ESTIMATE"] == pytest.approx(listed["ESTIMATE"])
     assert from_table["P_VALUE"] == listed["P_VALUE"]
     assert "Quartiersmanagement" in from_table["TEXT"]
+
+
+def test_target_status_leaves_out_targets_of_other_area_sets(run_alg, tmp_path):
+    goals = pd.DataFrame([{"goal_id": g, "level": "target", "indicator": "alq", "scope": "city",
+                           "baseline_period": "2018", "target_value": 9.0, "target_period": "2026",
+                           "direction": "decrease", "area_set": s} for g, s in (("T1", "plr_new"), ("T9", "plr_old"))])
+    res = run_alg("kommunalmonitor:targetstatus", {
+        "OBSERVATIONS": _table(_observations(), "Beobachtungen"), "AREAS": _areas(), "AREAS_ID": "plr",
+        "GOALS": _table(goals, "Ziele"), "AREA_SET": "plr_new", "OUTPUT": str(tmp_path / "z.gpkg")})
+    assert {r["goal_id"] for r in _features(res["OUTPUT"])} == {"T1"}
