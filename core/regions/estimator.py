@@ -22,6 +22,8 @@ from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
 from ..validate import (layer_name, numeric_field, require_fields, require_not_empty,
                         require_projected, require_unique, require_valid_geometries)
+from ..geometry_arrays import SHAPELY_2, bounds_and_areas, geometry_values
+from . import geos18
 from . import record as run_record
 from .engine import LocalSearch, check_partition
 from .feasibility import (PieceNames, Problem, allocate, basic_problems, count_problem, count_range, join_or,
@@ -257,9 +259,12 @@ class PlanningAreaBuilder:
         for (a, b), gap in list(zip(graph.island_links.tolist(), graph.island_distance.tolist()))[:20]:
             feedback.info(tr("Island: unit {unit} linked to its nearest unit {other}, {distance} km away.",
                              unit=unit_ids[a], other=unit_ids[b], distance=format_number(gap / 1000.0, 1)))
-        centroids = units.geometry.centroid
-        coords = np.column_stack([centroids.x.to_numpy(), centroids.y.to_numpy()])
-        areas = units.geometry.area.to_numpy()
+        if not SHAPELY_2 and geos18.functions() is not None:  # QGIS stack: no Point objects
+            coords = geos18.centroids(geometry_values(units.geometry))
+        else:
+            centroids = units.geometry.centroid
+            coords = np.column_stack([centroids.x.to_numpy(), centroids.y.to_numpy()])
+        areas = bounds_and_areas(units.geometry)[1]
         labels = self.fit_arrays(graph, pop, X, coords, areas, old=old, unit_ids=unit_ids,
                                  feedback=feedback.step(0.3, 0.9))
         feedback.check()

@@ -23,7 +23,6 @@ Built with geopandas operations that exist in geopandas 0.12 / shapely 1.8 and i
 geopandas 1.x / shapely 2.x alike (libpysal is not in the QGIS stack; the test
 compares this graph with libpysal's Rook/Queen on the current stack).
 """
-import ctypes
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +33,7 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..geometry_arrays import SHAPELY_2, bounds_and_areas, geometry_values
+from . import geos18
 from ..i18n import tr
 from ..validate import layer_name
 
@@ -262,25 +262,25 @@ def build_graph(units, rule="rook", snap_tolerance=0.5, min_shared_length=None,
     n = len(units)
     crs = units.crs
     geoms = _geoseries(units.geometry.values, crs)
-    buffered = geoms.buffer(snap_tolerance, resolution=2) if snap_tolerance > 0 else geoms
     feedback.progress(0.05)
     feedback.check()
 
-    # bounding boxes are enough here: the shared-boundary intersection below is the exact test
-    qi, ti = query_pairs(geoms, buffered, predicate=None)
+    # candidate pairs from bounding boxes widened by the tolerance (a buffer never reaches beyond
+    # them); the shared-boundary intersection below is the exact test
+    unit_bounds, _ = bounds_and_areas(geoms)
+    widened = unit_bounds + np.array([-1.0, -1.0, 1.0, 1.0]) * snap_tolerance
+    qi, ti = bbox_pairs(widened, unit_bounds)
     keep = qi < ti
     ii, jj = qi[keep], ti[keep]
-    # canonical order: the spatial indexes of shapely 1.8 and 2.x list pairs differently, and the
-    # edge order feeds the seeded spanning trees, so sort to get the same areas on both stacks
+    # canonical order: the edge order feeds the seeded spanning trees, so sort to get the same
+    # areas on both stacks
     order = np.lexsort((jj, ii))
     ii, jj = ii[order], jj[order]
     feedback.progress(0.25)
     feedback.check()
 
     # shared boundary: the part of i's boundary within the tolerance of j
-    boundaries = geometry_values(geoms.boundary)
-    near = geometry_values(buffered)
-    length, nonempty, shared_values = _shared_boundaries(boundaries, near, ii, jj, crs)
+    length, nonempty, shared_values = _shared_boundaries(geoms, snap_tolerance, ii, jj, crs)
     feedback.progress(0.6)
     feedback.check()
     if rule == "rook":
@@ -295,7 +295,7 @@ def build_graph(units, rule="rook", snap_tolerance=0.5, min_shared_length=None,
         """Shared boundaries of the touching pairs ``rows`` (computed here on shapely 1.8)."""
         if shared_values is not None:
             return _geoseries(shared_values[rows], crs)
-        return _geoseries(boundaries[ii[rows]], crs).intersection(_geoseries(near[jj[rows]], crs))
+        return _shared_geometries(geoms, snap_tolerance, ii[rows], jj[rows], crs)
 
     cut_mask = np.zeros(len(ii), dtype=bool)
     cut_reason = np.full(len(ii), None, dtype=object)
@@ -381,38 +381,32 @@ def build_graph(units, rule="rook", snap_tolerance=0.5, min_shared_length=None,
                                "barrier_tolerance": barrier_tolerance, "island_rule": island_rule})
 
 
-def _shared_boundaries(boundaries, near, ii, jj, crs):
-    """(length, non-empty, geometries or None) of boundary[ii] ∩ near[jj] for every pair.
+def _shared_geometries(geoms, tolerance, ii, jj, crs):
+    """boundary(i) ∩ buffer(j, tolerance) for the pairs (ii, jj), as a GeoSeries."""
+    a = _geoseries(geometry_values(geoms)[ii], crs)
+    b = _geoseries(geometry_values(geoms)[jj], crs)
+    near = b.buffer(tolerance, resolution=2) if tolerance > 0 else b
+    return a.boundary.intersection(near)
 
-    shapely 2 intersects the arrays in C. On shapely 1.8 each ``a.intersection(b)`` builds Python
-    geometry objects; here GEOS is called through shapely's own ctypes handle (intersection,
-    length, emptiness, free) and only the numbers are kept, 3-4x faster. The geometries are then
-    computed again only for the few pairs near a barrier.
+
+def _shared_boundaries(geoms, tolerance, ii, jj, crs):
+    """(length, non-empty, geometries or None) of boundary(i) ∩ buffer(j) for every pair.
+
+    shapely 2 works on whole arrays in C. On shapely 1.8 each operation builds Python objects;
+    there GEOS is called through shapely's own handle (``geos18``) and only the numbers are
+    kept; the geometries are computed later for the few pairs near a barrier.
     """
-    if SHAPELY_2 or not len(ii):
-        shared = _geoseries(boundaries[ii], crs).intersection(_geoseries(near[jj], crs))
-        return (shared.length.to_numpy().astype(float), ~shared.is_empty.to_numpy(), shared.values)
-    functions = _geos_pair_functions()
-    if functions is None:  # pragma: no cover - GEOS without these functions
-        shared = _geoseries(boundaries[ii], crs).intersection(_geoseries(near[jj], crs))
-        return (shared.length.to_numpy().astype(float), ~shared.is_empty.to_numpy(), shared.values)
-    handle, intersection, length_of, is_empty, destroy = functions
-    pointer_a = np.array([g.__geom__ for g in boundaries], dtype=object)
-    pointer_b = np.array([g.__geom__ for g in near], dtype=object)
-    lengths = np.zeros(len(ii))
-    nonempty = np.zeros(len(ii), dtype=bool)
-    out = ctypes.c_double()
-    for k, (a, b) in enumerate(zip(pointer_a[ii].tolist(), pointer_b[jj].tolist())):
-        result = intersection(handle, a, b)
-        if not result:
-            raise InputError(tr("A shared boundary could not be computed (GEOS error). Repair the geometries "
-                                "of the units first."))
-        if is_empty(handle, result) == 0:  # 1: empty, 2: GEOS exception
-            nonempty[k] = True
-            length_of(handle, result, ctypes.byref(out))
-            lengths[k] = out.value
-        destroy(handle, result)
-    return lengths, nonempty, None
+    if not SHAPELY_2 and len(ii) and geos18.functions() is not None:
+        result = geos18.shared_lengths(geometry_values(geoms), tolerance, ii, jj)
+        if result is not None:
+            return result[0], result[1], None
+    if SHAPELY_2:
+        boundary = geoms.boundary.values
+        near = (geoms.buffer(tolerance, resolution=2) if tolerance > 0 else geoms).values
+        shared = _geoseries(boundary[ii], crs).intersection(_geoseries(near[jj], crs))
+    else:
+        shared = _shared_geometries(geoms, tolerance, ii, jj, crs)
+    return shared.length.to_numpy().astype(float), ~shared.is_empty.to_numpy(), shared.values
 
 
 def _segment_boxes(lines, tolerance):
@@ -430,30 +424,6 @@ def _segment_boxes(lines, tolerance):
             a, b = coords[:-1, :2], coords[1:, :2]
             boxes.append(np.column_stack([np.minimum(a, b) - tolerance, np.maximum(a, b) + tolerance]))
     return np.vstack(boxes) if boxes else np.zeros((0, 4))
-
-
-_GEOS_PAIR = {}
-
-
-def _geos_pair_functions():
-    """(handle, intersection, length, isEmpty, destroy) of shapely 1.8's GEOS, or None."""
-    if "functions" not in _GEOS_PAIR:
-        _GEOS_PAIR["functions"] = None
-        try:
-            from shapely.geos import lgeos  # shapely 1.8 only
-
-            library = lgeos._lgeos
-            ptr = ctypes.c_void_p
-            _GEOS_PAIR["functions"] = (
-                lgeos.geos_handle,
-                ctypes.CFUNCTYPE(ptr, ptr, ptr, ptr)(("GEOSIntersection_r", library)),
-                ctypes.CFUNCTYPE(ctypes.c_int, ptr, ptr, ctypes.POINTER(ctypes.c_double))(("GEOSLength_r", library)),
-                ctypes.CFUNCTYPE(ctypes.c_byte, ptr, ptr)(("GEOSisEmpty_r", library)),
-                ctypes.CFUNCTYPE(None, ptr, ptr)(("GEOSGeom_destroy_r", library)),
-            )
-        except (ImportError, AttributeError):
-            pass
-    return _GEOS_PAIR["functions"]
 
 
 def _island_links(geoms, contact, parent_codes, n, feedback):
@@ -475,7 +445,7 @@ def _island_links(geoms, contact, parent_codes, n, feedback):
             a = root[a]
         return a
 
-    bounds = geoms.bounds.to_numpy()
+    bounds, _ = bounds_and_areas(geoms)
     # any two units of the layer are at most the diagonal of its extent apart: searching up to it
     # finds the nearest unit at any distance (Hamburg's Neuwerk lies 88 km from the mainland)
     span = np.nanmax(bounds[:, 2:4], axis=0) - np.nanmin(bounds[:, 0:2], axis=0)

@@ -40,9 +40,12 @@ def fingerprint(frame, columns=()):
     if frame is None:
         return None
     if hasattr(frame, "geometry"):
-        bounds = np.round(np.asarray(frame.geometry.bounds.values, dtype=float), 3)
+        from ..geometry_arrays import bounds_and_areas  # fast on shapely 1.8 too
+
+        bounds, areas = bounds_and_areas(frame.geometry)
+        bounds = np.round(np.asarray(bounds, dtype=float), 3)
         digest.update(np.ascontiguousarray(bounds).tobytes())
-        areas = np.round(np.asarray(frame.geometry.area.values, dtype=float), 2)
+        areas = np.round(np.asarray(areas, dtype=float), 2)
         digest.update(np.ascontiguousarray(areas).tobytes())
     for column in columns:
         if column in frame.columns:
