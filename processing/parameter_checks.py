@@ -13,8 +13,8 @@ import re
 from qgis.core import (QgsMapLayerType, QgsProcessing, QgsProcessingFeatureSourceDefinition,
                        QgsProcessingParameterEnum, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
-                       QgsProcessingParameterNumber, QgsProcessingParameterVectorLayer,
-                       QgsProviderRegistry, QgsWkbTypes)
+                       QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
+                       QgsProcessingParameterVectorLayer, QgsProviderRegistry, QgsWkbTypes)
 
 from ..core.i18n import tr
 
@@ -96,10 +96,20 @@ def _check_numbers_and_choices(algorithm, parameters, context):
     return None
 
 
+def _layer_values(algorithm, parameters):
+    """(definition, text) of every layer given as text, lists of layers included."""
+    for definition in algorithm.parameterDefinitions():
+        value = parameters.get(definition.name())
+        if isinstance(definition, QgsProcessingParameterMultipleLayers) and isinstance(value, (list, tuple)):
+            for item in value:
+                yield definition, _static_text(item)
+        elif isinstance(definition, (QgsProcessingParameterFeatureSource, QgsProcessingParameterVectorLayer)):
+            yield definition, _static_text(value)
+
+
 def _check_layer_choice(algorithm, parameters, context):
     """A file with several layers (GeoPackage, SpatiaLite, …) given without choosing one."""
-    for definition in _layer_parameters(algorithm):
-        text = _static_text(parameters.get(definition.name()))
+    for definition, text in _layer_values(algorithm, parameters):
         if not text or "|" in text or not os.path.isfile(text):
             continue
         try:
