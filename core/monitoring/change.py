@@ -60,6 +60,8 @@ DYNAMICS_NAMES = {1: "positive", 3: "stable", 5: "negative"}
 DYNAMICS_NAMES_DE = {1: "positiv", 3: "stabil", 5: "negativ"}
 MOVEMENT_NAMES = {"converging": "converging", "diverging": "diverging", "unchanged": "unchanged"}
 MOVEMENT_NAMES_DE = {"converging": "annähernd", "diverging": "auseinanderlaufend", "unchanged": "unverändert"}
+TREND_NAMES = {"improving": "improving", "worsening": "worsening", "no clear trend": "no clear trend"}
+TREND_NAMES_DE = {"improving": "verbessernd", "worsening": "verschlechternd", "no clear trend": "kein klarer Trend"}
 
 
 @dataclass
@@ -403,7 +405,7 @@ def _slope_table(years, values, weights, alpha):
     return out
 
 
-def trend(obs, indicator, periods=None, alpha=0.05, weighted=True, desired="down"):
+def trend(obs, indicator, periods=None, alpha=0.05, weighted=True, desired="down", lang=None):
     """Linear trend per area over several periods: slope per year with its interval.
 
     Parameters
@@ -421,7 +423,8 @@ def trend(obs, indicator, periods=None, alpha=0.05, weighted=True, desired="down
     -------
     DataFrame
         ``area_id``, ``n_periods``, ``slope``, ``slope_se``, ``slope_low``, ``slope_high``,
-        ``slope_p``, ``weighted``, ``trend_class``; city trend in ``attrs['city_slope']``.
+        ``slope_p``, ``weighted``, ``trend_class`` and ``trend_label`` (in the given/current
+        language); city trend in ``attrs['city_slope']``.
     """
     desired = desired_direction(desired)
     rows = for_indicator(obs, indicator)
@@ -444,6 +447,7 @@ def trend(obs, indicator, periods=None, alpha=0.05, weighted=True, desired="down
         (table["slope_low"].to_numpy() > 0) | (table["slope_high"].to_numpy() < 0))
     direction = sign * table["slope"].to_numpy()
     table["trend_class"] = np.where(clear, np.where(direction > 0, "improving", "worsening"), "no clear trend")
+    table["trend_label"] = [_label(TREND_NAMES, TREND_NAMES_DE, c, lang) for c in table["trend_class"]]
     city = city_values(rows, periods).to_numpy(dtype="float64")
     table.attrs["city_slope"] = _slope_table(years, city, np.ones(len(periods)), alpha)["slope"]
     return table

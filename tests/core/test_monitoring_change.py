@@ -281,3 +281,10 @@ def test_several_area_sets_are_refused():
     with pytest.raises(InputError, match="plr_new, plr_old"):
         check_observations(frame)
     assert len(check_observations(frame.assign(area_set="plr_new"))) == 2
+
+
+def test_trend_labels_in_both_languages():
+    obs = pd.DataFrame({"area_id": "a", "period": [2019, 2020, 2021, 2022], "indicator": "x",
+                        "value": [1.0, 2.0, 3.0, 4.1]})
+    assert trend(check_observations(obs), "x", desired="up", lang="de").loc[0, "trend_label"] == "verbessernd"
+    assert trend(check_observations(obs), "x", desired="down", lang="en").loc[0, "trend_label"] == "worsening"
