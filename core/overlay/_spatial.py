@@ -140,3 +140,13 @@ def polygons_in(points, polygons, on_overlap=None):
             if len(twice):
                 on_overlap(ma[twice[0]], ma[twice[0] + 1])
     return out
+
+
+def same_crs(a, b):
+    """True when two CRS descriptions denote the same CRS."""
+    from pyproj import CRS
+
+    try:
+        return CRS.from_user_input(a) == CRS.from_user_input(b)
+    except Exception:  # noqa: BLE001 - an unreadable description is treated as different
+        return False

@@ -23,8 +23,9 @@ from ..geometry_arrays import bounds_and_areas, polygon_rings, reproject
 from ..i18n import tr
 from ..values import announce, parse_numbers
 from ..rates import DEFAULT_MIN_BASE, small_base
-from ._spatial import as_series, boxes, clip_to_boxes
+from ._spatial import as_series, boxes, clip_to_boxes, same_crs
 from .privacy import RateSpec, set_rate_columns, warn_overwritten
+from .weights import check_no_overlap, overlap_weights
 
 DEFAULT_SECRET = (-1, "-1", "–", "—", "-", "", ".", "x", "X", "/")
 ZENSUS_CRS = "EPSG:3035"
@@ -248,7 +249,7 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
         raise InputError(tr("Table '{layer}' lists some grid cells more than once. Remove the "
                             "duplicates first.", layer=layer))
     tgt = as_series(targets)
-    if tgt.crs is not None and not _same_crs(tgt.crs, crs):
+    if tgt.crs is not None and not same_crs(tgt.crs, crs):
         feedback.info(tr("Layer '{layer}' ({crs}) was reprojected to the CRS of '{target}' ({target_crs}) so "
                          "that the layers can be combined.", layer=validate.layer_name(targets, target_name),
                          crs=crs_label(tgt.crs), target=layer, target_crs=crs_label(crs)))
@@ -284,12 +285,10 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
     idx_edge = np.flatnonzero(on_edge)
     feedback.info(tr("{count} cells lie on an area boundary and are split exactly.",
                      count=len(idx_edge)))
-    from .interpolate import overlap_weights
-
     anc = None
     if ancillary is not None:
         validate.require_crs(ancillary)
-        anc = ancillary if _same_crs(ancillary.crs, crs) else reproject(ancillary, crs)
+        anc = ancillary if same_crs(ancillary.crs, crs) else reproject(ancillary, crs)
     if len(idx_edge):
         from scipy import sparse
 
@@ -306,8 +305,6 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
             share = (sparse.diags(np.divide(1.0, sw, out=np.zeros_like(sw), where=sw > 0))
                      @ ow["W"]).tocsr()
             geo_share = (ow["A"] / (size * size)).tocsr()
-        from .interpolate import check_no_overlap
-
         # overlapping areas share a boundary cell more than once (interior cells are
         # looked up once, so this is where an overlap shows)
         check_no_overlap(geo_share, np.ones(len(idx_edge)), targets, target_name, target_id)
@@ -557,13 +554,3 @@ def _clamped_area(x0, y0, x1, y1, ax, ay, bx, by):
         mid = ya + 0.5 * (lo + hi) * dy
         total += (hi - lo) * np.clip(mid, 0.0, oy)
     return -(total * width)
-
-
-def _same_crs(a, b):
-    """True when two CRS descriptions denote the same CRS."""
-    from pyproj import CRS
-
-    try:
-        return CRS.from_user_input(a) == CRS.from_user_input(b)
-    except Exception:  # an unreadable description is treated as different
-        return False

@@ -144,29 +144,6 @@ def suppress_for_export(frame, count_columns, min_count=3, rates=(), derived=Non
 def _numbers(column):
     """A column as a float array (NULL and text become NaN)."""
     return np.array(pd.to_numeric(column, errors="coerce"), dtype="float64")  # a writable copy
-    if min_count < 0:
-        raise InputError(tr("The minimum count for suppression must not be negative (got {value}).",
-                            value=min_count))
-    columns = list(count_columns)
-    for name in rates:
-        columns += [c for c in (f"{name}_num", f"{name}_den") if c in out.columns and c not in columns]
-    for column in columns:
-        values = np.asarray(pd.to_numeric(out[column], errors="coerce"), dtype="float64")
-        suppressed = suppress_small_counts(values, min_count=min_count)
-        hidden = np.isnan(suppressed) & ~np.isnan(values)
-        report[column] = int(hidden.sum())
-        out[column] = suppressed
-    for name in rates:
-        if name in out.columns:
-            hide = np.zeros(len(out), dtype=bool)
-            for part in (f"{name}_num", f"{name}_den"):
-                if part in out.columns:
-                    hide |= np.isnan(np.asarray(out[part], dtype="float64"))
-            values = np.asarray(out[name], dtype="float64").copy()
-            values[hide] = np.nan
-            out[name] = values
-    return out, report
-
 
 def warn_overwritten(before, after, feedback, layer):
     """Warn when result fields replaced fields the areas already had (e.g. when chaining)."""
