@@ -10,7 +10,8 @@ The QGIS layout is an A4 portrait page per PLR with what QGIS's atlas gives with
 a detail map that follows the atlas feature (PLR and schools), an overview map of the city
 with the feature's frame, a title and subtitle, one text block with the ten indicator values
 and their city means (expression aggregates) and a footer. Our pages carry more (spine chart,
-time series, priority text, neighbour names), so the comparison favours QGIS. Every
+time series, priority text, neighbour names), so the comparison favours QGIS. Our pages are
+written by core.profiles.pdfcanvas (standard PDF fonts, a few operators per mark). Every
 measurement is a fresh process; the clock covers building the content or layout and writing
 the PDF, not reading the files.
 

@@ -1,15 +1,13 @@
-"""Charts of a profile, drawn into given matplotlib axes (Agg/PDF, never pyplot's global state).
+"""Charts and maps of a profile page, drawn on a ``pdfcanvas.Page``.
 
 Colours are the Okabe–Ito set (distinguishable with every common colour-vision deficiency)
-and every colour is doubled by a marker shape, so print in grey still reads.
+and every colour is doubled by a marker shape, so a grey print still reads.
 """
 import numpy as np
-from matplotlib.collections import LineCollection, PatchCollection, PolyCollection
-from matplotlib.patches import PathPatch
-from matplotlib.path import Path
 
 from ..i18n import tr
 from .content import format_value
+from .pdfcanvas import text_width
 
 # Okabe & Ito (2008) colour-blind-safe colours.
 WORSE = "#D55E00"     # vermillion
@@ -33,64 +31,49 @@ def spine_position(value, row):
     return sign * (float(value) - mean) / scale
 
 
-def spine_chart(ax, rows, lang="en", text_columns=True):
-    """Draw the spine chart of one area.
+def spine_chart(page, x0, width, top, row_height, rows, lang="en"):
+    """The spine chart of one area: one row per indicator from ``top`` downwards.
 
     Parameters
     ----------
-    ax : matplotlib Axes
+    page : pdfcanvas.Page
+    x0, width : float
+        Horizontal extent in points (the city mean is in the middle).
+    top, row_height : float
+        Baseline of the header line and the height of a row, in points.
     rows : list of dict
-        Per indicator: ``label``, ``value``, ``numerator``, ``base``, ``small_base``,
-        ``suppressed``, ``position``, ``higher_is_worse``, ``decimals``, ``unit`` and the
-        ``city_*`` / ``district_*`` references (from ``ProfileContent.values``).
+        Per indicator: ``value``, ``small_base``, ``suppressed``, ``position``,
+        ``higher_is_worse`` and the ``city_*`` / ``district_*`` references.
     """
-    n = len(rows)
-    ax.set_xlim(-1.08, 1.08)
-    ax.set_ylim(n - 0.5, -0.9)
-    ax.axis("off")
-    ax.plot([0, 0], [n - 0.5, -0.5], color="#000000", lw=0.8, zorder=3)
-    ax.text(-1.0, -0.75, tr("◀ worse", lang=lang), fontsize=6.5, ha="left", va="center", color=WORSE)
-    ax.text(1.0, -0.75, tr("better ▶", lang=lang), fontsize=6.5, ha="right", va="center", color=BETTER)
-    ax.text(0, -0.75, tr("city average", lang=lang), fontsize=6.5, ha="center", va="center")
-    # one collection per kind of mark (not one artist per row): a page draws several times faster
-    ranges, quartiles, districts, marks = [], [], [], {}
-    for y, row in enumerate(rows):
-        lo = spine_position(row["city_min"], row)
-        hi = spine_position(row["city_max"], row)
+    centre, half = x0 + width / 2, width / 2 / 1.08
+
+    def px(p):
+        return centre + float(np.clip(p, -1.05, 1.05)) * half
+
+    page.text(x0 + 0.04 * width, top, tr("◀ worse", lang=lang), 6.5, colour=WORSE)
+    page.text(x0 + 0.96 * width, top, tr("better ▶", lang=lang), 6.5, align="right", colour=BETTER)
+    page.text(centre, top, tr("city average", lang=lang), 6.5, align="centre")
+    bar = row_height * 0.55
+    for k, row in enumerate(rows):
+        y = top - (k + 1) * row_height  # row centre
+        lo, hi = spine_position(row["city_min"], row), spine_position(row["city_max"], row)
         if np.isfinite(lo) and np.isfinite(hi):
-            ranges.append(_bar(lo, hi, y))
+            page.rect(px(min(lo, hi)), y - bar / 2, px(max(lo, hi)) - px(min(lo, hi)), bar, fill=RANGE)
             q1, q3 = spine_position(row["city_q25"], row), spine_position(row["city_q75"], row)
             if np.isfinite(q1) and np.isfinite(q3):
-                quartiles.append(_bar(q1, q3, y))
-        dpos = spine_position(row.get("district_mean", np.nan), row)
-        if np.isfinite(dpos):
-            districts.append([(dpos, y - 0.3), (dpos, y + 0.3)])
+                page.rect(px(min(q1, q3)), y - bar / 2, px(max(q1, q3)) - px(min(q1, q3)), bar, fill=QUARTILES)
+        d = spine_position(row.get("district_mean", np.nan), row)
+        if np.isfinite(d):
+            page.polyline([(px(d), y - bar * 0.6), (px(d), y + bar * 0.6)], width=1.2, dash=(1, 1))
         pos = spine_position(row["value"], row)
         if row["suppressed"]:
-            ax.text(0.5, y, tr("suppressed (small numbers)", lang=lang), fontsize=6.5, ha="center",
-                    va="center", style="italic", color="#404040", zorder=5)
+            page.text(px(0.5), y - 2.2, tr("suppressed (small numbers)", lang=lang), 6.5, style="italic",
+                      align="centre", colour="#404040")
         elif np.isfinite(pos):
-            key = (row["position"] if row["position"] in MARKERS else "similar", bool(row["small_base"]))
-            marks.setdefault(key, []).append((float(np.clip(pos, -1.05, 1.05)), y))
-    if ranges:
-        ax.add_collection(PolyCollection(ranges, facecolors=RANGE, edgecolors="none", zorder=1), autolim=False)
-    if quartiles:
-        ax.add_collection(PolyCollection(quartiles, facecolors=QUARTILES, edgecolors="none", zorder=2),
-                          autolim=False)
-    if districts:
-        ax.add_collection(LineCollection(districts, colors="#000000", linewidths=1.4, linestyles=(0, (1, 1)),
-                                         zorder=4), autolim=False)
-    for (position, small), points in marks.items():
-        marker, colour = MARKERS[position]
-        xy = np.array(points)
-        ax.plot(xy[:, 0], xy[:, 1], ls="none", marker=marker, ms=6.5, mew=1.4, mec=colour,
-                mfc="white" if small else colour, zorder=6)
-
-
-def _bar(a, b, y, height=0.55):
-    """Corners of a horizontal bar from ``a`` to ``b`` at row ``y``."""
-    lo, hi = min(a, b), max(a, b)
-    return [(lo, y - height / 2), (hi, y - height / 2), (hi, y + height / 2), (lo, y + height / 2)]
+            marker, colour = MARKERS.get(row["position"], ("o", SIMILAR))
+            page.marker(marker, px(pos), y, 6.0, fill="#ffffff" if row["small_base"] else colour,
+                        stroke=colour, width=1.2)
+    page.polyline([(centre, top - 0.5 * row_height), (centre, top - (len(rows) + 0.5) * row_height)], width=0.8)
 
 
 def legend_rows(lang="en"):
@@ -101,106 +84,85 @@ def legend_rows(lang="en"):
             ("o", SIMILAR, False, tr("small base: value uncertain", lang=lang))]
 
 
-def draw_spine_legend(ax, lang="en"):
-    """A one-line legend under the spine chart (also city range, quartiles, district)."""
-    ax.axis("off")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
-    x = 0.0
+def spine_legend(page, x, y, lang="en"):
+    """The legend line and the reading help under the spine chart; returns the y below it."""
     for marker, colour, filled, text in legend_rows(lang):
-        ax.scatter([x + 0.008], [0.5], s=22, marker=marker, facecolors=colour if filled else "white",
-                   edgecolors=colour, linewidths=1.2)
-        ax.text(x + 0.02, 0.5, text, fontsize=6, va="center")
-        x += 0.25
-    ax.text(0.0, -0.4, tr("Grey bar: range of all areas (darker: middle half). Dotted line: district "
-                          "average. Black line: city average.", lang=lang), fontsize=6, va="center")
+        page.marker(marker, x + 3, y + 2.2, 5.0, fill=colour if filled else "#ffffff", stroke=colour, width=1.0)
+        page.text(x + 9, y, text, 6.2)
+        x += 9 + text_width(text, 6.2) + 14
+    return y - 9
 
 
-def series_chart(ax, periods, values, city, label, lang="en", target=None, status=None, decimals=1):
-    """A small time series without axes (the periods are named once above the row): the area's
-    values (line), the city mean (dashed), a target line and the last value as text. Drawn
-    with few artists, because an atlas draws hundreds of them."""
-    x = np.arange(len(periods), dtype=float)
+def series_chart(page, box, values, city, label, lang="en", target=None, status=None, decimals=1):
+    """A small time series in ``box`` (x, y, w, h): the area (line), the city mean (dashed),
+    a target line, and the first and last value as text."""
+    x, y, w, h = box
     v = np.asarray(values, dtype=float)
-    c = np.asarray(city, dtype=float) if city is not None else np.full(len(x), np.nan)
-    ax.axis("off")
-    both = np.concatenate([v[np.isfinite(v)], c[np.isfinite(c)]] +
-                          ([np.array([target])] if target is not None and np.isfinite(target) else []))
-    ax.text(0.0, 1.08, label, transform=ax.transAxes, fontsize=6.5, va="bottom")
-    if not len(both) or not np.isfinite(v).any():
-        ax.text(0.5, 0.5, tr("no published values", lang=lang), transform=ax.transAxes, fontsize=6,
-                ha="center", va="center", color="#404040")
+    c = np.asarray(city, dtype=float) if city is not None else np.full(len(v), np.nan)
+    page.text(x, y + h + 3, label, 6.5)
+    extra = [target] if target is not None and np.isfinite(target) else []
+    both = np.concatenate([v[np.isfinite(v)], c[np.isfinite(c)], np.asarray(extra, dtype=float)])
+    if not np.isfinite(v).any() or not len(both):
+        page.text(x + w / 2, y + h / 2, tr("no published values", lang=lang), 6, align="centre", colour="#404040")
         return
     lo, hi = float(both.min()), float(both.max())
     pad = (hi - lo) * 0.1 or 1.0
-    ax.set_xlim(-0.2, max(1.0, len(x) - 1) + 0.2)
-    ax.set_ylim(lo - pad, hi + pad)
-    ax.plot([-0.2, max(1.0, len(x) - 1) + 0.2], [lo - pad, lo - pad], color="#9a9a9a", lw=0.5)
+    lo, hi = lo - pad, hi + pad
+    xs = x + (np.arange(len(v)) / max(1, len(v) - 1)) * w
+
+    def ys(arr):
+        return y + (np.asarray(arr, dtype=float) - lo) / (hi - lo) * h
+
+    page.polyline([(x, y), (x + w, y)], stroke="#9a9a9a", width=0.5)
     if np.isfinite(c).any():
-        ax.plot(x, c, color="#000000", lw=0.8, ls="--")
-    ax.plot(x, v, color=BETTER, lw=1.4)
-    if target is not None and np.isfinite(target):
-        ax.plot([x[0], x[-1]], [target, target], color=WORSE, lw=0.8, ls=":")
-    last = int(np.flatnonzero(np.isfinite(v))[-1])
-    first = int(np.flatnonzero(np.isfinite(v))[0])
-    ax.text(0.0, -0.12, f"{format_value(v[first], decimals, lang)} → {format_value(v[last], decimals, lang)}",
-            transform=ax.transAxes, fontsize=6, va="top", color=BETTER)
+        ok = np.isfinite(c)
+        page.polyline(np.column_stack([xs[ok], ys(c[ok])]), stroke="#000000", width=0.8, dash=(3, 2))
+    if extra:
+        page.polyline([(x, ys([target])[0]), (x + w, ys([target])[0])], stroke=WORSE, width=0.8, dash=(1, 1.5))
+    ok = np.isfinite(v)
+    page.polyline(np.column_stack([xs[ok], ys(v[ok])]), stroke=BETTER, width=1.4)
+    first, last = int(np.flatnonzero(ok)[0]), int(np.flatnonzero(ok)[-1])
+    page.text(x, y - 8, f"{format_value(v[first], decimals, lang)} → {format_value(v[last], decimals, lang)}",
+              6, colour=BETTER)
     if status:
-        ax.text(0.0, -0.42, status, transform=ax.transAxes, fontsize=5.5, va="top")
+        page.text(x, y - 16, status, 5.5)
 
 
-def geometry_path(geom, tolerance=0.0):
-    """A matplotlib Path of a (multi)polygon, optionally simplified (holes kept)."""
+def geometry_rings(geom, tolerance=0.0):
+    """The rings (exterior and holes) of a (multi)polygon as coordinate arrays, simplified."""
     if geom is None or geom.is_empty:
-        return None
+        return []
     if tolerance:
         simple = geom.simplify(tolerance, preserve_topology=True)
         geom = simple if not simple.is_empty else geom
-    parts = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
-    vertices, codes = [], []
-    for part in parts:
-        if part.geom_type != "Polygon":
-            continue
-        for ring in [part.exterior, *part.interiors]:
-            coords = np.asarray(ring.coords)[:, :2]
-            if len(coords) < 3:
-                continue
-            vertices.append(coords)
-            ring_codes = np.full(len(coords), Path.LINETO, dtype=np.uint8)
-            ring_codes[0] = Path.MOVETO
-            ring_codes[-1] = Path.CLOSEPOLY
-            codes.append(ring_codes)
-    if not vertices:
-        return None
-    return Path(np.concatenate(vertices), np.concatenate(codes))
+    rings = []
+    for part in (list(geom.geoms) if hasattr(geom, "geoms") else [geom]):
+        if part.geom_type == "Polygon":
+            for ring in [part.exterior, *part.interiors]:
+                coords = np.asarray(ring.coords)[:, :2]
+                if len(coords) >= 3:
+                    rings.append(coords)
+    return rings
 
 
-def draw_paths(ax, paths, facecolors, edgecolor="#ffffff", linewidth=0.2, zorder=1):
-    """Add polygon paths with their fill colours as one collection."""
-    patches, colours = [], []
-    for path, colour in zip(paths, facecolors):
-        if path is not None:
-            patches.append(PathPatch(path))
-            colours.append(colour)
-    if patches:
-        # autolim off: the map extent is set by the caller, and computing the data limits of
-        # every path (Bézier extrema) would cost more than drawing it
-        ax.add_collection(PatchCollection(patches, facecolors=colours, edgecolors=edgecolor,
-                                          linewidths=linewidth, zorder=zorder), autolim=False)
+class MapFrame:
+    """Map coordinates → page points for a view fitted into a box with equal scale."""
 
+    def __init__(self, view, box):
+        minx, miny, maxx, maxy = view
+        x, y, w, h = box
+        dx, dy = (maxx - minx) or 1.0, (maxy - miny) or 1.0
+        self.scale = min(w / dx, h / dy)
+        self.ox = x + (w - dx * self.scale) / 2 - minx * self.scale
+        self.oy = y + (h - dy * self.scale) / 2 - miny * self.scale
 
-def frame_map(ax, bounds, margin=0.04):
-    """Equal-aspect map axes fitted to ``bounds`` (minx, miny, maxx, maxy), no ticks."""
-    minx, miny, maxx, maxy = bounds
-    dx, dy = (maxx - minx) or 1.0, (maxy - miny) or 1.0
-    ax.set_xlim(minx - margin * dx, maxx + margin * dx)
-    ax.set_ylim(miny - margin * dy, maxy + margin * dy)
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_color("#9a9a9a")
-        spine.set_linewidth(0.5)
+    def __call__(self, xy):
+        xy = np.asarray(xy, dtype=float)
+        return np.column_stack([xy[:, 0] * self.scale + self.ox, xy[:, 1] * self.scale + self.oy])
+
+    def point(self, x, y):
+        """One point."""
+        return x * self.scale + self.ox, y * self.scale + self.oy
 
 
 def value_text(row, lang="en"):

@@ -1,8 +1,10 @@
 """Area profiles: content numbers by hand and against the index engine, suppression, the PDF atlas."""
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
+import time
 
 import numpy as np
 import pandas as pd
@@ -95,6 +97,7 @@ def _pdf_text(path, first=None, last=None):
 
 def _rendered_pages(path, folder, first, last, dpi=24):
     """Grey pixel arrays of rendered pages (pdftoppm, PGM)."""
+    os.makedirs(folder, exist_ok=True)
     prefix = os.path.join(folder, "page")
     subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), "-f", str(first), "-l", str(last), path, prefix], check=True)
     pages = []
@@ -162,19 +165,51 @@ def test_berlin_profiles_equal_index_outputs_and_atlas(berlin_mss, berlin_dir, t
     hidden = values[values["suppressed"]]
     assert len(hidden) >= 3 and set(hidden["indicator"]) <= {"u6_share", "o65_share"}
     assert hidden["value"].isna().all() and hidden["numerator"].isna().all()
-    rows = sorted(set(hidden["row"].tolist()) | {0, 100, 541})
     path = str(tmp_path / "berlin.pdf")
-    info = write_atlas(content, path, AtlasOptions(lang="de", rows=rows))
-    assert info["pages"] == 3 + len(rows)
-    for k, row in enumerate(rows):
-        text = _pdf_text(path, info["first_area_page"] + k)
-        assert areas["name"].iloc[row] in text and areas["area_id"].iloc[row] in text
-        for rec in hidden[hidden["row"] == row].to_dict("records"):
-            raw_num = frame.loc[row, {"u6_share": "unter6", "o65_share": "65undmehr"}[rec["indicator"]]]
-            raw_val = frame.loc[row, rec["indicator"]]
-            assert f"{raw_val:.1f}".replace(".", ",") + "%" not in text
-            assert f"{int(raw_num)} / " not in text
-            assert "•" in text
-    pages = _rendered_pages(path, str(tmp_path), 1, info["pages"])
-    assert len(pages) == info["pages"] and all((p < 200).sum() > 200 for p in pages)
+    start = time.perf_counter()
+    info = write_atlas(content, path, AtlasOptions(lang="de"))  # all 542 areas in one run
+    assert time.perf_counter() - start < 60
+    assert info["pages"] == 1 + 1 + 5 + 542 and info["first_area_page"] == 8  # cover, overview, contents
+    pages = _pdf_text(path).split("\f")[:-1]
+    assert len(pages) == info["pages"]
+    for row in range(542):
+        text = pages[info["first_area_page"] - 1 + row]
+        assert areas["name"].iloc[row] in text and f"Planungsraum {areas['area_id'].iloc[row]}" in text
+    for rec in hidden.to_dict("records"):
+        text = pages[info["first_area_page"] - 1 + rec["row"]]
+        raw_num = frame.loc[rec["row"], {"u6_share": "unter6", "o65_share": "65undmehr"}[rec["indicator"]]]
+        label = {i.field: i.label("de") for i in options.indicators}[rec["indicator"]]
+        line = next(x for x in text.splitlines() if x.strip().startswith(label))
+        assert "•" in line and f"{int(raw_num)} / " not in text  # the mark, never the count
+    rows = sorted(set(hidden["row"].tolist()) | {0, 541})
+    rendered = []
+    for row in rows:
+        rendered += _rendered_pages(path, str(tmp_path / f"r{row}"), info["first_area_page"] + row,
+                                    info["first_area_page"] + row)
+    rendered += _rendered_pages(path, str(tmp_path / "front"), 1, 7)
+    assert len(rendered) == len(rows) + 7 and all((p < 200).sum() > 200 for p in rendered)
     assert shutil.which("pdftotext")
+
+
+def test_pdf_canvas_widths_text_and_pages(tmp_path):
+    from kommunalmonitor.core.profiles.pdfcanvas import Document, Page, text_width, wrap
+
+    # Helvetica AFM widths: H 722, e 556, l 222, o 556 (per 1000 em)
+    assert text_width("Hello", 10) == pytest.approx(22.78)
+    assert text_width("Straße ◀", 10) > text_width("Strasse", 10) - 5
+    assert wrap("eins zwei drei vier", text_width("eins zwei", 8) + 0.1, 8) == ["eins zwei", "drei vier"]
+    path = str(tmp_path / "c.pdf")
+    with Document(path, title="Test") as doc:
+        for k in range(2):
+            page = Page()
+            page.text(400, 700, f"Grüße (Seite {k + 1}) • 3,5 %", 12, align="right")
+            page.polygons([np.array([[0, 0], [100, 0], [100, 100]])], fill="#D55E00", stroke="#000000")
+            page.marker("D", 50, 50, 8, fill="#0072B2")
+            doc.add(page)
+    info = subprocess.run(["pdfinfo", path], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Pages:\s+2\n", info) and "Title:           Test" in info
+    text = _pdf_text(path)
+    assert "Grüße (Seite 1) • 3,5 %" in text and "Grüße (Seite 2)" in text
+    with pytest.raises(ZeroDivisionError):
+        with Document(str(tmp_path / "bad.pdf")):
+            raise ZeroDivisionError
