@@ -98,11 +98,16 @@ def numeric_field(frame, field, name=None, allow_null=True, allow_negative=True,
                             field=field, layer=layer_name(frame, name),
                             count=int(values.isna().sum())))
     if not allow_negative and (values < 0).any():
-        raise InputError(tr("Field '{field}' in layer '{layer}' has negative values (e.g. {value}); "
-                            "counts cannot be negative. Check for codes such as -1 for "
-                            "'secret' and set them to NULL.",
+        negative = values < 0
+        first = values[negative].iloc[0]
+        same = negative & (values == first)
+        raise InputError(tr("Field '{field}' in layer '{layer}' has negative values (e.g. {value} in "
+                            "{count} feature(s): {features}); counts cannot be negative. If it is a "
+                            "code such as -1 for 'secret', enter it under 'Missing value codes' or set "
+                            "it to NULL.",
                             field=field, layer=layer_name(frame, name),
-                            value=values[values < 0].iloc[0]))
+                            value=value_reading.format_value(first), count=int(same.sum()),
+                            features=", ".join(str(_plain(i)) for i in frame.index[same.to_numpy()][:5])))
     return values
 
 

@@ -460,6 +460,11 @@ def describe_suspects(suspects, field, layer, labels=None):
               "correct it.", field=field, layer=layer, list="; ".join(parts))
 
 
+def format_value(value):
+    """A number for messages: ``-1`` not ``-1.0``, ``±inf``, German decimal comma in German."""
+    return _format(float(value))
+
+
 def _format(value):
     """A number for messages: integers without decimals, infinities as ±inf."""
     if not np.isfinite(value):
