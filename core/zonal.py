@@ -41,6 +41,7 @@ from .crs_checks import crs_label
 from .geometry_arrays import polygon_rings, reproject
 from .geometry_repair import repair_geometries, repair_series
 from .i18n import tr
+from .overlay._spatial import same_crs
 from .validate import layer_name, numeric_field, require_crs, require_not_empty, require_unique
 from .values import fill_value_mask, is_fill_outlier
 
@@ -739,7 +740,7 @@ class _Weights:
                 raise InputError(tr("Raster '{layer}' has no coordinate reference system (CRS). "
                                     "Assign the correct CRS first.", layer=self.raster.name))
             self.name = self.raster.name
-            self.aligned = (_same_crs(self.raster.crs, grid.crs)
+            self.aligned = (same_crs(self.raster.crs, grid.crs)
                             and np.allclose(self.raster.transform, grid.transform, rtol=0, atol=1e-9)
                             and (self.raster.height, self.raster.width) == (grid.height, grid.width))
 
@@ -849,13 +850,6 @@ def _affine(transform):
     from affine import Affine
 
     return Affine(*transform[:6])
-
-
-def _same_crs(crs_a, crs_b):
-    """True when two CRS descriptions mean the same CRS."""
-    from pyproj import CRS
-
-    return CRS.from_user_input(crs_a) == CRS.from_user_input(crs_b)
 
 
 def _to_grid_crs(geometry, grid, flag=False):
