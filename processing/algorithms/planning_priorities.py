@@ -33,6 +33,11 @@ def parse_combination(text):
     return out
 
 
+def _whole(number):
+    """1500.0 → 1500 for messages (counts of residents), other numbers unchanged."""
+    return int(number) if float(number).is_integer() else number
+
+
 class PlanningPriorities(MissingValueCodes, KommunalmonitorAlgorithm):
     """Priority levels per planning area with reasons, robustness and a decision table."""
 
@@ -156,7 +161,7 @@ class PlanningPriorities(MissingValueCodes, KommunalmonitorAlgorithm):
                 return self.tr("'Number of index classes' is {n}, but field '{field}' of layer '{layer}' has "
                                "class {highest}. Set the number of classes to {highest} or more (0: the "
                                "highest class present).", n=n_classes, field=field, layer=layer,
-                               highest=int(highest) if highest == int(highest) else highest)
+                               highest=_whole(highest))
         population = self.parameterAsString(parameters, self.POPULATION_FIELD, context)
         minimum = self.parameterAsDouble(parameters, self.MIN_POPULATION, context)
         if population and minimum > 0:
@@ -166,8 +171,8 @@ class PlanningPriorities(MissingValueCodes, KommunalmonitorAlgorithm):
             if numbers and minimum > max(numbers):
                 return self.tr("'Minimum residents for a priority' is {minimum}, but no area of layer '{layer}' "
                                "has that many in field '{field}' (at most {largest}): no area could get a "
-                               "priority. Lower the minimum.", minimum=minimum, layer=layer, field=population,
-                               largest=max(numbers))
+                               "priority. Lower the minimum.", minimum=_whole(minimum), layer=layer,
+                               field=population, largest=_whole(max(numbers)))
         field = self.parameterAsString(parameters, self.HOTSPOT_FIELD, context)
         if "hotspot" in rules and field:
             values, layer = field_values(self, parameters, context, self.INPUT, field)
