@@ -64,7 +64,8 @@ def test_catalogue_is_well_formed():
         assert outcomes, f"{file_name}:{case['id']}: expect needs refused, ok or warning"
         assert not ("refused" in expect and len(outcomes) > 1), f"{case['id']}: refused and ok at once"
         assert case.get("algorithm", "").startswith(("kommunalmonitor:", "native:")), case["id"]
-        unknown = set(case) - {"id", "algorithm", "description", "layers", "select", "parameters", "expect"}
+        unknown = set(case) - {"id", "algorithm", "description", "language", "layers", "select", "parameters",
+                               "expect"}
         assert not unknown, f"{file_name}:{case['id']}: unknown key(s) {sorted(unknown)}"
 
 
@@ -357,13 +358,14 @@ def _contains_all(text, parts):
 
 
 @pytest.mark.parametrize("file_name, shared, case", _params())
-def test_bad_input(file_name, shared, case, run_alg, tmp_path):
+def test_bad_input(file_name, shared, case, run_alg, tmp_path, request):
     """Run one catalogue case and check outcome, inputs and outputs."""
     from qgis.core import QgsProcessingContext, QgsProcessingException, QgsProject
 
     from kommunalmonitor.core import i18n
 
-    i18n.set_language("en")
+    i18n.set_language(case.get("language", "en"))
+    request.addfinalizer(lambda: i18n.set_language("en"))
     in_dir, out_dir = tmp_path / "in", tmp_path / "out"
     in_dir.mkdir()
     out_dir.mkdir()
