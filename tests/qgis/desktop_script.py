@@ -65,6 +65,9 @@ def main():
     plugin = plugins["kommunalmonitor"]
     window = iface.mainWindow()
     window.resize(1500, 950)
+    # tools that failed to load were logged before this script ran: ask the provider
+    result["load_errors"] = list(getattr(plugin.provider, "load_errors", []) or [])
+    result["algorithms"] = sorted(a.id() for a in plugin.provider.algorithms())
     dock = plugin.show_dock()
     result["dock_title"] = dock.windowTitle()
     result["dock_steps"] = [dock.toolbox.itemText(i) for i in range(dock.toolbox.count())]

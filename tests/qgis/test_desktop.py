@@ -72,6 +72,10 @@ def test_the_guided_first_steps_run_without_error(desktop_run):
     assert desktop_run["steps"] == ["sample", "aggregate", "index", "council map", "reopen"]
     errors = [entry for entry in desktop_run["log"] if entry[1] >= 2]  # Qgis.Critical
     assert not errors
+    # every tool of the installed zip loaded (a file missing from the package shows here)
+    assert not desktop_run["load_errors"]
+    assert {"kommunalmonitor:statisticsimport", "kommunalmonitor:councilmap",
+            "kommunalmonitor:councilmapworkflow"} <= set(desktop_run["algorithms"])
 
 
 def test_dock_and_menu_speak_german(desktop_run):
