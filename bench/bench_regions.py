@@ -6,6 +6,11 @@ attributes and the same neighbour graph (ours, after barriers). The task: K area
 between MIN_SHARE and MAX_SHARE times the mean population. Each tool runs in a fresh
 process (honest peak memory) with a time limit.
 
+A second table: Berlin's 542 planning areas (PLR, residents 31.12.2020 from the MSS table)
+into 143 regions nested in the 12 districts, every region within ±25 % (and ±15 %) of the
+mean, on both stacks and with each objective preset (``--berlin DIR``; skipped when the
+shared Berlin data is absent).
+
     PYTHONPATH=.build/pkgroot .venv/current/bin/python -P bench/bench_regions.py --out x.md
     ... --sizes 500 2000 --limit 60     (a quick run)
 """
@@ -130,6 +135,96 @@ def evaluate(units, labels, edges, task, use_max=True):
             "dev_max_pct": float(np.max(np.abs(totals / (pop.sum() / task["k"]) - 1)) * 100)}
 
 
+# ----------------------------------------------------------------------------- Berlin
+BERLIN_DIR = os.path.join(os.path.dirname(os.path.dirname(HERE)), "shared", "data", "berlin")
+BERLIN_REGIONS = 143
+BERLIN_TASKS = (("custom", 0.25), ("official", 0.25), ("homogeneous", 0.25), ("custom", 0.15))
+
+
+def load_berlin(folder):
+    """542 PLR with residents (MSS ``EW``) and the status indicators S1, S3, S4."""
+    import geopandas as gpd
+    import pandas as pd
+
+    units = gpd.read_file(os.path.join(folder, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
+    mss = pd.read_csv(os.path.join(folder, "mss_2021_index_indikatoren.csv"), dtype={"PLR_ID": str})
+    units = units.merge(mss[["PLR_ID", "EW", "S1", "S3", "S4"]], on="PLR_ID", how="left", validate="1:1")
+    units["EW"] = units["EW"].astype(float).fillna(0.0)
+    for column in ("S1", "S3", "S4"):  # -9999: fewer than 300 residents
+        values = units[column].astype(float).where(lambda v: v > -999)
+        units[column] = values.fillna(values.mean())
+    units["bez"] = units["PLR_ID"].str[:2]
+    units.attrs["layer_name"] = "PLR 2023"
+    return units
+
+
+def run_berlin(task, folder):
+    """Our engine on the Berlin task ``objective:tolerance``; the measures for the table."""
+    import sklearn.cluster  # noqa: F401  imported before the clock
+
+    from kommunalmonitor.core.errors import InfeasibleError
+    from kommunalmonitor.core.regions import PlanningAreaBuilder, check_partition
+
+    objective, tolerance = task.split(":")
+    tolerance = float(tolerance)
+    units = load_berlin(folder)
+    pop = units["EW"].to_numpy()
+    mean = pop.sum() / BERLIN_REGIONS
+    lo, hi = mean * (1 - tolerance), mean * (1 + tolerance)
+    start = time.perf_counter()
+    builder = PlanningAreaBuilder(n_areas=BERLIN_REGIONS, min_population=lo, max_population=hi,
+                                  objective=objective, random_state=0)
+    try:
+        builder.fit(units, "EW", ["S1", "S3", "S4"], nest_field="bez", id_field="PLR_ID")
+    except InfeasibleError as error:
+        return {"seconds": time.perf_counter() - start, "refused": str(error)[:120]}
+    seconds = time.perf_counter() - start
+    d = builder.diagnostics_
+    graph = builder.graph_
+    deviation = np.abs(builder.areas_["population"].to_numpy() / mean - 1) * 100
+    return {"seconds": seconds, "areas": d["n_areas"], "bss_tss": d["bss_tss"],
+            "pp": d["mean_compactness_pp"], "nmi": d["mean_compactness_nmi"],
+            "dev_max_pct": float(deviation.max()), "dev_mean_pct": float(deviation.mean()),
+            "violations": len(check_partition(graph.n, graph.edges, builder.labels_, pop, lo, hi,
+                                              parent=units["bez"].to_numpy()))}
+
+
+def berlin_section(script, folder, qgis):
+    """Markdown lines of the Berlin table (both stacks, every task)."""
+    rows = []
+    stacks = [("current", None)] + ([("QGIS", QGIS_PYTHON)] if qgis else [])
+    for objective, tolerance in BERLIN_TASKS:
+        for stack, python in stacks:
+            result = run_isolated(script, [f"berlin:{objective}:{tolerance}", folder], python=python)
+            label = f"±{tolerance * 100:.0f} %"
+            if "error" in result or "refused" in result:
+                text = result.get("refused") or " ".join(result.get("error", []))[:120]
+                rows.append([label, objective, stack, "refused: " + text, "", "", "", "", "", "", "", ""])
+            else:
+                rows.append([label, objective, stack, round(result["seconds"], 2), round(result["peak_mb"]),
+                             f"{result['areas']} / {BERLIN_REGIONS}", round(result["bss_tss"], 3),
+                             round(result["pp"], 3), round(result["nmi"], 3), round(result["dev_mean_pct"], 1),
+                             round(result["dev_max_pct"], 1), result["violations"]])
+            print(rows[-1], flush=True)
+    header = ["bounds", "objective", "stack", "time (s)", "peak MB", "regions / asked", "BSS/TSS (S1, S3, S4)",
+              "compactness (PP)", "compactness (NMI)", "mean deviation from mean (%)",
+              "max deviation from mean (%)", "violations"]
+    return [
+        "### Berlin: 542 planning areas into 143 regions nested in the 12 districts",
+        "",
+        "The planner's task of issue 14: every region within ±25 % (±15 %) of the mean population "
+        "(3,769,962 residents of 31.12.2020, MSS table `EW`), inside one district, contiguous. "
+        "Homogeneity on the MSS status indicators S1 (unemployment), S3 (transfer recipients), S4 "
+        "(child poverty), standardised. Violations are checked independently (contiguity, bounds, "
+        "nesting). No peer takes a maximum, a nesting layer or an exact count together, so none is "
+        "run here. Objective presets: 'official' (compact, even population), 'homogeneous' (social "
+        "structure), 'custom' (default weights).",
+        "",
+        markdown_table(header, rows),
+        "",
+    ]
+
+
 # ----------------------------------------------------------------------------- tools
 def run_ours(folder, peer_constraints=False):
     """Our engine on the full task, or (``peer_constraints``) on what the bounded peers take:
@@ -224,6 +319,11 @@ def run_peer(name, folder):
 
 def worker(tool, folder):
     """Run one tool on one prepared folder; print one JSON line."""
+    if tool.startswith("berlin:"):
+        result = run_berlin(tool[len("berlin:"):], folder)
+        result["peak_mb"] = peak_rss_mb()
+        print(json.dumps(result))
+        return
     units, task, edges = load(folder)
     if tool in ("ours", "ours_min_only"):
         labels, seconds, extra = run_ours(folder, peer_constraints=tool == "ours_min_only")
@@ -245,6 +345,7 @@ def main():
     parser.add_argument("--limit", type=float, default=90.0, help="seconds per peer run")
     parser.add_argument("--peers", nargs="*", default=list(PEERS))
     parser.add_argument("--no-qgis", action="store_true")
+    parser.add_argument("--berlin", default=BERLIN_DIR, help="folder of the shared Berlin data ('' to skip)")
     args = parser.parse_args()
     if args.worker:
         worker(*args.worker)
@@ -318,6 +419,8 @@ def main():
         "Versions: " + versions("numpy", "scipy", "geopandas", "shapely", "sklearn", "spopt", "pygeoda", "libpysal"),
         "",
     ]
+    if args.berlin and os.path.isdir(args.berlin):
+        lines += berlin_section(script, args.berlin, not args.no_qgis and os.path.exists(QGIS_PYTHON))
     text = "\n".join(lines)
     write_section(text, args.out)
 
