@@ -192,10 +192,11 @@ class KommunalmonitorDock(QgsDockWidget):
             QgsMessageLog.logMessage(tr("The dialog of {id} could not be opened: {error}",
                                         id=action.algorithm_id, error=error), LOG_TAG, Qgis.Warning)
             return None
-        if action.result_role and isinstance(results, dict):
-            layer = role_store.layer_for_result(results.get("OUTPUT"), self.project)
-            if layer is not None:
-                self.set_role(action.result_role, layer)
+        if isinstance(results, dict):
+            for output, role in action.result_roles().items():
+                layer = role_store.layer_for_result(results.get(output), self.project)
+                if layer is not None:
+                    self.set_role(role, layer)
         return results
 
     def closeEvent(self, event):  # noqa: N802

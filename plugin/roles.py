@@ -56,7 +56,13 @@ class Action:
     algorithm_id: str
     label: str  # English
     parameters: dict = field(default_factory=dict)
-    result_role: str = None  # the role its main output takes on (set after the run)
+    result_role: object = None  # role its OUTPUT takes on after the run, or {output name: role}
+
+    def result_roles(self):
+        """``{output name: role}`` for the outputs that take on a role after the run."""
+        if isinstance(self.result_role, dict):
+            return dict(self.result_role)
+        return {"OUTPUT": self.result_role} if self.result_role else {}
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,10 @@ class Step:
     actions: tuple
 
 
+# The monitoring tools read a long series (area, period, indicator, value) and the planning areas.
+_SERIES = {"OBSERVATIONS": "layer:series", "AREA_FIELD": "id:series", "AREAS": "layer:planning_areas",
+           "AREAS_ID": "id:planning_areas"}
+
 STEPS = (
     Step("data", "1 Data and planning areas",
          "Bring the planning areas and the statistics together: import office tables, or add up "
@@ -77,7 +87,8 @@ STEPS = (
          ("planning_areas", "blocks"),
          (Action("kommunalmonitor:samplemunicipality", "Create sample municipality (Musterstadt)…"),
           Action("kommunalmonitor:statisticsimport", "Import statistics table (CSV/Excel)…",
-                 {"AREAS": "layer:planning_areas", "AREA_KEY_FIELD": "id:planning_areas"}, "indicators"),
+                 {"AREAS": "layer:planning_areas", "AREA_KEY_FIELD": "id:planning_areas"},
+                 {"OUTPUT": "indicators", "OUTPUT_SERIES": "series"}),
           Action("kommunalmonitor:aggregatetoareas", "Aggregate blocks to planning areas…",
                  {"BLOCKS": "layer:blocks", "AREAS": "layer:planning_areas",
                   "AREA_ID_FIELD": "id:planning_areas"}, "indicators"),
@@ -111,19 +122,23 @@ STEPS = (
          ("priorities",),
          (Action("kommunalmonitor:councilmap", "Council map (PDF)…", {"INPUT": "layer:priorities|index"}),
           Action("kommunalmonitor:profileatlas", "Area profiles (PDF atlas)…",
-                 {"INPUT": "layer:priorities|index", "ID_FIELD": "id:priorities|index"}),
-          Action("kommunalmonitor:webatlas", "Web atlas (HTML)…", {"INPUT": "layer:priorities|index"}))),
+                 {"INPUT": "layer:priorities|index", "ID_FIELD": "id:priorities|index",
+                  "POPULATION_FIELD": "population:priorities|index"}),
+          Action("kommunalmonitor:webatlas", "Web atlas (HTML)…",
+                 {"INPUT": "layer:priorities|index", "ID_FIELD": "id:priorities|index",
+                  "POPULATION_FIELD": "population:priorities|index"}))),
     Step("monitoring", "5 Monitoring over time",
          "Watch the development: change over time, targets, the effect of measures, and series "
          "moved onto new area boundaries.",
          ("series", "planning_areas"),
-         (Action("kommunalmonitor:serieschange", "Change over time…",
-                 {"INPUT": "layer:series", "AREAS": "layer:planning_areas"}),
-          Action("kommunalmonitor:targetstatus", "Target status…", {"INPUT": "layer:series|indicators"}),
-          Action("kommunalmonitor:evaluatemeasure", "Evaluate a measure…",
-                 {"INPUT": "layer:series|indicators", "AREAS": "layer:planning_areas"}),
+         (Action("kommunalmonitor:monitoringstore", "Load into the monitoring store…",
+                 {"INPUT": "layer:series", "AREAS": "layer:planning_areas", "AREAS_ID": "id:planning_areas"}),
+          Action("kommunalmonitor:serieschange", "Change over time…", _SERIES),
+          Action("kommunalmonitor:targetstatus", "Target status…", _SERIES),
+          Action("kommunalmonitor:evaluatemeasure", "Evaluate a measure…", _SERIES),
           Action("kommunalmonitor:rebaseseries", "Move a series onto new areas…",
-                 {"INPUT": "layer:series", "AREAS": "layer:planning_areas"}))),
+                 {"OBSERVATIONS": "layer:series", "AREA_FIELD": "id:series",
+                  "NEW_AREAS": "layer:planning_areas", "NEW_ID": "id:planning_areas"}))),
 )
 
 

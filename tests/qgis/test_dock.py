@@ -80,6 +80,19 @@ def test_dialog_parameters_come_from_the_roles_and_skip_unknown_parameters(qgis_
     roles.set_role("index", areas, project)
     council = next(a for s in roles.STEPS for a in s.actions if a.algorithm_id.endswith("councilmap"))
     assert roles.dialog_parameters(council, project)["INPUT"] == areas.id()
+    # the monitoring tools read the series (e.g. the statistics import's long output)
+    from qgis.core import QgsVectorLayer
+
+    series = QgsVectorLayer("None?field=PLR_ID:string&field=indicator:string&field=period:string"
+                            "&field=value:double", "Zeitreihe", "memory")
+    project.addMapLayer(series)
+    roles.set_role("series", series, project)
+    change = next(a for s in roles.STEPS for a in s.actions if a.algorithm_id.endswith("serieschange"))
+    if roles.algorithm_available(change.algorithm_id):
+        assert roles.dialog_parameters(change, project) == {
+            "OBSERVATIONS": series.id(), "AREA_FIELD": "PLR_ID", "AREAS": areas.id(), "AREAS_ID": "plr_id"}
+    importer = next(a for s in roles.STEPS for a in s.actions if a.algorithm_id.endswith("statisticsimport"))
+    assert importer.result_roles() == {"OUTPUT": "indicators", "OUTPUT_SERIES": "series"}
     missing = roles.Action("kommunalmonitor:doesnotexist", "x", {"INPUT": "layer:index"})
     assert roles.dialog_parameters(missing, project) == {} and not roles.algorithm_available(missing.algorithm_id)
 
