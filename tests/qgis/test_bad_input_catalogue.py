@@ -404,6 +404,8 @@ def test_bad_input(file_name, shared, case, run_alg, tmp_path, request):
         return
 
     assert error is None, f"expected the run to finish, it was refused:\n{error}"
+    hidden = [p for p in leftovers(str(out_dir)) if os.path.basename(p).startswith(".")]
+    assert not hidden, f"the finished run left staging or temporary files: {hidden}"
     log = feedback.log()
     missing = _contains_all(log, expect.get("log") or [])
     assert not missing, f"log lacks {missing}:\n{log}"
