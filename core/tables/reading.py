@@ -47,6 +47,7 @@ class ReadOptions:
     header_row: int = None  # 1-based row number of the column names in the file
     text_columns: tuple = ()  # always kept as text (keys), whatever they look like
     notation: str = "auto"  # "auto", "german" or "english" (see core.values)
+    missing_codes: tuple = ()  # numbers meaning 'no value' (e.g. -9999), read as empty
 
 
 @dataclass
@@ -58,6 +59,8 @@ class ColumnReport:
     suppressed: dict = field(default_factory=dict)  # marker -> count
     missing: int = 0  # empty cells
     kept_as_text_reason: str = None  # e.g. "leading zeros"
+    coded: dict = field(default_factory=dict)  # declared missing code -> count (read as empty)
+    warning: str = None  # implausible values found (e.g. an undeclared -9999), for the log
 
 
 @dataclass
@@ -117,7 +120,15 @@ class TableRead:
             if report.missing and report.kind == "number":
                 lines.append(tr("Column '{column}': {n} empty cell(s) left empty.", column=column,
                                 n=report.missing))
+            if report.coded:
+                codes = ", ".join(f"{code:g} × {n}" for code, n in report.coded.items())
+                lines.append(tr("Column '{column}': missing-value code(s) {codes} left empty.",
+                                column=column, codes=codes))
         return lines
+
+    def warnings(self):
+        """Implausible values (undeclared codes such as -9999, extremes), one line per column."""
+        return [report.warning for report in self.columns.values() if report.warning]
 
 
 def read_table(path, options=None):
@@ -318,8 +329,15 @@ def _build_frame(rows, options, result):
         cells = [r[i] if i < len(r) else None for r in body]
         data[name], reports[name] = _typed_column(cells, name in text_columns, name,
                                                   os.path.basename(result.source), options.notation)
-        if reports[name].kind == "number" and (reports[name].suppressed or reports[name].missing):
+        coded = None
+        if reports[name].kind == "number":
+            data[name], coded = _declared_codes(data[name], reports[name], options.missing_codes)
+            reports[name].warning = _implausible(data[name], name, os.path.basename(result.source))
+        if reports[name].kind == "number" and (reports[name].suppressed or reports[name].missing
+                                               or reports[name].coded):
             markers[name] = [_marker(c) for c in cells]
+            for position in np.flatnonzero(coded):
+                markers[name][position] = "code"
     result.frame = pd.DataFrame(data, columns=names)
     result.columns = reports
     result.markers = markers
@@ -347,10 +365,32 @@ def _marker(cell):
 
 
 def value_status(marker):
-    """'missing' (empty cell), 'suppressed' (a marker such as '–') or None (a value)."""
+    """'missing' (empty cell or declared missing code), 'suppressed' (a marker such as '–') or
+    None (a value)."""
     if marker is None:
         return None
-    return "missing" if marker == "" else "suppressed"
+    return "missing" if marker in ("", "code") else "suppressed"
+
+
+def _declared_codes(values, report, codes):
+    """The column with declared missing codes (e.g. -9999) as NaN, and where they were; counts
+    them in the report."""
+    array = values.to_numpy(dtype="float64").copy()
+    mask = np.zeros(len(array), dtype=bool)
+    for code in codes or ():
+        hit = array == float(code)
+        if hit.any():
+            report.coded[float(code)] = int(hit.sum())
+            mask |= hit
+    array[mask] = np.nan
+    return pd.Series(array, dtype="float64"), mask
+
+
+def _implausible(values, column, source):
+    """The planner's warning for undeclared codes or extreme values in a column, or None."""
+    from ..values import describe_suspects, suspicious_values
+
+    return describe_suspects(suspicious_values(values.to_numpy(dtype="float64")), column, source)
 
 
 def _typed_column(cells, force_text=False, column=None, source=None, notation="auto"):

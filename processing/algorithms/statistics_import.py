@@ -9,6 +9,7 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutpu
                        QgsProcessingParameterNumber, QgsProcessingParameterString)
 
 from ...core.errors import InputError
+from ...core.values import parse_missing_codes
 from ...core.tables import (ReadOptions, join_table, long_table, long_to_wide, read_table,
                             stack_period_tables, wide_to_long)
 from ..base import KommunalmonitorAlgorithm
@@ -35,6 +36,7 @@ class StatisticsImport(KommunalmonitorAlgorithm):
     SHEET = "SHEET"
     HEADER_ROW = "HEADER_ROW"
     NOTATION = "NOTATION"
+    MISSING_CODES = "MISSING_CODES"
     KEY_COLUMN = "KEY_COLUMN"
     LAYOUT = "LAYOUT"
     PERIOD_COLUMN = "PERIOD_COLUMN"
@@ -80,6 +82,9 @@ class StatisticsImport(KommunalmonitorAlgorithm):
             self.NOTATION, self.tr("Number notation"),
             [self.tr("Detect per column"), self.tr("German (1.234,5)"), self.tr("English (1,234.5)")],
             defaultValue=0))
+        self.addParameter(QgsProcessingParameterString(
+            self.MISSING_CODES, self.tr("Numbers that mean 'no value' (e.g. -9999; -1), read as empty"),
+            optional=True))
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Planning areas with the table's values"), QgsProcessing.TypeVectorAnyGeometry))
         self.addParameter(QgsProcessingParameterFeatureSink(
@@ -99,12 +104,16 @@ class StatisticsImport(KommunalmonitorAlgorithm):
         options = ReadOptions(sheet=self.parameterAsString(parameters, self.SHEET, context).strip() or None,
                               header_row=self.parameterAsInt(parameters, self.HEADER_ROW, context) or None,
                               text_columns=(key,) if key else (),
-                              notation=NOTATIONS[self.parameterAsEnum(parameters, self.NOTATION, context)])
+                              notation=NOTATIONS[self.parameterAsEnum(parameters, self.NOTATION, context)],
+                              missing_codes=tuple(parse_missing_codes(
+                                  self.parameterAsString(parameters, self.MISSING_CODES, context))))
         tables = []
         for n, file_path in enumerate([path] + [p for p in more if os.path.abspath(p) != os.path.abspath(path)]):
             table = read_table(file_path, options)
             for line in table.summary_lines():
                 feedback.pushInfo(line)
+            for line in table.warnings():  # e.g. an undeclared -9999: say so before it distorts a sum
+                feedback.pushWarning(line)
             tables.append(table)
             feedback.setProgress(40.0 * (n + 1) / (len(more) + 1))
         first = tables[0]

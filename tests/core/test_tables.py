@@ -194,3 +194,31 @@ def test_berlin_key_table_from_excel(berlin_dir):
     assert result.frame["PLR_ID"].iloc[0] == "01100101" and result.frame["BEZ_ID"].iloc[0] == "01"
     assert result.frame["PLR"].iloc[0] == "Stülerstraße"
 
+
+
+def test_missing_value_codes_declared_or_warned(tmp_path):
+    path = _write(tmp_path, "t.csv", "key;ew;rate\n01;100;1.5\n02;-9999;2.5\n03;120;-9999\n04;130;3.5\n")
+    undeclared = read_table(path)
+    assert undeclared.frame["ew"].tolist()[1] == -9999.0  # a number as typed, but the log warns
+    warnings = " ".join(undeclared.warnings())
+    assert "'ew'" in warnings and "-9999" in warnings and "'rate'" in warnings
+    declared = read_table(path, ReadOptions(missing_codes=(-9999.0,)))
+    assert np.isnan(declared.frame["ew"][1]) and declared.columns["ew"].coded == {-9999.0: 1}
+    assert not declared.warnings()
+    assert declared.markers["rate"] == [None, None, "code", None]
+    wide = read_table(_write(tmp_path, "w.csv", "key;ew_2020;ew_2021\n01;100;–\n02;-9999;130\n"),
+                      ReadOptions(missing_codes=(-9999.0,)))
+    long = wide_to_long(wide.frame, "key", wide)
+    statuses = {(r.key, r.period): r.status for r in long.frame.itertuples()}
+    assert statuses[("02", "2020")] == "missing" and statuses[("01", "2021")] == "suppressed"
+    assert statuses[("02", "2021")] is None
+    assert "-9999 × 1" in " ".join(declared.summary_lines())
+
+
+def test_berlin_mss_table_warns_about_its_minus_9999(berlin_dir):
+    result = read_table(os.path.join(berlin_dir, "mss_2021_index_indikatoren.csv"))
+    warned = " ".join(result.warnings())
+    assert "-9999" in warned and "'S1'" in warned
+    declared = read_table(os.path.join(berlin_dir, "mss_2021_index_indikatoren.csv"),
+                          ReadOptions(missing_codes=(-9999.0,)))
+    assert declared.frame["S1"].min() > -100 and declared.columns["S1"].coded[-9999.0] >= 1

@@ -67,7 +67,7 @@ def test_mss_from_the_statistics_import_opens_styled_with_german_status_classes(
 
     with i18n.language("de"):
         joined = run_alg("kommunalmonitor:statisticsimport", {
-            "INPUT": os.path.join(berlin_dir, "mss_2021_index_indikatoren.csv"),
+            "INPUT": os.path.join(berlin_dir, "mss_2021_index_indikatoren.csv"), "MISSING_CODES": "-9999",
             "AREAS": os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"),
             "AREA_KEY_FIELD": "PLR_ID", "OUTPUT": str(tmp_path / "mss.gpkg")})["OUTPUT"]
         opened = QgsVectorLayer(joined, "mss", "ogr")
@@ -75,7 +75,7 @@ def test_mss_from_the_statistics_import_opens_styled_with_german_status_classes(
         result = run_alg("kommunalmonitor:statusdynamics", {
             "INPUT": joined, "STATUS_INDICATORS": ["S1", "S3", "S4"], "DYNAMICS_INDICATORS": ["D1", "D3", "D4"],
             "POPULATION_FIELD": "EW", "EXCLUDE_FIELD": "KOM", "EXCLUDE_VALUE": "ungültig (Ausreißer)",
-            "MISSING_VALUE": -9999, "OUTPUT": str(tmp_path / "status.gpkg")})
+            "OUTPUT": str(tmp_path / "status.gpkg")})
     layer = QgsVectorLayer(result["OUTPUT"], "status", "ogr")  # a fresh layer: the stored default style
     renderer = layer.renderer()
     assert renderer.type() == "categorizedSymbol" and "status_class" in renderer.classAttribute()

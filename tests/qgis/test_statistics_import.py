@@ -90,3 +90,21 @@ def test_refusals_name_what_to_fix(run_alg, tmp_path):
         run_alg("kommunalmonitor:statisticsimport", {"INPUT": str(table), "LAYOUT": 2, "NOTATION": 1,
                                                      "OUTPUT": str(tmp_path / "o.gpkg")})
     assert not os.path.exists(tmp_path / "o.gpkg")
+
+
+def test_mss_table_with_minus_9999_declared_as_missing(run_alg, berlin_dir, tmp_path):
+    from qgis.core import NULL, QgsProcessingFeedback
+
+    feedback = QgsProcessingFeedback()
+    undeclared = run_alg("kommunalmonitor:statisticsimport", {
+        "INPUT": os.path.join(berlin_dir, "mss_2021_index_indikatoren.csv"),
+        "OUTPUT": str(tmp_path / "raw.gpkg")}, feedback=feedback)
+    assert "-9999" in feedback.textLog()  # the planner is told before the code distorts anything
+    results = run_alg("kommunalmonitor:statisticsimport", {
+        "INPUT": os.path.join(berlin_dir, "mss_2021_index_indikatoren.csv"), "MISSING_CODES": "-9999",
+        "AREAS": os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"),
+        "AREA_KEY_FIELD": "PLR_ID", "OUTPUT": str(tmp_path / "mss.gpkg")})
+    layer = _layer(results["OUTPUT"])
+    by_id = {f["PLR_ID"]: f for f in layer.getFeatures()}
+    assert by_id["03300515"]["S1"] == NULL and by_id["01100101"]["S1"] == pytest.approx(4.22594)
+    assert results["MATCHED"] == 542 and undeclared["UNMATCHED_TABLE"] == 542
