@@ -86,7 +86,26 @@ def main():
     _shot(window, "02_sample_loaded")
     result["steps"].append("sample")
 
-    # step 1: aggregate blocks, with what the dock pre-fills plus what the planner picks
+    # step 1a: a statistics table as an office sends it (cp1252, ';', a title row, '–' for a
+    # suppressed value), joined with what the dock pre-fills: the planner only picks the file
+    areas_layer = roles.role_layer("planning_areas")
+    keys = sorted(f["plr_id"] for f in areas_layer.getFeatures())
+    table = os.path.join(OUT, "arbeitslose_2022.csv")
+    lines = ["Arbeitslose nach Planungsräumen, Stand 31.12.2022;;", "Planungsraum;Name;Arbeitslose"]
+    lines += [f"{key};Gebiet {key};{'–' if n == 0 else 10 + n}" for n, key in enumerate(keys)]
+    with open(table, "w", encoding="cp1252", newline="\r\n") as handle:
+        handle.write("\n".join(lines) + "\n")
+    importer = next(a for a in roles.STEPS[0].actions if a.algorithm_id.endswith("statisticsimport"))
+    params = roles.dialog_parameters(importer)
+    result["prefilled_import"] = sorted(params)
+    params.update({"INPUT": table, "OUTPUT": os.path.join(OUT, "arbeitslose.gpkg")})
+    out = processing.runAndLoadResults(importer.algorithm_id, params)
+    result["import"] = {"matched": out["MATCHED"], "areas": areas_layer.featureCount(),
+                        "unmatched_table": out["UNMATCHED_TABLE"],
+                        "layer": _describe(roles.layer_for_result(out["OUTPUT"]))}
+    result["steps"].append("import")
+
+    # step 1b: aggregate blocks, with what the dock pre-fills plus what the planner picks
     step = roles.STEPS[0]
     aggregate = next(a for a in step.actions if a.algorithm_id.endswith("aggregatetoareas"))
     params = roles.dialog_parameters(aggregate)

@@ -69,7 +69,7 @@ def desktop_run(tmp_path_factory):
 
 def test_the_guided_first_steps_run_without_error(desktop_run):
     assert "error" not in desktop_run, desktop_run.get("error")
-    assert desktop_run["steps"] == ["sample", "aggregate", "index", "council map", "reopen"]
+    assert desktop_run["steps"] == ["sample", "import", "aggregate", "index", "council map", "reopen"]
     errors = [entry for entry in desktop_run["log"] if entry[1] >= 2]  # Qgis.Critical
     assert not errors
     # every tool of the installed zip loaded (a file missing from the package shows here)
@@ -105,6 +105,14 @@ def test_dialogs_are_prefilled_and_outputs_open_styled_in_german(desktop_run):
     assert index["renderer"] == "categorizedSymbol" and len(index["legend"]) >= 3
     assert any("Bedarf" in label for label in index["legend"])
     assert os.path.getsize(desktop_run["council_map_pdf"]) > 10_000
+
+
+def test_an_office_table_joins_with_only_the_file_chosen(desktop_run):
+    assert desktop_run["prefilled_import"] == ["AREAS", "AREA_KEY_FIELD"]
+    imported = desktop_run["import"]
+    assert imported["matched"] == imported["areas"] and imported["unmatched_table"] == 0
+    assert imported["layer"]["renderer"] == "graduatedSymbol"
+    assert imported["layer"]["legend"][0][0].isdigit()  # value ranges as legend
 
 
 def test_roles_and_step_come_back_with_the_project(desktop_run):
