@@ -24,6 +24,7 @@ from .errors import InputError
 from .feedback import ensure_feedback
 from .i18n import tr
 from .geometry_repair import repair_geometries
+from .values import format_value, rate_like
 from .validate import (layer_name, numeric_field, require_fields, require_not_empty,
                        require_projected, require_same_crs, require_unique)
 
@@ -269,6 +270,17 @@ def aggregate_to_areas(blocks, areas, area_id_field, count_fields=(), rates=None
     require_fields(blocks, fields, blocks_label)
     clashes = [f for f in fields + [s.name for s in specs] if f in areas.columns and f != area_id_field]
     values = {f: numeric_field(blocks, f, blocks_label, allow_negative=False) for f in fields}
+    for f in fields:
+        kind = rate_like(values[f].to_numpy())
+        if kind:  # a rate summed over blocks is no number at all
+            feedback.warning(tr("Field '{field}' of layer '{layer}' holds values like a {kind} (all "
+                                "between 0 and {top}, with decimals, e.g. {example}), not counts: "
+                                "summed, they mean nothing. Sum the numerator and the denominator and "
+                                "let the parameter 'Rates from the sums' compute the rate; ignore this if they really "
+                                "are counts.", field=f, layer=blocks_label,
+                                kind=tr("share") if kind == "share" else tr("percentage"),
+                                top=1 if kind == "share" else 100,
+                                example=format_value(values[f].dropna().iloc[0])))
 
     assignment = assign_blocks(blocks, areas, area_id_field, blocks_label, areas_label,
                                feedback.step(0.0, 0.8))

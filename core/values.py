@@ -330,6 +330,30 @@ def to_numbers(series, field=None, layer=None, notation="auto", whole_numbers=Fa
     return pd.Series(numbers, index=series.index, name=series.name), report
 
 
+def rate_like(values):
+    """``"share"`` / ``"percent"`` when a field's values look like rates rather than counts.
+
+    A share: every value within 0..1 and some with decimals. A percentage: every value within
+    0..100, nearly all non-zero values with decimals, and none with more than two (published
+    rates are rounded; interpolated counts are not). Whole numbers never look like rates.
+    Returns None otherwise.
+    """
+    arr = np.asarray(values, dtype="float64")
+    arr = arr[np.isfinite(arr)]
+    if len(arr) < 3 or arr.min() < 0:
+        return None
+    fractional = arr != np.round(arr)
+    if not fractional.any():
+        return None
+    if arr.max() <= 1:
+        return "share"
+    nonzero = arr != 0
+    rounded = np.abs(arr * 100 - np.round(arr * 100)) < 1e-6
+    if arr.max() <= 100 and fractional.sum() >= 0.9 * nonzero.sum() and rounded.all():
+        return "percent"
+    return None
+
+
 def parse_missing_codes(text):
     """Missing-value codes typed by a planner: ``"-9999; -1"`` → ``[-9999.0, -1.0]``.
 

@@ -19,6 +19,7 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..geometry_arrays import bounds_and_areas
 from ..i18n import tr
+from ..values import rate_like
 from ..rates import DEFAULT_MIN_BASE, small_base
 from ._spatial import as_series
 from .grid import detect_regular_grid, grid_to_areas
@@ -128,6 +129,17 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
         validate.require_unique(targets, target_id, target_name)
     count_fields = list(dict.fromkeys(extensive + [f for r in rates for f in (r.numerator, r.denominator)]))
     values = {f: validate.numeric_field(sources, f, source_name).to_numpy() for f in count_fields}
+    for field in extensive:
+        kind = rate_like(values[field])
+        if kind:  # split by area share, a rate becomes a meaningless small number
+            feedback.warning(tr("Field '{field}' of layer '{layer}' holds values like a {kind} (all "
+                                "between 0 and {top}, with decimals), not counts: transferred as a count "
+                                "it is split by area and means nothing. Transfer it as a mean "
+                                "(intensive field) or transfer its numerator and denominator as a rate; "
+                                "ignore this if they really are counts.", field=field,
+                                layer=validate.layer_name(sources, source_name),
+                                kind=tr("share") if kind == "share" else tr("percentage"),
+                                top=1 if kind == "share" else 100))
     for field, v in values.items():
         negative = np.flatnonzero(v < 0)
         if len(negative):

@@ -279,3 +279,32 @@ indicators:
     assert any("share above 100, which is impossible (e.g. area P3: 120.0)" in w for w in result.warnings)
     with pytest.raises(InputError, match="negative"):
         compute_indicators(catalogue, frame.assign(kids=[20.0, -3.0, 25.0]))
+
+
+def test_rates_are_not_summed_as_counts_silently():
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    from kommunalmonitor.core.aggregate import aggregate_to_areas
+    from kommunalmonitor.core.overlay.interpolate import area_interpolate
+
+    assert values.rate_like([0.12, 0.3, 0.05]) == "share"
+    assert values.rate_like([7.5, 12.3, 4.1, 0.0]) == "percent"
+    assert values.rate_like([120, 80, 50]) is None  # whole numbers: counts
+    assert values.rate_like([12.345678, 40.1, 7.25]) is None  # unrounded: interpolated counts
+    assert values.rate_like([7.5, 250.5, 3.5]) is None  # beyond 100: no percentage
+    areas = gpd.GeoDataFrame({"plr": ["A", "B"]}, geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10)],
+                             crs="EPSG:25833")
+    blocks = gpd.GeoDataFrame({"rate": [7.5, 12.5, 4.1], "ew": [100, 200, 50]},
+                              geometry=[Point(2, 2), Point(4, 4), Point(15, 5)], crs="EPSG:25833")
+    warnings = []
+    aggregate_to_areas(blocks, areas, "plr", ["rate", "ew"], feedback=Feedback(on_warning=warnings.append))
+    rate_warnings = [w for w in warnings if "holds values like a percentage" in w]
+    assert len(rate_warnings) == 1 and "'rate'" in rate_warnings[0] and "7.5" in rate_warnings[0]
+    assert "Rates from the sums" in rate_warnings[0]
+    warnings.clear()
+    sources = gpd.GeoDataFrame({"quote": [0.12, 0.3, 0.05]},
+                               geometry=[box(0, 0, 10, 10), box(10, 0, 20, 10), box(20, 0, 30, 10)],
+                               crs="EPSG:25833")
+    area_interpolate(sources, areas, extensive=["quote"], feedback=Feedback(on_warning=warnings.append))
+    assert any("'quote'" in w and "like a share" in w and "intensive" in w for w in warnings), warnings
