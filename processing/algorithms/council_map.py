@@ -53,6 +53,10 @@ class CouncilMap(KommunalmonitorAlgorithm):
     TAGS = ("Gremienkarte", "council map", "PDF", "Karte", "Druck", "print layout", "Sozialindex",
             "Ausschuss", "Stadtrat")
     # Legend titles that fit what the class field shows (English; German in the catalogue).
+    # Default titles for maps that do not show a social index (place and year are appended).
+    MAP_TITLES = {"priority": "Planning priorities", "status_class": "Social status (MSS)",
+                  "sdi": "Status and dynamics", "cluster": "Area types", "burden_count": "Multiple burden",
+                  "gi_bin": "Hot spots", "lisa_code": "Hot spots"}
     LEGEND_TITLES = {"index_class": "Index class", "priority": "Priority", "status_class": "Social status (MSS)",
                      "dynamics_class": "Dynamics (MSS)", "sdi": "Status and dynamics", "cluster": "Area type",
                      "burden_count": "Multiple burden", "gi_bin": "Hot spots", "lisa_code": "Hot spots"}
@@ -148,7 +152,7 @@ class CouncilMap(KommunalmonitorAlgorithm):
         with language(lang):
             classes = map_classes(frame, class_field, class_label_field, lang=lang)
             spec = CouncilMapSpec(
-                title=title or default_title(place, year, lang=lang),
+                title=title or self._default_title(class_field, place, year, lang),
                 subtitle=subtitle or default_subtitle(indicator_names(frame.columns), lang=lang),
                 source_note=source_note or default_source_note(layer.name(), lang=lang),
                 note=search_strategy_note(lang=lang),
@@ -178,6 +182,13 @@ class CouncilMap(KommunalmonitorAlgorithm):
         feedback.pushInfo(self.tr("Council map written to {path}", path=final))
         feedback.pushInfo(QUrl.fromLocalFile(final).toString())  # the log shows it as a link to open
         return {self.OUTPUT: output}
+
+    def _default_title(self, class_field, place, year, lang):
+        """'Planungsschwerpunkte Musterstadt 2022' for a priorities map, the social index title else."""
+        if class_field not in self.MAP_TITLES:
+            return default_title(place, year, lang=lang)
+        parts = [tr(self.MAP_TITLES[class_field], lang=lang)] + [str(p).strip() for p in (place, year) if p]
+        return " ".join(parts)
 
     def _extent(self, parameters, context, mode, frame, layer, feedback):
         """What the map frame shows: everything, the main part with insets, or a given extent."""

@@ -63,6 +63,7 @@ def test_island_in_an_inset_layout_added_legend_title_and_link(run_alg, island_c
     assert inset.extent().contains(main.extent().center()) is False and inset.extent().xMinimum() > 90000
     legend = next(item for item in layouts[0].items() if isinstance(item, QgsLayoutItemLegend))
     assert legend.title() == "Priority"  # fits a priorities map, not 'Index class'
+    assert layouts[0].name() == "Planning priorities"  # nor 'Social index'
     assert len(project.mapLayers()) == 1  # the styled copy the layout shows
 
 
