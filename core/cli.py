@@ -76,7 +76,7 @@ def _parser():
     run.add_argument("--record", help=tr("where to write the run record (JSON)"))
     run.add_argument("--quiet", action="store_true", help=tr("no progress bar and log"))
     batch = commands.add_parser("batch", parents=[language], help=tr("run a workflow for many municipalities on a Dask cluster"))
-    batch.add_argument("workflow", help=tr("workflow file (YAML) with {placeholders} in its input paths"))
+    batch.add_argument("workflow", help=tr("workflow file (YAML) with placeholders in its input paths, e.g. {folder}/blocks.gpkg"))
     batch.add_argument("municipalities", help=tr("CSV with a column 'id' and one column per placeholder"))
     batch.add_argument("--output", required=True, help=tr("folder for the results"))
     batch.add_argument("--workers", type=int, default=None,
