@@ -740,6 +740,7 @@ class _Weights:
                 raise InputError(tr("Raster '{layer}' has no coordinate reference system (CRS). "
                                     "Assign the correct CRS first.", layer=self.raster.name))
             self.name = self.raster.name
+            self.ignored = {}  # negative or fill values (no nodata flag) → pixels counted as 0
             self.aligned = (same_crs(self.raster.crs, grid.crs)
                             and np.allclose(self.raster.transform, grid.transform, rtol=0, atol=1e-9)
                             and (self.raster.height, self.raster.width) == (grid.height, grid.width))
@@ -770,18 +771,35 @@ class _Weights:
             return out.reshape(r1 - r0, c1 - c0)
         if self.aligned:
             data, valid = self.raster.read([1], r0, r1, c0, c1)
-            return np.where(valid[0], data[0], 0.0)
+            return self._population(np.where(valid[0], data[0], 0.0))
         from rasterio.warp import Resampling, reproject
 
         if getattr(self, "_source", None) is None:  # read the other grid once
             full, valid = self.raster.read([1], 0, self.raster.height, 0, self.raster.width)
-            self._source = np.where(valid[0], full[0], 0.0)
+            self._source = self._population(np.where(valid[0], full[0], 0.0))
         source = self._source
         out = np.zeros((r1 - r0, c1 - c0))
         reproject(source, out, src_transform=_affine(self.raster.transform), src_crs=self.raster.crs,
                   dst_transform=_affine(local), dst_crs=grid.crs, resampling=Resampling.average,
                   src_nodata=None, dst_nodata=None)
         return np.where(np.isfinite(out), out, 0.0)
+
+    def _population(self, data):
+        """Population cells as weights: a negative value or a fill value far above the others
+        (a raster without nodata flag: -9999, 65535, 3.4e38) is no population; tallied by value."""
+        bad = data < 0
+        fill = fill_value_mask(data) & ~bad
+        if fill.any():
+            rest = data[~bad & ~fill]
+            for value in np.unique(data[fill]):
+                if is_fill_outlier(value, rest):
+                    bad |= data == value
+        if bad.any():
+            values, counts = np.unique(data[bad], return_counts=True)
+            for value, count in zip(values.tolist(), counts.tolist()):
+                self.ignored[value] = self.ignored.get(value, 0) + int(count)
+            data = np.where(bad, 0.0, data)
+        return data
 
 
 class _FillWatch:
@@ -963,6 +981,12 @@ def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", 
             weight_source = _Weights(weights, weights_field, grid)
         table, diagnostics = _run(zones, geometry, grid, bands, names, quantiles, threshold,
                                   prefix, weight_source, max_cells, feedback, name)
+        for value in sorted(getattr(weight_source, "ignored", {})):
+            feedback.warning(tr("Population raster '{raster}' holds {value} under the areas "
+                                "(negative, or a fill value without a nodata flag): such pixels count "
+                                "as no population (weight 0). Set the raster's nodata value to {value} "
+                                "to make this explicit.", raster=weight_source.name,
+                                value=_fill_text(value)))
         diagnostics["crs_transformed"] = transformed
         return table, diagnostics
     finally:

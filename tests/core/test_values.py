@@ -308,3 +308,18 @@ def test_rates_are_not_summed_as_counts_silently():
                                crs="EPSG:25833")
     area_interpolate(sources, areas, extensive=["quote"], feedback=Feedback(on_warning=warnings.append))
     assert any("'quote'" in w and "like a share" in w and "intensive" in w for w in warnings), warnings
+
+
+def test_zonal_population_raster_fill_value_weighs_nothing():
+    from kommunalmonitor.core.zonal import RasterGrid, zonal_statistics
+
+    values_grid = np.array([[10.0, 20, 30, 40]] * 4)
+    population = np.array([[1.0, 1, 1, -9999]] * 4)  # -9999: no nodata flag
+    weights = RasterGrid(population, transform=(1, 0, 0, 0, -1, 4), crs="EPSG:25833")
+    warnings = []
+    table, _ = zonal_statistics(_zones(), values_grid, stats="weighted_mean", transform=(1, 0, 0, 0, -1, 4),
+                                crs="EPSG:25833", weights=weights, feedback=Feedback(on_warning=warnings.append))
+    # area B covers the columns 30 and 40; the 40s carry no population: the mean is 30
+    assert table.loc["B", "b1_weighted_mean"] == pytest.approx(30.0)
+    assert table.loc["A", "b1_weighted_mean"] == pytest.approx(15.0)
+    assert any("holds -9999 under the areas" in w for w in warnings), warnings
