@@ -484,11 +484,14 @@ class PlanningAreaBuilder:
             if not any(self._divided[(c, k)].labels is None for k in tried):
                 known.append(np.arange(kmin[c], kmax[c] + 1))
                 continue
-            for k in range(int(kmin[c]), int(kmax[c]) + 1):  # the full range of this piece, once
+            # the counts of this piece's range nearest to the wanted one (at most 11: with a small
+            # minimum the range can run to thousands)
+            centre = int(wanted[c]) if wanted is not None else int(kmin[c])
+            tried = sorted(sorted(range(int(kmin[c]), int(kmax[c]) + 1), key=lambda k: (abs(k - centre), k))[:11])
+            for k in tried:
                 if (c, k) not in self._divided:
                     self._divided[(c, k)] = self._divide(c, k, names.members[c], edges, base, pop, lo, hi,
                                                          feedback)
-            tried = list(range(int(kmin[c]), int(kmax[c]) + 1))
             feasible = [k for k in tried if self._divided[(c, k)].labels is not None]
             proven = all(self._divided[(c, k)].proven_impossible for k in tried if k not in feasible)
             known.append(np.asarray(feasible, dtype=np.int64))
