@@ -1,7 +1,9 @@
 """The partition engine on arrays: tree bisection start, then boundary-unit local search.
 
 1. **Start (balanced spanning-tree bisection).** Each connected part of the graph gets a
-   number of areas ``k`` (see ``feasibility.allocate_counts``). A minimum spanning tree
+   number of areas ``k`` (chosen jointly, see ``feasibility.allocate``; when this bisection
+   finds no division, ``search.divide_part`` restarts, repairs and, for small parts, searches
+   exhaustively). A minimum spanning tree
    of the part is built on attribute dissimilarity (plus seeded jitter; edges that cross
    existing planning-area boundaries are made expensive so the tree follows them). The
    tree is cut at the edge that splits the population into two pieces that can hold

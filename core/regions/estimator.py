@@ -95,8 +95,9 @@ class PlanningAreaBuilder:
     max_passes : int
         Local-search passes (each visits every boundary unit once).
     n_starts : int, optional
-        Seeded tree-bisection starts, each improved by the local search; the best is kept
-        (default 1: on Musterstadt 5 starts gained about 0.005 BSS/TSS for 5 × the time).
+        Seeded starts, each dividing every part anew and improved by the local search; the
+        best is kept (default 1: on Musterstadt 5 starts gained about 0.005 BSS/TSS for 5 × the
+        time). The feasibility search per part makes at least 4 restarts, or ``n_starts``.
     time_limit : float, optional
         Seconds for the local search; a result then depends on machine speed (recorded).
     random_state : int
