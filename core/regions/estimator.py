@@ -636,7 +636,7 @@ class PlanningAreaBuilder:
             ("n_barrier_cuts", d["n_barrier_cuts"], tr("Neighbour pairs separated by a barrier")),
             ("n_nesting_cuts", d["n_nesting_cuts"], tr("Neighbour pairs separated by a higher-level boundary")),
             ("n_island_links", d["n_island_links"], tr("Islands linked to their nearest unit")),
-            ("n_parts", d["n_parts"], tr("Separate parts of the unit graph (no area spans two parts)")),
+            ("n_parts", d["n_parts"], tr("Separate groups of units: higher-level areas, groups cut off by barriers, islands kept on their own (no area spans two)")),
             ("passes", d["passes"], tr("Local-search passes")),
             ("moves", d["moves"], tr("Units moved by the local search")),
         ]
