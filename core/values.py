@@ -21,6 +21,14 @@ Public functions (stable; other parts of the plugin, e.g. the statistics import,
     Declared missing-value codes → NaN; returns the new array and how many were replaced.
 ``parse_missing_codes(text)``
     ``"-9999; -1"`` (German ``-9.999`` and ``-1,5`` too) → ``[-9999.0, -1.0]``.
+``describe_suspects(suspects, field, layer, labels=None)`` / ``check_plausible(values, field, layer, kind="any", labels=None)``
+    The planner's message for :func:`suspicious_values`' findings / raise it as ``InputError``.
+``rate_like(values)``
+    ``"share"`` / ``"percent"`` when a field meant as counts holds rates (never summed).
+``format_value(value)``
+    A number for messages: ``-1`` not ``-1.0``, German decimal comma in German.
+``announce(report)``
+    Pass a :class:`ValueReport`'s log line to the active :func:`reporting` block.
 ``fill_value_mask(data)`` / ``is_fill_outlier(value, rest)``
     Raster cells holding a typical fill value (``-9999``, ``-3.4e38``…) of a raster without
     a nodata flag, and whether such a value lies far outside the other cells.
