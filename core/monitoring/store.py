@@ -90,23 +90,26 @@ class _SQLite:
         offset = 8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[envelope]
         return wkb.loads(blob[offset:])
 
-    def bulk_insert(self, cur, table, cols, frame):
-        """Insert many rows (executemany: sqlite3 binds them in C)."""
-        sql = "INSERT INTO {t} ({c}) VALUES ({p})".format(
-            t=table, c=", ".join(cols), p=", ".join("?" * len(cols)))
-        cur.executemany(sql, _rows(frame, cols))
+    def bulk_insert(self, cur, table, cols, frame, large=False):
+        """Insert many rows with one prepared statement (executemany).
+
+        Columns with one value in every row (flags, an area set, empty counts) are written
+        into the statement as literals: binding the parameters of each row is most of the
+        cost of a large load in Python's sqlite3, and typical loads vary in 4 of 12 columns.
+        """
+        constants = {c: _sql_constant(frame[c]) for c in cols}
+        varying = [c for c in cols if constants[c] is None]
+        values = [constants[c] if constants[c] is not None else "?" for c in cols]
+        sql = "INSERT INTO {t} ({c}) VALUES ({p})".format(t=table, c=", ".join(cols), p=", ".join(values))
+        if varying:
+            cur.executemany(sql, _rows(frame, varying))
+        else:
+            cur.executemany(sql, [()] * len(frame))
 
     def table_exists(self, cur, table):
         """True when the table exists."""
         cur.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,))
         return cur.fetchone() is not None
-
-    def temp_table(self, cur, name, like_cols):
-        """A session-private staging table."""
-        cur.execute("DROP TABLE IF EXISTS temp.{n}".format(n=name))
-        cur.execute("CREATE TEMP TABLE {n} ({c})".format(
-            n=name, c=", ".join("{} {}".format(c, self.types.get(k, "BLOB")) for c, k in like_cols)))
-        return name
 
     def initialise(self, cur, srid, crs_wkt):
         """GeoPackage core tables (spec 1.3) and the store's spatial reference."""
@@ -219,25 +222,56 @@ class _Postgres:
 
         return wkb.loads(bytes(blob))
 
-    def bulk_insert(self, cur, table, cols, frame):
-        """COPY the rows in PostgreSQL's text format (much faster than INSERTs)."""
+    def bulk_insert(self, cur, table, cols, frame, large=False):
+        """COPY the rows as CSV (much faster than INSERTs).
+
+        A column with one value in every row that equals the column's default (NULL, or
+        false for the flags of stores created with defaults) is left out of the COPY: fewer
+        columns to write and to parse on a large load. With ``large`` (the caller has
+        checked the rows against the stored keys) and a table holding fewer rows than the
+        load, the unique key is dropped and rebuilt after the COPY inside the transaction:
+        building the index once by sorting is faster than a million single inserts into it.
+        """
+        rebuild = None
+        if large:
+            cur.execute("SELECT COUNT(*) FROM {}".format(table))
+            if int(cur.fetchone()[0]) < len(frame):
+                cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                            "WHERE conrelid = %s::regclass AND contype = 'u'", (table,))
+                rebuild = cur.fetchall()
+                for name, _ in rebuild:
+                    cur.execute('ALTER TABLE {} DROP CONSTRAINT "{}"'.format(table, name))
+        defaults = self._column_defaults(cur, table)
+        keep = []
+        for c in cols:
+            constant = _sql_constant(frame[c])
+            default = defaults.get(c)
+            same = (constant == "NULL" and default is None) or \
+                (constant == "0" and default is not None and default.split("::")[0] in ("false", "0"))
+            if not same:
+                keep.append(c)
+        keep = keep or cols[:1]
         buffer = io.StringIO()
-        _copy_text(frame, cols, buffer)
+        _copy_csv(frame, keep, buffer)
         buffer.seek(0)
-        cur.copy_expert("COPY {t} ({c}) FROM STDIN".format(t=table, c=", ".join(cols)), buffer)
+        cur.copy_expert("COPY {t} ({c}) FROM STDIN WITH (FORMAT csv)".format(t=table, c=", ".join(keep)), buffer)
+        if rebuild:
+            cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for name, definition in rebuild:
+                cur.execute('ALTER TABLE {} ADD CONSTRAINT "{}" {}'.format(table, name, definition))
+
+    def _column_defaults(self, cur, table):
+        """Column name -> default expression (None without one) of a store table."""
+        cur.execute("SELECT column_name, column_default FROM information_schema.columns "
+                    "WHERE table_schema = %s AND table_name = %s",
+                    (self.db_schema, table.split(".")[-1].strip('"')))
+        return {name: default for name, default in cur.fetchall()}
 
     def table_exists(self, cur, table):
         """True when the (unqualified) store table exists in the schema."""
         cur.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
                     (self.db_schema, table.split(".")[-1].strip('"')))
         return cur.fetchone() is not None
-
-    def temp_table(self, cur, name, like_cols):
-        """A session-private staging table."""
-        cur.execute("DROP TABLE IF EXISTS pg_temp.{n}".format(n=name))
-        cur.execute("CREATE TEMP TABLE {n} ({c})".format(
-            n=name, c=", ".join("{} {}".format(c, self.types[k]) for c, k in like_cols)))
-        return name
 
     def initialise(self, cur, srid, crs_wkt):
         """PostGIS extension and the schema."""
@@ -263,8 +297,17 @@ class _Postgres:
         if self.table_exists(cur, schema.table_name(table)):
             return
         defs = ["fid BIGSERIAL PRIMARY KEY"]
-        defs += ["{} {}".format(c, self.geometry_type(srid) if k == "geometry" else self.types[k])
-                 for c, k in schema.TABLES[table]]
+        for c, k in schema.TABLES[table]:
+            if k == "geometry":
+                defs.append("{} {}".format(c, self.geometry_type(srid)))
+            elif k == "text" and c in schema.KEYS[table]:
+                # byte order, as in the GeoPackage: ids and periods sort the same in both
+                # stores, and the unique index compares with memcmp instead of the locale
+                defs.append('{} TEXT COLLATE "C"'.format(c))
+            elif k == "bool":
+                defs.append("{} BOOLEAN DEFAULT false".format(c))
+            else:
+                defs.append("{} {}".format(c, self.types[k]))
         defs.append("UNIQUE ({})".format(", ".join(schema.KEYS[table])))
         cur.execute("CREATE TABLE {} ({})".format(name, ", ".join(defs)))
         geom = schema.geometry_column(table)
@@ -298,36 +341,85 @@ def _python(value):
     return value
 
 
+def _column_values(series):
+    """One column as a list of plain Python values (None for missing), converted column-wise.
+
+    Why not value by value: a million rows × 12 columns through a Python function per value
+    took most of a load's time; numpy converts whole float/bool/int columns at C speed.
+    """
+    s = pd.Series(series)
+    dtype = s.dtype
+    if not pd.api.types.is_extension_array_dtype(dtype):
+        if pd.api.types.is_bool_dtype(dtype):
+            return s.to_numpy(dtype=bool).tolist()
+        if pd.api.types.is_float_dtype(dtype):
+            values = s.to_numpy(dtype="float64")
+            out = values.astype(object)  # Python floats
+            out[np.isnan(values)] = None
+            return out.tolist()
+        if pd.api.types.is_integer_dtype(dtype):
+            return s.to_numpy().tolist()
+    values = s.to_numpy(dtype=object)
+    out = values.copy()
+    out[pd.isna(values)] = None
+    if pd.api.types.infer_dtype(out, skipna=True) in ("string", "bytes", "empty"):
+        return out.tolist()
+    # numpy scalars inside an object column (rare) still become Python values
+    return [_python(v) if isinstance(v, np.generic) else v for v in out.tolist()]
+
+
+def _sql_constant(series):
+    """SQL literal of a column that holds one value in every row, or None (it varies).
+
+    Only values whose text form is exact: NULL, booleans, whole numbers below 2**53 and
+    text (quotes doubled); other floats are bound as parameters so nothing is rounded.
+    """
+    s = pd.Series(series)
+    if len(s) == 0:
+        return None
+    missing = s.isna().to_numpy()
+    if missing.all():
+        return "NULL"
+    if missing.any():
+        return None
+    first = s.iloc[0]
+    if pd.api.types.is_bool_dtype(s.dtype):
+        values = s.to_numpy(dtype=bool)
+        return ("1" if values[0] else "0") if (values == values[0]).all() else None
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        values = s.to_numpy(dtype="float64")
+        if not (values == values[0]).all():
+            return None
+        value = float(values[0])
+        return str(int(value)) if value.is_integer() and abs(value) < 2 ** 53 else None
+    if isinstance(first, str) and (s == first).all():
+        return "'" + first.replace("'", "''") + "'"
+    return None
+
+
 def _rows(frame, cols):
     """Rows as tuples of plain Python values."""
-    arrays = [frame[c].to_numpy(dtype=object) for c in cols]
-    return [tuple(_python(v) for v in row) for row in zip(*arrays)]
+    return list(zip(*[_column_values(frame[c]) for c in cols]))
 
 
-def _copy_text(frame, cols, buffer):
-    """Write ``frame`` in PostgreSQL's COPY text format (tab separated, \\N = NULL)."""
-    parts = []
+def _copy_csv(frame, cols, buffer):
+    """Write ``frame`` as CSV for ``COPY ... (FORMAT csv)`` (empty unquoted field = NULL).
+
+    pandas writes the whole table in C; floats keep their shortest round-trip form, and
+    whole-number columns are written without '.0' (so they also fit integer columns).
+    """
+    out = {}
     for c in cols:
         s = frame[c]
-        if pd.api.types.is_bool_dtype(s.dtype):
-            text = pd.Series(np.where(s.to_numpy(dtype=bool), "t", "f"), index=s.index)
-        elif pd.api.types.is_numeric_dtype(s.dtype):
+        if pd.api.types.is_float_dtype(s.dtype) and not pd.api.types.is_extension_array_dtype(s.dtype):
             values = s.to_numpy(dtype="float64")
-            text = pd.Series([repr(float(v)) for v in values], index=s.index, dtype=object)
-            text[np.isnan(values)] = "\\N"
-        else:
-            obj = s.astype(object)
-            missing = obj.isna().to_numpy()
-            text = obj.where(~missing, "").astype(str)
-            text = (text.str.replace("\\", "\\\\", regex=False).str.replace("\t", "\\t", regex=False)
-                    .str.replace("\n", "\\n", regex=False).str.replace("\r", "\\r", regex=False))
-            text = text.astype(object)
-            text[missing] = "\\N"
-        parts.append(text.astype(object).to_numpy())
-    lines = ["\t".join(row) for row in zip(*parts)]
-    buffer.write("\n".join(lines))
-    if lines:
-        buffer.write("\n")
+            finite = values[~np.isnan(values)]
+            if len(finite) == 0 or (np.all(np.abs(finite) < 2 ** 53) and np.all(finite == np.round(finite))):
+                s = pd.Series(values, index=s.index).astype("Int64")
+        elif pd.api.types.is_bool_dtype(s.dtype):
+            s = pd.Series(np.where(s.to_numpy(dtype=bool), "t", "f"), index=s.index)
+        out[c] = s
+    pd.DataFrame(out).to_csv(buffer, index=False, header=False, na_rep="", lineterminator="\n")
 
 
 def _srid_of(crs):
@@ -698,38 +790,17 @@ class MonitoringStore:
             self._check_area_sets_and_ids(cur, frame, sets)
             new_indicators = self._register_indicators(cur, sorted(frame["indicator"].unique()))
             feedback.progress(0.2)
-            cols = schema.columns("observations")
-            staging = self._db.temp_table(cur, "mon_staging", schema.TABLES["observations"])
-            self._db.bulk_insert(cur, staging, cols, frame)
-            feedback.progress(0.6)
-            target = self._db.qualified("observations")
-            key = " AND ".join("s.{k} = o.{k}".format(k=k) for k in schema.KEYS["observations"])
-            differs = ("((s.value IS NULL) <> (o.value IS NULL) OR "
-                       "ABS(s.value - o.value) > {tol} * (1 + ABS(o.value)))").format(tol=SAME_VALUE_RTOL)
-            cur.execute("SELECT s.area_set, s.area_id, s.indicator, s.period, o.value, s.value "
-                        "FROM {s} s JOIN {o} o ON {key} WHERE {differs} LIMIT 1".format(
-                            s=staging, o=target, key=key, differs=differs))
-            first = cur.fetchone()
-            if first is not None:
-                cur.execute("SELECT COUNT(*) FROM {s} s JOIN {o} o ON {key} WHERE {differs}".format(
-                    s=staging, o=target, key=key, differs=differs))
-                count = int(cur.fetchone()[0])
-                raise InputError(tr("Conflicting value for area {area} (area set {area_set}), "
-                                    "indicator '{indicator}', period {period}: the store holds "
-                                    "{stored}, the new data give {new}. Correct the data or delete "
-                                    "the stored period first ({count} conflicting value(s) in all).",
-                                    area=first[1], area_set=first[0], indicator=first[2],
-                                    period=first[3], stored=_fmt(first[4]), new=_fmt(first[5]),
-                                    count=count))
-            cur.execute("SELECT COUNT(*) FROM {s} s JOIN {o} o ON {key}".format(s=staging, o=target, key=key))
-            unchanged = int(cur.fetchone()[0])
-            cur.execute("INSERT INTO {o} ({c}) SELECT {sc} FROM {s} s WHERE NOT EXISTS "
-                        "(SELECT 1 FROM {o} o WHERE {key})".format(
-                            o=target, c=", ".join(cols), sc=", ".join("s." + c for c in cols),
-                            s=staging, key=key))
-            cur.execute("DROP TABLE {}".format(staging))
+            # set-based check against what is stored: only the (area set, indicator, period)
+            # groups the store already holds can repeat or contradict a row
+            stored = self._stored_values(cur, frame)
+            feedback.progress(0.4)
+            new_rows, unchanged = _new_rows(frame, stored)
+            feedback.progress(0.5)
+            if len(new_rows):
+                self._db.bulk_insert(cur, self._db.qualified("observations"), schema.columns("observations"),
+                                     new_rows, large=len(new_rows) >= 50000)
             feedback.progress(1.0)
-            return LoadReport(schema.table_name("observations"), inserted=len(frame) - unchanged,
+            return LoadReport(schema.table_name("observations"), inserted=len(new_rows),
                               unchanged=unchanged, new_indicators=new_indicators)
 
         return self._transaction(work)
@@ -779,6 +850,29 @@ class MonitoringStore:
         frame = pd.concat(parts, ignore_index=True).assign(period=str(period), area_set=str(area_set))
         return self.load_observations(frame)
 
+    def _stored_values(self, cur, frame):
+        """Stored key and value of the rows in the (area set, indicator, period) groups of ``frame``."""
+        name = self._db.qualified("observations")
+        p = self._db.param
+        groups = frame[["area_set", "indicator", "period"]].drop_duplicates()
+        sets, indicators = sorted(groups["area_set"].unique()), sorted(groups["indicator"].unique())
+        cur.execute("SELECT DISTINCT area_set, indicator, period FROM {n} WHERE area_set IN ({s}) AND "
+                    "indicator IN ({i})".format(n=name, s=", ".join([p] * len(sets)),
+                                                i=", ".join([p] * len(indicators))), tuple(sets + indicators))
+        present = pd.DataFrame(cur.fetchall(), columns=["area_set", "indicator", "period"], dtype=object)
+        overlap = groups.merge(present, on=["area_set", "indicator", "period"])
+        keys = list(schema.KEYS["observations"])
+        parts = []
+        for (area_set, indicator), rows in overlap.groupby(["area_set", "indicator"], sort=True):
+            periods = sorted(rows["period"])
+            cur.execute("SELECT area_set, indicator, period, area_id, value FROM {n} WHERE area_set = {p} "
+                        "AND indicator = {p} AND period IN ({ps})".format(n=name, p=p, ps=", ".join([p] * len(periods))),
+                        tuple([area_set, indicator] + periods))
+            parts.extend(cur.fetchall())
+        stored = pd.DataFrame(parts, columns=keys + ["stored_value"], dtype=object)
+        stored["stored_value"] = pd.to_numeric(stored["stored_value"]).astype("float64")
+        return stored
+
     def _check_area_sets_and_ids(self, cur, frame, sets):
         """Every area set is registered; with stored areas, every id is one of them."""
         p = self._db.param
@@ -795,7 +889,7 @@ class MonitoringStore:
             known = {r[0] for r in cur.fetchall()}
             if not known:
                 continue
-            given = set(frame.loc[frame["area_set"] == name, "area_id"])
+            given = set(pd.unique(frame.loc[frame["area_set"] == name, "area_id"]))
             unknown = sorted(given - known)
             if unknown:
                 raise InputError(tr("{count} area id(s) are not in area set '{area_set}' (first: "
@@ -1001,17 +1095,24 @@ def _fmt(value):
 
 
 def _id_text(series):
-    """Area ids as text: integers without '.0', text as is (leading zeros kept)."""
-    values = series.astype(object)
-    out = []
-    for v in values:
-        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-            out.append(None)
-        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
-            out.append(str(int(v)))
+    """Area ids as text: integers without '.0', text as is (leading zeros kept).
+
+    Each distinct value is converted once (ids, periods and area sets repeat a lot).
+    """
+    series = pd.Series(series)
+    codes, uniques = pd.factorize(series.astype(object))
+    texts = []
+    for v in list(uniques):
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            texts.append(str(int(v)))
+        elif isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            texts.append(str(int(v)))
         else:
-            out.append(str(v))
-    return pd.Series(out, index=series.index, dtype=object)
+            texts.append(str(v))
+    lookup = np.empty(len(texts) + 1, dtype=object)
+    lookup[:len(texts)] = texts
+    lookup[-1] = None  # factorize marks missing values with -1
+    return pd.Series(lookup[codes], index=series.index, dtype=object)
 
 
 def _prepare(frame, table, what):
@@ -1098,3 +1199,32 @@ def _dedupe_observations(frame):
                             area_set=key[0], indicator=key[1], period=key[2], area=key[3],
                             values=", ".join(_fmt(v) for v in np.atleast_1d(values))))
     return frame.drop_duplicates(keys).reset_index(drop=True)
+
+
+def _new_rows(frame, stored):
+    """Rows of ``frame`` not yet stored and the number already stored with the same value.
+
+    A stored key with a different value raises :class:`InputError` naming area, indicator,
+    period and both values (and how many conflict).
+    """
+    if stored.empty:
+        return frame, 0
+    keys = list(schema.KEYS["observations"])
+    merged = frame[keys + ["value"]].merge(stored, on=keys, how="left", indicator=True, sort=False)
+    matched = (merged["_merge"] == "both").to_numpy()
+    new = merged["value"].to_numpy(dtype="float64")
+    old = merged["stored_value"].to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        differs = matched & ((np.isnan(new) != np.isnan(old)) |
+                             (np.abs(new - old) > SAME_VALUE_RTOL * (1 + np.abs(old))))
+    if differs.any():
+        first = merged[differs].iloc[0]
+        raise InputError(tr("Conflicting value for area {area} (area set {area_set}), "
+                            "indicator '{indicator}', period {period}: the store holds "
+                            "{stored}, the new data give {new}. Correct the data or delete "
+                            "the stored period first ({count} conflicting value(s) in all).",
+                            area=first["area_id"], area_set=first["area_set"], indicator=first["indicator"],
+                            period=first["period"], stored=_fmt(first["stored_value"]),
+                            new=_fmt(first["value"]), count=int(differs.sum())))
+    # merge keeps the left order and length (keys are unique in both after the dedupe)
+    return frame[~matched].reset_index(drop=True), int(matched.sum())

@@ -315,3 +315,41 @@ def test_load_into_postgis_twice_and_conflict(run_alg, dsn):
         conn.autocommit = True
         conn.cursor().execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         conn.close()
+
+
+def test_large_load_into_postgis_keeps_the_unique_key(dsn):
+    """A load larger than the table rebuilds the unique key after the COPY: it is there afterwards
+    and still refuses a repeated key; loading again finds every row unchanged."""
+    import psycopg2
+
+    from kommunalmonitor.core.monitoring.store import MonitoringStore
+
+    schema = "big_" + uuid.uuid4().hex[:10]
+    areas = _squares()
+    n_per = 15000  # 4 areas x 15,000 periods = 60,000 rows
+    frame = pd.DataFrame({"area_id": np.tile(areas["plr"].to_numpy(), n_per), "indicator": "EW",
+                          "period": np.repeat([f"p{k:05d}" for k in range(n_per)], 4),
+                          "value": np.arange(4 * n_per, dtype="float64") / 3.0})
+    try:
+        with MonitoringStore.postgis(dsn, db_schema=schema) as store:
+            store.load_area_set(areas, AREA_SET, id_field="plr")
+            assert store.load_observations(frame, area_set=AREA_SET).inserted == len(frame)
+            again = store.load_observations(frame, area_set=AREA_SET)
+            assert (again.inserted, again.unchanged) == (0, len(frame))
+            got = store.series("EW", AREA_SET).set_index(["area_id", "period"])["value"]
+            assert got.loc[("P3", "p00007")] == frame["value"].iloc[7 * 4 + 2]  # exact float round trip
+        conn = psycopg2.connect(dsn)
+        cur = conn.cursor()
+        cur.execute(f"SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+                    f"'\"{schema}\".mon_observations'::regclass AND contype = 'u'")
+        assert cur.fetchall() == [("UNIQUE (area_set, indicator, period, area_id)",)]
+        with pytest.raises(psycopg2.errors.UniqueViolation):
+            cur.execute(f"INSERT INTO \"{schema}\".mon_observations (area_set, area_id, indicator, period, value) "
+                        f"VALUES ('{AREA_SET}', 'P1', 'EW', 'p00000', 1)")
+        conn.rollback()
+        conn.close()
+    finally:
+        conn = psycopg2.connect(dsn)
+        conn.autocommit = True
+        conn.cursor().execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.close()
