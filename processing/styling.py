@@ -194,11 +194,12 @@ def localise_legend(layer, lang=None):
 SEQUENTIAL = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
 
 
-def graduated_style(fields, classes=5):
+def graduated_style(fields, classes=5, high_is_good=False):
     """A style callable: quantile classes of the first of ``fields`` that the layer has with at
     least two different values, legend labels as value ranges in the interface's number
-    notation (``1.234,5 – 2.345,6``), areas without a value in grey. Falls back to the shipped
-    outline style when no field fits."""
+    notation (``1.234,5 – 2.345,6``). Dark means 'look here': high values, or low ones when
+    ``high_is_good`` (e.g. places per child). Areas without a value are not drawn; with no
+    field to classify the areas are drawn as outlines."""
     from ..core.i18n import format_number
 
     def style(layer):
@@ -218,6 +219,8 @@ def graduated_style(fields, classes=5):
             decimals = 0 if np.all(values == np.round(values)) and breaks.max() >= 10 else 1
             colours = SEQUENTIAL if len(breaks) - 1 == len(SEQUENTIAL) else \
                 [SEQUENTIAL[int(round(i))] for i in np.linspace(0, len(SEQUENTIAL) - 1, len(breaks) - 1)]
+            if high_is_good:
+                colours = list(reversed(colours))
             point = layer.geometryType() == QgsWkbTypes.PointGeometry
             ranges = []
             for k, colour in enumerate(colours):

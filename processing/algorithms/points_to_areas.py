@@ -12,6 +12,7 @@ from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
+from ..styling import graduated_style, register_output_style
 
 
 def _keys(values):
@@ -128,4 +129,7 @@ class PointsToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
                                   outside=diagnostics["points_outside"]))
         dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, output.reset_index(drop=True),
                               feedback)
+        # opens as a map of the supply ratio (dark = few places per resident), else of the counts
+        register_output_style(context, dest_id, graduated_style(["supply", "n_points"], high_is_good=True),
+                              self.tr("Facilities per area"))
         return {self.OUTPUT: dest_id}

@@ -82,3 +82,13 @@ def test_mss_from_the_statistics_import_opens_styled_with_german_status_classes(
     labels = [c.label() for c in renderer.categories()]
     assert labels[0].startswith("sehr niedrig") and "Gebiete" in labels[0]
     assert any(label.startswith("hoch") for label in labels)
+
+
+def test_supply_ratio_map_darkest_where_supply_is_lowest(qgis_app):
+    from kommunalmonitor.processing.styling import SEQUENTIAL, graduated_style
+
+    layer = _polygons("supply", [5, 10, 20, 40, 80])
+    graduated_style(["supply"], high_is_good=True)(layer)
+    ranges = layer.renderer().ranges()
+    assert ranges[0].symbol().color().name() == SEQUENTIAL[-1]  # lowest supply: darkest
+    assert ranges[-1].symbol().color().name() == SEQUENTIAL[0]
