@@ -8,6 +8,7 @@ how robust the class is; optionally a time series and target status per indicato
 (``core.profiles.pdf``) and the web atlas (``core.webatlas``) only lay this out, so both
 show the same numbers and neither can show a suppressed one.
 """
+import re
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -390,6 +391,53 @@ def build_profiles(frame, options, ranking=None, series=None, status=None, neigh
         diagnostics={"suppressed": report, "n_areas": n,
                      "suppressed_values": int(values["suppressed"].sum())})
     return content
+
+
+def period_key(period):
+    """Sort key of a period label: 'dd.mm.yyyy' sorts as its date, anything else as text
+    ('2023-02', '2024')."""
+    match = re.fullmatch(r"(\d{1,2})\.(\d{1,2})\.(\d{4})", str(period).strip())
+    if match:
+        day, month, year = match.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    return str(period)
+
+
+def value_grid(content, period=None):
+    """Published values per indicator and period, the profile's own values as one period.
+
+    Parameters
+    ----------
+    content : ProfileContent
+    period : str, optional
+        Label of the profile values' period (default: the reference date, else 'current');
+        where the series has the same label, the profile values win.
+
+    Returns
+    -------
+    (list, str, dict)
+        Periods in time order, the profile values' label, and
+        ``{indicator: array (periods × areas)}`` with NaN for missing or suppressed values.
+    """
+    current = period or content.options.reference_date or "current"
+    labels = set(content.series["period"].astype(str)) if len(content.series) else set()
+    labels.add(current)
+    periods = sorted(labels, key=period_key)
+    ids = content.areas["area_id"].tolist()
+    col = {a: k for k, a in enumerate(ids)}
+    prow = {p: k for k, p in enumerate(periods)}
+    grids = {}
+    for ind in content.indicators:
+        grid = np.full((len(periods), len(ids)), np.nan)
+        part = content.series[content.series["indicator"] == ind.field] if len(content.series) else None
+        if part is not None and len(part):
+            r = part["period"].astype(str).map(prow).to_numpy()
+            c = part["area_id"].map(col).to_numpy()
+            grid[r, c] = part["value"].to_numpy(dtype=float)
+        vals = content.values[content.values["indicator"] == ind.field].sort_values("row")
+        grid[prow[current]] = vals["value"].to_numpy(dtype=float)
+        grids[ind.field] = grid
+    return periods, current, grids
 
 
 def format_value(value, decimals=1, lang="en", unit=""):

@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
 from . import charts
-from .content import format_value, position_text, search_strategy_note
+from .content import format_value, position_text, search_strategy_note, value_grid
 from .pdfcanvas import A4_POINTS, Document, Page, text_width, wrap
 
 W, H = A4_POINTS
@@ -52,6 +52,7 @@ class AtlasOptions:
     detail_tolerance: float = 2.0  # metres of simplification on detail maps
     overview_tolerance: float = 25.0
     rows: Optional[list] = None  # row positions to print (default: all areas)
+    period: str = ""  # label of the profile values in the time series (default: the reference date)
 
 
 def atlas_title(content, lang):
@@ -245,10 +246,11 @@ def _f(value):
         return np.nan
 
 
-def _area_page(doc, content, maps, options, row, number, lang):
+def _area_page(doc, content, maps, options, row, number, lang, grid):
     """One area's page."""
     page = Page()
     area = content.area_record(row)
+    area["row"] = row
     page.text(LEFT, 800, str(area["name"]), 17, style="bold")
     sub = [tr("Planning area {id}", lang=lang, id=area["area_id"])]
     if area["district"]:
@@ -295,7 +297,7 @@ def _area_page(doc, content, maps, options, row, number, lang):
         text = position_text("worse", lang)
         notes.append(text[:1].upper() + text[1:] + ": " + ", ".join(worse) + ".")
     y = page.lines(LEFT, y, wrap(" ".join(notes), RIGHT - LEFT, 6.3)[:3], 6.3)
-    _series_block(page, content, area, rows, lang, y - 14)
+    _series_block(page, content, area, rows, lang, y - 14, grid)
     _footer(page, content, lang, number)
     doc.add(page)
 
@@ -353,25 +355,21 @@ def _detail(page, content, maps, options, row, lang):
     page.rect(x0, y0, w, h, stroke="#9a9a9a", width=0.5)
 
 
-def _series_block(page, content, area, rows, lang, top):
-    """Small multiples of the time series (when given), with target status."""
-    series = content.area_series(area["area_id"])
-    if not len(series):
+def _series_block(page, content, area, rows, lang, top, grid):
+    """Small multiples of the time series (the profile values as one period), with targets."""
+    periods, _, grids = grid
+    if len(periods) < 2:
         return
-    periods = sorted(content.series["period"].astype(str).unique())
-    city = _city_series(content)
+    row = int(area["row"])
     status = content.area_status(area["area_id"])
     page.text(LEFT, top, tr("Development over time (dashed: city average)", lang=lang), 9.5, style="bold")
     page.text(LEFT, top - 11, tr("Periods {first} to {last}; figures: first and last value.", lang=lang,
                                  first=periods[0], last=periods[-1]), 7)
-    present = set(series["indicator"])
-    shown = [r for r in rows if r["indicator"] in present][:10]
-    by_indicator = {k: g.set_index("period")["value"] for k, g in series.groupby("indicator")}
+    shown = [r for r in rows if np.isfinite(grids[r["indicator"]][:, row]).sum() >= 2][:10]
     for k, rec in enumerate(shown):
         col, line = k % 5, k // 5
         box = (LEFT + 4 + col * 105, top - 62 - line * 68, 80, 32)
-        part = by_indicator[rec["indicator"]]
-        values = [part.get(p, np.nan) for p in periods]
+        values = grids[rec["indicator"]][:, row]
         target, text = None, None
         st = status[status["indicator"] == rec["indicator"]]
         if len(st):
@@ -382,18 +380,14 @@ def _series_block(page, content, area, rows, lang, top):
             if sig is not None and sig == sig:
                 text += " · " + (tr("change larger than noise", lang=lang) if bool(sig)
                                  else tr("change within noise", lang=lang))
-        charts.series_chart(page, box, values, [city.get((rec["indicator"], p), np.nan) for p in periods],
-                            _short(rec["label"], 30), lang, target=target, status=text, decimals=rec["decimals"])
+        charts.series_chart(page, box, values, _city_means(grids, rec["indicator"]), _short(rec["label"], 30),
+                            lang, target=target, status=text, decimals=rec["decimals"])
 
 
-def _city_series(content):
-    """Mean of the published values per indicator and period (cached)."""
-    cache = content.__dict__.get("_city_series")
-    if cache is None:
-        cache = content.series.assign(period=content.series["period"].astype(str)).groupby(
-            ["indicator", "period"])["value"].mean().to_dict()
-        content.__dict__["_city_series"] = cache
-    return cache
+def _city_means(grids, indicator):
+    """Mean of the published values per period (as the web atlas computes it)."""
+    grid = grids[indicator]
+    return np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in grid])
 
 
 def write_atlas(content, path, options=None, feedback=None):
@@ -420,6 +414,7 @@ def write_atlas(content, path, options=None, feedback=None):
     if n == 0:
         raise InputError(tr("There are no areas to write profiles for."))
     maps = _Maps(content, options)
+    grid = value_grid(content, options.period)
     overview = 1 if maps.available else 0
     first_area_page = 2 + overview + contents_pages(n)
     try:
@@ -430,7 +425,7 @@ def write_atlas(content, path, options=None, feedback=None):
             _contents(doc, content.areas.iloc[rows], content, lang, first_area_page, 2 + overview)
             for k, row in enumerate(rows):
                 feedback.check()
-                _area_page(doc, content, maps, options, row, first_area_page + k, lang)
+                _area_page(doc, content, maps, options, row, first_area_page + k, lang, grid)
                 feedback.progress((k + 1) / n)
     except BaseException:
         if os.path.exists(path):

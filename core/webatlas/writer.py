@@ -27,7 +27,7 @@ import pandas as pd
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
-from ..profiles.content import format_value, position_text, search_strategy_note
+from ..profiles.content import format_value, position_text, search_strategy_note, value_grid
 from ..profiles.pdf import priority_lines
 from .geometry import SvgFrame
 
@@ -76,32 +76,9 @@ def _other(lang):
     return "en" if lang == "de" else "de"
 
 
-def _periods(content, options):
-    """All periods (series plus the profile values' period), sorted, and the latter's label."""
-    current = options.period or content.options.reference_date or "current"
-    periods = set(content.series["period"].astype(str)) if len(content.series) else set()
-    periods.add(current)
-    return sorted(periods), current
-
-
 def value_table(content, options):
-    """Published values per indicator and period: ``{indicator: array (periods × areas)}``."""
-    periods, current = _periods(content, options)
-    ids = content.areas["area_id"].tolist()
-    col = {a: k for k, a in enumerate(ids)}
-    prow = {p: k for k, p in enumerate(periods)}
-    out = {}
-    for ind in content.indicators:
-        grid = np.full((len(periods), len(ids)), np.nan)
-        part = content.series[content.series["indicator"] == ind.field] if len(content.series) else None
-        if part is not None and len(part):
-            r = part["period"].map(prow).to_numpy()
-            c = part["area_id"].map(col).to_numpy()
-            grid[r, c] = part["value"].to_numpy(dtype=float)
-        vals = content.values[content.values["indicator"] == ind.field].sort_values("row")
-        grid[prow[current]] = vals["value"].to_numpy(dtype=float)  # the profile's own values win
-        out[ind.field] = grid
-    return periods, current, out
+    """Published values per indicator and period (``core.profiles.content.value_grid``)."""
+    return value_grid(content, options.period)
 
 
 def class_breaks(grid, k):
@@ -133,7 +110,7 @@ def _data_script(content, options, periods, grids, frame):
         refs[ind.field] = [_r(first[c]) for c in ("city_mean", "city_min", "city_max", "city_q25", "city_q75")]
         dist[ind.field] = {d: _r(m) for d, m in zip(districts, block["district_mean"])}
     data = {"indicators": inds, "periods": periods, "ids": content.areas["area_id"].tolist(),
-            "current": periods.index(_periods(content, options)[1]), "refs": refs, "dist": dist,
+            "current": periods.index(value_grid(content, options.period)[1]), "refs": refs, "dist": dist,
             "district": districts,
             "names": content.areas["name"].tolist(), "values": values, "breaks": breaks,
             "colours": _colours(options.n_classes), "nodata": NO_DATA,

@@ -70,6 +70,7 @@ class ProfileInputs:
     TITLE = "TITLE"
     SOURCE_NOTE = "SOURCE_NOTE"
     REFERENCE_DATE = "REFERENCE_DATE"
+    PERIOD = "PERIOD"
 
     def add_profile_parameters(self):
         """The shared parameters."""
@@ -113,6 +114,8 @@ class ProfileInputs:
         self.addParameter(QgsProcessingParameterString(self.SOURCE_NOTE, self.tr("Data sources"), optional=True))
         self.addParameter(QgsProcessingParameterString(
             self.REFERENCE_DATE, self.tr("Reference date of the data"), optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.PERIOD, self.tr("Period label of the layer's values (default: the reference date)"), optional=True))
 
     def read_profiles(self, parameters, context, feedback):
         """Read everything and build the profile content; returns (content, facilities)."""
@@ -210,7 +213,8 @@ class ProfileAtlas(ProfileInputs, KommunalmonitorAlgorithm):
         lang = ("de", "en")[self.parameterAsEnum(parameters, self.LANGUAGE, context)]
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         content, facilities = self.read_profiles(parameters, context, feedback)
-        info = write_atlas(content, output, AtlasOptions(lang=lang, facilities=facilities),
+        period = self.parameterAsString(parameters, self.PERIOD, context) or ""
+        info = write_atlas(content, output, AtlasOptions(lang=lang, facilities=facilities, period=period),
                            feedback=core_feedback(feedback))
         feedback.pushInfo(self.tr("{pages} pages written ({areas} area profiles).", pages=info["pages"],
                                   areas=info["areas"]))

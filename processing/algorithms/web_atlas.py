@@ -16,16 +16,13 @@ class WebAtlas(ProfileInputs, KommunalmonitorAlgorithm):
     TAGS = ("Web-Atlas", "web atlas", "HTML", "Karte", "map", "Veröffentlichung", "publish")
 
     PUBLISHER = "PUBLISHER"
-    PERIOD = "PERIOD"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        """Shared profile parameters, imprint text, period label and the output folder."""
+        """Shared profile parameters, imprint text and the output folder."""
         self.add_profile_parameters()
         self.addParameter(QgsProcessingParameterString(
             self.PUBLISHER, self.tr("Publisher for the imprint (office, address, contact)"), optional=True))
-        self.addParameter(QgsProcessingParameterString(
-            self.PERIOD, self.tr("Period label of the layer's values (default: the reference date)"), optional=True))
         self.addParameter(QgsProcessingParameterFolderDestination(
             self.OUTPUT, self.tr("Web atlas folder")))
 

@@ -213,3 +213,21 @@ def test_pdf_canvas_widths_text_and_pages(tmp_path):
     with pytest.raises(ZeroDivisionError):
         with Document(str(tmp_path / "bad.pdf")):
             raise ZeroDivisionError
+
+
+def test_time_series_join_the_profile_values_in_time_order(tmp_path):
+    from kommunalmonitor.core.profiles.content import period_key, value_grid
+
+    assert sorted(["31.12.2020", "2022-02", "2019"], key=period_key) == ["2019", "31.12.2020", "2022-02"]
+    frame = data.small_city()
+    series = pd.DataFrame({"area_id": ["a", "b"] * 2, "period": ["2023", "2023", "2022", "2022"],
+                           "indicator": "unemployment", "value": [3.0, 7.0, 2.0, 6.0]})
+    content = build_profiles(frame, data.small_options(), series=series)
+    periods, current, grids = value_grid(content)
+    assert periods == ["2022", "2023", "31.12.2024"] and current == "31.12.2024"
+    np.testing.assert_array_equal(grids["unemployment"][:, 0], [2.0, 3.0, 4.0])  # area a: series, then its value
+    assert np.isnan(grids["child_share"][2, 2])  # the hidden value stays hidden in the series too
+    path = str(tmp_path / "s.pdf")
+    write_atlas(content, path, AtlasOptions(lang="en"))
+    page_a = _pdf_text(path, 4)
+    assert "Periods 2022 to 31.12.2024" in page_a and "2.0 -> 4.0" in page_a
