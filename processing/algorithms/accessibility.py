@@ -69,6 +69,16 @@ class Accessibility(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
             self.OUTPUT_RESIDENCES, self.tr("Residences with distance and 2SFCA"),
             QgsProcessing.TypeVectorAnyGeometry, optional=True, createByDefault=False))
 
+    def check_parameters(self, parameters, context):
+        """A distance decay needs the 2SFCA catchment it applies to."""
+        decay = self.parameterAsEnum(parameters, self.DECAY, context)
+        catchment = self.parameterAsDouble(parameters, self.CATCHMENT, context)
+        if decay and not catchment:
+            return self.tr("'Distance decay inside the catchment' is set, but the 2SFCA catchment radius is 0 "
+                           "(no 2SFCA), so the decay would be ignored. Give a catchment radius or choose no "
+                           "decay.")
+        return None
+
     def run_algorithm(self, parameters, context, feedback):
         """Read the layers, compute in the engine, write areas (and residences)."""
         res_src = self.parameterAsSource(parameters, self.RESIDENCES, context)

@@ -42,6 +42,24 @@ class CompositeIndexAlgorithm(MissingValueCodes, IndexParameters, Kommunalmonito
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Composite index"), QgsProcessing.TypeVectorPolygon))
 
+    def check_parameters(self, parameters, context):
+        """Fixed breaks go with the 'fixed breaks' classes and must increase."""
+        from ...core.errors import InputError
+
+        scheme = self.INDEX_SCHEMES[self.parameterAsEnum(parameters, self.CLASSIFICATION, context)]
+        text = self.parameterAsString(parameters, self.BREAKS, context)
+        try:
+            breaks = parse_weights(text)
+        except InputError as error:
+            return str(error)
+        if breaks and scheme != "fixed":
+            return self.tr("Fixed class breaks ({breaks}) are given, but 'Classes' is not 'fixed breaks', so "
+                           "they would be ignored. Choose 'fixed breaks' or clear the breaks.", breaks=text)
+        if breaks and any(b >= a for a, b in zip(breaks[1:], breaks)):
+            return self.tr("Fixed class breaks must increase from class to class; '{breaks}' does not.",
+                           breaks=text)
+        return None
+
     def run_algorithm(self, parameters, context, feedback):
         """Read the parameters, compute in core, write the layer."""
         source = self.parameterAsSource(parameters, self.INPUT, context)

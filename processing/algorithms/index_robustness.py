@@ -58,6 +58,9 @@ class IndexRobustnessAlgorithm(MissingValueCodes, IndexParameters, Kommunalmonit
         if n_runs < 1:
             return self.tr("'Number of random runs' is {runs}: the robustness would rest on no random "
                            "variation of the weights. Set at least 100 runs (500 is usual).", runs=n_runs)
+        if self.parameterAsDouble(parameters, self.THRESHOLD, context) <= 0:
+            return self.tr("'Robust when the class is reproduced in at least this share of runs' is 0: every "
+                           "area would count as robust. Set a share such as 0.8.")
         return None
 
     def run_algorithm(self, parameters, context, feedback):

@@ -71,9 +71,16 @@ class StatusDynamicsAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
             self.OUTPUT, self.tr("Status and dynamics"), QgsProcessing.TypeVectorPolygon))
 
     def check_parameters(self, parameters, context):
-        """The exclude field and value go together, and the value must flag at least one area."""
+        """No field is both status and dynamics; the exclude field and value go together, and the
+        value must flag at least one area."""
         from ..parameter_checks import examples, field_values, same_value
 
+        both = [f for f in self.parameterAsFields(parameters, self.STATUS_INDICATORS, context)
+                if f in self.parameterAsFields(parameters, self.DYNAMICS_INDICATORS, context)]
+        if both:
+            return self.tr("Field(s) {fields} are chosen both as status and as dynamics indicators; a level "
+                           "and its change are different fields (e.g. unemployment 2022 and its change "
+                           "2020–2022).", fields=", ".join(f"'{f}'" for f in both))
         field = (self.parameterAsFields(parameters, self.EXCLUDE_FIELD, context) or [None])[0]
         value = self.parameterAsString(parameters, self.EXCLUDE_VALUE, context)
         if value and not field:

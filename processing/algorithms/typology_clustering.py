@@ -126,6 +126,10 @@ class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
                                   criterion=criterion, standardise_fields=standardise, weights=weights,
                                   n_boot=n_boot, seed=seed, feedback=core_feedback(feedback))
         tried = int(result.curve["k"].max()) if not k and result.curve is not None and len(result.curve) else None
+        if 0 < n_boot < 10:  # not wrong, but the stability figure is mostly chance
+            getattr(feedback, "pushWarning", feedback.pushInfo)(self.tr(
+                "Stability from only {n} bootstrap resamples is rough: read 'stability' as a hint, and use "
+                "at least 10 resamples (50 is usual) for a figure to report.", n=n_boot))
         if tried is not None and k_max > tried:  # the engine stops at one cluster less than areas
             getattr(feedback, "pushWarning", feedback.pushInfo)(self.tr(
                 "'Largest number of clusters to try' ({k_max}) is above what {n} areas allow; numbers of "
