@@ -7,7 +7,7 @@ from ...core.indices.catalogue import catalogue_index, catalogue_output, load_ca
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
-from ..styling import register_output_style
+from ..styling import index_classes_style, register_output_style
 
 
 class CatalogueIndexAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
@@ -60,6 +60,6 @@ class CatalogueIndexAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
         feedback.pushInfo(self.tr("The index is a search strategy: areas with high values need a "
                                   "look on site, it is not a verdict on the people living there."))
         dest = gdf_to_sink(self, parameters, context, self.OUTPUT, catalogue_output(frame, result), feedback)
-        if catalogue.index.get("classification", "sd_bands") == "sd_bands":
-            register_output_style(context, dest, "index_classes.qml", self.tr("Indicators and index"))
+        # every classification opens styled: classes from the data, legend with counts
+        register_output_style(context, dest, index_classes_style, self.tr("Indicators and index"))
         return {self.OUTPUT: dest}

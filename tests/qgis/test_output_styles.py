@@ -82,6 +82,14 @@ def test_mss_from_the_statistics_import_opens_styled_with_german_status_classes(
     labels = [c.label() for c in renderer.categories()]
     assert labels[0].startswith("sehr niedrig") and "Gebiete" in labels[0]
     assert any(label.startswith("hoch") for label in labels)
+    # the index from the shipped MSS catalogue opens styled as well, in German with counts
+    with i18n.language("de"):
+        catalogue = run_alg("kommunalmonitor:catalogueindex", {
+            "INPUT": joined, "CATALOGUE": 0, "OUTPUT": str(tmp_path / "catalogue.gpkg")})
+    index_layer = QgsVectorLayer(catalogue["OUTPUT"], "index", "ogr")  # kept: it owns the renderer
+    renderer = index_layer.renderer()
+    assert renderer.type() == "categorizedSymbol"
+    assert all("Gebiet" in c.label() for c in renderer.categories())
 
 
 def test_supply_ratio_map_darkest_where_supply_is_lowest(qgis_app):
