@@ -222,7 +222,7 @@ def _sorted(long):
 
 
 def long_to_wide(long):
-    """One row per key with a column per indicator and period (``EW_2019-H1``), for a join.
+    """One row per key with a column per indicator and period (``EW_2019_H1``), for a join.
 
     Duplicate (key, indicator, period) rows are refused with examples: one area cannot carry
     two values for the same period.
@@ -234,7 +234,8 @@ def long_to_wide(long):
         raise InputError(tr("The series has several values for the same area, indicator and period, "
                             "e.g. {examples}. Remove the duplicate rows from the table.",
                             examples="; ".join(" / ".join(map(str, r)) for r in examples.to_numpy())))
-    names = frame["indicator"].astype(str) + "_" + frame["period"].astype(str)
+    # "_" instead of "-" keeps the field names usable in QGIS expressions without quoting
+    names = frame["indicator"].astype(str) + "_" + frame["period"].astype(str).str.replace("-", "_")
     wide = pd.DataFrame({"key": frame["key"].to_numpy(), "column": names.to_numpy(),
                          "value": frame["value"].to_numpy(dtype="float64")})
     order = list(dict.fromkeys(wide["column"]))
@@ -246,3 +247,30 @@ def long_to_wide(long):
     out["key"] = out["key"].astype(object)
     return out.astype({c: "float64" for c in out.columns if c != "key"})
 
+
+
+_PERIOD_NAMES = ("jahr", "year", "period", "periode", "zeitraum", "zeitpunkt", "stichtag", "datum", "date",
+                 "halbjahr", "zeit", "time")
+
+
+def detect_period_column(frame, key=None):
+    """The column holding the period of a long table (every value a year, half-year or date),
+    preferring names such as ``Jahr``/``year``/``Stichtag``; None when no column qualifies."""
+    candidates = []
+    for column in frame.columns:
+        if column == key:
+            continue
+        values = [v for v in frame[column].tolist() if v is not None and v == v]
+        if not values:
+            continue
+        texts = [str(int(v)) if isinstance(v, float) and float(v).is_integer() else str(v) for v in values]
+        if all(parse_period(t)[0] is not None and len(t) <= 20 for t in texts):
+            named = str(column).strip().lower() in _PERIOD_NAMES
+            candidates.append((not named, list(frame.columns).index(column), column))
+    return min(candidates)[2] if candidates else None
+
+
+def period_columns(frame, key=None):
+    """Numeric columns whose names carry a period (a sign of a wide time-series table)."""
+    return [c for c in frame.columns if c != key and parse_period(c)[0] is not None
+            and pd.api.types.is_numeric_dtype(frame[c])]

@@ -12,6 +12,7 @@ from ...core.errors import InputError
 from ...core.values import parse_missing_codes
 from ...core.tables import (ReadOptions, join_table, long_table, long_to_wide, read_table,
                             stack_period_tables, wide_to_long)
+from ...core.tables.reshape import detect_period_column, parse_period, period_columns
 from ..base import KommunalmonitorAlgorithm
 from ..bridge import gdf_to_sink
 from ..styling import graduated_style, register_output_style
@@ -67,7 +68,7 @@ class StatisticsImport(KommunalmonitorAlgorithm):
              self.tr("Time series: one column per year or half-year (e.g. EW_2019, EW_2020)"),
              self.tr("Time series: one row per area and period (period column)")], defaultValue=0))
         self.addParameter(QgsProcessingParameterString(
-            self.PERIOD_COLUMN, self.tr("Period column (only for one row per area and period)"),
+            self.PERIOD_COLUMN, self.tr("Period column (only for one row per area and period; empty: detect)"),
             optional=True))
         more = QgsProcessingParameterMultipleLayers(
             self.MORE_FILES, self.tr("Further files of the same series, one per period (period from the "
@@ -126,11 +127,17 @@ class StatisticsImport(KommunalmonitorAlgorithm):
         elif layout == "wide":
             series = wide_to_long(first.frame, key, first)
         elif layout == "long":
+            period_column = period_column or detect_period_column(first.frame, key)
             if not period_column:
                 raise InputError(self.tr("For a table with one row per area and period, name the period "
                                          "column (columns: {columns}).",
                                          columns=", ".join(map(str, first.frame.columns))))
+            feedback.pushInfo(self.tr("Period column of the table: '{column}'.", column=period_column))
             series = long_table(first.frame, key, period_column, table_read=first)
+        elif len(set(parse_period(c)[0] for c in period_columns(first.frame, key))) >= 2:
+            feedback.pushInfo(self.tr("Several columns carry years or half-years in their names ({columns}); "
+                                      "for a time series choose the layout 'one column per year or half-year'.",
+                                      columns=", ".join(map(str, period_columns(first.frame, key)[:4]))))
         if series is not None:
             for line in series.summary_lines():
                 feedback.pushInfo(line)

@@ -222,3 +222,15 @@ def test_berlin_mss_table_warns_about_its_minus_9999(berlin_dir):
     declared = read_table(os.path.join(berlin_dir, "mss_2021_index_indikatoren.csv"),
                           ReadOptions(missing_codes=(-9999.0,)))
     assert declared.frame["S1"].min() > -100 and declared.columns["S1"].coded[-9999.0] >= 1
+
+
+def test_period_column_detected_in_long_tables():
+    from kommunalmonitor.core.tables.reshape import detect_period_column, period_columns
+
+    frame = pd.DataFrame({"Gebiet": ["01", "01"], "Stand": ["31.12.2021", "31.12.2022"],
+                          "Jahr": [2021.0, 2022.0], "EW": [10.0, 11.0]})
+    assert detect_period_column(frame, "Gebiet") == "Jahr"  # named like a period wins
+    assert detect_period_column(frame.drop(columns="Jahr"), "Gebiet") == "Stand"
+    assert detect_period_column(frame[["Gebiet", "EW"]], "Gebiet") is None
+    wide = pd.DataFrame({"id": ["1"], "EW_2020": [1.0], "EW_2021": [2.0], "Name": ["x"]})
+    assert period_columns(wide, "id") == ["EW_2020", "EW_2021"]

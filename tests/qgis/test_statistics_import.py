@@ -108,3 +108,18 @@ def test_mss_table_with_minus_9999_declared_as_missing(run_alg, berlin_dir, tmp_
     by_id = {f["PLR_ID"]: f for f in layer.getFeatures()}
     assert by_id["03300515"]["S1"] == NULL and by_id["01100101"]["S1"] == pytest.approx(4.22594)
     assert results["MATCHED"] == 542 and undeclared["UNMATCHED_TABLE"] == 542
+
+
+def test_long_table_finds_its_period_column(run_alg, tmp_path):
+    table = tmp_path / "long.csv"
+    table.write_text("Gebiet;Jahr;Einwohner\n01;2021;100\n01;2022;110\n02;2021;200\n02;2022;–\n", encoding="utf-8")
+    results = run_alg("kommunalmonitor:statisticsimport", {
+        "INPUT": str(table), "LAYOUT": 2, "OUTPUT": str(tmp_path / "wide.gpkg"),
+        "OUTPUT_SERIES": str(tmp_path / "series.gpkg")})
+    wide = _layer(results["OUTPUT"])
+    rows = {f["Gebiet"]: (f["Einwohner_2021"], f["Einwohner_2022"]) for f in wide.getFeatures()}
+    from qgis.core import NULL
+
+    assert rows == {"01": (100, 110), "02": (200, NULL)}
+    statuses = {(f["Gebiet"], f["period"]): f["status"] for f in _layer(results["OUTPUT_SERIES"]).getFeatures()}
+    assert statuses[("02", "2022")] == "suppressed" and statuses[("01", "2021")] == NULL
