@@ -113,11 +113,26 @@ class KommunalmonitorPlugin:
             ProviderContextMenuActions.registerProviderContextMenuActions(self.context_actions)
         except Exception as error:  # noqa: BLE001 - a missing menu entry must not stop the plugin
             QgsMessageLog.logMessage(str(error), LOG_TAG, Qgis.Warning)
+        self._show_dock_on_first_start()
         if self.dependency_message:
             try:
                 self.iface.messageBar().pushCritical(LOG_TAG, self.dependency_message)
             except Exception:  # noqa: BLE001 - the message log already has it
                 pass
+
+    def _show_dock_on_first_start(self):
+        """A planner who has just installed the plugin sees where to start: the dock opens once;
+        afterwards QGIS remembers whether it was open."""
+        from qgis.PyQt.QtCore import QSettings
+
+        settings = QSettings()
+        if str(settings.value("kommunalmonitor/dock_introduced", "false")).lower() in ("true", "1"):
+            return
+        try:
+            self.show_dock()
+            settings.setValue("kommunalmonitor/dock_introduced", True)
+        except Exception as error:  # noqa: BLE001 - a missing dock must not stop the plugin
+            QgsMessageLog.logMessage(str(error), LOG_TAG, Qgis.Warning)
 
     def show_dock(self):
         """Create (once) and show the planning-cycle dock."""
