@@ -280,10 +280,14 @@ def _series(series, ids, indicators, min_count):
                          "period": series["period"].astype(str).to_numpy(),
                          "indicator": series["indicator"].astype(str).to_numpy(),
                          "value": _numbers(series, "value")})
-    counts = [c for c in ("numerator", "base") if c in series.columns]
-    if counts:
-        work["value_num"] = _numbers(series, "numerator") if "numerator" in counts else np.nan
-        work["value_den"] = _numbers(series, "base") if "base" in counts else np.nan
+    # the monitoring store calls the base 'denominator' and flags values it already suppressed
+    base = "base" if "base" in series.columns else ("denominator" if "denominator" in series.columns else None)
+    if "suppressed" in series.columns:
+        flagged = series["suppressed"].fillna(False).astype(bool).to_numpy()
+        work.loc[flagged, "value"] = np.nan
+    if "numerator" in series.columns or base:
+        work["value_num"] = _numbers(series, "numerator") if "numerator" in series.columns else np.nan
+        work["value_den"] = _numbers(series, base) if base else np.nan
         work, _ = suppress_for_export(work, [], min_count=min_count, rates=["value"])
         work = work[columns]
     keep = work["area_id"].isin(set(ids)) & work["indicator"].isin(known)
@@ -304,10 +308,12 @@ def build_profiles(frame, options, ranking=None, series=None, status=None, neigh
         ``core.priorities.ranking.priorities_from_index``); missing columns stay empty.
     series : DataFrame, optional
         Long time series: ``area_id``, ``period``, ``indicator`` (an indicator field),
-        ``value`` and optionally ``numerator``/``base`` (then suppressed like the values).
+        ``value`` and optionally ``numerator``/``base`` (or ``denominator``, as in the
+        monitoring store; then suppressed like the values) and ``suppressed`` (True hides).
     status : DataFrame, optional
-        Target status: ``area_id``, ``indicator``, ``target``, ``status`` (text) and
-        optionally ``significant`` (change larger than noise, bool).
+        Target status: ``area_id``, ``indicator``, ``status`` (text; a ``status_label``
+        column is preferred when present), optionally ``target`` (or ``target_value``) and
+        ``significant`` (change larger than noise, bool).
     neighbours : list of arrays, optional
         Row positions of each area's neighbours (default: queen contiguity when ``frame`` has
         geometries).
@@ -378,8 +384,13 @@ def build_profiles(frame, options, ranking=None, series=None, status=None, neigh
         if need:
             raise InputError(tr("The target status table needs the columns area_id, indicator and status "
                                 "(missing: {missing}).", missing=", ".join(need)))
-        status_table = status.assign(area_id=status["area_id"].astype(str)).reindex(
-            columns=["area_id", "indicator", "target", "status", "significant"])
+        status_table = status.assign(area_id=status["area_id"].astype(str))
+        # the monitoring's target table: a status code with its label, the target as target_value
+        if "status_label" in status_table.columns:
+            status_table = status_table.assign(status=status_table["status_label"])
+        if "target" not in status_table.columns and "target_value" in status_table.columns:
+            status_table = status_table.assign(target=status_table["target_value"])
+        status_table = status_table.reindex(columns=["area_id", "indicator", "target", "status", "significant"])
         # a target status must not restate a suppressed value
         hidden_pairs = set(zip(values.loc[values["suppressed"], "area_id"], values.loc[values["suppressed"], "indicator"]))
         keep = [(a, i) not in hidden_pairs for a, i in zip(status_table["area_id"], status_table["indicator"])]

@@ -231,3 +231,18 @@ def test_time_series_join_the_profile_values_in_time_order(tmp_path):
     write_atlas(content, path, AtlasOptions(lang="en"))
     page_a = _pdf_text(path, 4)
     assert "Periods 2022 to 31.12.2024" in page_a and "2.0 -> 4.0" in page_a
+
+
+def test_monitoring_store_columns_are_understood():
+    """Observations with 'denominator' and a 'suppressed' flag, goal status with code and label."""
+    frame = data.small_city()
+    obs = pd.DataFrame({"area_id": ["a", "a", "b"], "period": ["2023", "2024", "2024"],
+                        "indicator": "child_share", "value": [9.0, 8.0, 14.0], "numerator": [90, 2, 280],
+                        "denominator": [1000, 1000, 2000], "suppressed": [False, False, True]})
+    goals = pd.DataFrame({"area_id": ["a"], "indicator": ["child_share"], "status": [2],
+                          "status_label": ["on track"], "target_value": [12.0], "significant": [True]})
+    content = build_profiles(frame, data.small_options(), series=obs, status=goals)
+    s = content.series.set_index(["area_id", "period"])["value"]
+    assert s[("a", "2023")] == 9.0 and np.isnan(s[("a", "2024")]) and np.isnan(s[("b", "2024")])
+    st = content.status.iloc[0]
+    assert st["status"] == "on track" and st["target"] == 12.0 and bool(st["significant"])
