@@ -336,7 +336,10 @@ class _ProfileMaps:
         detail = (f'<svg class="det" viewBox="{frame.view_box()}" role="img" aria-label="'
                   f'{_e(tr("{name} with its neighbouring areas", lang=lang, name=names[row]))}">'
                   f'<rect class="sea" width="100%" height="100%"/>{"".join(parts)}</svg>')
-        return locator + f'<figure class="detail">{detail}<figcaption class="small">{" · ".join(legend)}</figcaption></figure>'
+        links = ", ".join(f'<a href="{_e(ids[i])}.html">{_e(names[i])}</a>' for i, _ in geo["detail"])
+        if links:  # the neighbours as text links too: readable names, reachable without the map
+            legend.append(f'{_e(tr("Neighbouring areas", lang=lang))}: {links}')
+        return locator + f'<figure class="detail">{detail}<figcaption class="small">{"<br>".join(legend)}</figcaption></figure>'
 
 
 def _imprint(content, options, lang):
