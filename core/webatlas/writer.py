@@ -18,6 +18,7 @@ and never written.
 import html
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from typing import Optional
 
@@ -393,7 +394,8 @@ def write_web_atlas(content, folder, options=None, feedback=None):
     content : ProfileContent
         From ``core.profiles.content.build_profiles`` (with geometries).
     folder : str
-        Output folder (created; files of an earlier atlas there are replaced).
+        Output folder (created; the pages of an earlier atlas there are removed first, other
+        files are left alone).
     options : WebAtlasOptions, optional
 
     Returns
@@ -406,6 +408,10 @@ def write_web_atlas(content, folder, options=None, feedback=None):
     if content.geometry is None:
         raise InputError(tr("The web atlas needs the area geometries; give a polygon layer."))
     names = [_safe(a) for a in content.areas["area_id"]]  # refuse unusable ids before writing
+    if os.path.isfile(os.path.join(folder, "assets", "data.js")):
+        # an earlier atlas: remove its pages, so no page of an area (or value) left out now survives
+        for sub in LANGS + ("assets", "download"):
+            shutil.rmtree(os.path.join(folder, sub), ignore_errors=True)
     os.makedirs(folder, exist_ok=True)
     for sub in ("assets", "download", "de/profiles", "en/profiles"):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)

@@ -151,3 +151,16 @@ def test_berlin_web_atlas_542_areas_10_indicators_5_periods(berlin_mss, berlin_d
         page = open(os.path.join(folder, "de", "profiles", f"{ids[rec['row']]}.html"), encoding="utf-8").read()
         # the row of the hidden indicator shows the mark in the value and count cells
         assert f'<th scope="row">{label}</th><td>•</td><td>•</td>' in page
+
+
+def test_rewriting_removes_the_pages_of_an_earlier_atlas(tmp_path):
+    folder = str(tmp_path / "atlas")
+    frame = data.small_city()
+    write_web_atlas(build_profiles(frame, data.small_options()), folder)
+    open(os.path.join(folder, "notes.txt"), "w").write("mine")
+    fewer = frame[frame["id"] != "f"].reset_index(drop=True)
+    write_web_atlas(build_profiles(fewer, data.small_options()), folder)
+    assert not os.path.exists(os.path.join(folder, "de", "profiles", "f.html"))
+    assert os.path.exists(os.path.join(folder, "de", "profiles", "e.html"))
+    assert open(os.path.join(folder, "notes.txt")).read() == "mine"
+    check_links_and_no_network(folder)
