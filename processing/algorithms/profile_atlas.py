@@ -6,7 +6,8 @@ time series, target status and facility layers.
 """
 import numpy as np
 import pandas as pd
-from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSource,
+from qgis.core import (QgsProcessing, QgsProcessingOutputNumber, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterField, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
@@ -207,6 +208,7 @@ class ProfileAtlas(ProfileInputs, KommunalmonitorAlgorithm):
             self.LANGUAGE, self.tr("Language of the atlas"), ["Deutsch", "English"], defaultValue=0))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Profile atlas (PDF)"), self.tr("PDF files (*.pdf)")))
+        self.addOutput(QgsProcessingOutputNumber("PAGES", self.tr("Pages")))
 
     def run_algorithm(self, parameters, context, feedback):
         """Build the profile content and write the PDF."""

@@ -1,5 +1,6 @@
 """Processing adapter: the public web atlas (a static HTML folder that works offline)."""
-from qgis.core import QgsProcessingParameterFolderDestination, QgsProcessingParameterString
+from qgis.core import (QgsProcessingOutputNumber, QgsProcessingParameterFolderDestination,
+                       QgsProcessingParameterString)
 
 from ...core.webatlas.writer import WebAtlasOptions, write_web_atlas
 from ..base import KommunalmonitorAlgorithm, core_feedback
@@ -25,6 +26,8 @@ class WebAtlas(ProfileInputs, KommunalmonitorAlgorithm):
             self.PUBLISHER, self.tr("Publisher for the imprint (office, address, contact)"), optional=True))
         self.addParameter(QgsProcessingParameterFolderDestination(
             self.OUTPUT, self.tr("Web atlas folder")))
+        self.addOutput(QgsProcessingOutputNumber("FILES", self.tr("Files written")))
+        self.addOutput(QgsProcessingOutputNumber("BYTES", self.tr("Size in bytes")))
 
     def run_algorithm(self, parameters, context, feedback):
         """Build the profile content and write the folder."""
