@@ -55,9 +55,9 @@ class AtlasOptions:
     period: str = ""  # label of the profile values in the time series (default: the reference date)
 
 
-def atlas_title(content, lang):
+def atlas_title(content, lang, options=None):
     """Title of the atlas."""
-    return content.options.title or tr("Area profiles", lang=lang)
+    return (options.title if options else "") or content.options.title or tr("Area profiles", lang=lang)
 
 
 class _Maps:
@@ -117,10 +117,11 @@ def _footer(page, content, lang, number):
 def _cover(doc, content, options, lang):
     """Cover page."""
     page = Page()
-    y = page.lines(LEFT + 12, 660, wrap(atlas_title(content, lang), 480, 26, "bold"), 26, style="bold")
+    y = page.lines(LEFT + 12, 660, wrap(atlas_title(content, lang, options), 480, 26, "bold"), 26, style="bold")
     if options.subtitle:
         y = page.lines(LEFT + 12, y - 10, wrap(options.subtitle, 480, 13), 13)
-    lines = [tr("{n} planning areas, one page each", lang=lang, n=len(content.areas))]
+    n = len(content.areas) if options.rows is None else len(options.rows)
+    lines = [tr("{n} planning areas, one page each", lang=lang, n=n)]
     if content.options.reference_date:
         lines.append(tr("Reference date: {date}", lang=lang, date=content.options.reference_date))
     created = options.created or datetime.date.today().isoformat()
@@ -366,6 +367,8 @@ def _series_block(page, content, area, rows, lang, top, grid):
     page.text(LEFT, top - 11, tr("Periods {first} to {last}; figures: first and last value.", lang=lang,
                                  first=periods[0], last=periods[-1]), 7)
     shown = [r for r in rows if np.isfinite(grids[r["indicator"]][:, row]).sum() >= 2][:10]
+    if not shown:
+        page.text(LEFT, top - 26, tr("no published values", lang=lang), 7, style="italic", colour="#404040")
     for k, rec in enumerate(shown):
         col, line = k % 5, k // 5
         box = (LEFT + 4 + col * 105, top - 62 - line * 68, 80, 32)
@@ -418,7 +421,7 @@ def write_atlas(content, path, options=None, feedback=None):
     overview = 1 if maps.available else 0
     first_area_page = 2 + overview + contents_pages(n)
     try:
-        with Document(path, title=atlas_title(content, lang)) as doc:
+        with Document(path, title=atlas_title(content, lang, options)) as doc:
             _cover(doc, content, options, lang)
             if overview:
                 _overview(doc, content, maps, lang, 2)
