@@ -68,6 +68,10 @@ def main():
     # tools that failed to load were logged before this script ran: ask the provider
     result["load_errors"] = list(getattr(plugin.provider, "load_errors", []) or [])
     result["algorithms"] = sorted(a.id() for a in plugin.provider.algorithms())
+    result["dock_open_at_start"] = plugin.dock is not None and not plugin.dock.isHidden()
+    from processing.gui.ProviderActions import ProviderContextMenuActions
+
+    result["context_actions"] = [getattr(a, "name", "") for a in ProviderContextMenuActions.actions]
     dock = plugin.show_dock()
     result["dock_title"] = dock.windowTitle()
     result["dock_steps"] = [dock.toolbox.itemText(i) for i in range(dock.toolbox.count())]

@@ -78,6 +78,11 @@ def test_the_guided_first_steps_run_without_error(desktop_run):
             "kommunalmonitor:councilmapworkflow"} <= set(desktop_run["algorithms"])
 
 
+def test_first_start_opens_the_dock_and_the_model_can_be_copied_for_editing(desktop_run):
+    assert desktop_run["dock_open_at_start"]
+    assert "Kopie des Modells bearbeiten…" in desktop_run["context_actions"]
+
+
 def test_dock_and_menu_speak_german(desktop_run):
     assert desktop_run["dock_title"] == "Kommunalmonitor – Regelkreis"
     assert desktop_run["dock_steps"][0] == "1 Daten und Planungsräume"
