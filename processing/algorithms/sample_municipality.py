@@ -1,10 +1,12 @@
 """Processing adapter: create the synthetic sample municipality Musterstadt (``core.sample``)."""
+import os
+import shutil
 
 from qgis.core import (QgsProcessing, QgsProcessingContext, QgsProcessingOutputFile,
                        QgsProcessingOutputRasterLayer, QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterNumber)
 
-from ...core.sample import (MAX_BLOCKS, MIN_BLOCKS, generate_sample_municipality,
+from ...core.sample import (MAX_BLOCKS, MIN_BLOCKS, RASTER_FILES, generate_sample_municipality,
                             write_sample_municipality)
 from ..base import KommunalmonitorAlgorithm, core_feedback
 
@@ -49,14 +51,27 @@ class SampleMunicipality(KommunalmonitorAlgorithm):
         self.addOutput(QgsProcessingOutputRasterLayer(self.HEAT, self.tr("Surface heat (10 m)")))
         self.addOutput(QgsProcessingOutputFile(self.ZENSUS, self.tr("Zensus-style 100 m grid (CSV)")))
 
+    @staticmethod
+    def _store_styles(paths, layer_names):
+        """Store the shipped Musterstadt styles (``resources/styles/sample_<name>.qml``) with the
+        files core wrote (data only): default styles in the GeoPackage, a ``.qml`` beside each
+        raster, so the files open styled where nothing styles them (qgis_process, File > Open)."""
+        from ..styling import save_default_style, style_path
+
+        for name in layer_names:
+            save_default_style(f"{paths['gpkg']}|layername={name}", f"sample_{name}", name=name)
+        for key in RASTER_FILES:
+            shutil.copyfile(style_path(f"sample_{key}"), os.path.splitext(paths[key])[0] + ".qml")
+
     def run_algorithm(self, parameters, context, feedback):
-        """Generate in the engine, write the files, offer the main layers for loading."""
+        """Generate in the engine, write the files, store their styles, offer the main layers."""
         n_blocks = self.parameterAsInt(parameters, self.N_BLOCKS, context)
         seed = self.parameterAsInt(parameters, self.SEED, context)
         folder = self.parameterAsFileOutput(parameters, self.OUTPUT_FOLDER, context)
         core = core_feedback(feedback)
         sample = generate_sample_municipality(n_blocks, seed, feedback=core.step(0.0, 0.85))
         paths = write_sample_municipality(sample, folder, feedback=core.step(0.85, 1.0))
+        self._store_styles(paths, sample.layers)
         d = sample.diagnostics
         feedback.pushInfo(self.tr(
             "Musterstadt (synthetic): {blocks} blocks, {areas} planning areas, {districts} districts, "

@@ -124,3 +124,29 @@ def test_files_open_styled(results):
     assert rivers.renderer().symbol().color().name() == "#3c82c8"
     noise = QgsRasterLayer(out["NOISE"], "noise")
     assert noise.renderer().type() == "singlebandpseudocolor"
+    blocks = QgsVectorLayer(f"{out['GPKG']}|layername=blocks", "blocks", "ogr")
+    assert blocks.renderer().symbol().color().name() == "#ebe8e0"
+    kitas = QgsVectorLayer(f"{out['GPKG']}|layername=kitas", "kitas", "ogr")
+    assert kitas.renderer().symbol().color().name() == "#e65a78"
+
+
+def test_styles_stored_with_the_files(results):
+    """The algorithm stores the shipped styles: a default style per GeoPackage layer, the
+    raster .qml files beside the rasters, identical to resources/styles/sample_<key>.qml."""
+    import sqlite3
+
+    from kommunalmonitor.processing.styling import style_path
+
+    out, _, _ = results
+    with sqlite3.connect(out["GPKG"]) as con:
+        styled = {r[0] for r in con.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault")}
+    assert styled == {"blocks", "planning_areas", "districts", "rivers", "railways", "roads",
+                      "city_boundary", "schools", "kitas"}
+    for key, out_key in (("noise", "NOISE"), ("green", "GREEN"), ("impervious", "IMPERVIOUS"),
+                         ("heat", "HEAT")):
+        qml = os.path.splitext(out[out_key])[0] + ".qml"
+        with open(qml, encoding="utf-8") as written, open(style_path(f"sample_{key}"),
+                                                           encoding="utf-8") as shipped:
+            text = written.read()
+            assert text == shipped.read()
+        assert "singlebandpseudocolor" in text

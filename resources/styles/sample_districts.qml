@@ -1,0 +1,3 @@
+<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology">
+<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0"><symbols><symbol type="fill" name="0" alpha="1" clip_to_extent="1" force_rhr="0"><layer class="SimpleFill" enabled="1" pass="0" locked="0"><Option type="Map"><Option type="QString" name="color" value="0,0,0,0"/><Option type="QString" name="outline_color" value="20,20,20,255"/><Option type="QString" name="outline_width" value="1.2"/><Option type="QString" name="outline_width_unit" value="MM"/><Option type="QString" name="style" value="no"/><Option type="QString" name="outline_style" value="solid"/></Option></layer></symbol></symbols></renderer-v2></qgis>

@@ -1,0 +1,3 @@
+<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology">
+<pipe><rasterrenderer type="singlebandpseudocolor" band="1" opacity="1" alphaBand="-1" classificationMin="40" classificationMax="75"><rastershader><colorrampshader colorRampType="INTERPOLATED" classificationMode="1" clip="0"><item alpha="255" value="40" label="40 dB" color="#1a9850"/><item alpha="255" value="55" label="55 dB" color="#fee08b"/><item alpha="255" value="65" label="65 dB" color="#f46d43"/><item alpha="255" value="75" label="75 dB" color="#a50026"/></colorrampshader></rastershader></rasterrenderer></pipe></qgis>

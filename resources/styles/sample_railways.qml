@@ -1,0 +1,3 @@
+<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology">
+<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0"><symbols><symbol type="line" name="0" alpha="1" clip_to_extent="1" force_rhr="0"><layer class="SimpleLine" enabled="1" pass="0" locked="0"><Option type="Map"><Option type="QString" name="line_color" value="70,70,70,255"/><Option type="QString" name="line_width" value="0.8"/><Option type="QString" name="line_width_unit" value="MM"/><Option type="QString" name="line_style" value="dash"/></Option></layer></symbol></symbols></renderer-v2></qgis>

@@ -1,0 +1,3 @@
+<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.0" styleCategories="Symbology">
+<renderer-v2 type="singleSymbol" symbollevels="0" enableorderby="0" forceraster="0"><symbols><symbol type="marker" name="0" alpha="1" clip_to_extent="1" force_rhr="0"><layer class="SimpleMarker" enabled="1" pass="0" locked="0"><Option type="Map"><Option type="QString" name="name" value="square"/><Option type="QString" name="color" value="40,80,160,255"/><Option type="QString" name="size" value="2.6"/><Option type="QString" name="size_unit" value="MM"/><Option type="QString" name="outline_color" value="255,255,255,255"/></Option></layer></symbol></symbols></renderer-v2></qgis>
