@@ -381,6 +381,16 @@ def test_bad_input(file_name, shared, case, run_alg, tmp_path, request):
     parameters = default_outputs(case["algorithm"], parameters, str(out_dir))
     expect = case["expect"]
 
+    # the checks before the run swallow their own exceptions (a broken check must not block a
+    # run); here they must not raise at all
+    from qgis.core import QgsApplication
+
+    from kommunalmonitor.processing.parameter_checks import run_checks
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById(case["algorithm"])
+    if hasattr(algorithm, "check_parameters"):
+        run_checks(algorithm, parameters, context)
+
     error, results = None, None
     try:
         results = run_alg(case["algorithm"], parameters, feedback=feedback, context=context)
