@@ -138,9 +138,17 @@ class KommunalmonitorDock(QgsDockWidget):
                 for combo in combos:
                     combo.setLayer(layer)
             self.toolbox.setCurrentIndex(min(role_store.current_step(self.project), self.toolbox.count() - 1))
+            self._mark_steps()
         finally:
             self._updating = False
         self.refresh_availability()
+
+    def _mark_steps(self):
+        """A tick on every step whose layers are all chosen: where the planner stands at a glance."""
+        chosen = role_store.roles(self.project)
+        for index, step in enumerate(role_store.STEPS):
+            done = all(key in chosen for key in step.roles)
+            self.toolbox.setItemText(index, tr(step.title) + (" ✓" if done else ""))
 
     def refresh_availability(self):
         """Disable buttons of algorithms that are not registered, saying why."""
@@ -163,6 +171,7 @@ class KommunalmonitorDock(QgsDockWidget):
                     combo.setLayer(layer)
         finally:
             self._updating = False
+        self._mark_steps()
 
     def _step_changed(self, index):
         """Remember the step in the project."""

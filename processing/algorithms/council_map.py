@@ -57,6 +57,18 @@ class CouncilMap(KommunalmonitorAlgorithm):
     MAP_TITLES = {"priority": "Planning priorities", "status_class": "Social status (MSS)",
                   "sdi": "Status and dynamics", "cluster": "Area types", "burden_count": "Multiple burden",
                   "gi_bin": "Hot spots", "lisa_code": "Hot spots"}
+    # The framed note beside the map, for maps that do not rank need (index and priorities keep
+    # the search-strategy note).
+    MAP_NOTES = {
+        "cluster": "Area types group areas with a similar profile of indicators; they describe, they do "
+                   "not rank.",
+        "gi_bin": "A hot spot is a statistically significant cluster of high values among neighbours; "
+                  "check on site what lies behind it.",
+        "lisa_code": "A hot spot is a statistically significant cluster of high values among neighbours; "
+                     "check on site what lies behind it.",
+        "burden_count": "The number of burdens in which an area lies among the most burdened; which burdens "
+                        "they are is in the data table.",
+    }
     LEGEND_TITLES = {"index_class": "Index class", "priority": "Priority", "status_class": "Social status (MSS)",
                      "dynamics_class": "Dynamics (MSS)", "sdi": "Status and dynamics", "cluster": "Area type",
                      "burden_count": "Multiple burden", "gi_bin": "Hot spots", "lisa_code": "Hot spots"}
@@ -155,7 +167,8 @@ class CouncilMap(KommunalmonitorAlgorithm):
                 title=title or self._default_title(class_field, place, year, lang),
                 subtitle=subtitle or default_subtitle(indicator_names(frame.columns), lang=lang),
                 source_note=source_note or default_source_note(layer.name(), lang=lang),
-                note=search_strategy_note(lang=lang),
+                note=tr(self.MAP_NOTES[class_field], lang=lang) if class_field in self.MAP_NOTES
+                else search_strategy_note(lang=lang),
                 classes=classes, class_field=class_field, label_field=label_field or None,
                 legend_title=legend_title or tr(self.LEGEND_TITLES.get(class_field, "Index class"), lang=lang),
                 language=lang,

@@ -83,3 +83,34 @@ def test_all_areas_and_given_extent(run_alg, island_city, tmp_path):
     with pytest.raises(QgsProcessingException, match="extent"):
         _run_with_project(run_alg, {"INPUT": island_city, "CLASS_FIELD": "priority", "EXTENT_MODE": 2,
                                     "OUTPUT": str(tmp_path / "none.pdf")})
+
+
+def test_titles_legends_and_notes_for_every_kind_of_map_are_translated(qgis_app):
+    from kommunalmonitor.core.i18n import _catalogue
+    from kommunalmonitor.processing.algorithms.council_map import CouncilMap
+
+    german = _catalogue("de")
+    texts = list(CouncilMap.MAP_TITLES.values()) + list(CouncilMap.LEGEND_TITLES.values()) + \
+        list(CouncilMap.MAP_NOTES.values())
+    assert [t for t in texts if t not in german] == []
+
+
+def test_typology_map_gets_a_note_that_fits(run_alg, island_city, tmp_path):
+    from qgis.core import QgsVectorLayer
+
+    layer = QgsVectorLayer(island_city, "x", "ogr")
+    layer.startEditing()
+    from qgis.core import QgsField
+    from qgis.PyQt.QtCore import QVariant
+
+    layer.addAttribute(QgsField("cluster", QVariant.Int))
+    layer.updateFields()
+    index = layer.fields().indexOf("cluster")
+    for feature in layer.getFeatures():
+        layer.changeAttributeValue(feature.id(), index, feature["priority"] % 3 + 1)
+    assert layer.commitChanges()
+    _, project, _ = _run_with_project(run_alg, {"INPUT": island_city, "CLASS_FIELD": "cluster", "LANGUAGE": 2,
+                                                "ADD_LAYOUT": True, "OUTPUT": str(tmp_path / "types.pdf")})
+    layout = project.layoutManager().printLayouts()[0]
+    note = next(item for item in layout.items() if getattr(item, "id", lambda: "")() == "note")
+    assert note.text().startswith("Area types group areas") and layout.name() == "Area types"

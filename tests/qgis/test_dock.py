@@ -112,7 +112,11 @@ def test_dock_shows_roles_restores_them_and_disables_missing_tools(qgis_app, tmp
         assert dock.toolbox.count() == len(roles.STEPS)
         assert dock.toolbox.itemText(0) == i18n.tr(roles.STEPS[0].title)
     combo = role_combo(dock, "planning_areas")
+    assert not dock.toolbox.itemText(0).endswith("✓")
     combo.setLayer(areas)
+    role_combo(dock, "blocks").setLayer(areas)
+    assert dock.toolbox.itemText(0).endswith("✓")  # all layers of step 1 chosen
+    role_combo(dock, "blocks").setLayer(None)
     assert roles.role_layer("planning_areas", project) is areas
     # the same role shown in another step follows
     assert all(c.currentLayer() is areas for c in dock.combos["planning_areas"])
