@@ -26,7 +26,8 @@ from .i18n import tr
 from .geometry_repair import repair_geometries
 from .values import format_value, rate_like
 from .validate import (layer_name, numeric_field, require_fields, require_not_empty,
-                       require_projected, require_same_crs, require_unique)
+                       require_projected, require_same_crs, require_unique,
+                       warn_duplicate_features)
 
 #: assignment methods written to the block assignment table
 BY_OVERLAP = "overlap"
@@ -221,6 +222,26 @@ def assign_blocks(blocks, areas, area_id_field, blocks_name=None, areas_name=Non
                          "overlap_share": share}, index=blocks.index)
 
 
+def _warn_odd_rate(spec, num, den, area_keys, feedback):
+    """Warn about a rate whose numerator exceeds its denominator (swapped fields?) or whose
+    denominator is 0 (the rate stays NULL there)."""
+    with np.errstate(invalid="ignore"):
+        above = (num > den) & (den > 0)
+        zero = den == 0
+    if above.any():
+        i = int(np.flatnonzero(above)[0])
+        feedback.warning(tr("Rate '{rate}': in {count} planning area(s) the numerator is larger than the "
+                            "denominator (e.g. area {area}: {num} of {den}), so the rate is above "
+                            "{per}. If the rate is a share of the denominator, numerator and "
+                            "denominator are probably swapped.", rate=spec.name, count=int(above.sum()),
+                            area=area_keys[i], num=format_value(num[i]), den=format_value(den[i]),
+                            per=format_value(spec.per)))
+    if zero.any():
+        feedback.warning(tr("Rate '{rate}': the denominator is 0 in {count} planning area(s) (e.g. "
+                            "area {area}); the rate stays empty (NULL) there.", rate=spec.name,
+                            count=int(zero.sum()), area=area_keys[int(np.flatnonzero(zero)[0])]))
+
+
 def aggregate_to_areas(blocks, areas, area_id_field, count_fields=(), rates=None,
                        min_base=rates_module.DEFAULT_MIN_BASE, blocks_name=None,
                        areas_name=None, feedback=None):
@@ -264,6 +285,7 @@ def aggregate_to_areas(blocks, areas, area_id_field, count_fields=(), rates=None
     require_unique(areas, area_id_field, areas_label)
     # the shared repair (both lobes of a bow tie kept, a warning names the features)
     blocks = repair_geometries(blocks, blocks_label, None, feedback)
+    warn_duplicate_features(blocks, blocks_label, feedback)
     areas = repair_geometries(areas, areas_label, area_id_field, feedback)
     specs = parse_rates(rates) if rates is None or isinstance(rates, str) else list(rates)
     fields = list(dict.fromkeys(list(count_fields) + [f for s in specs for f in s.fields()]))
@@ -314,6 +336,7 @@ def aggregate_to_areas(blocks, areas, area_id_field, count_fields=(), rates=None
         out[spec.name] = rates_module.rate(num, den, per=spec.per)
         out[spec.name + "_base"] = _as_count(den, *[blocks[f] for f in spec.denominator])
         out[spec.name + "_small"] = rates_module.small_base(den, min_base)
+        _warn_odd_rate(spec, num, den, area_keys, feedback)
     feedback.progress(1.0)
 
     methods = assignment["method"]

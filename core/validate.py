@@ -114,6 +114,10 @@ def numeric_field(frame, field, name=None, allow_null=True, allow_negative=True,
 def require_unique(frame, field, name=None):
     """Values of ``field`` (or the index when None) are unique."""
     values = frame.index.to_series() if field is None else frame[field]
+    if values.isna().any():  # NULL ids are missing, not 'duplicates of None'
+        raise InputError(tr("Layer '{layer}' has {count} feature(s) without an id in field "
+                            "'{field}'. Give every planning area an id.", layer=layer_name(frame, name),
+                            count=int(values.isna().sum()), field=field or "index"))
     duplicated = values[values.duplicated(keep=False)]
     if len(duplicated):
         raise InputError(tr("Layer '{layer}' has duplicate ids in field '{field}' (e.g. {value!r}, "
@@ -214,3 +218,29 @@ def finite_or_nan(values):
     arr = np.asarray(values, dtype="float64")
     arr[~np.isfinite(arr)] = np.nan
     return arr
+
+
+def warn_duplicate_features(frame, name=None, feedback=None, with_values=True):
+    """Warn when features are exact copies of another (same geometry and, with ``with_values``,
+    same values): a layer appended twice or copied features are otherwise summed twice.
+
+    Returns the number of copies (features beyond the first of each group).
+    """
+    if len(frame) < 2 or frame.geometry.isna().all():
+        return 0
+    key = pd.DataFrame({"__geometry": frame.geometry.to_wkb()}, index=frame.index)
+    if with_values:
+        for column in frame.columns:
+            if column != frame.geometry.name:
+                key[column] = frame[column].astype(str).to_numpy()
+    copies = key.duplicated(keep="first").to_numpy() & frame.geometry.notna().to_numpy()
+    count = int(copies.sum())
+    if count and feedback is not None:
+        first = key.iloc[np.flatnonzero(copies)[0]]
+        original = _plain(frame.index[np.flatnonzero((key == first).all(axis=1).to_numpy())[0]])
+        feedback.warning(tr("{count} feature(s) of layer '{layer}' are exact copies of another feature "
+                            "(e.g. feature {copy} repeats feature {original}); each copy is counted "
+                            "again. Remove the duplicates if the layer was appended or copied twice.",
+                            count=count, layer=layer_name(frame, name),
+                            copy=_plain(frame.index[np.flatnonzero(copies)[0]]), original=original))
+    return count

@@ -76,6 +76,7 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
                   for f in capacity_fields}
     if category_field is not None:
         validate.require_fields(points, [category_field], points_name)
+    validate.warn_duplicate_features(points, points_name, feedback)
     den = None
     if population is not None:
         if isinstance(population, str):
@@ -100,8 +101,12 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
     out["n_points"] = np.bincount(area_of[inside], minlength=n_a).astype("int64")
     for field, values in capacities.items():
         known = np.isfinite(values)
-        out[field] = np.bincount(area_of[inside & known], weights=values[inside & known], minlength=n_a)
-        out[f"{field}_missing"] = np.bincount(area_of[inside & ~known], minlength=n_a).astype("int64")
+        total = np.bincount(area_of[inside & known], weights=values[inside & known], minlength=n_a)
+        n_missing = np.bincount(area_of[inside & ~known], minlength=n_a)
+        n_known = np.bincount(area_of[inside & known], minlength=n_a)
+        total[(n_known == 0) & (n_missing > 0)] = np.nan  # only NULL capacities: unknown, not 0
+        out[field] = total
+        out[f"{field}_missing"] = n_missing.astype("int64")
     categories = []
     if category_field is not None:
         labels = points[category_field].astype(object).where(points[category_field].notna(), None)

@@ -111,9 +111,12 @@ class ZonalStatistics(MissingValueCodes, KommunalmonitorAlgorithm):
             nodata = self.parameterAsDouble(parameters, self.NODATA, context)
 
         stats = [STATISTICS[i][0] for i in chosen]
-        for text in (percentiles or "").replace(";", ",").split(","):
+        # with ';' between them, a comma is a German decimal comma ('10; 90,5' = p10 and p90.5),
+        # never a second percentile (which gave an unasked-for p5)
+        parts = percentiles.split(";") if ";" in (percentiles or "") else (percentiles or "").split(",")
+        for text in parts:
             if text.strip():
-                stats.append("p" + text.strip().rstrip("%"))
+                stats.append("p" + text.strip().rstrip("%").strip().replace(",", "."))
         threshold = float(threshold_text) if threshold_text not in (None, "") else None
         zones = source_to_gdf(source, name=source.sourceName() if source else None)
         # the common CRS and geometry treatment (the engine overlays in the raster's CRS)
