@@ -9,7 +9,6 @@ the name of a saved QGIS connection (each load is one database transaction).
 import os
 import shutil
 
-import numpy as np
 import pandas as pd
 from qgis.core import (QgsProcessing, QgsProcessingOutputNumber, QgsProcessingOutputString,
                        QgsProcessingParameterEnum, QgsProcessingParameterFeatureSource,

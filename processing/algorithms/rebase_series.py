@@ -1,6 +1,5 @@
 """Processing adapter: move a series onto another area set after a boundary change
 (Rückrechnung; ``core.monitoring.rebase``; kommunalmonitor:rebaseseries)."""
-import numpy as np
 import pandas as pd
 from qgis.core import (QgsProcessing, QgsProcessingOutputNumber, QgsProcessingParameterEnum,
                        QgsProcessingParameterFeatureSink, QgsProcessingParameterFeatureSource,
