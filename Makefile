@@ -49,7 +49,7 @@ setup: setup-qgis setup-current
 
 ## QGIS stack: Debian's QGIS 3.22 and Python packages (never pip into /usr/bin/python3).
 setup-qgis:
-	@if ! $(QGIS_PY) -c "$(QGIS_CHECK)" 2>/dev/null || ! command -v qgis_process.bin >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v chromedriver >/dev/null; then \
+	@if ! $(QGIS_PY) -c "$(QGIS_CHECK)" 2>/dev/null || ! command -v qgis_process.bin >/dev/null || ! command -v pdftoppm >/dev/null || ! command -v chromedriver >/dev/null || ! command -v xvfb-run >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo ">> installing the QGIS stack from Debian packages"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) $(BROWSER_PACKAGES) >/dev/null; \
