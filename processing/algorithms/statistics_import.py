@@ -3,6 +3,7 @@
 import os
 
 from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutputNumber,
+                       QgsProcessingParameterDefinition,
                        QgsProcessingParameterEnum, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
                        QgsProcessingParameterFile, QgsProcessingParameterMultipleLayers,
@@ -74,15 +75,20 @@ class StatisticsImport(KommunalmonitorAlgorithm):
             self.MORE_FILES, self.tr("Further files of the same series, one per period (period from the "
                                      "file name)"), QgsProcessing.TypeFile, optional=True)
         self.addParameter(more)
-        self.addParameter(QgsProcessingParameterString(
-            self.SHEET, self.tr("Excel sheet (empty: the first sheet with a table)"), optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.HEADER_ROW, self.tr("Row with the column names (0: detect)"),
-            QgsProcessingParameterNumber.Integer, 0, minValue=0))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.NOTATION, self.tr("Number notation"),
-            [self.tr("Detect per column"), self.tr("German (1.234,5)"), self.tr("English (1,234.5)")],
-            defaultValue=0))
+        # what is detected by itself goes under 'Advanced': the dialog shows only what needs a choice
+        advanced = [
+            QgsProcessingParameterString(
+                self.SHEET, self.tr("Excel sheet (empty: the first sheet with a table)"), optional=True),
+            QgsProcessingParameterNumber(
+                self.HEADER_ROW, self.tr("Row with the column names (0: detect)"),
+                QgsProcessingParameterNumber.Integer, 0, minValue=0),
+            QgsProcessingParameterEnum(
+                self.NOTATION, self.tr("Number notation"),
+                [self.tr("Detect per column"), self.tr("German (1.234,5)"), self.tr("English (1,234.5)")],
+                defaultValue=0)]
+        for definition in advanced:
+            definition.setFlags(definition.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(definition)
         self.addParameter(QgsProcessingParameterString(
             self.MISSING_CODES, self.tr("Numbers that mean 'no value' (e.g. -9999; -1), read as empty"),
             optional=True))
