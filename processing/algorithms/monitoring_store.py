@@ -207,6 +207,10 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
                 out[column] = validate.numeric_field(frame, field, layer, plausible=False).to_numpy()
             else:
                 out[column] = frame[field].to_numpy()
+        # the flags of the store travel with the rows (e.g. a table from 'Rebase series onto new areas')
+        for flag in ("suppressed", "small_base", "estimated", "rebased_method", "estimated_share"):
+            if flag in frame.columns:
+                out[flag] = frame[flag].to_numpy()
         if "indicator" not in out.columns:
             if not indicator:
                 raise InputError(self.tr("Table '{layer}' has no indicator field: choose it, or give the "

@@ -237,6 +237,21 @@ def test_rebase_panel_with_blocks_exact_on_unchanged_areas_and_totals_kept(run_a
     areas = _features(res["AREAS_OUTPUT"]).set_index("area_id")
     assert set(areas.index[~areas["boundary_changed"].astype(bool)]) == unchanged
 
+    # the rebased series goes into the store with its flags, next to the published new periods
+    from kommunalmonitor.core.monitoring.store import MonitoringStore
+
+    store = str(tmp_path / "store.gpkg")
+    loaded = run_alg("kommunalmonitor:monitoringstore", {
+        "INPUT": res["OUTPUT"], "LAYOUT": 0, "AREA_SET": "plr_new", "AREAS": areas_new, "AREAS_ID": "area_id",
+        "STORE": store})
+    assert loaded["INSERTED"] == len(moved)
+    with MonitoringStore.geopackage(store) as opened:
+        stored = opened.observations(area_set="plr_new").set_index(["indicator", "area_id", "period"])
+    flags = moved.set_index(["indicator", "area_id", "period"]).loc[stored.index]
+    assert (stored["estimated"].to_numpy() == flags["estimated"].astype(bool).to_numpy()).all()
+    assert stored["estimated"].any() and (stored["rebased_method"] == "blocks").all()
+    np.testing.assert_allclose(stored["estimated_share"], flags["estimated_share"].astype(float))
+
 
 def test_rebase_with_the_published_crosswalk_and_area_weights(run_alg, tmp_path, panel):
     old, table, areas_old, areas_new, _ = _panel_inputs(panel)
