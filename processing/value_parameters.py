@@ -21,7 +21,8 @@ from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterSt
 
 from ..core.errors import InputError
 from ..core.validate import layer_name
-from ..core.values import announce, parse_missing_codes, replace_missing_codes, to_numbers
+from ..core.values import (announce, check_plausible, parse_missing_codes, replace_missing_codes,
+                           to_numbers)
 
 
 class MissingValueCodes:
@@ -45,24 +46,30 @@ class MissingValueCodes:
         return parse_missing_codes(self.parameterAsString(parameters, self.MISSING_CODES, context))
 
     def without_missing_codes(self, frame, parameters, context, feedback, field_parameters=(),
-                              fields=()):
+                              fields=(), labels=None, extra_codes=()):
         """A copy of ``frame`` whose value fields hold NULL where they held a declared code.
 
         The value fields are those chosen in the field parameters ``field_parameters``
         (parameter names) plus ``fields`` (field names). Text fields are read as numbers
         first (``core.values.to_numbers``, German notation included); a field that is no
-        number is left for the engine to refuse by name. Returns ``frame`` itself when no
-        code is declared or none occurs; the input is never modified. Each affected field
-        gets one log line with the count.
+        number is left for the engine to refuse by name. The fields chosen in the parameters
+        are also checked for undeclared codes and extreme values here, where the areas can be
+        named by their id (the algorithm's id field, else ``labels``, else the feature ids)
+        rather than by row. ``extra_codes`` are codes declared by another parameter. Returns
+        ``frame`` itself when no code occurs; the input is never modified. Each affected
+        field gets one log line with the count.
         """
-        codes = self.missing_codes(parameters, context)
-        if not codes or frame is None:
+        if frame is None:
             return frame
+        codes = list(self.missing_codes(parameters, context)) + [float(c) for c in extra_codes]
         chosen = list(fields)
+        checked = []
         for name in field_parameters:
             if parameters.get(name) not in (None, ""):
-                chosen += self.parameterAsFields(parameters, name, context)
+                checked += self.parameterAsFields(parameters, name, context)
+        chosen += checked
         layer = layer_name(frame)
+        names = self._area_labels(frame, parameters, context) if labels is None else list(labels)
         result = frame
         for field in dict.fromkeys(f for f in chosen if f and f in frame.columns):
             try:
@@ -71,6 +78,8 @@ class MissingValueCodes:
                 continue  # not a number field: the engine refuses it where it needs numbers
             announce(report)
             replaced, count = replace_missing_codes(numbers.to_numpy(), codes)
+            if field in checked:
+                check_plausible(replaced, field, layer, labels=names)
             if not count:
                 continue
             if result is frame:
@@ -83,6 +92,15 @@ class MissingValueCodes:
                 count=count, field=field, layer=layer,
                 codes="; ".join(_code_text(c) for c in codes)))
         return result
+
+    def _area_labels(self, frame, parameters, context):
+        """The areas' ids for messages: the algorithm's id field when this layer has it."""
+        for name in ("AREA_ID", "AREA_ID_FIELD", "ID_FIELD"):
+            if parameters.get(name) not in (None, ""):
+                field = self.parameterAsString(parameters, name, context)
+                if field in frame.columns:
+                    return frame[field].tolist()
+        return list(frame.index)
 
 
 def _code_text(code):

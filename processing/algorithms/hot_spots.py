@@ -120,7 +120,7 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
         fids = frame.index  # QGIS feature ids: warnings name areas by them, never by row number
         frame = frame.reset_index(drop=True)
         frame.attrs["layer_name"] = name
-        frame = self.without_missing_codes(frame, parameters, context, feedback, [self.FIELD])
+        frame = self.without_missing_codes(frame, parameters, context, feedback, [self.FIELD], labels=fids)
         weights = build_weights(frame.set_index(fids), kind, k=k, threshold=distance,
                                 islands="nearest" if link else "keep", max_link_distance=max_link or None,
                                 feedback=core_feedback(feedback))

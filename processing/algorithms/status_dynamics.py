@@ -119,7 +119,7 @@ class StatusDynamicsAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
         frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
         frame = self.without_missing_codes(
             frame, parameters, context, feedback, [self.STATUS_INDICATORS, self.DYNAMICS_INDICATORS,
-                                                self.POPULATION_FIELD])
+                                                self.POPULATION_FIELD], extra_codes=missing)
         exclude = None
         if exclude_field:
             # '1' typed in the dialog must match 1, 1.0 and '1' alike (a decimal field prints '1.0')

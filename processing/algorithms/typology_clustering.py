@@ -116,7 +116,7 @@ class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
                               LayerChecks(projected=self.parameterAsBool(parameters, self.CONTIGUOUS, context)))
         fids = frame.index  # QGIS feature ids: warnings name areas by them, never by row number
         frame = frame.reset_index(drop=True)
-        frame = self.without_missing_codes(frame, parameters, context, feedback, [self.FIELDS])
+        frame = self.without_missing_codes(frame, parameters, context, feedback, [self.FIELDS], labels=fids)
         frame.attrs["layer_name"] = name
         weights = None
         if contiguous:
