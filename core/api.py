@@ -42,6 +42,7 @@ _WHERE = {
     "hot_spots": "priorities.hotspots:hot_spots",
     "cluster_typology": "priorities.clustering:cluster_typology",
     "rank_priorities": "priorities.ranking:rank_priorities",
+    "RankingOptions": "priorities.ranking:RankingOptions",
     "decision_table": "priorities.table:decision_table",
     # council maps and reports
     "map_classes": "mapping:map_classes",

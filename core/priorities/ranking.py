@@ -28,6 +28,10 @@ shifts the burden threshold by ±0.25 SD. For hot spots it is the share of neigh
 definitions giving the same result (``gi_robust`` / ``lisa_robust`` from ``hot_spots(...,
 sensitivity=True)``), else 1 − q (the FDR-adjusted p-value).
 """
+import warnings
+from dataclasses import dataclass, fields, replace
+from typing import Optional
+
 import numpy as np
 import pandas as pd
 
@@ -178,12 +182,118 @@ def _rule_reason(rule, level, values, lang, extra):
     return ""
 
 
-def rank_priorities(frame, rule="index_class", index_field="index", class_field=None,
-                    higher_is_worse=True, z_fields=None, burden_threshold=1.0, cluster_field=None,
-                    cluster_levels=None, cluster_names=None, hotspot_field=None, hotspot_q_field=None,
-                    combination=None, population_field=None, children_field=None, min_population=0,
-                    robustness_field=None, labels=None, top=3, n_runs=200, seed=12345, n_classes=None,
-                    driver_texts=None, burden_field=None, feedback=None):
+@dataclass
+class RankingOptions:
+    """Settings of ``rank_priorities``, grouped by the rule they serve; every one has a default.
+
+    Attributes
+    ----------
+    index_field : str
+        Index class rule: the standardised index read in MSS SD bands (default ``index``)
+        when no class field is given.
+    class_field : str, optional
+        Index class rule: ready class numbers 1..k (e.g. ``index_class`` or the MSS status).
+    higher_is_worse : bool
+        Index class rule: a higher index / class means more need (default True).
+    n_classes : int, optional
+        Index class rule: number of index classes (default: the largest class present).
+    z_fields : list of str, optional
+        Burden count rule (and reasons, Monte-Carlo robustness): the z-score fields
+        (default: every ``z_*`` column).
+    burden_threshold : float
+        Burden count rule: z at or above which an indicator counts as a burden (default 1 SD).
+    burden_field : str, optional
+        Burden count rule: a ready burden count (e.g. ``burden_count`` of
+        ``kommunalmonitor:multipleburden``) instead of counting z-scores.
+    cluster_field : str, optional
+        Cluster rule: the cluster number of the typology.
+    cluster_levels : dict, optional
+        Cluster rule: cluster → level (default: cluster 1 → 1 … ≥ 4 → 4).
+    cluster_names : dict, optional
+        Cluster rule: cluster → name, or ``{'en': …, 'de': …}``, quoted in the reasons.
+    hotspot_field : str, optional
+        Hot-spot rule: ``gi_bin`` or ``lisa_code``.
+    hotspot_q_field : str, optional
+        Hot-spot rule: FDR-adjusted p-value; robustness is 1 − q when no
+        ``<gi|lisa>_robust`` field exists.
+    combination : dict, optional
+        Weighted rule: ``{rule: weight}`` of the other rules.
+    population_field, children_field : str, optional
+        Residents and children per area (summed per level in the diagnostics).
+    min_population : float
+        Areas below this get level 0 (no priority); needs ``population_field``.
+    robustness_field : str, optional
+        A 0..1 (or 0..100 %) field used as robustness (Monte-Carlo class probability,
+        cluster stability).
+    n_runs : int
+        Monte-Carlo runs for the robustness of z-score-based rules (default 200).
+    seed : int
+        Seed of those runs (default 12345).
+    labels : dict, optional
+        Indicator id → readable name for the reasons.
+    top : int
+        Number of drivers named in the reasons (default 3).
+    driver_texts : dict, optional
+        ``{'en': [...], 'de': [...]}`` driver sentences per area (e.g. from
+        ``core.indices.reasons``) instead of the ones built here from the z-scores.
+    """
+
+    # index class rule
+    index_field: str = "index"
+    class_field: Optional[str] = None
+    higher_is_worse: bool = True
+    n_classes: Optional[int] = None
+    # burden count rule
+    z_fields: Optional[list] = None
+    burden_threshold: float = 1.0
+    burden_field: Optional[str] = None
+    # cluster rule
+    cluster_field: Optional[str] = None
+    cluster_levels: Optional[dict] = None
+    cluster_names: Optional[dict] = None
+    # hot-spot rule
+    hotspot_field: Optional[str] = None
+    hotspot_q_field: Optional[str] = None
+    # weighted rule
+    combination: Optional[dict] = None
+    # areas and people
+    population_field: Optional[str] = None
+    children_field: Optional[str] = None
+    min_population: float = 0
+    # robustness
+    robustness_field: Optional[str] = None
+    n_runs: int = 200
+    seed: int = 12345
+    # reasons
+    labels: Optional[dict] = None
+    top: int = 3
+    driver_texts: Optional[dict] = None
+
+
+_OPTION_NAMES = tuple(f.name for f in fields(RankingOptions))
+
+
+def _ranking_options(options, legacy):
+    """The options object; old keyword arguments (accepted for one release) mapped onto it."""
+    if isinstance(options, str):  # the old third positional argument was ``index_field``
+        legacy = {"index_field": options, **legacy}
+        options = None
+    if options is None:
+        options = RankingOptions()
+    elif not isinstance(options, RankingOptions):
+        raise TypeError(f"rank_priorities: options must be a RankingOptions, not {type(options).__name__}")
+    if not legacy:
+        return options
+    unknown = sorted(set(legacy) - set(_OPTION_NAMES))
+    if unknown:
+        raise TypeError(f"rank_priorities() got unexpected keyword argument(s): {', '.join(unknown)}")
+    warnings.warn("rank_priorities: pass the settings as options=RankingOptions(...); the separate "
+                  "keyword arguments are accepted for one more release only.", DeprecationWarning,
+                  stacklevel=3)
+    return replace(options, **legacy)
+
+
+def rank_priorities(frame, rule="index_class", options=None, feedback=None, **legacy):
     """Priority levels 1–4 with reasons and robustness.
 
     Parameters
@@ -192,23 +302,14 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
         One row per area, e.g. the output of ``kommunalmonitor:compositeindex``
         (``z_<indicator>``, ``index``, ``index_class``) joined with cluster / hot-spot columns.
     rule : {'index_class', 'burden_count', 'cluster', 'hotspot', 'weighted'}
-    combination : dict
-        For ``weighted``: ``{rule: weight}`` of the other rules.
-    robustness_field : str, optional
-        A 0..1 (or 0..100 %) field to use as robustness (Monte-Carlo class probability,
-        cluster stability).
-    n_classes : int, optional
-        Number of index classes (default: the largest class present).
-    burden_field : str, optional
-        A ready burden count (e.g. ``burden_count`` of ``kommunalmonitor:multipleburden``)
-        instead of counting z-scores above the threshold.
-    driver_texts : dict, optional
-        ``{'en': [...], 'de': [...]}`` driver sentences per area (e.g. from
-        ``core.indices.reasons``) instead of the ones built here from the z-scores.
-    population_field, children_field : str, optional
-        Residents and children per area (summed per level in the diagnostics).
-    min_population : float
-        Areas below this get level 0 (no priority).
+    options : RankingOptions, optional
+        Fields and settings of the rules, population, robustness and reasons (defaults:
+        ``RankingOptions()``).
+    feedback : core.feedback.Feedback, optional
+        Progress and cancellation.
+    **legacy
+        Deprecated: the settings as separate keyword arguments (the field names of
+        ``RankingOptions``), accepted for one release; they override ``options``.
 
     Returns
     -------
@@ -217,6 +318,16 @@ def rank_priorities(frame, rule="index_class", index_field="index", class_field=
         ``robustness`` (0..1), ``residents``, ``children`` (when given), ``score``; and
         diagnostics with counts, residents and children per level.
     """
+    o = _ranking_options(options, legacy)
+    index_field, class_field, higher_is_worse, n_classes = (o.index_field, o.class_field,
+                                                            o.higher_is_worse, o.n_classes)
+    z_fields, burden_threshold, burden_field = o.z_fields, o.burden_threshold, o.burden_field
+    cluster_field, cluster_levels, cluster_names = o.cluster_field, o.cluster_levels, o.cluster_names
+    hotspot_field, hotspot_q_field, combination = o.hotspot_field, o.hotspot_q_field, o.combination
+    population_field, children_field, min_population = (o.population_field, o.children_field,
+                                                        o.min_population)
+    robustness_field, n_runs, seed = o.robustness_field, o.n_runs, o.seed
+    labels, top, driver_texts = o.labels, o.top, o.driver_texts
     feedback = ensure_feedback(feedback)
     if rule not in RULES:
         raise InputError(tr("Unknown priority rule '{value}'; use one of {values}.",
@@ -436,10 +547,11 @@ def priorities_from_index(frame, indicators=None, spec=None, population=None, ch
                                         labels={k: _label(k, labels, lang) for k in (labels or {})})["reasons"])
                for lang in ("en", "de")}
     n_classes = len(spec.bounds) + 1 if spec.classification == "sd_bands" and spec.bounds else spec.n_classes
-    out, diag = rank_priorities(work, "index_class", class_field="index_class", n_classes=n_classes,
-                                robustness_field="p_base", population_field="_pop" if population else None,
-                                children_field="_kids" if children else None, min_population=min_population,
-                                driver_texts=drivers, feedback=feedback.step(0.8, 1.0))
+    options = RankingOptions(class_field="index_class", n_classes=n_classes, robustness_field="p_base",
+                             population_field="_pop" if population else None,
+                             children_field="_kids" if children else None, min_population=min_population,
+                             driver_texts=drivers)
+    out, diag = rank_priorities(work, "index_class", options, feedback=feedback.step(0.8, 1.0))
     for c in ("index", "index_class") + tuple(f"z_{ind}" for ind in spec.indicators):
         out[c] = work[c].to_numpy()
     diag["robustness_source"] = "index_monte_carlo"

@@ -12,7 +12,7 @@ from ..errors import InputError
 from ..i18n import tr
 from ..indices.catalogue import catalogue_index, catalogue_output, load_catalogue
 from ..indices.composite import composite_index, parse_weights, result_frame
-from ..priorities.ranking import rank_priorities
+from ..priorities.ranking import RankingOptions, rank_priorities
 from ..zonal import zonal_statistics
 
 
@@ -106,12 +106,14 @@ def catalogue_step(data, options, feedback):
 def priorities_step(data, options, feedback):
     """Priority levels 1–4 with reasons in words and robustness (``planningpriorities``)."""
     frame = data["input"]
-    result, diagnostics = rank_priorities(
-        frame, options.get("rule", "index_class"), index_field=options.get("index_field", "index"),
-        class_field=options.get("class_field"), population_field=options.get("population"),
-        children_field=options.get("children"), min_population=float(options.get("min_population", 0)),
+    ranking = RankingOptions(
+        index_field=options.get("index_field", "index"), class_field=options.get("class_field"),
+        population_field=options.get("population"), children_field=options.get("children"),
+        min_population=float(options.get("min_population", 0)),
         robustness_field=options.get("robustness_field"), seed=int(options.get("seed", 12345)),
-        n_classes=options.get("n_classes"), feedback=feedback)
+        n_classes=options.get("n_classes"))
+    result, diagnostics = rank_priorities(frame, options.get("rule", "index_class"), ranking,
+                                          feedback=feedback)
     out = frame.copy()
     for column in ("priority", "priority_label", "reasons_en", "reasons_de", "robustness"):
         out[column] = result[column].to_numpy()

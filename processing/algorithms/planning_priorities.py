@@ -7,7 +7,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
 from ...core.errors import InputError
 from ...core.i18n import get_language, tr
 from ...core.priorities.profiles import parse_labels
-from ...core.priorities.ranking import RULES, rank_priorities
+from ...core.priorities.ranking import RULES, RankingOptions, rank_priorities
 from ...core.priorities.table import decision_table, summary_table, write_decision_table
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..value_parameters import MissingValueCodes
@@ -228,15 +228,15 @@ class PlanningPriorities(MissingValueCodes, KommunalmonitorAlgorithm):
                 if c is not None and c == c:
                     cluster_names[int(c)] = {"en": en, "de": de}
         index_field = field(self.INDEX_FIELD)
-        result, diag = rank_priorities(
-            frame, rule, index_field=index_field or "index", class_field=class_field,
-            burden_field=field(self.BURDEN_FIELD),
-            z_fields=z_fields, burden_threshold=threshold, cluster_field=cluster_field,
-            cluster_names=cluster_names, hotspot_field=hotspot_field, hotspot_q_field=q_field,
+        options = RankingOptions(
+            index_field=index_field or "index", class_field=class_field, n_classes=n_classes,
+            z_fields=z_fields, burden_threshold=threshold, burden_field=field(self.BURDEN_FIELD),
+            cluster_field=cluster_field, cluster_names=cluster_names,
+            hotspot_field=hotspot_field, hotspot_q_field=q_field,
             combination=combination if rule == "weighted" else None,
             population_field=field(self.POPULATION_FIELD), children_field=field(self.CHILDREN_FIELD),
-            min_population=min_population, robustness_field=robustness, seed=seed, labels=labels,
-            n_classes=n_classes, feedback=core_feedback(feedback))
+            min_population=min_population, robustness_field=robustness, seed=seed, labels=labels)
+        result, diag = rank_priorities(frame, rule, options, feedback=core_feedback(feedback))
         lang = "de" if get_language() == "de" else "en"
         out = frame.copy()
         out["priority"] = result["priority"].to_numpy()

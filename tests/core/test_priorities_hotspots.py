@@ -158,6 +158,6 @@ def test_sensitivity_to_the_neighbour_definition():
     assert (out["gi_robust"] < 1).any()
     from kommunalmonitor.core.priorities import ranking as R
 
-    ranked, d = R.rank_priorities(out, "hotspot", hotspot_field="gi_bin")
+    ranked, d = R.rank_priorities(out, "hotspot", R.RankingOptions(hotspot_field="gi_bin"))
     assert d["robustness_source"] == "neighbour_definitions"
     assert np.allclose(ranked["robustness"], out["gi_robust"])

@@ -25,29 +25,31 @@ def areas():
 
 def test_rules_by_hand():
     f = areas()
-    out, _ = R.rank_priorities(f, "index_class", class_field="index_class")
+    out, _ = R.rank_priorities(f, "index_class", R.RankingOptions(class_field="index_class"))
     assert out["priority"].tolist() == [1, 2, 3, 4, 3]
     out, _ = R.rank_priorities(f, "index_class")  # index bands > 1.5, > 1, >= -1
     assert out["priority"].tolist() == [1, 2, 3, 4, 3]
     out, _ = R.rank_priorities(f, "burden_count")  # counts of z >= 1: 3, 2, 0, 0, 1
     assert out["priority"].tolist() == [1, 2, 4, 4, 3]
-    out, _ = R.rank_priorities(f, "hotspot", hotspot_field="gi_bin")
+    out, _ = R.rank_priorities(f, "hotspot", R.RankingOptions(hotspot_field="gi_bin"))
     assert out["priority"].tolist() == [1, 2, 4, 4, 3]
     # weighted mean of (index class, burden): E: (3 + 3)/2 = 3; B: 2; rounding halves up-priority
-    out, _ = R.rank_priorities(f, "weighted", combination={"index_class": 1, "hotspot": 1},
-                               class_field="index_class", hotspot_field="gi_bin")
+    out, _ = R.rank_priorities(f, "weighted",
+                               R.RankingOptions(combination={"index_class": 1, "hotspot": 1},
+                                                class_field="index_class", hotspot_field="gi_bin"))
     assert out["priority"].tolist() == [1, 2, 3, 4, 3]
     out, _ = R.rank_priorities(f.assign(h=[3, 0, 0, 0, 0]), "weighted",
-                               combination={"index_class": 1, "hotspot": 1},
-                               class_field="index_class", hotspot_field="h")
+                               R.RankingOptions(combination={"index_class": 1, "hotspot": 1},
+                                                class_field="index_class", hotspot_field="h"))
     assert out["priority"].tolist()[1] == 3  # (2 + 4)/2 = 3
     assert out["score"].tolist()[4] == 3.5 and out["priority"].tolist()[4] == 3
 
 
 def test_reasons_robustness_and_people():
     f = areas()
-    out, diag = R.rank_priorities(f, "index_class", population_field="EW", children_field="kinder",
-                                  min_population=300, seed=3, n_runs=100)
+    out, diag = R.rank_priorities(f, "index_class",
+                                  R.RankingOptions(population_field="EW", children_field="kinder",
+                                                   min_population=300, seed=3, n_runs=100))
     assert out["priority"].tolist() == [1, 2, 0, 4, 3]
     assert out.loc[0, "reasons_en"].startswith("Priority 1 (highest): index 1.90 SD")
     assert "z_S4" not in out.loc[0, "reasons_en"] and "S4 +2.1 SD above the city average" in out.loc[0, "reasons_en"]
@@ -57,26 +59,30 @@ def test_reasons_robustness_and_people():
     assert out.loc[valid, "robustness"].between(0, 1).all() and out.loc[valid, "robustness"].notna().all()
     assert diag["levels"][1] == {"areas": 1, "residents": 5000.0, "children": 900.0,
                                  "mean_robustness": out.loc[0, "robustness"]}
-    again, _ = R.rank_priorities(f, "index_class", population_field="EW", min_population=300, seed=3, n_runs=100)
+    again, _ = R.rank_priorities(f, "index_class",
+                                 R.RankingOptions(population_field="EW", min_population=300, seed=3,
+                                                  n_runs=100))
     assert np.array_equal(again["robustness"].to_numpy(), out["robustness"].to_numpy(), equal_nan=True)
     # an area far beyond its class bounds is robust, one near a bound is not
     assert out.loc[3, "robustness"] >= out.loc[1, "robustness"]
     given, d = R.rank_priorities(f.assign(p=[95, 60, 99, 80, 70]), "index_class",
-                                 class_field="index_class", robustness_field="p")
+                                 R.RankingOptions(class_field="index_class", robustness_field="p"))
     assert given["robustness"].tolist() == [0.95, 0.6, 0.99, 0.8, 0.7] and d["robustness_source"] == "field"
 
 
 def test_cluster_rule_with_names_and_bad_rules():
     f = areas().assign(cl=[1, 1, 3, 4, 2], stab=[0.9, 0.8, 0.7, 1.0, 0.5])
     names = {1: {"en": "high child poverty", "de": "hohe Kinderarmut"}}
-    out, _ = R.rank_priorities(f, "cluster", cluster_field="cl", cluster_names=names, robustness_field="stab")
+    out, _ = R.rank_priorities(f, "cluster",
+                               R.RankingOptions(cluster_field="cl", cluster_names=names,
+                                                robustness_field="stab"))
     assert out["priority"].tolist() == [1, 1, 3, 4, 2]
     assert "cluster 1 (high child poverty)" in out.loc[0, "reasons_en"]
     assert "(hohe Kinderarmut)" in out.loc[0, "reasons_de"]
     with pytest.raises(InputError, match="Unknown priority rule"):
         R.rank_priorities(f, "magic")
     with pytest.raises(InputError, match="positive weights"):
-        R.rank_priorities(f, "weighted", combination={"index_class": -1})
+        R.rank_priorities(f, "weighted", R.RankingOptions(combination={"index_class": -1}))
     with pytest.raises(InputError, match="no features"):
         R.rank_priorities(f.iloc[:0], "index_class")
     with pytest.raises(InputError, match="z-score fields"):
@@ -85,8 +91,9 @@ def test_cluster_rule_with_names_and_bad_rules():
 
 def test_decision_table_csv_and_xlsx(tmp_path):
     f = areas()
-    out, diag = R.rank_priorities(f, "index_class", class_field="index_class", population_field="EW",
-                                  children_field="kinder", robustness_field=None)
+    out, diag = R.rank_priorities(f, "index_class",
+                                  R.RankingOptions(class_field="index_class", population_field="EW",
+                                                   children_field="kinder", robustness_field=None))
     table = T.decision_table(f, out, id_field="plr", extra_fields={"index": "index", "index_class": "index_class"})
     assert list(table.columns)[:6] == ["Planungsraum", "Priorität", "Priorität (Text)", "Gründe",
                                        "Robustheit (%)", "Einwohner"]
@@ -114,8 +121,9 @@ def test_berlin_mss_status_classes_as_priorities(berlin_dir):
         frame[f"z_{c}"] = (frame[c] - frame[c].mean()) / frame[c].std(ddof=0)
     s = frame[["z_S1", "z_S3", "z_S4"]].sum(axis=1)
     frame["index"] = (s - s.mean()) / s.std(ddof=0)
-    out, diag = R.rank_priorities(frame, "index_class", z_fields=["z_S1", "z_S3", "z_S4"],
-                                  population_field="EW", n_runs=60, seed=2021)
+    out, diag = R.rank_priorities(frame, "index_class",
+                                  R.RankingOptions(z_fields=["z_S1", "z_S3", "z_S4"], population_field="EW",
+                                                   n_runs=60, seed=2021))
     # the MSS status classes reproduced: sehr niedrig (4) -> 1 ... hoch (1) -> 4; 49/46/366/75
     expected = frame["SI_N"].map({4: 1, 3: 2, 2: 3, 1: 4}).to_numpy()
     assert (out["priority"].to_numpy() == expected).all()
@@ -126,14 +134,15 @@ def test_berlin_mss_status_classes_as_priorities(berlin_dir):
 
 def test_missing_values_get_no_priority_with_a_reason():
     f = areas().assign(index_class=[4, 3, None, 1, 2], gi_bin=[3, 2, np.nan, -2, 1])
-    out, _ = R.rank_priorities(f, "index_class", class_field="index_class", n_classes=4)
+    out, _ = R.rank_priorities(f, "index_class", R.RankingOptions(class_field="index_class", n_classes=4))
     assert out["priority"].tolist() == [1, 2, 0, 4, 3]
     assert out.loc[2, "reasons_en"] == "No priority: no value for this rule (missing data)"
     assert np.isnan(out.loc[2, "robustness"])
-    out, _ = R.rank_priorities(f.assign(index_class=[3, 3, 2, 2, 2]), "index_class", class_field="index_class",
-                               n_classes=4)
+    out, _ = R.rank_priorities(f.assign(index_class=[3, 3, 2, 2, 2]), "index_class",
+                               R.RankingOptions(class_field="index_class", n_classes=4))
     assert out["priority"].tolist() == [2, 2, 3, 3, 3]  # class 3 of 4 is level 2 even without class 4
-    out, _ = R.rank_priorities(f.assign(code=["HH", "none", "null", "LL", "HL"]), "hotspot", hotspot_field="code")
+    out, _ = R.rank_priorities(f.assign(code=["HH", "none", "null", "LL", "HL"]), "hotspot",
+                               R.RankingOptions(hotspot_field="code"))
     assert out["priority"].tolist() == [1, 0, 0, 4, 2]
 
 
@@ -161,7 +170,43 @@ def test_priorities_from_the_index_engine_on_berlin(berlin_dir):
 
 def test_ready_burden_count_field():
     f = areas().assign(burden_count=[4, 2, None, 0, 1])
-    out, diag = R.rank_priorities(f, "burden_count", burden_field="burden_count")
+    out, diag = R.rank_priorities(f, "burden_count", R.RankingOptions(burden_field="burden_count"))
     assert out["priority"].tolist() == [1, 2, 0, 4, 3]
     assert out.loc[0, "reasons_en"].startswith("Priority 1 (highest): 4 high burden(s)")
     assert "4 hohe Belastung(en)" in out.loc[0, "reasons_de"]
+
+
+@pytest.mark.parametrize("rule, settings", [
+    ("index_class", {"population_field": "EW", "children_field": "kinder", "min_population": 300,
+                     "seed": 3, "n_runs": 50, "labels": {"S4": "child poverty"}, "top": 2}),
+    ("index_class", {"class_field": "index_class", "n_classes": 4, "higher_is_worse": False}),
+    ("burden_count", {"z_fields": ["z_S1", "z_S4"], "burden_threshold": 0.5, "seed": 7, "n_runs": 30}),
+    ("hotspot", {"hotspot_field": "gi_bin", "hotspot_q_field": "q"}),
+    ("cluster", {"cluster_field": "cl", "cluster_levels": {1: 1, 2: 3, 3: 2}, "robustness_field": "stab",
+                 "cluster_names": {1: {"en": "high child poverty", "de": "hohe Kinderarmut"}}}),
+    ("weighted", {"combination": {"index_class": 2, "burden_count": 1, "hotspot": 1}, "seed": 5,
+                  "n_runs": 40, "hotspot_field": "gi_bin"}),
+])
+def test_old_keywords_and_options_object_give_identical_results(rule, settings):
+    """The keyword arguments of the previous release map onto RankingOptions one to one."""
+    f = areas().assign(cl=[1, 1, 3, 4, 2], stab=[0.9, 0.8, 0.7, 0.95, 0.6], q=[0.01, 0.04, 0.5, 0.9, 0.2])
+    new, new_diag = R.rank_priorities(f, rule, R.RankingOptions(**settings))
+    with pytest.warns(DeprecationWarning, match="RankingOptions"):
+        old, old_diag = R.rank_priorities(f, rule, **settings)
+    pd.testing.assert_frame_equal(new, old)
+    assert new_diag == old_diag
+    assert set(new.columns) >= {"priority", "reasons_en", "reasons_de", "robustness"}
+
+
+def test_old_keywords_override_options_and_unknown_ones_are_refused():
+    f = areas()
+    by_options, _ = R.rank_priorities(f, "index_class", R.RankingOptions(class_field="index_class"))
+    with pytest.warns(DeprecationWarning):
+        mixed, _ = R.rank_priorities(f, "index_class", R.RankingOptions(class_field="nope"),
+                                     class_field="index_class")
+    pd.testing.assert_frame_equal(by_options, mixed)
+    with pytest.warns(DeprecationWarning):  # the old third positional argument: index_field
+        positional, _ = R.rank_priorities(f, "index_class", "index")
+    pd.testing.assert_frame_equal(positional, R.rank_priorities(f, "index_class")[0])
+    with pytest.raises(TypeError, match="class_fields"):
+        R.rank_priorities(f, "index_class", class_fields="index_class")
