@@ -1102,7 +1102,7 @@ def _id_text(series):
     Each distinct value is converted once (ids, periods and area sets repeat a lot).
     """
     series = pd.Series(series)
-    codes, uniques = pd.factorize(series.astype(object))
+    codes, uniques = pd.factorize(series)
     texts = []
     for v in list(uniques):
         if isinstance(v, (float, np.floating)) and float(v).is_integer():
@@ -1117,6 +1117,20 @@ def _id_text(series):
     return pd.Series(lookup[codes], index=series.index, dtype=object)
 
 
+_ID_COLUMNS = ("area_id", "old_id", "new_id", "period", "area_set", "baseline_period", "target_period",
+               "start_period", "end_period", "goal_id", "parent_id", "measure_id")
+
+
+def _text_values(series):
+    """Text column as object values, missing as None (each distinct value handled once)."""
+    series = pd.Series(series)
+    codes, uniques = pd.factorize(series)
+    lookup = np.empty(len(uniques) + 1, dtype=object)
+    lookup[:len(uniques)] = list(uniques)
+    lookup[-1] = None
+    return pd.Series(lookup[codes], index=series.index, dtype=object)
+
+
 def _prepare(frame, table, what):
     """Columns renamed by alias, required columns checked, missing optional ones added."""
     frame = pd.DataFrame(frame).rename(columns=schema.ALIASES.get(table, {}))
@@ -1125,25 +1139,25 @@ def _prepare(frame, table, what):
         raise InputError(tr("The {what} lacks the column(s) {fields}. It needs: {required}.",
                             what=what, fields=", ".join(missing),
                             required=", ".join(schema.REQUIRED[table])))
-    out = pd.DataFrame(index=range(len(frame)))
+    n = len(frame)
+    data = {}
     for c, kind in schema.TABLES[table]:
         if kind == "geometry":
             continue
         if c in frame.columns:
             values = frame[c].reset_index(drop=True)
+        elif kind == "bool":
+            values = pd.Series(np.zeros(n, dtype=bool))
+        elif kind == "real" and c == "estimated_share":
+            values = pd.Series(np.zeros(n, dtype="float64"))
         else:
-            values = pd.Series([None] * len(frame), dtype=object)
-            if kind == "bool":
-                values = pd.Series(False, index=range(len(frame)))
-            elif kind == "real" and c == "estimated_share":
-                values = pd.Series(0.0, index=range(len(frame)))
+            values = pd.Series(np.full(n, None, dtype=object), dtype=object)
         if kind == "text":
-            values = _id_text(values) if c in ("area_id", "old_id", "new_id", "period", "area_set",
-                                                "baseline_period", "target_period", "start_period",
-                                                "end_period", "goal_id", "parent_id",
-                                                "measure_id") else \
-                values.astype(object).where(values.notna(), None)
-        elif kind in ("real", "integer"):
+            values = _id_text(values) if c in _ID_COLUMNS else _text_values(values)
+            # object, not pandas' string dtype: the values go to the database as Python str
+            data[c] = pd.Series(values.to_numpy(dtype=object), dtype=object)
+            continue
+        if kind in ("real", "integer"):
             converted = pd.to_numeric(values, errors="coerce")
             bad = converted.isna() & values.notna()
             if bad.any():
@@ -1152,7 +1166,8 @@ def _prepare(frame, table, what):
             values = converted.astype("float64")
         elif kind == "bool":
             values = values.fillna(False).astype(bool)
-        out[c] = values.to_numpy()
+        data[c] = pd.Series(values.to_numpy())
+    out = pd.DataFrame(data, index=range(n))
     for c in schema.REQUIRED[table]:
         if c in out.columns and out[c].isna().any() and c != "value":
             raise InputError(tr("Column '{field}' of the {what} has empty values in {count} "
