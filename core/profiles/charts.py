@@ -133,7 +133,7 @@ def geometry_rings(geom, tolerance=0.0):
     if geom is None or geom.is_empty:
         return []
     if tolerance:
-        simple = geom.simplify(tolerance, preserve_topology=True)
+        simple = geom.simplify(tolerance, preserve_topology=False)  # fast; only drawn
         geom = simple if not simple.is_empty else geom
     rings = []
     for part in (list(geom.geoms) if hasattr(geom, "geoms") else [geom]):

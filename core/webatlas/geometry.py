@@ -42,7 +42,9 @@ class SvgFrame:
             return ""
         tolerance = self.unit if tolerance is None else tolerance
         if tolerance > 0:
-            simple = geom.simplify(tolerance, preserve_topology=True)
+            # plain Douglas-Peucker: several times faster than the topology-preserving variant
+            # (most of the atlas's time); a self-touching outline is harmless when drawn
+            simple = geom.simplify(tolerance, preserve_topology=False)
             geom = simple if not simple.is_empty else geom
         parts = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
         out = []
