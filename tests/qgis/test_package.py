@@ -235,7 +235,8 @@ def test_installed_zip_loads_on_the_desktop_and_unloads(installed, tmp_path):
     assert result["provider"] and not result["errors"]
     expected = {f"kommunalmonitor:{a}" for a in _algorithm_ids(plugins / "kommunalmonitor")}
     assert expected <= set(result["algorithms"])
-    assert len(result["menus"]) == 1 and result["menus"][0][0] == "&Kommunalmonitor"
+    # the planning-cycle dock, the sample municipality, the help in German and English
+    assert len(result["menus"]) == 4 and {menu for menu, _ in result["menus"]} == {"&Kommunalmonitor"}
     assert result["unloaded"] and not result["provider_after"] and result["menus_after"] == []
 
 
