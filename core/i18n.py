@@ -121,7 +121,10 @@ class _GermanNumber:
         return _swap_separators(format(self.value, spec))
 
     def __str__(self):
-        return _swap_separators(str(self.value.item() if hasattr(self.value, "item") else self.value))
+        value = self.value.item() if hasattr(self.value, "item") else self.value
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+            value = int(value)  # a whole count stored as float reads 5000, not 5000,0
+        return _swap_separators(str(value))
 
     __repr__ = __str__
 
