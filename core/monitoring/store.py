@@ -405,23 +405,39 @@ def _rows(frame, cols):
 
 
 def _copy_csv(frame, cols, buffer):
-    """Write ``frame`` as CSV for ``COPY ... (FORMAT csv)`` (empty unquoted field = NULL).
+    """Write ``frame`` as CSV for ``COPY ... (FORMAT csv)``: empty unquoted field = NULL.
 
-    pandas writes the whole table in C; floats keep their shortest round-trip form, and
-    whole-number columns are written without '.0' (so they also fit integer columns).
+    Built column by column (numbers formatted by numpy, each distinct text quoted once) and
+    joined row by row; faster than ``DataFrame.to_csv`` for the few, repetitive columns of
+    a load, and an empty text stays an empty text (quoted) rather than becoming NULL.
+    Floats keep their shortest round-trip form; whole numbers are written without '.0'.
     """
-    out = {}
+    parts = []
     for c in cols:
         s = frame[c]
-        if pd.api.types.is_float_dtype(s.dtype) and not pd.api.types.is_extension_array_dtype(s.dtype):
+        if pd.api.types.is_bool_dtype(s.dtype) and not pd.api.types.is_extension_array_dtype(s.dtype):
+            text = np.where(s.to_numpy(dtype=bool), "t", "f").astype(object)
+        elif pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
             values = s.to_numpy(dtype="float64")
-            finite = values[~np.isnan(values)]
-            if len(finite) == 0 or (np.all(np.abs(finite) < 2 ** 53) and np.all(finite == np.round(finite))):
-                s = pd.Series(values, index=s.index).astype("Int64")
-        elif pd.api.types.is_bool_dtype(s.dtype):
-            s = pd.Series(np.where(s.to_numpy(dtype=bool), "t", "f"), index=s.index)
-        out[c] = s
-    pd.DataFrame(out).to_csv(buffer, index=False, header=False, na_rep="", lineterminator="\n")
+            missing = np.isnan(values)
+            finite = values[~missing]
+            text = np.full(len(values), "", dtype=object)
+            if len(finite) and np.all(np.abs(finite) < 2 ** 53) and np.all(finite == np.round(finite)):
+                text[~missing] = finite.astype("int64").astype(str).astype(object)
+            else:
+                text[~missing] = [repr(v) for v in finite.tolist()]
+        else:
+            codes, uniques = pd.factorize(s)
+            lookup = np.empty(len(uniques) + 1, dtype=object)
+            lookup[:len(uniques)] = ['"' + str(_python(v)).replace('"', '""') + '"'
+                                     if (v == "" or any(ch in str(v) for ch in ',"\n\r')) else str(_python(v))
+                                     for v in list(uniques)]
+            lookup[-1] = ""  # missing: NULL
+            text = lookup[codes]
+        parts.append(text)
+    if len(frame):
+        buffer.write("\n".join(map(",".join, zip(*parts))))
+        buffer.write("\n")
 
 
 def _srid_of(crs):
