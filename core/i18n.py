@@ -118,6 +118,8 @@ class _GermanNumber:
         self.value = value
 
     def __format__(self, spec):
+        if not spec:
+            return str(self)
         return _swap_separators(format(self.value, spec))
 
     def __str__(self):
