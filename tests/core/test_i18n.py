@@ -62,3 +62,12 @@ def test_language_switch_and_number_format():
     assert i18n.normalise_language("en_GB") == "en"
     assert i18n.normalise_language(None) == "de"
     assert i18n.normalise_language("fr_FR") == "de"
+
+
+def test_numbers_in_german_messages_use_decimal_comma_and_thousands_dot():
+    import numpy as np
+
+    text = "{share:.1f} % of {total:,} residents; ratio {ratio}; {count} areas; code {code!r}; {flag}"
+    values = dict(share=12.345, total=1234567, ratio=np.float64(0.25), count=5000.0, code=-9999.5, flag=True)
+    assert i18n.tr(text, lang="de", **values) == "12,3 % of 1.234.567 residents; ratio 0,25; 5000 areas; code -9999,5; True"
+    assert i18n.tr(text, lang="en", **values) == "12.3 % of 1,234,567 residents; ratio 0.25; 5000.0 areas; code -9999.5; True"
