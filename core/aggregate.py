@@ -222,7 +222,7 @@ def assign_blocks(blocks, areas, area_id_field, blocks_name=None, areas_name=Non
                          "overlap_share": share}, index=blocks.index)
 
 
-def _warn_odd_rate(spec, num, den, area_keys, feedback):
+def warn_odd_rate(spec, num, den, area_keys, feedback):
     """Warn about a rate whose numerator exceeds its denominator (swapped fields?) or whose
     denominator is 0 (the rate stays NULL there)."""
     with np.errstate(invalid="ignore"):
@@ -336,7 +336,7 @@ def aggregate_to_areas(blocks, areas, area_id_field, count_fields=(), rates=None
         out[spec.name] = rates_module.rate(num, den, per=spec.per)
         out[spec.name + "_base"] = _as_count(den, *[blocks[f] for f in spec.denominator])
         out[spec.name + "_small"] = rates_module.small_base(den, min_base)
-        _warn_odd_rate(spec, num, den, area_keys, feedback)
+        warn_odd_rate(spec, num, den, area_keys, feedback)
     feedback.progress(1.0)
 
     methods = assignment["method"]

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import sparse
 
 from .. import validate
+from ..aggregate import warn_odd_rate
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..geometry_arrays import bounds_and_areas
@@ -129,6 +130,7 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
         validate.require_unique(targets, target_id, target_name)
     count_fields = list(dict.fromkeys(extensive + [f for r in rates for f in (r.numerator, r.denominator)]))
     values = {f: validate.numeric_field(sources, f, source_name).to_numpy() for f in count_fields}
+    validate.warn_duplicate_features(sources, source_name, feedback)  # a copy is split twice
     for field in extensive:
         kind = rate_like(values[field])
         if kind:  # split by area share, a rate becomes a meaningless small number
@@ -235,6 +237,10 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
     for spec in rates:
         set_rate_columns(out, spec.name, results[spec.numerator], results[spec.denominator],
                          per=spec.per, min_base=spec.min_base)
+        warn_odd_rate(spec, np.asarray(results[spec.numerator], dtype="float64"),
+                      np.asarray(results[spec.denominator], dtype="float64"),
+                      (targets[target_id] if target_id is not None else targets.index).to_numpy(dtype=object),
+                      feedback)
     if base_field is not None:
         out["small_base"] = small_base(results[base_field], min_base)
     rows_with_overlap = np.diff(A.indptr) > 0

@@ -101,7 +101,8 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
     out["n_points"] = np.bincount(area_of[inside], minlength=n_a).astype("int64")
     for field, values in capacities.items():
         known = np.isfinite(values)
-        total = np.bincount(area_of[inside & known], weights=values[inside & known], minlength=n_a)
+        total = np.bincount(area_of[inside & known], weights=values[inside & known],
+                            minlength=n_a).astype("float64")  # int64 when no point is inside
         n_missing = np.bincount(area_of[inside & ~known], minlength=n_a)
         n_known = np.bincount(area_of[inside & known], minlength=n_a)
         total[(n_known == 0) & (n_missing > 0)] = np.nan  # only NULL capacities: unknown, not 0
