@@ -2,7 +2,7 @@
 import os
 
 from qgis.core import (QgsProcessing, QgsProcessingAlgorithm, QgsProcessingException,
-                       QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
+                       QgsProcessingOutputHtml, QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
                        QgsProcessingParameterExtent, QgsProcessingParameterField,
                        QgsProcessingParameterFileDestination, QgsProcessingParameterString,
                        QgsProcessingParameterVectorLayer, QgsProject)
@@ -47,6 +47,7 @@ class CouncilMap(KommunalmonitorAlgorithm):
     EXTENT = "EXTENT"
     ADD_LAYOUT = "ADD_LAYOUT"
     OUTPUT = "OUTPUT"
+    PDF_RESULT = "PDF_RESULT"
 
     LANGUAGES = ("auto", "de", "en")
     EXTENT_MODES = ("all", "main", "given")
@@ -115,6 +116,9 @@ class CouncilMap(KommunalmonitorAlgorithm):
             defaultValue=False))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Council map (PDF)"), self.tr("PDF files (*.pdf)")))
+        # QGIS's Results Viewer lists 'HTML' outputs with a link and opens them on a double click
+        # (with the system's viewer, so a PDF opens as a PDF): the council map is one click away
+        self.addOutput(QgsProcessingOutputHtml(self.PDF_RESULT, self.tr("Council map (PDF), to open")))
 
     def check_parameters(self, parameters, context):
         """Refuse a class field without any value: the map would show every area as 'not rated'."""
@@ -194,7 +198,7 @@ class CouncilMap(KommunalmonitorAlgorithm):
         final = self.final_path(os.path.abspath(output)) if hasattr(self, "final_path") else os.path.abspath(output)
         feedback.pushInfo(self.tr("Council map written to {path}", path=final))
         feedback.pushInfo(QUrl.fromLocalFile(final).toString())  # the log shows it as a link to open
-        return {self.OUTPUT: output}
+        return {self.OUTPUT: output, self.PDF_RESULT: output}
 
     def _default_title(self, class_field, place, year, lang):
         """'Planungsschwerpunkte Musterstadt 2022' for a priorities map, the social index title else."""

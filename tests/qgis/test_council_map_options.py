@@ -53,6 +53,7 @@ def test_island_in_an_inset_layout_added_legend_title_and_link(run_alg, island_c
             "INPUT": island_city, "CLASS_FIELD": "priority", "LABEL_FIELD": "name", "LANGUAGE": 2,
             "ADD_LAYOUT": True, "OUTPUT": pdf})
     assert os.path.getsize(results["OUTPUT"]) > 10_000
+    assert results["PDF_RESULT"] == results["OUTPUT"]  # listed in the Results Viewer, opens on a click
     assert "file://" + os.path.abspath(pdf) in log and "inset" in log
     layouts = project.layoutManager().printLayouts()
     assert len(layouts) == 1
