@@ -400,3 +400,27 @@ def test_postgis_copy_keeps_texts_nulls_and_floats_exactly(dsn):
         conn.autocommit = True
         conn.cursor().execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         conn.close()
+
+
+def test_database_by_the_name_of_a_saved_qgis_connection(run_alg, dsn):
+    import psycopg2
+    from qgis.core import QgsProcessingException, QgsProviderRegistry
+
+    metadata = QgsProviderRegistry.instance().providerMetadata("postgres")
+    name = "Monitoring " + uuid.uuid4().hex[:6]
+    metadata.saveConnection(metadata.createConnection(dsn, {"saveUsername": True}), name)
+    schema = "saved_" + uuid.uuid4().hex[:10]
+    params = _long_parameters(_table(_long(), "Beobachtungen"), _layer(_squares(), "PLR"), None)
+    params.pop("STORE")
+    params.update({"DATABASE": name, "DB_SCHEMA": schema})
+    try:
+        assert run_alg("kommunalmonitor:monitoringstore", params)["INSERTED"] == len(_long())
+        params["DATABASE"] = "no such connection"
+        with pytest.raises(QgsProcessingException, match="no such connection.*" + name):
+            run_alg("kommunalmonitor:monitoringstore", params)
+    finally:
+        metadata.deleteConnection(name)
+        conn = psycopg2.connect(dsn)
+        conn.autocommit = True
+        conn.cursor().execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.close()
