@@ -198,7 +198,7 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
             chosen = self._field(parameters, name, context)
             field = chosen or default
             if field not in frame.columns:
-                if optional and not chosen:
+                if optional and chosen in (None, default):  # the default name, absent: not used
                     continue
                 raise InputError(self.tr("Table '{layer}' has no field '{field}'. Choose the field holding "
                                          "'{role}' (fields: {fields}).", layer=layer, field=field, role=column,
@@ -211,6 +211,9 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
         for flag in ("suppressed", "small_base", "estimated", "rebased_method", "estimated_share"):
             if flag in frame.columns:
                 out[flag] = frame[flag].to_numpy()
+        if "suppressed" not in frame.columns and "status" in frame.columns:
+            # the time series of 'Import statistics table': status 'suppressed' = secret value
+            out["suppressed"] = (frame["status"].astype(object) == "suppressed").to_numpy()
         if "indicator" not in out.columns:
             if not indicator:
                 raise InputError(self.tr("Table '{layer}' has no indicator field: choose it, or give the "

@@ -167,7 +167,7 @@ class RebaseSeriesAlgorithm(KommunalmonitorAlgorithm):
             chosen = self._field(parameters, name, context)
             field = chosen or default
             if field not in frame.columns:
-                if optional and not chosen:
+                if optional and chosen in (None, default):  # the default name, absent: not used
                     continue
                 raise InputError(self.tr("Table '{layer}' has no field '{field}'. Choose the field holding "
                                          "'{role}' (fields: {fields}).", layer=layer, field=field, role=default,

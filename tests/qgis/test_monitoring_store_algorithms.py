@@ -155,6 +155,24 @@ def test_wide_and_one_period_layouts(run_alg, tmp_path):
         assert len(opened.areas(AREA_SET)) == 4  # loading observations alone kept the areas
 
 
+def test_series_of_the_statistics_import_keeps_suppressed_values(run_alg, tmp_path):
+    """The long series written by 'Import statistics table' (key, indicator, period, value, status)."""
+    from kommunalmonitor.core.monitoring.store import MonitoringStore
+
+    series = pd.DataFrame({"PLR_ID": ["P1", "P2", "P1", "P2"], "indicator": ["EW"] * 4,
+                           "period": ["2020-H2", "2020-H2", "2021-H1", "2021-H1"],
+                           "value": [120.0, np.nan, 125.0, 7.0], "status": [None, "suppressed", None, None]})
+    store = str(tmp_path / "import.gpkg")
+    res = run_alg("kommunalmonitor:monitoringstore", {
+        "INPUT": _table(series, "Zeitreihe"), "LAYOUT": 0, "AREA_FIELD": "PLR_ID", "AREA_SET": AREA_SET,
+        "AREAS": _layer(_squares(), "PLR"), "AREAS_ID": "plr", "STORE": store})
+    assert res["INSERTED"] == 4
+    with MonitoringStore.geopackage(store) as opened:
+        rows = opened.observations(area_set=AREA_SET).set_index(["area_id", "period"])
+    assert rows.loc[("P2", "2020-H2"), "suppressed"] and np.isnan(rows.loc[("P2", "2020-H2"), "value"])
+    assert not rows.loc[("P1", "2020-H2"), "suppressed"]
+
+
 def test_unknown_area_id_and_missing_store_are_refused(run_alg, tmp_path):
     from qgis.core import QgsProcessingException
 
