@@ -19,6 +19,7 @@ import yaml
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import get_language, normalise_language, tr
+from ..yaml_lines import node_to_python
 from ..validate import layer_name, numeric_field
 
 DOMAINS = ("Arbeit", "Wohnen", "Integration", "Soziales", "Bildung", "Kultur", "Umwelt", "Gesundheit")
@@ -104,21 +105,6 @@ class Catalogue:
         return self.lines.get(tuple(path), 0)
 
 
-def _node_to_python(node, path, lines):
-    """Convert a composed YAML node into Python objects, recording the line of every path."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out = {}
-        for key_node, value_node in node.value:
-            key = key_node.value
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            out[key] = _node_to_python(value_node, path + (key,), lines)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_node_to_python(item, path + (i,), lines) for i, item in enumerate(node.value)]
-    return yaml.SafeLoader(" ").construct_object(node) if node.tag != "tag:yaml.org,2002:str" else node.value
-
-
 def _error(source, line, message):
     """InputError prefixed with file and line (``message`` already translated)."""
     return InputError(tr("Catalogue '{file}', line {line}: ", file=source, line=line) + message)
@@ -185,7 +171,7 @@ def load_catalogue(path_or_text, name=None):
     if node is None or not isinstance(node, yaml.MappingNode):
         raise _error(source, 1, tr("the file must be a mapping with 'id', 'name' and 'indicators'."))
     lines = {}
-    data = _node_to_python(node, (), lines)
+    data = node_to_python(node, (), lines)
     return _check(data, lines, source)
 
 
