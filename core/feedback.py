@@ -64,6 +64,28 @@ class Feedback:
         return child
 
 
+class KeptFeedback(Feedback):
+    """A ``Feedback`` that keeps every message (``infos``, ``warnings``), sub-steps' included.
+
+    For scripts and tests; the callbacks, if given, still receive each message.
+    """
+
+    def __init__(self, on_progress=None, on_info=None, is_cancelled=None, on_warning=None):
+        self.infos, self.warnings = [], []
+
+        def keep_info(text):
+            self.infos.append(text)
+            if on_info is not None:
+                on_info(text)
+
+        def keep_warning(text):
+            self.warnings.append(text)
+            if on_warning is not None:
+                on_warning(text)
+
+        super().__init__(on_progress, keep_info, is_cancelled, keep_warning)
+
+
 def ensure_feedback(feedback):
     """Return ``feedback`` or a silent ``Feedback`` when None."""
     return feedback if feedback is not None else Feedback()

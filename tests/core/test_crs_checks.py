@@ -9,21 +9,10 @@ from shapely.geometry import box
 
 from kommunalmonitor.core import crs_checks, i18n, validate
 from kommunalmonitor.core.errors import InputError
-from kommunalmonitor.core.feedback import Feedback
+from kommunalmonitor.core.feedback import KeptFeedback
 
 
-class Log(Feedback):
-    """Feedback that keeps the messages."""
-
-    def __init__(self):
-        super().__init__()
-        self.infos, self.warnings = [], []
-
-    def info(self, text):
-        self.infos.append(text)
-
-    def warning(self, text):
-        self.warnings.append(text)
+Log = KeptFeedback  # keeps infos and warnings
 
 
 def _square(lon, lat, crs, size=2000.0, name="Stadtteile Köln"):

@@ -72,3 +72,15 @@ def test_a_broken_translation_falls_back_to_english(monkeypatch):
     monkeypatch.setitem(i18n._catalogues, "de", german)
     assert i18n.tr(text, lang="de", layer="Blöcke") == "Layer 'Blöcke' has no geometries."
     assert i18n.tr("Unknown text {x}", lang="de", x=1) == "Unknown text 1"  # untranslated: English
+
+
+def test_kept_feedback_keeps_messages_of_sub_steps_too():
+    from kommunalmonitor.core.feedback import KeptFeedback
+
+    seen = []
+    feedback = KeptFeedback(on_warning=seen.append)
+    feedback.info("a")
+    child = feedback.step(0.5, 1.0)
+    child.info("b")
+    child.warning("c")
+    assert feedback.infos == ["a", "b"] and feedback.warnings == ["c"] and seen == ["c"]

@@ -10,7 +10,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from kommunalmonitor.core import i18n
 from kommunalmonitor.core.aggregate import aggregate_to_areas
-from kommunalmonitor.core.feedback import Feedback
+from kommunalmonitor.core.feedback import KeptFeedback
 from kommunalmonitor.core.geometry_repair import make_valid_polygonal, repair_geometries
 from kommunalmonitor.core.overlay.accessibility import accessibility
 from kommunalmonitor.core.overlay.grid import grid_to_areas
@@ -26,18 +26,7 @@ BOWTIE = Polygon([(0, 0), (10, 10), (10, 0), (0, 20), (0, 0)])
 LEFT, RIGHT, WHOLE = 200 / 3, 50 / 3, 250 / 3
 
 
-class Log(Feedback):
-    """Feedback that keeps the messages."""
-
-    def __init__(self):
-        super().__init__()
-        self.infos, self.warnings = [], []
-
-    def info(self, text):
-        self.infos.append(text)
-
-    def warning(self, text):
-        self.warnings.append(text)
+Log = KeptFeedback  # keeps infos and warnings
 
 
 def _areas(geoms, ids, name="Planungsräume", **fields):

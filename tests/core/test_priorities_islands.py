@@ -8,24 +8,13 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from kommunalmonitor.core.feedback import Feedback
+from kommunalmonitor.core.feedback import KeptFeedback
 from kommunalmonitor.core.priorities import clustering as C
 from kommunalmonitor.core.priorities import weights as W
 from kommunalmonitor.core.priorities.hotspots import hot_spots
 
 
-class Log(Feedback):
-    """Feedback that keeps the messages."""
-
-    def __init__(self):
-        super().__init__()
-        self.infos, self.warnings = [], []
-
-    def info(self, text):
-        self.infos.append(text)
-
-    def warning(self, text):
-        self.warnings.append(text)
+Log = KeptFeedback  # keeps infos and warnings
 
 
 def _town_with_island(values=None, gap=88_000.0):
