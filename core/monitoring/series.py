@@ -18,6 +18,7 @@ import pandas as pd
 from ..errors import InputError
 from ..i18n import tr
 from ..validate import layer_name
+from ..values import format_value
 
 AREA, PERIOD, INDICATOR, VALUE = "area_id", "period", "indicator", "value"
 NUMERATOR, DENOMINATOR = "numerator", "denominator"
@@ -75,7 +76,7 @@ def check_observations(frame, name=None):
                             layer=layer_name(frame, name), area=row[AREA], indicator=row[INDICATOR],
                             period=row[PERIOD]))
     if NUMERATOR in out.columns and DENOMINATOR in out.columns:
-        out = _recompute_values(out)
+        out = _recompute_values(out, layer_name(frame, name))
     out.attrs["layer_name"] = layer_name(frame, name)
     return out
 
@@ -102,7 +103,32 @@ def infer_scale(numerator, denominator, value):
     return ratio
 
 
-def _recompute_values(out):
+def _check_values_match_counts(sub, indicator, label):
+    """Refuse when the value column and numerator/denominator describe different things
+    (one period in shares 0..1 and another in percent, or counts that do not fit the
+    values): recomputing the values with one median factor would give wrong numbers."""
+    num, den, val = (sub[c].to_numpy(dtype="float64") for c in (NUMERATOR, DENOMINATOR, VALUE))
+    ok = np.isfinite(num) & np.isfinite(den) & np.isfinite(val) & (den > 0) & (num > 0) & (val > 0)
+    if ok.sum() < 2:
+        return
+    ratio = val[ok] / (num[ok] / den[ok])
+    low, high = np.percentile(ratio, [10, 90])
+    if high <= 1.5 * low:  # rounding of published values stays far below a factor 1.5
+        return
+    i = int(np.argmax(np.abs(np.log(ratio / np.median(ratio)))))
+    row = sub.iloc[np.flatnonzero(ok)[i]]
+    raise InputError(tr("Table '{layer}', indicator '{indicator}': the values do not match numerator / "
+                        "denominator by one factor (e.g. area {area}, period {period}: value {value}, "
+                        "numerator {num}, denominator {den}; the factor value / (numerator / denominator) "
+                        "ranges from {low} to {high} across the rows). Check whether one period is in shares (0..1) and "
+                        "another in percent, or whether numerator and denominator are the right fields.",
+                        layer=label or "?", indicator=indicator, area=row[AREA], period=row[PERIOD],
+                        value=format_value(round(float(row[VALUE]), 4)), num=format_value(row[NUMERATOR]),
+                        den=format_value(row[DENOMINATOR]), low=format_value(round(float(ratio.min()), 2)),
+                        high=format_value(round(float(ratio.max()), 2))))
+
+
+def _recompute_values(out, label=None):
     """Per indicator: value = per * numerator / denominator where both counts exist."""
     out = out.copy()
     out["per"] = np.nan
@@ -112,6 +138,7 @@ def _recompute_values(out):
         has = np.isfinite(num) & np.isfinite(den)
         if not has.any():
             continue
+        _check_values_match_counts(sub, indicator, label)
         per = infer_scale(num, den, sub[VALUE].to_numpy())
         values = sub[VALUE].to_numpy().copy()
         ok = has & (den > 0)
