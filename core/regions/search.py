@@ -28,7 +28,8 @@ from .engine import SplitFailure, best_cut, split_part
 class SearchOptions:
     """How hard to look for a feasible division before a part is declared impossible."""
 
-    n_starts: int = 4          # tree-bisection restarts, and as many relaxed starts with repair
+    n_starts: int = 4          # tree-bisection restarts
+    repair_starts: int = None  # relaxed starts with repair (default: 4 × n_starts, n_starts in huge parts)
     tries: int = 12            # random spanning trees per piece within one bisection
     repair_steps: int = 4000   # tabu moves per relaxed start (scaled down for huge parts)
     exact_units: int = 16      # parts up to this size get the exhaustive search
@@ -102,7 +103,10 @@ def divide_part(pop, edges, base, k, lo, hi, rng, options=None, feedback=None):
             pass
     neighbours = _neighbour_lists(m, edges)
     steps = options.repair_steps if m <= 5000 else max(500, options.repair_steps * 5000 // m)
-    for start in range(max(1, options.n_starts)):
+    repair_starts = options.repair_starts
+    if repair_starts is None:  # a failed start costs little in a part of a few hundred units
+        repair_starts = 4 * options.n_starts if m <= 2000 else options.n_starts
+    for start in range(max(1, repair_starts)):
         if feedback is not None:
             feedback.check()
         relaxed = relaxed_bisection(nodes, k, edges, base, pop, lo, hi, rng)

@@ -172,3 +172,18 @@ def test_objective_presets_trade_homogeneity_for_compact_even_areas(plr_mss):
     assert homogeneous[0] > official[0] + 0.05
     assert official[1] > homogeneous[1] + 0.02
     assert official[2] < homogeneous[2] - 1.0
+
+
+def test_tight_nested_request_succeeds_for_other_neighbour_rules_and_seeds(plr_mss):
+    """±15 % with queen contiguity and seed 1 once found no division of district 04 after four
+    repair starts; the repair now gets four times as many starts in small parts."""
+    pop = plr_mss["EW"].to_numpy()
+    mean = pop.sum() / 143
+    builder = PlanningAreaBuilder(n_areas=143, min_population=0.85 * mean, max_population=1.15 * mean,
+                                  contiguity="queen", homogeneity_weight=1.0, compactness_weight=1.0,
+                                  random_state=1)
+    builder.fit(plr_mss, "EW", ["S1", "S3", "S4"], nest_field="bez", id_field="PLR_ID")
+    graph = builder.graph_
+    assert len(np.unique(builder.labels_)) == 143
+    assert check_partition(graph.n, graph.edges, builder.labels_, pop, 0.85 * mean, 1.15 * mean,
+                           parent=plr_mss["bez"].to_numpy()) == []
