@@ -31,6 +31,8 @@ import pandas as pd
 
 from ..errors import InputError
 from ..i18n import get_language, normalise_language, tr
+from ..validate import layer_name
+from ..values import to_numbers
 from .change import ChangeOptions, change_between, desired_direction
 from .series import (AREA, DENOMINATOR, NUMERATOR, PERIOD, VALUE, for_indicator, has_counts,
                      match_period, period_years, scale_of, sorted_periods)
@@ -197,6 +199,10 @@ def target_status(obs, goals, options=None, priority_levels=None, lang=None, fee
     missing = [c for c in GOAL_COLUMNS if c not in goals.columns]
     if missing:
         raise InputError(tr("The goals table lacks the column(s) {fields}.", fields=", ".join(missing)))
+    goals = goals.copy()
+    for column in ("target_value", "baseline_value"):  # '6,5' from a German CSV is 6.5, not a traceback
+        if column in goals.columns:
+            goals[column] = to_numbers(goals[column], column, layer_name(goals))[0]
     targets = goals[goals["level"].astype(str) == "target"] if "level" in goals.columns else goals
     targets = targets[targets["indicator"].notna()]
     if len(targets) == 0:
