@@ -223,11 +223,14 @@ def build_crosswalk(old_areas, new_areas, old_id, new_id, options=None, feedback
         sums = np.bincount(ia, weights=share, minlength=len(o_ids))
         share = np.divide(share, sums[ia], out=np.zeros(len(ia)), where=sums[ia] > 0)
     feedback.progress(1.0)
-    out = pd.DataFrame({"old_id": o_ids[ia], "new_id": n_ids[ib], "share": share, "weight": weight,
-                        "method": method, "unchanged": unchanged, "exact": unchanged | contained})
     # zero shares are dropped, except where a new area gets nothing at all (it stays, with 0)
-    positive = out.loc[out["share"] > 0, "new_id"]
-    out = out[(out["share"] > 0) | ~out["new_id"].isin(positive)]
+    gets = np.zeros(len(n_ids), dtype=bool)
+    gets[ib[share > 0]] = True
+    keep = (share > 0) | ~gets[ib]
+    exact = unchanged | contained
+    out = pd.DataFrame({"old_id": o_ids[ia[keep]], "new_id": n_ids[ib[keep]], "share": share[keep],
+                        "weight": weight[keep], "method": method[keep], "unchanged": unchanged[keep],
+                        "exact": exact[keep]})
     out = out.sort_values(["old_id", "new_id"], kind="stable").reset_index(drop=True)
     return out
 
