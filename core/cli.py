@@ -103,7 +103,7 @@ def main(argv=None):
     if args.lang:
         set_language(args.lang)
     if args.version:
-        from .workflow.runner import plugin_version
+        from .version import plugin_version
 
         print(f"kommunalmonitor {plugin_version()}")
         return 0

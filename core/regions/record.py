@@ -2,36 +2,14 @@
 import datetime
 import hashlib
 import json
-import os
-import platform
 
 import numpy as np
 
-_PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def plugin_version():
-    """Version from metadata.txt (or '?')."""
-    try:
-        with open(os.path.join(_PLUGIN_DIR, "metadata.txt"), encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("version="):
-                    return line.split("=", 1)[1].strip()
-    except OSError:
-        pass
-    return "?"
-
+from ..version import library_versions as _library_versions
 
 def library_versions():
     """Versions of the libraries the result depends on."""
-    out = {"python": platform.python_version(), "kommunalmonitor": plugin_version()}
-    for name in ("numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj"):
-        try:
-            module = __import__(name)
-            out[name] = getattr(module, "__version__", "?")
-        except ImportError:
-            out[name] = None
-    return out
+    return _library_versions(("numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj"))
 
 
 def fingerprint(frame, columns=()):

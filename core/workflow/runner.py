@@ -1,14 +1,13 @@
 """Run a checked workflow: read inputs, run the steps in order, write outputs, keep a run record."""
 import json
 import os
-import platform
-import sys
 import time
 from dataclasses import dataclass, field
 
 from ..errors import KommunalmonitorError
 from ..feedback import ensure_feedback
 from ..i18n import language, tr
+from ..version import library_versions
 from .files import fingerprint, read_input, write_outputs
 from .config import Workflow  # noqa: F401 - for the type hints
 from .steps import STEPS
@@ -26,34 +25,7 @@ class WorkflowResult:
 
 def versions():
     """Versions of Python, the engine's libraries and Kommunalmonitor (for the run record)."""
-    found = {"python": platform.python_version(), "kommunalmonitor": plugin_version()}
-    for module in ("numpy", "pandas", "geopandas", "shapely", "pyproj", "rasterio", "scipy", "sklearn"):
-        imported = sys.modules.get(module)
-        if imported is None:
-            try:
-                imported = __import__(module)
-            except ImportError:
-                continue
-        found[module] = getattr(imported, "__version__", "?")
-    return found
-
-
-def plugin_version():
-    """The version in metadata.txt (the plugin and the package share it)."""
-    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    try:
-        with open(os.path.join(here, "metadata.txt"), encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("version="):
-                    return line.split("=", 1)[1].strip()
-    except OSError:
-        pass
-    try:
-        from importlib.metadata import version
-
-        return version("kommunalmonitor")
-    except Exception:  # noqa: BLE001 - installed without metadata
-        return "?"
+    return {k: v for k, v in library_versions().items() if v is not None}
 
 
 def run_workflow(workflow: "Workflow", feedback=None, record_path: "str | None" = None,
