@@ -1,5 +1,4 @@
 """Processing adapter: build planning areas from small units (``core.regions``)."""
-import json
 
 import pandas as pd
 from qgis.core import (QgsProcessing, QgsProcessingParameterEnum,
@@ -11,6 +10,7 @@ from ...core.errors import InfeasibleError
 from ...core.regions import PlanningAreaBuilder
 from ...core.regions.record import dumps
 from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..base import LayerChecks, prepare_layer
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
 
@@ -135,16 +135,18 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
             self.RECORD, self.tr("Run record (JSON, to reproduce the result)"), self.tr("JSON files (*.json)"),
             optional=True))
 
-    def _layer(self, parameters, name, context):
-        """A feature source as GeoDataFrame, or None when not given."""
+    def _layer(self, parameters, name, context, feedback, units=None):
+        """A feature source as GeoDataFrame (None when not given), checked like in every algorithm:
+        the units projected (degrees → UTM zone), the other layers in the units' CRS (info line)."""
         source = self.parameterAsSource(parameters, name, context)
         if source is None:
             return None
-        return source_to_gdf(source, name=source.sourceName())
+        frame = source_to_gdf(source, name=source.sourceName())
+        return prepare_layer(frame, feedback, LayerChecks(projected=units is None, repair=False, crs_like=units))
 
     def run_algorithm(self, parameters, context, feedback):
         """Read everything, build the areas in the engine, write areas, membership, diagnostics, record."""
-        units = self._layer(parameters, self.INPUT, context)
+        units = self._layer(parameters, self.INPUT, context, feedback)
         population = self.parameterAsString(parameters, self.POPULATION_FIELD, context)
         if not population:
             from ...core.errors import InputError
@@ -158,10 +160,10 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
         barriers = {}
         for layer in self.parameterAsLayerList(parameters, self.BARRIERS, context) or []:
             frame = source_to_gdf(layer, name=layer.name())
-            barriers[layer.name()] = frame
-        nest = self._layer(parameters, self.NEST, context)
+            barriers[layer.name()] = prepare_layer(frame, feedback, LayerChecks(repair=False, crs_like=units))
+        nest = self._layer(parameters, self.NEST, context, feedback, units)
         nest_id = self.parameterAsString(parameters, self.NEST_ID_FIELD, context) or None
-        existing = self._layer(parameters, self.EXISTING, context)
+        existing = self._layer(parameters, self.EXISTING, context, feedback, units)
         existing_id = self.parameterAsString(parameters, self.EXISTING_ID_FIELD, context) or None
         min_shared = self.parameterAsDouble(parameters, self.MIN_SHARED_LENGTH, context)
         builder = PlanningAreaBuilder(
@@ -212,6 +214,8 @@ class DelineatePlanningAreas(KommunalmonitorAlgorithm):
             with open(record_path, "w", encoding="utf-8") as fh:
                 fh.write(dumps(builder.record_))
             results[self.RECORD] = record_path
-        feedback.pushInfo(json.dumps({k: d[k] for k in ("n_areas", "violations", "n_barrier_cuts",
-                                                        "n_nesting_cuts", "n_island_links")}))
+        feedback.pushInfo(self.tr("Boundaries kept: {barriers} unit pair(s) separated by a barrier, {nesting} by "
+                                  "a higher-level boundary; {islands} island(s) linked to their nearest unit.",
+                                  barriers=d["n_barrier_cuts"], nesting=d["n_nesting_cuts"],
+                                  islands=d["n_island_links"]))
         return results

@@ -138,3 +138,47 @@ def test_preset_starts_and_nesting_and_a_district_that_cannot_hold_the_count(run
     message = str(info.value)
     assert "higher-level area" in message.lower() and "layer 'districts'" in message
     assert "part" not in message.lower()
+
+
+def _reprojected(layer, authid):
+    """A memory copy of ``layer`` in another CRS (what a planner's barrier layer in WGS 84 is)."""
+    from qgis.core import (QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsFeature, QgsProject,
+                           QgsVectorLayer, QgsWkbTypes)
+
+    kind = QgsWkbTypes.displayString(layer.wkbType())
+    copy = QgsVectorLayer(f"{kind}?crs={authid}", layer.name(), "memory")
+    copy.dataProvider().addAttributes(layer.fields().toList())
+    copy.updateFields()
+    transform = QgsCoordinateTransform(layer.crs(), QgsCoordinateReferenceSystem(authid), QgsProject.instance())
+    features = []
+    for feature in layer.getFeatures():
+        moved = QgsFeature(copy.fields())
+        moved.setAttributes(feature.attributes())
+        geometry = feature.geometry()
+        geometry.transform(transform)
+        moved.setGeometry(geometry)
+        features.append(moved)
+    copy.dataProvider().addFeatures(features)
+    return copy
+
+
+def test_barriers_and_nesting_in_another_crs_are_reprojected_like_everywhere_else(run_alg):
+    """A barrier layer in WGS 84 and districts in Web Mercator give the same areas as in the units'
+    CRS (reprojected with an info line), instead of being refused as in no other algorithm."""
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    def labels(river, districts):
+        context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+        results = run_alg("kommunalmonitor:delineateplanningareas", {
+            "INPUT": _grid_layer(), "POPULATION_FIELD": "pop", "ATTRIBUTE_FIELDS": ["share"], "ID_FIELD": "uid",
+            "MODE": 0, "N_AREAS": 4, "MIN_POPULATION": 700, "MAX_POPULATION": 1700, "BARRIERS": [river],
+            "NEST": districts, "NEST_ID_FIELD": "bez", "SEED": 7, "OUTPUT": "memory:", "MEMBERSHIP": "memory:",
+            "DIAGNOSTICS": "memory:"}, feedback=feedback, context=context)
+        members = _rows(_take(results, "MEMBERSHIP", context))
+        return {m["uid"]: m["area_id"] for m in members}, feedback.textLog()
+
+    river = _line_layer("LINESTRING(0 300, 600 300)", "rivers")
+    same, _ = labels(river, _districts_layer())
+    moved, log = labels(_reprojected(river, "EPSG:4326"), _reprojected(_districts_layer(), "EPSG:3857"))
+    assert moved == same
+    assert "EPSG:4326" in log and "EPSG:3857" in log  # said, not silent
