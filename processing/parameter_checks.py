@@ -301,3 +301,20 @@ def check_alternatives(algorithm, parameters, first, second):
                   first=_description(algorithm.parameterDefinition(first)),
                   second=_description(algorithm.parameterDefinition(second)))
     return None
+
+
+def check_weight_fields(algorithm, parameters, context, pairs):
+    """A refusal when a chosen weight field is 0 or empty in every feature (it would weight nothing).
+
+    ``pairs`` are ``(layer parameter, field parameter)`` names; unset fields are skipped.
+    """
+    for source, name in pairs:
+        field = algorithm.parameterAsString(parameters, name, context)
+        if not field:
+            continue
+        values, layer = field_values(algorithm, parameters, context, source, field)
+        if values is not None and all_zero_or_empty(values):
+            return tr("Weight field '{field}' of layer '{layer}' is 0 or empty in every feature, so it gives "
+                      "nothing any weight. Choose another weight field, or leave it empty to weight by area.",
+                      field=field, layer=layer)
+    return None

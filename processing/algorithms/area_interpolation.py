@@ -80,23 +80,14 @@ class AreaInterpolation(MissingValueCodes, AreaParameters, KommunalmonitorAlgori
 
     def check_parameters(self, parameters, context):
         """Refuse a half rate, two dasymetric sources, and a weight field that is 0 or empty everywhere."""
-        from ..parameter_checks import all_zero_or_empty, check_alternatives, check_pair, field_values
+        from ..parameter_checks import check_alternatives, check_pair, check_weight_fields
 
         message = check_pair(self, parameters, self.RATE_NUMERATOR, self.RATE_DENOMINATOR) or \
             check_alternatives(self, parameters, self.ANCILLARY, self.ANCILLARY_RASTER)
         if message:
             return message
-        checks = [(self.SOURCES, self.WEIGHT_FIELD), (self.ANCILLARY, self.ANCILLARY_FIELD)]
-        for source, name in checks:
-            field = self.parameterAsString(parameters, name, context)
-            if not field:
-                continue
-            values, layer = field_values(self, parameters, context, source, field)
-            if values is not None and all_zero_or_empty(values):
-                return self.tr("Weight field '{field}' of layer '{layer}' is 0 or empty in every feature, so "
-                               "it gives nothing any weight. Choose another weight field, or leave it empty "
-                               "to weight by area.", field=field, layer=layer)
-        return None
+        return check_weight_fields(self, parameters, context,
+                                   [(self.SOURCES, self.WEIGHT_FIELD), (self.ANCILLARY, self.ANCILLARY_FIELD)])
 
     def run_algorithm(self, parameters, context, feedback):
         """Read both layers, transfer in the engine, write the areas."""
