@@ -33,6 +33,7 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
 from ..validate import layer_name, numeric_field, require_not_empty
+from ..values import format_value
 from .classify import MSS_STATUS_BOUNDS, class_labels, classify
 from .standardise import METHODS, standardise, weighted_mean_sd, winsorise
 
@@ -281,7 +282,7 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
         raise InputError(tr("Only {count} area(s) of layer '{layer}' can be used for the index "
                             "(minimum population {minimum}, no NULL values, not excluded); at least "
                             "3 are needed.", count=int(included.sum()), layer=name,
-                            minimum=f"{spec.min_population:g}"))
+                            minimum=format_value(spec.min_population)))  # 1000000000, not 1e+09
     feedback.progress(0.1)
 
     scores = np.full(values.shape, np.nan)
@@ -368,7 +369,8 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
         "class_counts_included": {int(c): int(((classes == c) & included).sum())
                                   for c in sorted(labels_by_class)},
         "class_labels": labels_by_class,
-        "warnings": _collinearity_warnings(values, included, spec.indicators),
+        "warnings": _population_warnings(pop, reason, frame, population, name)
+        + _collinearity_warnings(values, included, spec.indicators),
     }
     feedback.progress(1.0)
     return IndexResult(
@@ -386,6 +388,21 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
         sub_indices=sub_frame,
         diagnostics=diagnostics,
     )
+
+
+def _population_warnings(pop, reason, frame, population, name):
+    """A warning naming areas left out because their population is NULL (unknown, not only small;
+    the reason stays 'population below minimum' as the MSS publishes it for suppressed counts)."""
+    if pop is None:
+        return []
+    missing = np.flatnonzero(np.isnan(pop) & (reason == REASON_POPULATION))
+    if not len(missing):
+        return []
+    examples = ", ".join(str(v) for v in frame.index[missing][:5])
+    return [tr("Field '{field}' of layer '{layer}' is empty (NULL) in {count} area(s) (features {examples}); "
+               "they are left out of the reference statistics. Fill in their population.",
+               field=population if isinstance(population, str) else "population", layer=name,
+               count=len(missing), examples=examples)]
 
 
 def _collinearity_warnings(values, included, indicators, threshold=0.9):

@@ -175,6 +175,6 @@ def status_dynamics(frame, status_indicators, dynamics_indicators, population=No
         "dynamics_counts": {c: int(((d_class == c) & included).sum()) for c in DYNAMICS_CODES},
         "n_attention": int((table["attention"] & included).sum()),
         "attention_codes": sorted(codes),
-        "warnings": status.diagnostics["warnings"] + dynamics.diagnostics["warnings"],
+        "warnings": list(dict.fromkeys(status.diagnostics["warnings"] + dynamics.diagnostics["warnings"])),
     }
     return StatusDynamicsResult(status=status, dynamics=dynamics, table=table, diagnostics=diagnostics)
