@@ -13,6 +13,7 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import tr
 from ..rates import DEFAULT_MIN_BASE, rate, small_base
+from ..values import format_value, rate_like
 from ._spatial import polygons_in
 from .privacy import warn_overwritten
 
@@ -86,6 +87,16 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
             if den.shape != (len(areas),):
                 raise InputError(tr("The population values must have one value per area "
                                     "({n} areas, got {m} values).", n=len(areas), m=den.size))
+        kind = rate_like(den)
+        if kind:  # a share as the population gives tens of thousands of places per 100 residents
+            feedback.warning(tr("The population for the supply ratio ({field}) holds values like a {kind} "
+                                "(all between 0 and {top}, with decimals, e.g. {example}), not residents: "
+                                "a supply ratio per {per} of them means nothing. Choose the field with the "
+                                "number of residents.",
+                                field=population if isinstance(population, str) else tr("population values"),
+                                kind=tr("share") if kind == "share" else tr("percentage"),
+                                top=1 if kind == "share" else 100,
+                                example=format_value(den[np.isfinite(den)][0]), per=format_value(per)))
     geoms = points.geometry
     missing_geometry = geoms.isna() | geoms.is_empty
     valid = points.geometry[~missing_geometry.to_numpy()]

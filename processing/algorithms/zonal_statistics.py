@@ -117,6 +117,10 @@ class ZonalStatistics(MissingValueCodes, KommunalmonitorAlgorithm):
         for text in parts:
             if text.strip():
                 stats.append("p" + text.strip().rstrip("%").strip().replace(",", "."))
+        if (blocks_source is not None or population_raster is not None) and "weighted_mean" not in stats:
+            feedback.pushWarning(self.tr("A population (raster or blocks) was given, but the statistic "
+                                         "'population-weighted mean' was not chosen, so the population is "
+                                         "not used. Tick it under 'Statistics' to weight by residents."))
         threshold = float(threshold_text) if threshold_text not in (None, "") else None
         zones = source_to_gdf(source, name=source.sourceName() if source else None)
         # the common CRS and geometry treatment (the engine overlays in the raster's CRS)
