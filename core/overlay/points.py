@@ -96,7 +96,7 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
                                 field=population if isinstance(population, str) else tr("population values"),
                                 kind=tr("share") if kind == "share" else tr("percentage"),
                                 top=1 if kind == "share" else 100,
-                                example=format_value(den[np.isfinite(den)][0]), per=format_value(per)))
+                                example=format_value(round(float(den[np.isfinite(den)][0]), 4)), per=format_value(per)))
     geoms = points.geometry
     missing_geometry = geoms.isna() | geoms.is_empty
     valid = points.geometry[~missing_geometry.to_numpy()]

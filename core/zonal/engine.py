@@ -111,7 +111,9 @@ def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", 
                 weights = repair_geometries(weights, feedback=feedback)
             weight_source = _Weights(weights, weights_field, grid)
         table, diagnostics = _run(zones, geometry, grid, bands, names, quantiles, threshold,
-                                  prefix, weight_source, max_cells, feedback, name)
+                                  prefix, weight_source, max_cells, feedback, name,
+                                  # warnings name areas by their id where there is one, not by feature number
+                                  labels=zones[id_field].to_numpy() if id_field is not None else None)
         for value in sorted(getattr(weight_source, "ignored", {})):
             feedback.warning(tr("Population raster '{raster}' holds {value} under the areas "
                                 "(negative, or a fill value without a nodata flag): such pixels count "
@@ -127,7 +129,7 @@ def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", 
 
 
 def _run(zones, geometry, grid, bands, names, quantiles, threshold, prefix, weight_source,
-         max_cells, feedback, name):
+         max_cells, feedback, name, labels=None):
     """Batches of zones → statistics table."""
     a, _, c, _, e, f = grid.transform
     n = len(zones)
@@ -212,7 +214,7 @@ def _run(zones, geometry, grid, bands, names, quantiles, threshold, prefix, weig
                             total=n, example=", ".join(str(x) for x in list(empty[:5]))))
     diagnostics = {"cell_area": grid.cell_area, "n_cells": int(n_cells),
                    "empty_zones": list(empty), "bands": bands, "stats": names,
-                   "fill_values": watch.report(zones.index, grid.name, feedback)}
+                   "fill_values": watch.report(zones.index if labels is None else labels, grid.name, feedback)}
     if weight_source is not None and "weighted_mean" in names:
         diagnostics["no_weight_zones"] = _check_weighted_mean(
             table, zones.index, accs, bands, prefix, valid_any, weight_source, grid, names, name,
