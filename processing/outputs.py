@@ -179,6 +179,15 @@ class OutputTransaction:
                         "Output '{output}' would overwrite the input '{input}' (layer '{layer}', file "
                         "{path}). Inputs are never modified: choose another file name for the output.",
                         output=label, input=input_label, layer=layer_name, path=path))
+                # a folder output is merged into its folder: one holding an input would put the
+                # output among the input data (and replace a file of the same name)
+                if definition.type() == "folderDestination" and os.path.realpath(input_path).startswith(
+                        os.path.realpath(path).rstrip(os.sep) + os.sep):
+                    raise QgsProcessingException(tr(
+                        "Output folder '{output}' ({path}) holds the input '{input}' (file {file}); the "
+                        "output would be written among the input data. Inputs are never modified: choose "
+                        "a separate, e.g. new, folder for the output.",
+                        output=label, path=path, input=input_label, file=input_path))
             for other_label, other_path in seen:
                 if _same_file(path, other_path):
                     raise QgsProcessingException(tr(
