@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..errors import DependencyError, InputError
 from ..i18n import tr
+from ..values import format_value
 from . import schema
 
 # Relative tolerance for 'the same value' (values pass through float64 text and back).
@@ -1109,7 +1110,8 @@ def _fmt(value):
     """A number for messages."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "NULL"
-    return "{:g}".format(float(value))
+    # six significant digits, with the decimal comma in German messages
+    return format_value(float("{:.6g}".format(float(value))))
 
 
 def _id_text(series):
@@ -1230,7 +1232,7 @@ def _dedupe_observations(frame):
                             "{area_set}), indicator '{indicator}', period {period}: {values}. "
                             "Each area, indicator and period may appear once.",
                             area_set=key[0], indicator=key[1], period=key[2], area=key[3],
-                            values=", ".join(_fmt(v) for v in np.atleast_1d(values))))
+                            values="; ".join(_fmt(v) for v in np.atleast_1d(values))))
     return frame.drop_duplicates(keys).reset_index(drop=True)
 
 
