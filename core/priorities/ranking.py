@@ -52,6 +52,23 @@ def level_label(level, lang=None):
     return texts[int(level)]
 
 
+def _require_standardised(index, field, frame):
+    """Refuse an index field that is no z-type index: the SD bands (> 1.5, > 1, >= -1) read raw
+    rates or 0..1 scores wrongly (a rate of 1..16 % put 28 of 29 areas into the top priority)."""
+    x = np.asarray(index, dtype=float)
+    x = x[np.isfinite(x)]
+    if len(x) < 3:
+        return
+    mean, sd = float(x.mean()), float(x.std())
+    if x.min() >= 0 or abs(mean) > max(1.0, sd):
+        raise InputError(tr("Field '{field}' of layer '{layer}' does not look like a standardised index "
+                            "(mean {mean}, smallest value {low}; a z-score index lies around 0): its values "
+                            "cannot be read in standard-deviation bands. Choose the index class field, or "
+                            "the index of the composite index with z-scores.", field=field,
+                            layer=layer_name(frame), mean=format_number(mean, 2),
+                            low=format_number(float(x.min()), 2)))
+
+
 def index_bands(index):
     """Levels from a standardised index value in MSS SD bands (> 1.5, > 1, ≥ −1, else)."""
     x = np.asarray(index, dtype=float)
@@ -354,6 +371,7 @@ def rank_priorities(frame, rule="index_class", options=None, feedback=None, **le
                 extra["class_given"] = True
             else:
                 idx = numeric_field(frame, index_field).to_numpy()
+                _require_standardised(idx, index_field, frame)
                 levels[r] = index_bands(idx if higher_is_worse else -idx)
                 values["index"] = idx
         elif r == "burden_count" and burden_field:
