@@ -325,10 +325,14 @@ def _build_frame(rows, options, result):
         raise InputError(tr("The table has no column {columns}. Columns: {available}.",
                             columns=", ".join(sorted(unknown)), available=", ".join(names)))
     data, reports, markers = {}, {}, {}
+    # a column of only '7.757'-like values follows the notation of the file's other columns
+    notations = (_file_notation(names, body, text_columns, os.path.basename(result.source))
+                 if options.notation == "auto" else {})
     for i, name in enumerate(names):
         cells = [r[i] if i < len(r) else None for r in body]
         data[name], reports[name] = _typed_column(cells, name in text_columns, name,
-                                                  os.path.basename(result.source), options.notation)
+                                                  os.path.basename(result.source),
+                                                  notations.get(name, options.notation))
         coded = None
         if reports[name].kind == "number":
             data[name], coded = _declared_codes(data[name], reports[name], options.missing_codes)
@@ -391,6 +395,27 @@ def _implausible(values, column, source):
     from ..values import describe_suspects, suspicious_values
 
     return describe_suspects(suspicious_values(values.to_numpy(dtype="float64")), column, source)
+
+
+def _file_notation(names, body, text_columns, source):
+    """``{column: "german"/"english"}`` for columns whose own values cannot decide the notation
+    (only ``4.444``-like values) when every decided column of the file uses one notation."""
+    decided, ambiguous = set(), []
+    for i, name in enumerate(names):
+        if name in text_columns:
+            continue
+        cells = [r[i] if i < len(r) else None for r in body]
+        try:
+            report = _typed_column(cells, False, name, source, "auto")[1]
+        except InputError:
+            ambiguous.append(name)
+            continue
+        if report.kind == "number" and report.notation:
+            decided.add(report.notation)
+    if len(decided) != 1 or not ambiguous:
+        return {}
+    notation = {"de": "german", "en": "english"}[decided.pop()]
+    return {name: notation for name in ambiguous}
 
 
 def _typed_column(cells, force_text=False, column=None, source=None, notation="auto"):
