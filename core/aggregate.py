@@ -234,7 +234,8 @@ def warn_odd_rate(spec, num, den, area_keys, feedback):
                             "denominator (e.g. area {area}: {num} of {den}), so the rate is above "
                             "{per}. If the rate is a share of the denominator, numerator and "
                             "denominator are probably swapped.", rate=spec.name, count=int(above.sum()),
-                            area=area_keys[i], num=format_value(num[i]), den=format_value(den[i]),
+                            area=area_keys[i], num=format_value(round(float(num[i]), 1)),
+                            den=format_value(round(float(den[i]), 1)),
                             per=format_value(spec.per)))
     if zero.any():
         feedback.warning(tr("Rate '{rate}': the denominator is 0 in {count} planning area(s) (e.g. "

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .. import validate
+from ..aggregate import warn_odd_rate
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..crs_checks import crs_label
@@ -351,6 +352,10 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
         # from the shown values, so a rate over all-secret cells stays empty too
         set_rate_columns(out, spec.name, out[spec.numerator].to_numpy(), out[spec.denominator].to_numpy(),
                          per=spec.per, min_base=spec.min_base)
+        warn_odd_rate(spec, out[spec.numerator].to_numpy(dtype="float64"),
+                      out[spec.denominator].to_numpy(dtype="float64"),
+                      (targets[target_id] if target_id is not None else targets.index).to_numpy(dtype=object),
+                      feedback)
     if base_field is not None:
         if base_field not in results:
             raise InputError(tr("The base field '{field}' must also be transferred as a count "
