@@ -111,14 +111,16 @@ class EvaluateMeasureAlgorithm(KommunalmonitorAlgorithm):
         """Read, evaluate in core, write the areas and report in words."""
         obs = read_observations(self, parameters, context, feedback)
         areas, id_field = read_areas(self, parameters, context, feedback)
-        listed = [s.strip() for s in self.parameterAsString(parameters, self.MEASURE_AREAS, context).split(",")
-                  if s.strip()]
+        # ';' separates ids as well as ',' (as in the other list parameters)
+        listed = [s.strip() for s in self.parameterAsString(parameters, self.MEASURE_AREAS, context)
+                  .replace(";", ",").split(",") if s.strip()]
         flag = self.parameterAsFields(parameters, self.MEASURE_FIELD, context)
         if flag:
             listed += [str(i) for i, v in zip(areas[id_field], areas[flag[0]]) if _truthy(v)]
         measure = self._measure_row(parameters, context)
         if measure is not None and not listed:
-            listed = [a.strip() for a in (_text(measure.get("area_ids")) or "").split(",") if a.strip()]
+            listed = [a.strip() for a in (_text(measure.get("area_ids")) or "").replace(";", ",").split(",")
+                      if a.strip()]
         if not listed:
             raise InputError(self.tr("Name the areas of the measure: list their ids or choose a field of the "
                                      "planning areas that marks them."))
