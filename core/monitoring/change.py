@@ -39,7 +39,9 @@ TESTS = ("auto", "score", "exact", "none")
 DESIRED = ("up", "down")
 # the store's indicator and goal directions mean the same
 _DESIRED_ALIASES = {"higher_is_better": "up", "increase": "up", "lower_is_better": "down",
-                    "decrease": "down"}
+                    "decrease": "down",
+                    # as a planner writes it in a goals table (also in German)
+                    "higher": "up", "lower": "down", "höher": "up", "niedriger": "down"}
 
 
 def desired_direction(value):
