@@ -211,7 +211,8 @@ def _run(zones, geometry, grid, bands, names, quantiles, threshold, prefix, weig
     if len(empty):
         feedback.warning(tr("{count} of {total} areas have no raster data (outside the raster or only "
                             "nodata), e.g. {example}; their statistics are NULL.", count=len(empty),
-                            total=n, example=", ".join(str(x) for x in list(empty[:5]))))
+                            total=n, example=", ".join(str(x) for x in list(
+                                (empty if labels is None else labels[~valid_any])[:5]))))
     diagnostics = {"cell_area": grid.cell_area, "n_cells": int(n_cells),
                    "empty_zones": list(empty), "bands": bands, "stats": names,
                    "fill_values": watch.report(zones.index if labels is None else labels, grid.name, feedback)}
