@@ -431,6 +431,11 @@ def _catalogue_lookup(catalogue):
     if catalogue is None or len(catalogue) == 0:
         return {}, {}
     frame = pd.DataFrame(catalogue)
+    if "indicator" not in frame.columns:  # another layer chosen as the catalogue: a message, no KeyError
+        raise InputError(tr("The indicator catalogue '{layer}' has no column 'indicator' (columns: "
+                            "{columns}). Choose an indicator catalogue (indicator, scale, min_base …) "
+                            "or leave the parameter empty.", layer=validate.layer_name(catalogue),
+                            columns=", ".join(str(c) for c in frame.columns) or "–"))
     scale = dict(zip(frame["indicator"], pd.to_numeric(frame.get("scale", np.nan), errors="coerce")))
     base = dict(zip(frame["indicator"], pd.to_numeric(frame.get("min_base", np.nan), errors="coerce")))
     return scale, base
