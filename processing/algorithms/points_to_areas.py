@@ -114,9 +114,10 @@ class PointsToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
             lookup = lookup[~lookup.index.duplicated()]
             population = lookup.reindex(_keys(areas[area_id])).to_numpy(dtype="float64")
             missing = int(np.isnan(population).sum())
-            if missing:
-                feedback.reportError(self.tr("{count} area(s) have no population in the table; their "
-                                             "ratio stays empty.", count=missing), False)
+            if missing:  # a notice, not a failure: ERROR is kept for runs that fail
+                examples = ", ".join(str(v) for v in areas[area_id][np.isnan(population)].head(5))
+                feedback.pushWarning(self.tr("{count} area(s) have no population in the table (e.g. {examples}); "
+                                             "their ratio stays empty.", count=missing, examples=examples))
         output, diagnostics = points_to_areas(points, areas, area_id=area_id, capacity_fields=capacity,
                                               category_field=category, population=population, per=per,
                                               min_base=min_base, feedback=core_feedback(feedback))
