@@ -195,8 +195,18 @@ def _run_dask(workflow_path, pending, output_dir, scheduler, n_workers, retries,
                             "(Debian: apt install python3-distributed), or run with scheduler 'serial'.")) from None
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        import dask
+
+        # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which switches off glibc's
+        # adaptive mmap threshold: every large numpy array is then mapped and unmapped anew.
+        # Measured here it made each municipality 30 % slower than in a plain process (0.55 s
+        # against 0.42 s); without it the two are equal. The statistical profiler is not needed.
+        environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+                   if k != "MALLOC_TRIM_THRESHOLD_"}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ,
+                              "distributed.worker.profile.enabled": False}):
+            cluster = LocalCluster(n_workers=n_workers or os.cpu_count() or 1, threads_per_worker=1,
+                                   processes=True, dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
     elif isinstance(scheduler, str):
         client = Client(scheduler)
