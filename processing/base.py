@@ -200,6 +200,22 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
         """Do the work; subclasses implement this instead of ``processAlgorithm``."""
         raise NotImplementedError
 
+    def chosen_field(self, parameters, name, context):
+        """The field chosen in a field parameter, or None when none is."""
+        chosen = self.parameterAsFields(parameters, name, context)
+        return chosen[0] if chosen else None
+
+    def read_table(self, parameters, name, context, feedback=None):
+        """An (optional) layer or table parameter as a plain DataFrame without geometry; None when not given."""
+        from .bridge import source_to_gdf
+
+        if not parameters.get(name):
+            return None
+        source = self.parameterAsSource(parameters, name, context)
+        if source is None:
+            return None
+        return plain_frame(source_to_gdf(source, name=source.sourceName(), feedback=feedback, geometry=False))
+
     def read_source(self, parameters, name, context, feedback=None, fields=None, projected=False,
                     not_empty=True, valid_geometries=True, crs_like=None):
         """Read a feature-source parameter into a GeoDataFrame and apply the common checks.
@@ -288,3 +304,13 @@ def _is_geometry_error(error):
     kinds = tuple(getattr(shapely_errors, n) for n in ("TopologicalError", "GEOSException")
                   if hasattr(shapely_errors, n))
     return isinstance(error, kinds)
+
+
+def plain_frame(frame):
+    """A GeoDataFrame's attributes as a plain DataFrame (no geometry column), attrs kept."""
+    import pandas as pd
+
+    geometry_column = getattr(frame, "_geometry_column_name", None)
+    out = pd.DataFrame({c: frame[c].to_numpy() for c in frame.columns if c != geometry_column})
+    out.attrs.update(frame.attrs)
+    return out

@@ -20,18 +20,10 @@ from ...core.errors import InputError
 from ...core.i18n import tr
 from ...core.monitoring.store import MonitoringStore
 from ...core.tables.reshape import wide_to_long
-from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..base import KommunalmonitorAlgorithm, core_feedback, plain_frame
 from ..bridge import source_to_gdf
 
 LAYOUTS = ("long", "wide", "period")
-
-
-def _plain_frame(frame):
-    """A GeoDataFrame's attributes as a plain DataFrame (no geometry column)."""
-    geometry_column = getattr(frame, "_geometry_column_name", None)
-    out = pd.DataFrame({c: frame[c].to_numpy() for c in frame.columns if c != geometry_column})
-    out.attrs.update(frame.attrs)
-    return out
 
 
 def connection_string(text):
@@ -173,18 +165,6 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
         return None
 
     # ------------------------------------------------------------------ reading
-    def _field(self, parameters, name, context):
-        """The chosen field name, or None."""
-        chosen = self.parameterAsFields(parameters, name, context)
-        return chosen[0] if chosen else None
-
-    def _table(self, parameters, name, context, feedback=None):
-        """An optional table parameter as a plain DataFrame, or None."""
-        source = self.parameterAsSource(parameters, name, context)
-        if source is None:
-            return None
-        return _plain_frame(source_to_gdf(source, name=source.sourceName(), feedback=feedback, geometry=False))
-
     def _long_observations(self, frame, parameters, context):
         """Long layout: the chosen fields renamed to the store's columns."""
         layer = frame.attrs.get("layer_name", "?")
@@ -195,7 +175,7 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
                  (self.DENOMINATOR_FIELD, "denominator", "denominator", True))
         indicator = self.parameterAsString(parameters, self.INDICATOR, context).strip()
         for name, default, column, optional in roles:
-            chosen = self._field(parameters, name, context)
+            chosen = self.chosen_field(parameters, name, context)
             field = chosen or default
             if field not in frame.columns:
                 if optional and chosen in (None, default):  # the default name, absent: not used
@@ -224,7 +204,7 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
     def _wide_observations(self, frame, parameters, context, feedback):
         """Wide layout: one column per period (``EW_2019``) into long rows."""
         layer = frame.attrs.get("layer_name", "?")
-        area_field = self._field(parameters, self.AREA_FIELD, context) or "area_id"
+        area_field = self.chosen_field(parameters, self.AREA_FIELD, context) or "area_id"
         validate.require_fields(frame, [area_field], layer)
         fields = self.parameterAsFields(parameters, self.FIELDS, context) or \
             [c for c in frame.columns if c != area_field and pd.api.types.is_numeric_dtype(frame[c])]
@@ -242,7 +222,7 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
     def _period_observations(self, frame, parameters, context):
         """One-period layout: every chosen field is an indicator of the given period."""
         layer = frame.attrs.get("layer_name", "?")
-        area_field = self._field(parameters, self.AREA_FIELD, context) or "area_id"
+        area_field = self.chosen_field(parameters, self.AREA_FIELD, context) or "area_id"
         validate.require_fields(frame, [area_field], layer)
         period = self.parameterAsString(parameters, self.PERIOD, context).strip()
         fields = self.parameterAsFields(parameters, self.FIELDS, context) or \
@@ -288,7 +268,7 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
         observations = None
         if parameters.get(self.INPUT):
             source = self.parameterAsSource(parameters, self.INPUT, context)
-            frame = _plain_frame(source_to_gdf(source, name=source.sourceName(), feedback=feedback, geometry=False))
+            frame = plain_frame(source_to_gdf(source, name=source.sourceName(), feedback=feedback, geometry=False))
             validate.require_not_empty(frame, frame.attrs.get("layer_name"))
             layout = LAYOUTS[self.parameterAsEnum(parameters, self.LAYOUT, context)]
             if layout == "long":
@@ -300,8 +280,8 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
         areas = None
         if parameters.get(self.AREAS):
             areas = self.read_source(parameters, self.AREAS, context, feedback=feedback)
-        indicators = self._table(parameters, self.INDICATORS, context)
-        goals = self._table(parameters, self.GOALS, context)
+        indicators = self.read_table(parameters, self.INDICATORS, context)
+        goals = self.read_table(parameters, self.GOALS, context)
         if observations is None and areas is None and indicators is None and goals is None:
             raise InputError(self.tr("Nothing to load: give observations, the areas of the area set, an "
                                      "indicator catalogue or goals."))
@@ -310,11 +290,11 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
         results = {self.INSERTED: 0, self.UNCHANGED: 0}
         with store:
             if areas is not None:
-                id_field = self._field(parameters, self.AREAS_ID, context) or "area_id"
+                id_field = self.chosen_field(parameters, self.AREAS_ID, context) or "area_id"
                 report = store.load_area_set(
                     areas, area_set, id_field=id_field,
-                    name_field=self._field(parameters, self.AREAS_NAME, context),
-                    priority_field=self._field(parameters, self.AREAS_PRIORITY, context),
+                    name_field=self.chosen_field(parameters, self.AREAS_NAME, context),
+                    priority_field=self.chosen_field(parameters, self.AREAS_PRIORITY, context),
                     valid_from=valid_from, valid_to=valid_to)
                 feedback.pushInfo(self.tr("Area set '{area_set}': {count} areas loaded ({replaced} replaced).",
                                           area_set=area_set, count=report.inserted, replaced=report.replaced))

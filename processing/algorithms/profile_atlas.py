@@ -150,24 +150,14 @@ class ProfileInputs:
         ranking = pd.DataFrame({c: frame[c].to_numpy() for c in present}) if present else None
         if present:
             feedback.pushInfo(self.tr("Priority fields used: {fields}", fields=", ".join(present)))
-        series = self._table(parameters, self.SERIES, context)
-        status = self._table(parameters, self.STATUS, context)
+        series = self.read_table(parameters, self.SERIES, context)
+        status = self.read_table(parameters, self.STATUS, context)
         frame = frame.reset_index(drop=True)
         content = build_profiles(frame, options, ranking=ranking, series=series, status=status)
         hidden = content.diagnostics["suppressed_values"]
         if hidden:
             feedback.pushInfo(self.tr("{n} value(s) are below the publication minimum and are not shown.", n=hidden))
         return content, self._facilities(parameters, context, frame)
-
-    def _table(self, parameters, name, context):
-        """An optional table parameter as a DataFrame (None when not given)."""
-        if not parameters.get(name):
-            return None
-        source = self.parameterAsSource(parameters, name, context)
-        if source is None:
-            return None
-        table = source_to_gdf(source, name=source.sourceName(), geometry=False)
-        return pd.DataFrame(table.drop(columns=[c for c in ("geometry",) if c in table.columns]))
 
     def _facilities(self, parameters, context, frame):
         """Point layers → Facility objects in the areas' CRS."""

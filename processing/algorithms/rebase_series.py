@@ -11,8 +11,7 @@ from ...core.errors import InputError
 from ...core.monitoring.rebase import (CrosswalkOptions, build_crosswalk, crosswalk_from_table,
                                        rebase_observations)
 from ..base import KommunalmonitorAlgorithm, core_feedback
-from ..bridge import gdf_to_sink, source_to_gdf
-from .monitoring_store import _plain_frame
+from ..bridge import gdf_to_sink
 
 METHODS = ("blocks", "crosswalk", "area")
 
@@ -130,21 +129,9 @@ class RebaseSeriesAlgorithm(KommunalmonitorAlgorithm):
                            "such as residents; or choose area weights.")
         return None
 
-    def _field(self, parameters, name, context):
-        """The chosen field name, or None."""
-        chosen = self.parameterAsFields(parameters, name, context)
-        return chosen[0] if chosen else None
-
-    def _table(self, parameters, name, context, feedback=None):
-        """An optional table parameter as a plain DataFrame, or None."""
-        source = self.parameterAsSource(parameters, name, context)
-        if source is None:
-            return None
-        return _plain_frame(source_to_gdf(source, name=source.sourceName(), feedback=feedback, geometry=False))
-
     def _observations(self, parameters, context, feedback):
         """The observations in the store's long columns (one area set)."""
-        frame = self._table(parameters, self.OBSERVATIONS, context, feedback)
+        frame = self.read_table(parameters, self.OBSERVATIONS, context, feedback)
         layer = frame.attrs.get("layer_name", "?")
         validate.require_not_empty(frame, layer)
         from_set = self.parameterAsString(parameters, self.FROM_SET, context).strip()
@@ -164,7 +151,7 @@ class RebaseSeriesAlgorithm(KommunalmonitorAlgorithm):
                                         (self.PERIOD_FIELD, "period", False), (self.VALUE_FIELD, "value", False),
                                         (self.NUMERATOR_FIELD, "numerator", True),
                                         (self.DENOMINATOR_FIELD, "denominator", True)):
-            chosen = self._field(parameters, name, context)
+            chosen = self.chosen_field(parameters, name, context)
             field = chosen or default
             if field not in frame.columns:
                 if optional and chosen in (None, default):  # the default name, absent: not used
@@ -181,21 +168,21 @@ class RebaseSeriesAlgorithm(KommunalmonitorAlgorithm):
     def _crosswalk(self, parameters, context, feedback, method):
         """The crosswalk: built from the areas (blocks or area weights) or read from the table."""
         if method == "crosswalk":
-            table = self._table(parameters, self.CROSSWALK, context)
-            cols = [self._field(parameters, n, context) or d for n, d in
+            table = self.read_table(parameters, self.CROSSWALK, context)
+            cols = [self.chosen_field(parameters, n, context) or d for n, d in
                     ((self.CROSSWALK_OLD_ID, "old_id"), (self.CROSSWALK_NEW_ID, "new_id"),
                      (self.CROSSWALK_SHARE, "share"))]
             return crosswalk_from_table(table, *cols), None
         old = self.read_source(parameters, self.OLD_AREAS, context, feedback=feedback, projected=True)
         new = self.read_source(parameters, self.NEW_AREAS, context, feedback=feedback, crs_like=old)
-        old_id = self._field(parameters, self.OLD_ID, context) or "area_id"
-        new_id = self._field(parameters, self.NEW_ID, context) or "area_id"
+        old_id = self.chosen_field(parameters, self.OLD_ID, context) or "area_id"
+        new_id = self.chosen_field(parameters, self.NEW_ID, context) or "area_id"
         options = CrosswalkOptions(method=method, unchanged_tolerance=self.parameterAsDouble(
             parameters, self.TOLERANCE, context))
         if method == "blocks":
             units = self.read_source(parameters, self.UNITS, context, feedback=feedback, crs_like=old)
             options.units = units
-            options.weight_field = self._field(parameters, self.UNITS_WEIGHT, context)
+            options.weight_field = self.chosen_field(parameters, self.UNITS_WEIGHT, context)
         cw = build_crosswalk(old, new, old_id, new_id, options, core_feedback(feedback).step(0.1, 0.7))
         return cw, (new, new_id)
 
@@ -204,7 +191,7 @@ class RebaseSeriesAlgorithm(KommunalmonitorAlgorithm):
         method = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
         to_set = self.parameterAsString(parameters, self.TO_SET, context).strip() or "new"
         obs = self._observations(parameters, context, feedback)
-        catalogue = self._table(parameters, self.INDICATORS, context)
+        catalogue = self.read_table(parameters, self.INDICATORS, context)
         crosswalk, new = self._crosswalk(parameters, context, feedback, method)
         result = rebase_observations(obs, crosswalk, to_set, catalogue=catalogue,
                                      feedback=core_feedback(feedback).step(0.7, 0.9))

@@ -49,12 +49,6 @@ def add_observation_parameters(alg, areas_label=None):
                                "e.g. from a monitoring store"), optional=True))
 
 
-def _field(alg, parameters, name, context):
-    """The chosen field name or None."""
-    chosen = alg.parameterAsFields(parameters, name, context)
-    return chosen[0] if chosen else None
-
-
 def read_observations(alg, parameters, context, feedback):
     """The observations as a checked long-form DataFrame (standard column names)."""
     source = alg.parameterAsSource(parameters, OBSERVATIONS, context)
@@ -63,7 +57,7 @@ def read_observations(alg, parameters, context, feedback):
     names = frame.columns
     renamed = {}
     for name, standard, _, optional in OBS_FIELDS:
-        field = _field(alg, parameters, name, context) or (None if optional else standard)
+        field = alg.chosen_field(parameters, name, context) or (None if optional else standard)
         if field is None or (optional and field not in names):
             continue
         if field not in names:
@@ -102,7 +96,7 @@ def read_areas(alg, parameters, context, feedback):
         raise InputError(alg.tr("Layer '{layer}' holds areas of several area sets ({sets}). Choose the area "
                                 "set to use.", layer=areas.attrs.get("layer_name", "?"),
                                 sets=", ".join(sorted(set(map(str, areas[AREA_SET]))))))
-    id_field = _field(alg, parameters, AREAS_ID, context) or AREA
+    id_field = alg.chosen_field(parameters, AREAS_ID, context) or AREA
     if id_field not in areas.columns:
         raise InputError(alg.tr("Layer '{layer}' has no field '{field}'.", layer=areas.attrs.get("layer_name", "?"),
                                 field=id_field))
