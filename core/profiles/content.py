@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..i18n import tr
+from ..i18n import format_number, tr
 from ..overlay.privacy import suppress_for_export
 from ..rates import DEFAULT_MIN_BASE
 from ..validate import layer_name
@@ -472,3 +472,23 @@ def search_strategy_note(lang="en"):
     """The note every profile carries."""
     return tr("An index is a search strategy, not a verdict: it shows where to look closer, "
               "not what is good or bad about an area. Check flagged areas on site.", lang=lang)
+
+
+def as_float(value):
+    """A float, NaN for missing or text."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def area_facts(content, area, lang):
+    """The line under an area's name (id, district, residents, reference date), as a list of texts."""
+    facts = [tr("Planning area {id}", lang=lang, id=area["area_id"])]
+    if area["district"]:
+        facts.append(tr("District {name}", lang=lang, name=area["district"]))
+    if np.isfinite(as_float(area["population"])):
+        facts.append(tr("{n} residents", lang=lang, n=format_number(as_float(area["population"]), 0, lang)))
+    if content.options.reference_date:
+        facts.append(tr("Reference date: {date}", lang=lang, date=content.options.reference_date))
+    return facts

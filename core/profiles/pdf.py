@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
 from . import charts
-from .content import format_value, position_text, search_strategy_note, value_grid
+from .content import area_facts, format_value, position_text, search_strategy_note, value_grid
 from .pdfcanvas import A4_POINTS, Document, Page, text_width, wrap
 
 W, H = A4_POINTS
@@ -253,13 +253,7 @@ def _area_page(doc, content, maps, options, row, number, lang, grid):
     area = content.area_record(row)
     area["row"] = row
     page.text(LEFT, 800, str(area["name"]), 17, style="bold")
-    sub = [tr("Planning area {id}", lang=lang, id=area["area_id"])]
-    if area["district"]:
-        sub.append(tr("District {name}", lang=lang, name=area["district"]))
-    if np.isfinite(_f(area["population"])):
-        sub.append(tr("{n} residents", lang=lang, n=format_number(_f(area["population"]), 0, lang)))
-    if content.options.reference_date:
-        sub.append(tr("Reference date: {date}", lang=lang, date=content.options.reference_date))
+    sub = area_facts(content, area, lang)
     page.text(LEFT, 783, " · ".join(sub), 8)
     if maps.available:
         _locator(page, maps, row)

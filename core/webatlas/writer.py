@@ -28,7 +28,7 @@ import pandas as pd
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
-from ..profiles.content import format_value, position_text, search_strategy_note, value_grid
+from ..profiles.content import area_facts, format_value, position_text, search_strategy_note, value_grid
 from ..profiles.pdf import priority_lines
 from .geometry import SvgFrame
 
@@ -181,13 +181,7 @@ def _profile_page(content, options, row, lang, status_ctx, maps):
     area = content.area_record(row)
     aid = area["area_id"]
     name = area["name"]
-    facts = [tr("Planning area {id}", lang=lang, id=aid)]
-    if area["district"]:
-        facts.append(tr("District {name}", lang=lang, name=area["district"]))
-    if np.isfinite(_f(area["population"])):
-        facts.append(tr("{n} residents", lang=lang, n=format_number(_f(area["population"]), 0, lang)))
-    if content.options.reference_date:
-        facts.append(tr("Reference date: {date}", lang=lang, date=content.options.reference_date))
+    facts = area_facts(content, area, lang)
     specs = {i.field: i for i in content.indicators}
     rows = []
     for rec in content.value_records(row):
