@@ -21,6 +21,7 @@ from ...core.i18n import tr
 from ...core.monitoring.store import MonitoringStore
 from ...core.tables.reshape import wide_to_long
 from ..base import KommunalmonitorAlgorithm, core_feedback, plain_frame
+from ..observations import observation_columns
 from ..bridge import source_to_gdf
 
 LAYOUTS = ("long", "wide", "period")
@@ -168,25 +169,11 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
     def _long_observations(self, frame, parameters, context):
         """Long layout: the chosen fields renamed to the store's columns."""
         layer = frame.attrs.get("layer_name", "?")
-        out = pd.DataFrame(index=frame.index)
-        roles = ((self.AREA_FIELD, "area_id", "area_id", False), (self.PERIOD_FIELD, "period", "period", False),
-                 (self.INDICATOR_FIELD, "indicator", "indicator", True), (self.VALUE_FIELD, "value", "value", False),
-                 (self.NUMERATOR_FIELD, "numerator", "numerator", True),
-                 (self.DENOMINATOR_FIELD, "denominator", "denominator", True))
+        roles = ((self.AREA_FIELD, "area_id", False), (self.PERIOD_FIELD, "period", False),
+                 (self.INDICATOR_FIELD, "indicator", True), (self.VALUE_FIELD, "value", False),
+                 (self.NUMERATOR_FIELD, "numerator", True), (self.DENOMINATOR_FIELD, "denominator", True))
         indicator = self.parameterAsString(parameters, self.INDICATOR, context).strip()
-        for name, default, column, optional in roles:
-            chosen = self.chosen_field(parameters, name, context)
-            field = chosen or default
-            if field not in frame.columns:
-                if optional and chosen in (None, default):  # the default name, absent: not used
-                    continue
-                raise InputError(self.tr("Table '{layer}' has no field '{field}'. Choose the field holding "
-                                         "'{role}' (fields: {fields}).", layer=layer, field=field, role=column,
-                                         fields=", ".join(map(str, frame.columns))))
-            if column in ("value", "numerator", "denominator"):
-                out[column] = validate.numeric_field(frame, field, layer, plausible=False).to_numpy()
-            else:
-                out[column] = frame[field].to_numpy()
+        out = observation_columns(self, parameters, context, frame, roles)
         # the flags of the store travel with the rows (e.g. a table from 'Rebase series onto new areas')
         for flag in ("suppressed", "small_base", "estimated", "rebased_method", "estimated_share"):
             if flag in frame.columns:
@@ -208,7 +195,7 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
         validate.require_fields(frame, [area_field], layer)
         fields = self.parameterAsFields(parameters, self.FIELDS, context) or \
             [c for c in frame.columns if c != area_field and pd.api.types.is_numeric_dtype(frame[c])]
-        values = {f: validate.numeric_field(frame, f, layer, plausible=False).to_numpy() for f in fields}
+        values = {f: validate.numeric_field(frame, f, layer).to_numpy() for f in fields}
         table = pd.DataFrame({area_field: frame[area_field].to_numpy(), **values})
         name = self.parameterAsString(parameters, self.INDICATOR, context).strip() or "value"
         long = wide_to_long(table, area_field, indicator_name=name)
@@ -231,7 +218,7 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
             raise InputError(self.tr("Layer '{layer}' has no numeric field to load; choose the fields.",
                                      layer=layer))
         parts = [pd.DataFrame({"area_id": frame[area_field].to_numpy(), "indicator": f, "period": period,
-                               "value": validate.numeric_field(frame, f, layer, plausible=False).to_numpy()})
+                               "value": validate.numeric_field(frame, f, layer).to_numpy()})
                  for f in fields]
         return pd.concat(parts, ignore_index=True)
 

@@ -12,6 +12,7 @@ from ...core.monitoring.rebase import (CrosswalkOptions, build_crosswalk, crossw
                                        rebase_observations)
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink
+from ..observations import observation_columns
 
 METHODS = ("blocks", "crosswalk", "area")
 
@@ -146,23 +147,10 @@ class RebaseSeriesAlgorithm(KommunalmonitorAlgorithm):
                                          "{sets}).", layer=layer, area_set=from_set,
                                          sets=", ".join(sorted(frame["area_set"].dropna().astype(str).unique()))))
             frame = frame[keep.to_numpy()]
-        out = pd.DataFrame(index=frame.index)
-        for name, default, optional in ((self.AREA_FIELD, "area_id", False), (self.INDICATOR_FIELD, "indicator", False),
-                                        (self.PERIOD_FIELD, "period", False), (self.VALUE_FIELD, "value", False),
-                                        (self.NUMERATOR_FIELD, "numerator", True),
-                                        (self.DENOMINATOR_FIELD, "denominator", True)):
-            chosen = self.chosen_field(parameters, name, context)
-            field = chosen or default
-            if field not in frame.columns:
-                if optional and chosen in (None, default):  # the default name, absent: not used
-                    continue
-                raise InputError(self.tr("Table '{layer}' has no field '{field}'. Choose the field holding "
-                                         "'{role}' (fields: {fields}).", layer=layer, field=field, role=default,
-                                         fields=", ".join(map(str, frame.columns))))
-            if default in ("value", "numerator", "denominator"):
-                out[default] = validate.numeric_field(frame, field, layer, plausible=False).to_numpy()
-            else:
-                out[default] = frame[field].to_numpy()
+        roles = ((self.AREA_FIELD, "area_id", False), (self.INDICATOR_FIELD, "indicator", False),
+                 (self.PERIOD_FIELD, "period", False), (self.VALUE_FIELD, "value", False),
+                 (self.NUMERATOR_FIELD, "numerator", True), (self.DENOMINATOR_FIELD, "denominator", True))
+        out = observation_columns(self, parameters, context, frame, roles)
         return out.reset_index(drop=True)
 
     def _crosswalk(self, parameters, context, feedback, method):
