@@ -13,6 +13,7 @@ import uuid
 import geopandas as gpd
 import pandas as pd
 
+from ..crs_checks import check_area_of_use
 from ..errors import InputError
 from ..i18n import tr
 from ..values import to_numbers
@@ -29,8 +30,12 @@ def fingerprint(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
-def read_input(spec, name):
-    """The dataset behind one input: a GeoDataFrame, a DataFrame, or a raster path."""
+def read_input(spec, name, feedback=None):
+    """The dataset behind one input: a GeoDataFrame, a DataFrame, or a raster path.
+
+    A layer whose coordinates lie outside its CRS's area of use gets the same warning as in
+    QGIS (the CRS is probably wrong: assign the right one).
+    """
     path = spec["path"]
     if not os.path.exists(path):
         raise InputError(tr("Input '{name}': the file {path} does not exist.", name=name, path=path))
@@ -59,6 +64,8 @@ def read_input(spec, name):
         raise InputError(tr("Input '{name}': {path} could not be read ({error}).", name=name, path=path,
                             error=str(error).split("\n")[0])) from None
     frame.attrs["layer_name"] = name
+    if isinstance(frame, gpd.GeoDataFrame):
+        check_area_of_use(frame, name, feedback)
     return frame
 
 

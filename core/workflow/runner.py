@@ -50,7 +50,7 @@ def run_workflow(workflow: "Workflow", feedback=None, record_path: "str | None" 
         reading = feedback.step(0.0, 1.0 / n_steps)
         for position, (name, spec) in enumerate(workflow.inputs.items()):
             feedback.check()
-            datasets[name] = read_input(spec, name)
+            datasets[name] = read_input(spec, name, feedback)
             reading.progress((position + 1) / len(workflow.inputs))
         timings = []
         for number, step in enumerate(workflow.steps, start=1):

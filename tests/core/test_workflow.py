@@ -181,3 +181,27 @@ def test_command_line_help_lists_the_commands():
     assert done.returncode == 0
     for command in ("run", "batch", "sample", "steps"):
         assert command in done.stdout
+
+
+def test_a_layer_with_a_wrong_crs_is_warned_about(project, tmp_path):
+    """Musterstadt's coordinates (UTM zone 32, metres) labelled as EPSG:4326 lie far outside its area of use:
+    the run says so, as the QGIS tools do."""
+    import geopandas as gpd
+
+    from kommunalmonitor.core.feedback import KeptFeedback
+
+    areas = gpd.read_file(project / "data" / "musterstadt.gpkg", layer="planning_areas")
+    areas.set_crs("EPSG:4326", allow_override=True).to_file(tmp_path / "wrong.gpkg", driver="GPKG")
+    path = _write(tmp_path, f"""\
+        language: en
+        inputs:
+          areas: {{path: {tmp_path / 'wrong.gpkg'}}}
+        steps:
+          - index: {{input: areas, indicators: [x], output: index}}
+        outputs:
+          index: {{path: {tmp_path / 'out.gpkg'}}}
+        """, name="wrong.yaml")
+    feedback = KeptFeedback()
+    with pytest.raises(Exception):
+        run_workflow(load_workflow(path), feedback=feedback)  # field x does not exist: fails after reading
+    assert any("areas" in w and "CRS" in w for w in feedback.warnings), feedback.warnings
