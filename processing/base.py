@@ -154,7 +154,7 @@ class KommunalmonitorAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(missing)
         from .outputs import OutputTransaction
 
-        transaction = OutputTransaction(self, context, feedback)
+        transaction = OutputTransaction(self, context)
         staged = transaction.begin(parameters)  # refuses outputs onto inputs, unwritable folders
         self._transaction = transaction
         try:

@@ -125,12 +125,10 @@ class OutputTransaction:
     or cancellation (``commit`` and ``discard`` are safe to call in any order, once).
     """
 
-    def __init__(self, algorithm, context, feedback=None):
+    def __init__(self, algorithm, context):
         self.algorithm = algorithm
         self.context = context
-        self.feedback = feedback
         self._stages = {}    # final folder → staging folder
-        self._finals = {}    # output name → final path
         self._deferred = []  # (output id, post-processor) attached once the outputs are final
         self._outer = _ACTIVE.get(id(context))  # an algorithm run inside another one's run
         _ACTIVE[id(context)] = self
@@ -161,7 +159,6 @@ class OutputTransaction:
                 stage = self._stage_for(folder, definition, path)
                 target = os.path.join(stage, os.path.basename(os.path.normpath(path)))
                 staged[name] = self._redirect(parameters.get(name), path, target)
-                self._finals[name] = path
         except BaseException:
             self.discard()
             raise

@@ -1,5 +1,4 @@
 """Tasks per municipality on Dask, their parts on disk, and the gathered results."""
-import json
 import logging
 import os
 import shutil
@@ -142,6 +141,7 @@ def run_batch(workflow_path: str, municipalities: "str | list[dict]", output_dir
     output_dir = os.path.abspath(output_dir)
     workflow = load_workflow(workflow_path, substitutions=rows[0])  # configuration errors before any work
     os.makedirs(output_dir, exist_ok=True)
+    clean_partial(output_dir)  # half-written parts of a run that was killed are never gathered
     result = BatchResult()
     pending = []
     for row in rows:
