@@ -50,6 +50,17 @@ def _induced_edges(nodes, edges, in_piece, local_index):
     return mask, local_index[edges[mask, 0]], local_index[edges[mask, 1]]
 
 
+def subtree_mask(order, pred, v):
+    """Nodes of ``v``'s subtree as a boolean mask: walk the BFS ``order`` (descendants come after v)."""
+    flags = [False] * len(pred)
+    flags[v] = True
+    parents = pred.tolist()
+    for u in order.tolist():
+        if u != v and parents[u] >= 0 and flags[parents[u]]:
+            flags[u] = True
+    return np.asarray(flags)
+
+
 def _subtree_sums(order, pred, values):
     """Sum of ``values`` over each node's subtree (tree rooted at order[0])."""
     sums = values.astype(float).copy()
@@ -170,15 +181,7 @@ def split_part(nodes, k, edges, base_weight, pop, lo, hi, rng, labels, next_labe
             local_index[piece] = -1
             raise SplitFailure(piece, kk)
         v, k1 = result
-        # nodes of v's subtree: walk the BFS order (descendants come after v)
-        is_sub = np.zeros(m, dtype=bool)
-        is_sub[v] = True
-        pl = pred.tolist()
-        sub = is_sub.tolist()
-        for u in order.tolist():
-            if u != v and pl[u] >= 0 and sub[pl[u]]:
-                sub[u] = True
-        is_sub = np.asarray(sub)
+        is_sub = subtree_mask(order, pred, v)
         local_index[piece] = -1
         stack.append((piece[~is_sub], kk - k1))
         stack.append((piece[is_sub], k1))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import SplitFailure, best_cut, split_part
+from .engine import SplitFailure, best_cut, split_part, subtree_mask
 
 
 @dataclass
@@ -171,14 +171,7 @@ def relaxed_bisection(nodes, k, edges, base, pop, lo, hi, rng):
         if cut is None:
             return None
         v, k1 = cut
-        sub = np.zeros(size, dtype=bool)
-        sub[v] = True
-        pl = pred.tolist()
-        flags = sub.tolist()
-        for u in order.tolist():
-            if u != v and pl[u] >= 0 and flags[pl[u]]:
-                flags[u] = True
-        sub = np.asarray(flags)
+        sub = subtree_mask(order, pred, v)
         stack.append((piece[~sub], kk - k1))
         stack.append((piece[sub], k1))
     return labels
