@@ -229,5 +229,9 @@ def _outputs(section, workflow, substitutions):
             if os.path.abspath(spec_in["path"]) == os.path.abspath(path):
                 raise _fail(source, line, tr("output '{name}' would overwrite the input '{input}'; inputs are "
                                              "never modified.", name=name, input=input_name))
+        for other, other_path in outputs.items():
+            if os.path.abspath(other_path) == os.path.abspath(path):
+                raise _fail(source, line, tr("outputs '{first}' and '{second}' would both be written to {path}; "
+                                             "give each its own file.", first=other, second=name, path=path))
         outputs[name] = path
     return outputs

@@ -107,6 +107,9 @@ def test_run_record_names_inputs_versions_and_outputs(project):
      "outputs:\n  c: out.gpkg\n", 5, ["no step writes 'c'"]),
     ("inputs: {a: {path: x.gpkg}}\nsteps:\n  - index: {input: a, indicators: [u], output: b}\n"
      "outputs:\n  b: x.gpkg\n", 5, ["would overwrite the input 'a'"]),
+    ("inputs: {a: {path: x.gpkg}}\nsteps:\n  - index: {input: a, indicators: [u], output: b}\n"
+     "  - index: {input: b, indicators: [u], output: c}\noutputs:\n  b: out.gpkg\n  c: ./out.gpkg\n", 7,
+     ["'b' and 'c' would both be written"]),
     ("inputs: {a: {path: x.gpkg}, r: {path: r.tif}}\nsteps:\n  - zonal: {zones: a, raster: a, output: b}\n"
      "outputs: {b: out.gpkg}\n", 3, ["'raster' must be a raster"]),
     ("inputs: {a: {path: x.docx}}\nsteps: []\noutputs: {}\n", 2, ["section 'steps' is missing"]),
