@@ -100,56 +100,6 @@ def _unchanged_pairs(old_area, new_area, ia, ib, inter, tolerance):
     return ia[same], ib[same]
 
 
-def _overlaps(small, large, feedback, keep_geometry=False):
-    """Overlaps ``(i_small, i_large, area, pieces)`` of many small polygons with few large ones.
-
-    Same result as :func:`core.overlay.interpolate.overlap_table`; on shapely 2 faster for
-    this shape of problem (thousands of blocks or old areas, hundreds of new areas): the
-    large polygons are prepared once and queried against a tree of the small ones, a small
-    polygon the large one covers is taken whole, and a small polygon on a boundary is cut
-    with the part of the large polygon inside its bounding box (overlaying a whole planning
-    area for every boundary block was most of the time). shapely 1.8 has no vectorised
-    prepared predicates: there the shared overlay engine does it.
-    """
-    from ..geometry_arrays import SHAPELY_2, geometry_values
-
-    if not SHAPELY_2:
-        return overlap_table(small, large, feedback, keep_geometry=keep_geometry)
-    import shapely
-
-    a = np.asarray(geometry_values(small), dtype=object)
-    # private copies: preparing caches an index inside the geometry objects (inputs stay as given)
-    b = shapely.from_wkb(shapely.to_wkb(np.asarray(geometry_values(large), dtype=object)))
-    shapely.prepare(b)
-    jb, ja = shapely.STRtree(a).query(b, predicate="intersects")
-    order = np.lexsort((jb, ja))
-    ia, ib = ja[order].astype("int64"), jb[order].astype("int64")
-    feedback.progress(0.3)
-    feedback.check()
-    covered = shapely.covers(b[ib], a[ia]) if len(ia) else np.zeros(0, dtype=bool)
-    area = shapely.area(a[ia]).astype("float64")
-    rest = ~covered
-    pieces = None
-    if rest.any():
-        part = a[ia[rest]]
-        # GEOS's rectangle clipping is several times faster than a general overlay with the
-        # box; its output may be invalid (self-touching rings), which is repaired before use
-        near = np.empty(len(part), dtype=object)
-        near[:] = [shapely.clip_by_rect(g, *box) for g, box in zip(b[ib[rest]], shapely.bounds(part).tolist())]
-        bad = ~shapely.is_valid(near)
-        if bad.any():
-            near[bad] = shapely.make_valid(near[bad])
-        cut = shapely.intersection(part, near)
-        area[rest] = shapely.area(cut)
-    if keep_geometry:
-        pieces = a[ia].copy()
-        if rest.any():
-            pieces[rest] = cut
-    feedback.progress(1.0)
-    keep = area > 0
-    return ia[keep], ib[keep], area[keep], (pieces[keep] if keep_geometry else None)
-
-
 def build_crosswalk(old_areas, new_areas, old_id, new_id, options=None, feedback=None):
     """Crosswalk from one area set to another.
 
@@ -184,7 +134,7 @@ def build_crosswalk(old_areas, new_areas, old_id, new_id, options=None, feedback
     o_ids, n_ids = _ids(old, old_id, old_name), _ids(new, new_id, new_name)
     old_area = np.asarray(old.geometry.area, dtype="float64")
     new_area = np.asarray(new.geometry.area, dtype="float64")
-    ia, ib, inter, pieces = _overlaps(old.geometry, new.geometry, feedback.step(0.0, 0.4),
+    ia, ib, inter, pieces = overlap_table(old.geometry, new.geometry, feedback.step(0.0, 0.4),
                                       keep_geometry=options.method == "blocks")
     if len(ia) == 0:
         raise InputError(tr("Layers '{old}' and '{new}' do not overlap. Check their CRS and extent.",

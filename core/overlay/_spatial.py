@@ -7,6 +7,8 @@ from ..geometry_arrays import SHAPELY_2, geometry_values
 
 _GPD_MAJOR_MINOR = tuple(int(p) for p in gpd.__version__.split(".")[:2])
 _SYMMETRIC = (None, "intersects")
+# below this many candidate pairs per thread, starting threads costs more than it saves
+PAIRS_PER_THREAD = 2000
 
 
 def as_series(geoms, crs=None):
@@ -77,6 +79,74 @@ def pairwise_predicate(a, b, ia, ib, predicate):
     ``"contains"``, …)."""
     left, right = _paired(a, b, ia, ib)
     return np.asarray(getattr(left, predicate)(right), dtype=bool)
+
+
+def overlaps_shapely2(a, b, keep_geometry=False, check=None):
+    """Overlaps ``(ia, ib, area, pieces)`` of polygons ``a`` with polygons ``b`` on shapely 2.
+
+    The same pairs and areas as a predicate query + pairwise intersection, built for many
+    small polygons (blocks, cells, old areas) against fewer large ones (planning areas):
+    candidate pairs come from the boxes alone, a ``b`` polygon is prepared once and takes a
+    small polygon it covers whole (no overlay; most blocks lie wholly in one area), and
+    only the rest is intersected. The pairs are split into chunks run on up to four
+    threads: shapely releases the GIL in these calls, and every thread prepares its own
+    copies of the ``b`` polygons it needs, because GEOS's prepared geometries are not safe
+    to share between threads. ``check`` (e.g. a cancellation check) runs between stages.
+    Pairs are sorted by ``ia``, then ``ib``; pairs that only touch are left out.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    import shapely
+
+    a = np.asarray(geometry_values(a), dtype=object)
+    b = np.asarray(geometry_values(b), dtype=object)
+    if len(a) == 0 or len(b) == 0:
+        empty = np.empty(0, dtype="int64")
+        return empty, empty, np.empty(0, dtype="float64"), (np.empty(0, dtype=object) if keep_geometry else None)
+    jb, ja = shapely.STRtree(a).query(b)
+    order = np.lexsort((ja, jb))  # grouped by b: a chunk then needs few b copies
+    ia, ib = ja[order].astype("int64"), jb[order].astype("int64")
+    if check is not None:
+        check()
+
+    def chunk(span):
+        """Areas (and pieces) of the pairs ``span`` with thread-private prepared b."""
+        sa, sb = ia[span], ib[span]
+        need, local = np.unique(sb, return_inverse=True)
+        own = shapely.from_wkb(shapely.to_wkb(b[need]))
+        shapely.prepare(own)
+        big = own[local]
+        small = a[sa]
+        area = np.zeros(len(sa), dtype="float64")
+        pieces = small.copy() if keep_geometry else None
+        covered = shapely.covers(big, small)
+        area[covered] = shapely.area(small[covered])
+        rest = np.flatnonzero(~covered)
+        rest = rest[shapely.intersects(big[rest], small[rest])]
+        if len(rest):
+            cut = shapely.intersection(small[rest], big[rest])
+            area[rest] = shapely.area(cut)
+            if keep_geometry:
+                pieces[rest] = cut
+        return area, pieces
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    n_chunks = max(1, min(4, cores, len(ia) // PAIRS_PER_THREAD))
+    spans = np.array_split(np.arange(len(ia)), n_chunks)
+    if n_chunks == 1:
+        parts = [chunk(spans[0])]
+    else:
+        with ThreadPoolExecutor(n_chunks) as pool:
+            parts = list(pool.map(chunk, spans))
+    area = np.concatenate([p[0] for p in parts])
+    pieces = np.concatenate([p[1] for p in parts]) if keep_geometry else None
+    order = np.lexsort((ib, ia))
+    keep = order[area[order] > 0]
+    return ia[keep], ib[keep], area[keep], (pieces[keep] if keep_geometry else None)
 
 
 def _paired(a, b, ia, ib):

@@ -14,10 +14,10 @@ from scipy import sparse
 
 from .. import validate
 from ..feedback import ensure_feedback
-from ..geometry_arrays import bounds_and_areas
+from ..geometry_arrays import SHAPELY_2, bounds_and_areas
 from ..values import fill_value_mask, is_fill_outlier
-from ._spatial import (as_series, pairwise_intersection, pairwise_predicate, points_xy, polygons_in,
-                       query_pairs, same_crs)
+from ._spatial import (as_series, overlaps_shapely2, pairwise_intersection, pairwise_predicate, points_xy,
+                       polygons_in, query_pairs, same_crs)
 
 
 def overlap_table(a, b, feedback=None, keep_geometry=False):
@@ -28,6 +28,10 @@ def overlap_table(a, b, feedback=None, keep_geometry=False):
     reuse ``a``'s own area and geometry (no intersection computed).
     """
     feedback = ensure_feedback(feedback)
+    if SHAPELY_2:
+        result = overlaps_shapely2(a, b, keep_geometry=keep_geometry, check=feedback.check)
+        feedback.progress(1.0)
+        return result
     a = as_series(a)
     b = as_series(b)
     ia, ib = query_pairs(a, b, "intersects")
