@@ -6,7 +6,8 @@ and every colour is doubled by a marker shape, so a grey print still reads.
 import numpy as np
 
 from ..i18n import tr
-from .content import format_value
+from . import reference as ref
+from .content import format_value, position_text
 from .pdfcanvas import text_width
 
 # Okabe & Ito (2008) colour-blind-safe colours.
@@ -22,7 +23,7 @@ PRIORITY_COLOURS = {1: "#b30000", 2: "#e34a33", 3: "#fc8d59", 4: "#fdcc8a", 0: "
 
 
 def spine_position(value, row):
-    """Position of ``value`` on the spine (−1 worst end … 0 city mean … +1 best end)."""
+    """Position of ``value`` on the spine (−1 worst end … 0 city reference … +1 best end)."""
     mean, vmin, vmax = row["city_mean"], row["city_min"], row["city_max"]
     scale = max(abs(mean - vmin), abs(vmax - mean)) if np.isfinite(mean) else np.nan
     if value is None or not np.isfinite(value) or not np.isfinite(scale) or scale <= 0:
@@ -38,12 +39,12 @@ def spine_chart(page, x0, width, top, row_height, rows, lang="en"):
     ----------
     page : pdfcanvas.Page
     x0, width : float
-        Horizontal extent in points (the city mean is in the middle).
+        Horizontal extent in points (the city reference is in the middle).
     top, row_height : float
         Baseline of the header line and the height of a row, in points.
     rows : list of dict
         Per indicator: ``value``, ``small_base``, ``suppressed``, ``position``,
-        ``higher_is_worse`` and the ``city_*`` / ``district_*`` references.
+        ``higher_is_worse``, ``city_method`` and the ``city_*`` / ``district_*`` references.
     """
     centre, half = x0 + width / 2, width / 2 / 1.08
 
@@ -52,7 +53,8 @@ def spine_chart(page, x0, width, top, row_height, rows, lang="en"):
 
     page.text(x0 + 0.04 * width, top, tr("◀ worse", lang=lang), 6.5, colour=WORSE)
     page.text(x0 + 0.96 * width, top, tr("better ▶", lang=lang), 6.5, align="right", colour=BETTER)
-    page.text(centre, top, tr("city average", lang=lang), 6.5, align="centre")
+    label = ref.reference_label([r.get("city_method") for r in rows], lang)
+    page.text(centre, top, label, 6.5, align="centre")
     bar = row_height * 0.55
     for k, row in enumerate(rows):
         y = top - (k + 1) * row_height  # row centre
@@ -76,17 +78,19 @@ def spine_chart(page, x0, width, top, row_height, rows, lang="en"):
     page.polyline([(centre, top - 0.5 * row_height), (centre, top - (len(rows) + 0.5) * row_height)], width=0.8)
 
 
-def legend_rows(lang="en"):
-    """(marker, colour, filled, text) entries explaining the spine chart."""
-    return [("s", WORSE, True, tr("worse than the city average", lang=lang)),
-            ("o", SIMILAR, True, tr("close to the city average", lang=lang)),
-            ("D", BETTER, True, tr("better than the city average", lang=lang)),
+def legend_rows(lang="en", methods=()):
+    """(marker, colour, filled, text) entries explaining the spine chart ('… the mean of the
+    areas' when every reference is an unweighted mean)."""
+    method = ref.MEAN if methods and all(m == ref.MEAN for m in methods) else None
+    return [("s", WORSE, True, position_text("worse", lang, method)),
+            ("o", SIMILAR, True, position_text("similar", lang, method)),
+            ("D", BETTER, True, position_text("better", lang, method)),
             ("o", SIMILAR, False, tr("small base: value uncertain", lang=lang))]
 
 
-def spine_legend(page, x, y, lang="en"):
+def spine_legend(page, x, y, lang="en", methods=()):
     """The legend line and the reading help under the spine chart; returns the y below it."""
-    for marker, colour, filled, text in legend_rows(lang):
+    for marker, colour, filled, text in legend_rows(lang, methods):
         page.marker(marker, x + 3, y + 2.2, 5.0, fill=colour if filled else "#ffffff", stroke=colour, width=1.0)
         page.text(x + 9, y, text, 6.2)
         x += 9 + text_width(text, 6.2) + 14
@@ -94,7 +98,7 @@ def spine_legend(page, x, y, lang="en"):
 
 
 def series_chart(page, box, values, city, label, lang="en", target=None, status=None, decimals=1):
-    """A small time series in ``box`` (x, y, w, h): the area (line), the city mean (dashed),
+    """A small time series in ``box`` (x, y, w, h): the area (line), the city reference (dashed),
     a target line, and the first and last value as text."""
     x, y, w, h = box
     v = np.asarray(values, dtype=float)

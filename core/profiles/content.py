@@ -2,7 +2,8 @@
 
 Every number a profile shows is in :class:`ProfileContent`: the area's indicator values with
 numerator and base, small-base marks and suppression (``core.overlay.privacy``), the city
-and district reference (mean, range, quartiles of the *published* values), the direction
+and district reference (the city's own rate where counts exist, see ``core.profiles.reference``;
+range and quartiles of the *published* values), the direction
 (better or worse than the city), priority level with its reasons, index value and class and
 how robust the class is; optionally a time series and target status per indicator. The PDF
 (``core.profiles.pdf``) and the web atlas (``core.webatlas``) only lay this out, so both
@@ -20,6 +21,7 @@ from ..i18n import format_number, tr
 from ..overlay.privacy import suppress_for_export
 from ..rates import DEFAULT_MIN_BASE
 from ..validate import layer_name
+from . import reference as ref
 
 # |z| below this counts as "similar to the city" (half a standard deviation, as in the reasons).
 SIMILAR_WITHIN = 0.5
@@ -95,10 +97,20 @@ class ProfileContent:
     values : DataFrame
         Long table, one row per area and indicator: ``area_id``, ``row``, ``indicator``,
         ``value``, ``numerator``, ``base``, ``small_base``, ``suppressed``, ``z``, ``position``
-        (worse / similar / better / NaN), ``city_mean``, ``city_min``, ``city_max``,
-        ``city_q25``, ``city_q75``, ``district_mean``, ``district_min``, ``district_max``.
+        (worse / similar / better / NaN), ``city_mean`` (the city reference: city rate,
+        residents-weighted or plain mean of the areas, see ``city_method``), ``city_method``
+        (``rate`` / ``weighted`` / ``mean``), ``city_min``, ``city_max``, ``city_q25``,
+        ``city_q75`` (of the published area values), ``district_mean`` (same method, published
+        counts only), ``district_min``, ``district_max``.
     series : DataFrame
         ``area_id``, ``period``, ``indicator``, ``value`` (suppressed values are NaN).
+    city_series : DataFrame
+        ``indicator``, ``period``, ``city`` (the city reference of each series period, same
+        method as ``city_method``).
+    references : DataFrame
+        One row per indicator: ``indicator``, ``method``, ``scale``, ``n_areas`` (areas in the
+        city reference), ``hidden_included`` (counts of areas with hidden values are in the
+        city rate), ``fits``/``compared`` (areas whose value equals scale × numerator / base).
     status : DataFrame
         ``area_id``, ``indicator``, ``target``, ``status``, ``significant`` (may be empty).
     indicators : list of IndicatorSpec
@@ -117,6 +129,8 @@ class ProfileContent:
     options: ProfileOptions
     geometry: object = None
     diagnostics: dict = field(default_factory=dict)
+    city_series: pd.DataFrame = None
+    references: pd.DataFrame = None
 
     def area_values(self, row):
         """The value rows of the area at position ``row`` (indicator order)."""
@@ -266,11 +280,15 @@ def _ranking_columns(frame, ranking, n):
     return cols
 
 
-def _series(series, ids, indicators, min_count):
-    """Long time series restricted to known areas/indicators, suppressed where counts are small."""
+def _series(series, ids, indicators, min_count, rules=None, weights=None):
+    """Long time series restricted to known areas/indicators, suppressed where counts are small,
+    and the city reference of each period (``rules``: ``{field: (method, scale)}``; ``weights``:
+    residents per area id)."""
     columns = ["area_id", "period", "indicator", "value"]
+    empty_city = pd.DataFrame({"indicator": pd.Series([], dtype=object), "period": pd.Series([], dtype=object),
+                               "city": pd.Series([], dtype="float64")})
     if series is None or not len(series):
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=columns), empty_city
     missing = [c for c in columns if c not in series.columns]
     if missing:
         raise InputError(tr("The time series table needs the columns {columns} (missing: {missing}).",
@@ -282,16 +300,94 @@ def _series(series, ids, indicators, min_count):
                          "value": _numbers(series, "value")})
     # the monitoring store calls the base 'denominator' and flags values it already suppressed
     base = "base" if "base" in series.columns else ("denominator" if "denominator" in series.columns else None)
+    flagged = np.zeros(len(work), dtype=bool)
     if "suppressed" in series.columns:
         flagged = series["suppressed"].fillna(False).astype(bool).to_numpy()
         work.loc[flagged, "value"] = np.nan
+    raw_num = _numbers(series, "numerator") if "numerator" in series.columns else np.full(len(work), np.nan)
+    raw_den = _numbers(series, base) if base else np.full(len(work), np.nan)
+    published = work
     if "numerator" in series.columns or base:
-        work["value_num"] = _numbers(series, "numerator") if "numerator" in series.columns else np.nan
-        work["value_den"] = _numbers(series, base) if base else np.nan
-        work, _ = suppress_for_export(work, [], min_count=min_count, rates=["value"])
-        work = work[columns]
-    keep = work["area_id"].isin(set(ids)) & work["indicator"].isin(known)
-    return work[keep].sort_values(["area_id", "indicator", "period"], kind="mergesort").reset_index(drop=True)
+        work = work.assign(value_num=raw_num, value_den=raw_den)
+        published, _ = suppress_for_export(work, [], min_count=min_count, rates=["value"])
+    keep = (work["area_id"].isin(set(ids)) & work["indicator"].isin(known)).to_numpy()
+    city = _series_city(published[keep].reset_index(drop=True), raw_num[keep], raw_den[keep], flagged[keep],
+                        rules or {}, weights or {}, min_count)
+    table = published[columns][keep]
+    table = table.sort_values(["area_id", "indicator", "period"], kind="mergesort").reset_index(drop=True)
+    return table, (city if len(city) else empty_city)
+
+
+def _series_city(published, raw_num, raw_den, flagged, rules, weights, min_count):
+    """City reference per indicator and period of the series, by the indicator's method."""
+    rows = []
+    missing = np.full(len(published), np.nan)
+    pub_num = published["value_num"].to_numpy(dtype=float) if "value_num" in published else missing
+    pub_den = published["value_den"].to_numpy(dtype=float) if "value_den" in published else missing
+    value = published["value"].to_numpy(dtype=float)
+    groups = published.groupby(["indicator", "period"], sort=False).indices
+    for (indicator, period), at in groups.items():
+        method, scale = rules.get(indicator, (ref.MEAN, np.nan))
+        if method == ref.RATE:
+            # flagged by the store: hidden too, whatever the size of its counts
+            hidden_num = (np.isnan(pub_num[at]) | flagged[at]) & np.isfinite(raw_num[at])
+            hidden_den = (np.isnan(pub_den[at]) | flagged[at]) & np.isfinite(raw_den[at])
+            city = ref.rate_reference(raw_num[at], raw_den[at], scale, hidden_num, hidden_den, flagged[at],
+                                      min_count)[0]
+        elif method == ref.WEIGHTED:
+            w = published["area_id"].iloc[at].map(weights).to_numpy(dtype=float)
+            city = ref.weighted_reference(value[at], w)
+        else:
+            city = ref.mean_reference(value[at])
+        rows.append((indicator, period, city))
+    return pd.DataFrame(rows, columns=["indicator", "period", "city"])
+
+
+def _city_rule(ind, raw_value, raw_num, raw_den, weights):
+    """How the city reference of one indicator is computed: (method, scale, fits, compared)."""
+    if ind.numerator and ind.base:
+        scale, fits, compared = ref.infer_rate_scale(raw_value, raw_num, raw_den, ind.decimals)
+        if np.isfinite(scale):
+            return ref.RATE, scale, fits, compared
+    else:
+        fits = compared = 0
+    weighted = weights is not None and (np.isfinite(weights) & (weights > 0)).any()
+    method = ref.WEIGHTED if weighted else ref.MEAN
+    return method, np.nan, fits, compared
+
+
+def _city_values(rule, counts, value, weights, districts, min_count):
+    """City reference (value, areas used, hidden included) and district references per area.
+
+    ``counts``: raw and published numerator and base, hidden value mask."""
+    method, scale = rule[0], rule[1]
+    raw_num, raw_den, pub_num, pub_den, hidden = counts
+    n = len(value)
+    if method == ref.RATE:
+        hidden_num = np.isnan(pub_num) & np.isfinite(raw_num)
+        hidden_den = np.isnan(pub_den) & np.isfinite(raw_den)
+        city = ref.rate_reference(raw_num, raw_den, scale, hidden_num, hidden_den, hidden, min_count)
+        secret = hidden | hidden_num | hidden_den
+
+        def local(sel):  # published counts only (see core.profiles.reference)
+            return ref.rate_reference(np.where(secret[sel], np.nan, raw_num[sel]), raw_den[sel], scale)[0]
+    elif method == ref.WEIGHTED:
+        used = int((np.isfinite(value) & np.isfinite(weights) & (weights > 0)).sum())
+        city = (ref.weighted_reference(value, weights), used, False)
+
+        def local(sel):
+            return ref.weighted_reference(value[sel], weights[sel])
+    else:
+        city = (ref.mean_reference(value), int(np.isfinite(value).sum()), False)
+
+        def local(sel):
+            return ref.mean_reference(value[sel])
+    district = np.full(n, np.nan)
+    if districts is not None:
+        for key in np.unique(districts):
+            sel = districts == key
+            district[sel] = local(sel)
+    return city, district
 
 
 def build_profiles(frame, options, ranking=None, series=None, status=None, neighbours=None):
@@ -329,30 +425,39 @@ def build_profiles(frame, options, ranking=None, series=None, status=None, neigh
     names = frame[options.name_field].astype(str).to_numpy() if options.name_field else ids
     districts = frame[options.district_field].astype(str).to_numpy() if options.district_field else None
     published, hidden, report = suppressed_frame(frame, indicators, options.min_count)
-    rows = []
+    weights = _numbers(frame, options.population_field) if options.population_field else None
+    rows, rules, refs = [], {}, []
     for k, ind in enumerate(indicators):
         name = f"i{k}"
         value = published[name].to_numpy(dtype=float)
-        # references only from published values: a range end could otherwise disclose a hidden one
-        mean, vmin, vmax, q25, q75 = _reference(value)
+        # range and quartiles only from published values: a range end could otherwise disclose a hidden one
+        _, vmin, vmax, q25, q75 = _reference(value)
+        raw = [_numbers(frame, f) if f else np.full(n, np.nan) for f in (ind.field, ind.numerator, ind.base)]
+        num = published[f"{name}_num"].to_numpy(dtype=float) if f"{name}_num" in published else np.full(n, np.nan)
+        den = published[f"{name}_den"].to_numpy(dtype=float) if f"{name}_den" in published else np.full(n, np.nan)
+        rule = _city_rule(ind, raw[0], raw[1], raw[2], weights)
+        (mean, used, with_hidden), district_ref = _city_values(
+            rule, (raw[1], raw[2], num, den, hidden[ind.field]), value, weights, districts, options.min_count)
+        rules[ind.field] = rule[:2]
+        refs.append({"indicator": ind.field, "method": rule[0], "scale": rule[1], "n_areas": used,
+                     "hidden_included": with_hidden, "fits": rule[2], "compared": rule[3]})
         spread = np.nanstd(value) if np.isfinite(value).sum() > 1 else np.nan
         z = (value - mean) / spread if spread and np.isfinite(spread) and spread > 0 else np.full(n, np.nan)
         need = z if ind.higher_is_worse else -z
         position = np.where(np.isnan(need), None,
                             np.where(need >= SIMILAR_WITHIN, "worse",
                                      np.where(need <= -SIMILAR_WITHIN, "better", "similar")))
-        num = published[f"{name}_num"].to_numpy(dtype=float) if f"{name}_num" in published else np.full(n, np.nan)
-        den = published[f"{name}_den"].to_numpy(dtype=float) if f"{name}_den" in published else np.full(n, np.nan)
         small = (np.isfinite(den) & (den < ind.min_base)) if ind.base else np.zeros(n, dtype=bool)
         block = {"area_id": ids, "row": np.arange(n), "indicator": ind.field, "value": value,
                  "numerator": num, "base": den, "small_base": small, "suppressed": hidden[ind.field],
                  # object dtype: None stays None on pandas 3 (its string dtype would make it NaN)
-                 "z": z, "position": pd.Series(position, dtype=object), "city_mean": mean, "city_min": vmin,
-                 "city_max": vmax,
+                 "z": z, "position": pd.Series(position, dtype=object), "city_mean": mean,
+                 "city_method": rule[0], "city_min": vmin, "city_max": vmax,
                  "city_q25": q25, "city_q75": q75}
         if districts is not None:
-            ref = _reference(value, districts)
-            block.update(district_mean=ref[:, 0], district_min=ref[:, 1], district_max=ref[:, 2])
+            spread_by_district = _reference(value, districts)
+            block.update(district_mean=district_ref, district_min=spread_by_district[:, 1],
+                         district_max=spread_by_district[:, 2])
         else:
             block.update(district_mean=np.nan, district_min=np.nan, district_max=np.nan)
         rows.append(pd.DataFrame(block))
@@ -395,8 +500,11 @@ def build_profiles(frame, options, ranking=None, series=None, status=None, neigh
         hidden_pairs = set(zip(values.loc[values["suppressed"], "area_id"], values.loc[values["suppressed"], "indicator"]))
         keep = [(a, i) not in hidden_pairs for a, i in zip(status_table["area_id"], status_table["indicator"])]
         status_table = status_table[np.array(keep, dtype=bool)].reset_index(drop=True)
+    residents = dict(zip(ids, weights)) if weights is not None else {}
+    series_table, city_series = _series(series, ids, indicators, options.min_count, rules, residents)
     content = ProfileContent(
-        areas=areas, values=values, series=_series(series, ids, indicators, options.min_count),
+        areas=areas, values=values, series=series_table, city_series=city_series,
+        references=pd.DataFrame(refs),
         status=status_table, indicators=indicators, options=options,
         geometry=geometry.reset_index(drop=True) if geometry is not None else None,
         diagnostics={"suppressed": report, "n_areas": n,
@@ -451,6 +559,31 @@ def value_grid(content, period=None):
     return periods, current, grids
 
 
+def city_lines(content, periods, current):
+    """The city reference per indicator and period (the dashed line of the time series).
+
+    The profile values' period takes the reference of the profile values (``city_mean``), the
+    other periods the reference computed from the series by the same method (``city_series``),
+    so the PDF and the web atlas draw the same line.
+
+    Returns
+    -------
+    dict
+        ``{indicator: array (periods)}``, NaN where a period has no reference.
+    """
+    lines = {}
+    table = content.city_series if content.city_series is not None else pd.DataFrame(
+        columns=["indicator", "period", "city"])
+    for ind in content.indicators:
+        part = table[table["indicator"] == ind.field]
+        known = dict(zip(part["period"].astype(str), part["city"].to_numpy(dtype=float)))
+        vals = content.values[content.values["indicator"] == ind.field]
+        current_value = float(vals["city_mean"].iloc[0]) if len(vals) else np.nan
+        lines[ind.field] = np.array([current_value if p == current else known.get(str(p), np.nan)
+                                     for p in periods], dtype=float)
+    return lines
+
+
 def format_value(value, decimals=1, lang="en", unit=""):
     """A value as shown on a profile ('–' for missing)."""
     from ..i18n import format_number
@@ -461,10 +594,14 @@ def format_value(value, decimals=1, lang="en", unit=""):
     return f"{text} {unit}".strip() if unit and unit != "%" else text + (unit or "")
 
 
-def position_text(position, lang="en"):
-    """'worse than the city average' … in ``lang``."""
-    texts = {"worse": "worse than the city average", "better": "better than the city average",
-             "similar": "close to the city average"}
+def position_text(position, lang="en", method=None):
+    """'worse than the city average' … in ``lang`` ('… the mean of the areas' for an unweighted mean)."""
+    if method == ref.MEAN:
+        texts = {"worse": "worse than the mean of the areas", "better": "better than the mean of the areas",
+                 "similar": "close to the mean of the areas"}
+    else:
+        texts = {"worse": "worse than the city average", "better": "better than the city average",
+                 "similar": "close to the city average"}
     return tr(texts[position], lang=lang) if position in texts else ""
 
 

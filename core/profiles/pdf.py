@@ -15,7 +15,8 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
 from . import charts
-from .content import area_facts, format_value, position_text, search_strategy_note, value_grid
+from . import reference as ref
+from .content import area_facts, city_lines, format_value, position_text, search_strategy_note, value_grid
 from .pdfcanvas import A4_POINTS, Document, Page, text_width, wrap
 
 W, H = A4_POINTS
@@ -264,24 +265,26 @@ def _area_page(doc, content, maps, options, row, number, lang, grid):
         lines += wrap(text, RIGHT - LEFT, 7)
     page.lines(LEFT, 595, lines[:4], 7, leading=1.35)
     rows = _rows(content, row, lang)
+    methods = [r["city_method"] for r in rows]
+    only_means = bool(methods) and all(m == ref.MEAN for m in methods)
     page.text(LEFT, 553, tr("Indicators compared with the city", lang=lang), 9.5, style="bold")
     top = 538.0
     row_height = min(16.0, 160.0 / max(1, len(rows)))
+    city_header = tr("Area mean", lang=lang) if only_means else tr("City", lang=lang)
     for x, text, align in ((LEFT, tr("Indicator", lang=lang), "left"), (190, tr("Value", lang=lang), "right"),
-                           (258, tr("Count / base", lang=lang), "right"), (305, tr("City", lang=lang), "right")):
+                           (258, tr("Count / base", lang=lang), "right"), (305, city_header, "right")):
         page.text(x, top, text, 6.5, style="bold", align=align)
     for k, rec in enumerate(rows):
         y = top - (k + 1) * row_height - 2.4
         page.text(LEFT, y, _short(rec["label"], 44), 7)
         page.text(190, y, charts.value_text(rec, lang), 7, align="right")
         page.text(258, y, counts_text(rec, lang), 6.5, align="right")
-        page.text(305, y, format_value(rec["city_mean"], rec["decimals"], lang, rec["unit"]), 6.5, align="right",
-                  colour="#404040")
+        page.text(305, y, format_value(rec["city_mean"], rec["decimals"], lang, rec["unit"])
+                  + ref.reference_mark(rec["city_method"], methods), 6.5, align="right", colour="#404040")
     charts.spine_chart(page, 315, RIGHT - 315, top, row_height, rows, lang)
     y = top - (len(rows) + 1) * row_height - 8
-    y = charts.spine_legend(page, LEFT, y, lang)
-    notes = [tr("Grey bar: range of all areas (darker: middle half). Dotted line: district "
-                "average. Black line: city average.", lang=lang)]
+    y = charts.spine_legend(page, LEFT, y, lang, methods)
+    notes = [ref.spine_note(methods, lang)] + ref.reference_notes(methods, lang)
     if any(r["suppressed"] for r in rows):
         notes.append(tr("• not published: a count is below {minimum}.", lang=lang,
                         minimum=format_number(float(content.options.min_count), 0, lang)))
@@ -289,9 +292,9 @@ def _area_page(doc, content, maps, options, row, number, lang, grid):
         notes.append(tr("* small base: the value may change a lot by chance.", lang=lang))
     worse = [r["label"] for r in rows if r["position"] == "worse" and not r["suppressed"]]
     if worse:
-        text = position_text("worse", lang)
+        text = position_text("worse", lang, ref.MEAN if only_means else None)
         notes.append(text[:1].upper() + text[1:] + ": " + ", ".join(worse) + ".")
-    y = page.lines(LEFT, y, wrap(" ".join(notes), RIGHT - LEFT, 6.3)[:3], 6.3)
+    y = page.lines(LEFT, y, wrap(" ".join(notes), RIGHT - LEFT, 6.3)[:5], 6.3)
     _series_block(page, content, area, rows, lang, y - 14, grid)
     _footer(page, content, lang, number)
     doc.add(page)
@@ -352,12 +355,13 @@ def _detail(page, content, maps, options, row, lang):
 
 def _series_block(page, content, area, rows, lang, top, grid):
     """Small multiples of the time series (the profile values as one period), with targets."""
-    periods, _, grids = grid
+    periods, current, grids = grid
     if len(periods) < 2:
         return
+    lines = city_lines(content, periods, current)
     row = int(area["row"])
     status = content.area_status(area["area_id"])
-    page.text(LEFT, top, tr("Development over time (dashed: city average)", lang=lang), 9.5, style="bold")
+    page.text(LEFT, top, ref.series_heading([r["city_method"] for r in rows], lang), 9.5, style="bold")
     page.text(LEFT, top - 11, tr("Periods {first} to {last}; figures: first and last value.", lang=lang,
                                  first=periods[0], last=periods[-1]), 7)
     shown = [r for r in rows if np.isfinite(grids[r["indicator"]][:, row]).sum() >= 2][:10]
@@ -377,14 +381,8 @@ def _series_block(page, content, area, rows, lang, top, grid):
             if sig is not None and sig == sig:
                 text += " · " + (tr("change larger than noise", lang=lang) if bool(sig)
                                  else tr("change within noise", lang=lang))
-        charts.series_chart(page, box, values, _city_means(grids, rec["indicator"]), _short(rec["label"], 30),
+        charts.series_chart(page, box, values, lines[rec["indicator"]], _short(rec["label"], 30),
                             lang, target=target, status=text, decimals=rec["decimals"])
-
-
-def _city_means(grids, indicator):
-    """Mean of the published values per period (as the web atlas computes it)."""
-    grid = grids[indicator]
-    return np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in grid])
 
 
 def write_atlas(content, path, options=None, feedback=None):

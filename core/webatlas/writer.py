@@ -13,7 +13,8 @@ Everything is written by this module: no external JavaScript or CSS, no web font
 at view time (the data is a script file, because browsers refuse ``fetch`` from disk). The
 geometry is one shared SVG path set per map page; the values per indicator and period are in
 ``data.js`` and coloured by a small script. Suppressed values are NaN in the profile content
-and never written.
+and never written. The city reference (spine centre, dashed line) comes from the profile content
+(``core.profiles.reference``: the city's own rate where counts exist), as in the PDF atlas.
 """
 import html
 import json
@@ -28,7 +29,9 @@ import pandas as pd
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
-from ..profiles.content import area_facts, format_value, position_text, search_strategy_note, value_grid
+from ..profiles import reference as ref
+from ..profiles.content import (area_facts, city_lines, format_value, position_text, search_strategy_note,
+                                value_grid)
 from ..profiles.pdf import priority_lines
 from .geometry import SvgFrame
 
@@ -103,15 +106,19 @@ def _data_script(content, options, periods, grids, frame):
         breaks[ind.field] = [round(b, digits + 1) for b in class_breaks(grid, options.n_classes)]
         inds.append({"id": ind.field, "de": ind.label("de"), "en": ind.label("en"), "unit": ind.unit,
                      "dec": int(ind.decimals), "worse_high": bool(ind.higher_is_worse)})
-    refs, dist = {}, {}
+    refs, dist, city = {}, {}, {}
     districts = content.areas["district"].astype(str).tolist()
-    for ind in content.indicators:
+    current = value_grid(content, options.period)[1]
+    lines = city_lines(content, periods, current)
+    for ind, info in zip(content.indicators, inds):
         block = content.values[content.values["indicator"] == ind.field].sort_values("row")
         first = block.iloc[0]
         refs[ind.field] = [_r(first[c]) for c in ("city_mean", "city_min", "city_max", "city_q25", "city_q75")]
         dist[ind.field] = {d: _r(m) for d, m in zip(districts, block["district_mean"])}
+        city[ind.field] = [_r(v) for v in lines[ind.field]]  # the dashed line, as in the PDF
+        info["ref"] = str(first["city_method"])
     data = {"indicators": inds, "periods": periods, "ids": content.areas["area_id"].tolist(),
-            "current": periods.index(value_grid(content, options.period)[1]), "refs": refs, "dist": dist,
+            "current": periods.index(current), "refs": refs, "dist": dist, "city": city,
             "district": districts,
             "names": content.areas["name"].tolist(), "values": values, "breaks": breaks,
             "colours": _colours(options.n_classes), "nodata": NO_DATA,
@@ -137,7 +144,7 @@ def _script_texts(lang):
     """Texts the map script shows, translated here so the catalogue covers them."""
     return {"nodata": tr("no published value", lang=lang), "upto": tr("up to", lang=lang),
             "above": tr("above", lang=lang), "nohits": tr("No area found.", lang=lang),
-            "city": tr("city average", lang=lang),
+            "city": tr("city average", lang=lang), "mean": tr("mean of the areas", lang=lang),
             "spine": tr("{indicator}: area marked against the range of all areas", lang=lang),
             "worse_high": tr("Darker: higher value, more need.", lang=lang),
             "better_high": tr("Darker: higher value (a high value is favourable).", lang=lang)}
@@ -183,8 +190,11 @@ def _profile_page(content, options, row, lang, status_ctx, maps):
     name = area["name"]
     facts = area_facts(content, area, lang)
     specs = {i.field: i for i in content.indicators}
+    records = content.value_records(row)
+    methods = [r["city_method"] for r in records]
+    only_means = bool(methods) and all(m == ref.MEAN for m in methods)
     rows = []
-    for rec in content.value_records(row):
+    for rec in records:
         ind = specs[rec["indicator"]]
         if rec["suppressed"]:
             shown, counts = "•", "•"
@@ -193,8 +203,10 @@ def _profile_page(content, options, row, lang, status_ctx, maps):
             shown = format_value(rec["value"], ind.decimals, lang, ind.unit)
             counts = (f'{format_value(rec["numerator"], 0, lang)} / {format_value(rec["base"], 0, lang)}'
                       + (" *" if rec["small_base"] else "")) if (ind.numerator or ind.base) else ""
-            compare = position_text(rec["position"], lang) if isinstance(rec["position"], str) else "–"
-        city = format_value(rec["city_mean"], ind.decimals, lang, ind.unit)
+            compare = position_text(rec["position"], lang, rec["city_method"]) \
+                if isinstance(rec["position"], str) else "–"
+        city = format_value(rec["city_mean"], ind.decimals, lang, ind.unit) \
+            + ref.reference_mark(rec["city_method"], methods)
         district = format_value(rec["district_mean"], ind.decimals, lang, ind.unit)
         position = rec["position"] if isinstance(rec["position"], str) else ""
         cls = ("" if rec["suppressed"] or not position else "p" + position[:1]) + \
@@ -202,14 +214,16 @@ def _profile_page(content, options, row, lang, status_ctx, maps):
         rows.append(f'<tr class="{cls.strip()}"><th scope="row">{_e(ind.label(lang))}</th><td>{_e(shown)}</td>'
                     f'<td>{_e(counts)}</td><td>{_e(city)}</td><td>{_e(district)}</td><td>{_e(compare)}</td>'
                     f'<td></td></tr>')
+    city_header = tr("Mean of the areas", lang=lang) if only_means else tr("City", lang=lang)
+    spine_header = tr("◀ worse · mean of the areas · better ▶", lang=lang) if only_means \
+        else tr("◀ worse · city average · better ▶", lang=lang)
     table = (f'<table class="ind" id="ind"><caption>{_e(tr("Indicators compared with the city", lang=lang))}</caption>'
              f'<thead><tr><th scope="col">{_e(tr("Indicator", lang=lang))}</th><th scope="col">{_e(tr("Value", lang=lang))}</th>'
-             f'<th scope="col">{_e(tr("Count / base", lang=lang))}</th><th scope="col">{_e(tr("City", lang=lang))}</th>'
+             f'<th scope="col">{_e(tr("Count / base", lang=lang))}</th><th scope="col">{_e(city_header)}</th>'
              f'<th scope="col">{_e(tr("District", lang=lang))}</th><th scope="col">{_e(tr("Comparison", lang=lang))}</th>'
-             f'<th scope="col">{_e(tr("◀ worse · city average · better ▶", lang=lang))}</th></tr></thead>'
+             f'<th scope="col">{_e(spine_header)}</th></tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table>')
-    notes = [tr("Grey bar: range of all areas (darker: middle half). Dotted line: district "
-                "average. Black line: city average.", lang=lang)]
+    notes = [ref.spine_note(methods, lang)] + ref.reference_notes(methods, lang)
     if content.options.min_count:
         notes.append(tr("• not published: a count is below {minimum}.", lang=lang,
                         minimum=format_number(float(content.options.min_count), 0, lang)))
@@ -218,7 +232,7 @@ def _profile_page(content, options, row, lang, status_ctx, maps):
         f'<p>{_e(tr("No priority was computed for this atlas.", lang=lang))}</p>'
     series = ""
     if status_ctx["periods"] > 1:
-        series = (f'<section><h2>{_e(tr("Development over time (dashed: city average)", lang=lang))}</h2>'
+        series = (f'<section><h2>{_e(ref.series_heading(methods, lang))}</h2>'
                   f'<div class="series" id="series"></div>{_status_list(content, aid, lang)}</section>')
     body = (f'<h1>{_e(name)}</h1><p>{_e(" · ".join(facts))}</p>'
             f'<div class="maps">{maps(row, lang)}</div>'
@@ -346,6 +360,8 @@ def _imprint(content, options, lang):
     if content.options.reference_date:
         parts.append(f'<p>{_e(tr("Reference date: {date}", lang=lang, date=content.options.reference_date))}</p>')
     parts.append(f'<h2>{_e(tr("Method", lang=lang))}</h2><p>{_e(search_strategy_note(lang))}</p>')
+    methods = content.values["city_method"].drop_duplicates().tolist()
+    parts.append(f'<p>{_e(" ".join(ref.reference_notes(methods, lang, marked=False)))}</p>')
     if content.options.min_count:
         parts.append(f'<p>{_e(tr("Counts below {minimum} and every value computed from them are not published.", lang=lang, minimum=format_number(float(content.options.min_count), 0, lang)))}</p>')
     parts.append(f'<p>{_e(tr("Map colours: five classes of equal size over all periods (quantiles); darker means a higher value. Grey: no published value.", lang=lang))}</p>')

@@ -26,21 +26,31 @@ def test_hand_computed_profile_values():
     content = build_profiles(frame, data.small_options())
     pd.testing.assert_frame_equal(frame, before)  # input untouched
     v = content.values.set_index(["area_id", "indicator"])
-    # unemployment: published everywhere; city mean 7, range 2..12, district means N 6, S 8
+    # unemployment: no counts, so the city reference is the mean weighted by residents:
+    # (4·1000 + 8·2000 + 6·250 + 12·4000 + 10·500 + 2·1500) / 9250 = 77500 / 9250 (the plain
+    # mean of the areas would be 7); range 2..12 stays the areas' range
     u = v.xs("unemployment", level="indicator")
-    assert u["city_mean"].iloc[0] == pytest.approx(7.0)
+    city = 77500 / 9250
+    assert u["city_mean"].iloc[0] == pytest.approx(city) and u["city_method"].iloc[0] == "weighted"
     assert (u["city_min"].iloc[0], u["city_max"].iloc[0]) == (2.0, 12.0)
-    assert u.loc["a", "district_mean"] == pytest.approx(6.0) and u.loc["e", "district_mean"] == pytest.approx(8.0)
+    assert u.loc["a", "district_mean"] == pytest.approx(21500 / 3250)  # N: a, b, c weighted
+    assert u.loc["e", "district_mean"] == pytest.approx(56000 / 6000)  # S: d, e, f weighted
     sd = np.std([4, 8, 6, 12, 10, 2])
-    assert u.loc["d", "z"] == pytest.approx((12 - 7) / sd)
+    assert u.loc["d", "z"] == pytest.approx((12 - city) / sd)
     assert u.loc["d", "position"] == "worse" and u.loc["f", "position"] == "better"
-    assert u.loc["c", "position"] == "similar"  # |z| = 0.29 < 0.5
+    assert u.loc["b", "position"] == "similar"  # |z| = 0.11 < 0.5
+    assert u.loc["c", "position"] == "better"  # (6 − 8.38) / 3.42 = −0.70: below the city by more than 0.5 SD
     # children: area c has 2 children (< 3): numerator and value are hidden, base stays
     c = v.xs("child_share", level="indicator")
     assert c.loc["c", "suppressed"] and np.isnan(c.loc["c", "value"]) and np.isnan(c.loc["c", "numerator"])
-    published = [10.0, 15.0, 5.0, 10.0, 10.0]  # a, b, d, e, f
-    assert c["city_mean"].iloc[0] == pytest.approx(np.mean(published))  # the hidden value is not in the mean
-    assert c["city_max"].iloc[0] == 15.0 and c["city_min"].iloc[0] == 5.0
+    # the city rate over all counts (802 / 9250) together with the published counts of a, b, d,
+    # e, f and c's base 250 would give c's 2 children away: a single hidden count is never safe,
+    # so the city rate is taken over the published counts: (100+300+200+50+150) / 9000
+    assert c["city_mean"].iloc[0] == pytest.approx(100 * 800 / 9000) and c["city_method"].iloc[0] == "rate"
+    assert not content.references.set_index("indicator").loc["child_share", "hidden_included"]
+    assert c["city_max"].iloc[0] == 15.0 and c["city_min"].iloc[0] == 5.0  # range of the published values
+    assert c.loc["a", "district_mean"] == pytest.approx(100 * 400 / 3000)  # N without c
+    assert c.loc["d", "district_mean"] == pytest.approx(100 * 400 / 6000)
     assert c.loc["c", "small_base"] and not c.loc["e", "small_base"]  # bases 250 < 300 ≤ 500
     # a higher child share counts as better (higher_is_worse=False)
     assert c.loc["b", "position"] == "better" and c.loc["d", "position"] == "worse"
@@ -161,7 +171,10 @@ def test_berlin_profiles_equal_index_outputs_and_atlas(berlin_mss, berlin_dir, t
     s1 = values[values["indicator"] == "S1"].sort_values("row")
     raw = pd.to_numeric(frame["S1"], errors="coerce").to_numpy(dtype=float)
     np.testing.assert_allclose(s1["value"].to_numpy(dtype=float), raw)
-    assert s1["city_mean"].iloc[0] == pytest.approx(np.nanmean(raw))
+    # S1 has no counts: the city reference is weighted by the residents EW (5.20, the plain mean 4.97)
+    ew = pd.to_numeric(frame["EW"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(raw) & (ew > 0)
+    assert s1["city_mean"].iloc[0] == pytest.approx(np.sum(raw[ok] * ew[ok]) / np.sum(ew[ok]))
     hidden = values[values["suppressed"]]
     assert len(hidden) >= 3 and set(hidden["indicator"]) <= {"u6_share", "o65_share"}
     assert hidden["value"].isna().all() and hidden["numerator"].isna().all()

@@ -205,6 +205,15 @@ def test_atlas_in_chromium(berlin_atlas, tmp_path):
         browser.wait_for("return document.querySelectorAll('#ind svg.sp').length === 10")
         assert browser.js("return document.querySelector('h1').textContent") == name
         assert browser.js("return document.querySelectorAll('#series figure').length") >= 2
+        # the dashed line and its caption show the city rate of data.js (Σ counts / Σ residents),
+        # not a mean of the area values computed in the browser
+        text = open(os.path.join(folder, "assets", "data.js"), encoding="utf-8").read()
+        atlas = json.loads(text[text.index("=") + 1:].strip().rstrip(";"))
+        city = atlas["city"]["o65_share"][atlas["current"]]
+        assert city == atlas["refs"]["o65_share"][0]
+        captions = browser.js("return Array.from(document.querySelectorAll('#series figure p')).map(p => p.textContent)")
+        assert any(f"(Stadtdurchschnitt {city:.1f}%)".replace(".", ",") in c for c in captions), captions
+        assert browser.js("return document.querySelectorAll('#series polyline.city').length") >= 2
         browser.screenshot("04_profile_de.png")
         # language switch on the profile
         browser.click("#langswitch")

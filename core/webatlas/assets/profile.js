@@ -15,7 +15,7 @@
     return v === null || v === undefined ? "–" : new Intl.NumberFormat(lang === "de" ? "de-DE" : "en-GB",
       {minimumFractionDigits: dec, maximumFractionDigits: dec}).format(v);
   }
-  /* same scale as the PDF: the city mean in the middle, the farther range end at the edge, worse left */
+  /* same scale as the PDF: the city reference in the middle, the farther range end at the edge, worse left */
   function position(v, ref, worseHigh) {
     var mean = ref[0], scale = Math.max(Math.abs(mean - ref[1]), Math.abs(ref[2] - mean));
     if (v === null || v === undefined || mean === null || !(scale > 0)) { return null; }
@@ -48,11 +48,9 @@
   A.indicators.forEach(function (info) {
     var own = A.values[info.id].map(function (per) { return per[i]; });
     if (own.filter(function (x) { return x !== null; }).length < 2) { return; }
-    var city = A.values[info.id].map(function (per) {
-      var s = 0, n = 0;
-      per.forEach(function (x) { if (x !== null) { s += x; n++; } });
-      return n ? s / n : null;
-    });
+    /* the city reference per period as the profile content computed it (the city's own rate
+       where counts exist): the same line as in the PDF atlas */
+    var city = A.city[info.id];
     var all = own.concat(city).filter(function (x) { return x !== null; });
     var lo = Math.min.apply(null, all), span = (Math.max.apply(null, all) - lo) || 1;
     var fig = document.createElement("figure"), cap = document.createElement("figcaption");
@@ -69,7 +67,8 @@
     var text = document.createElement("p"), unit = !info.unit ? "" : (info.unit === "%" ? "%" : " " + info.unit);
     text.className = "small";
     text.textContent = A.periods.map(function (p, t) { return p + ": " + fmt(own[t], info.dec) + (own[t] === null ? "" : unit); }).join("; ") +
-      " (" + T.city + " " + fmt(city[A.current], info.dec) + unit + ")";
+      " (" + (info.ref === "mean" ? T.mean : T.city) + " " + fmt(city[A.current], info.dec) +
+      (city[A.current] === null ? "" : unit) + ")";
     fig.appendChild(text);
     box.appendChild(fig);
   });
