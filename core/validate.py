@@ -10,6 +10,8 @@ from .crs_checks import crs_label
 from .errors import InputError
 from .i18n import tr
 
+EXAMPLES = 5  # ids or features named in a message before "…"
+
 
 def layer_name(frame, name=None):
     """Return the name to use for ``frame`` in messages."""
@@ -120,10 +122,15 @@ def require_unique(frame, field, name=None):
                             count=int(values.isna().sum()), field=field or "index"))
     duplicated = values[values.duplicated(keep=False)]
     if len(duplicated):
-        raise InputError(tr("Layer '{layer}' has duplicate ids in field '{field}' (e.g. {value!r}, "
-                            "{count} features affected). Every area needs its own id.",
+        repeated = list(dict.fromkeys(_plain(v) for v in duplicated))  # distinct ids, in layer order
+        shown = ", ".join(repr(v) for v in repeated[:EXAMPLES])
+        shown += ", …" if len(repeated) > EXAMPLES else ""
+        raise InputError(tr("Layer '{layer}' has duplicate ids in field '{field}': {ids} ({count} features "
+                            "affected). Every area needs its own id: remove the repeated features (was "
+                            "the layer appended or copied twice?) or choose a field that identifies "
+                            "each area.",
                             layer=layer_name(frame, name), field=field or "index",
-                            value=duplicated.iloc[0], count=len(duplicated)))
+                            ids=shown, count=len(duplicated)))
 
 
 def overlapping_areas(frame, first, second, name=None, id_field=None):
@@ -220,10 +227,12 @@ def finite_or_nan(values):
     return arr
 
 
-def warn_duplicate_features(frame, name=None, feedback=None, with_values=True):
+def warn_duplicate_features(frame, name=None, feedback=None, with_values=True, id_field=None):
     """Warn when features are exact copies of another (same geometry and, with ``with_values``,
     same values): a layer appended twice or copied features are otherwise summed twice.
 
+    Without ``with_values`` only the geometry is compared: the same area drawn twice under
+    different ids. Features are named by ``id_field`` when given, else by the feature ids.
     Returns the number of copies (features beyond the first of each group).
     """
     if len(frame) < 2 or frame.geometry.isna().all():
@@ -235,12 +244,45 @@ def warn_duplicate_features(frame, name=None, feedback=None, with_values=True):
                 key[column] = frame[column].astype(str).to_numpy()
     copies = key.duplicated(keep="first").to_numpy() & frame.geometry.notna().to_numpy()
     count = int(copies.sum())
-    if count and feedback is not None:
-        first = key.iloc[np.flatnonzero(copies)[0]]
-        original = _plain(frame.index[np.flatnonzero((key == first).all(axis=1).to_numpy())[0]])
+    if not count or feedback is None:
+        return count
+    labels = np.asarray(frame.index if id_field is None else frame[id_field], dtype=object)
+    rows = list(key.itertuples(index=False, name=None))
+    first = {}
+    for position, row in enumerate(rows):
+        first.setdefault(row, position)
+    pairs = [(int(c), first[rows[c]]) for c in np.flatnonzero(copies)]
+    if with_values:
+        copy, original = pairs[0]
         feedback.warning(tr("{count} feature(s) of layer '{layer}' are exact copies of another feature "
                             "(e.g. feature {copy} repeats feature {original}); each copy is counted "
                             "again. Remove the duplicates if the layer was appended or copied twice.",
                             count=count, layer=layer_name(frame, name),
-                            copy=_plain(frame.index[np.flatnonzero(copies)[0]]), original=original))
+                            copy=_plain(labels[copy]), original=_plain(labels[original])))
+    else:
+        shown = "; ".join(tr("{copy} repeats {original}", copy=repr(_plain(labels[c])),
+                             original=repr(_plain(labels[o]))) for c, o in pairs[:EXAMPLES])
+        feedback.warning(tr("{count} area(s) of layer '{layer}' have the same geometry as another area "
+                            "({pairs}{more}): the same area twice enters the statistics, neighbours and "
+                            "clusters twice. Remove the repeated features, or check that the areas "
+                            "really are distinct.", count=count, layer=layer_name(frame, name),
+                            pairs=shown, more="; …" if count > EXAMPLES else ""))
     return count
+
+
+def require_distinct_areas(frame, id_field=None, name=None, feedback=None):
+    """Refuse repeated area ids and warn about areas drawn twice.
+
+    A planning area that appears twice silently distorts everything computed across areas:
+    z-scores and ranks, neighbour weights, clusters. With ``id_field`` its values must be
+    unique (:func:`require_unique`); features with the same geometry under different ids
+    are warned about (:func:`warn_duplicate_features` on the geometry alone), named by
+    ``id_field`` or the feature ids. Frames without geometry get the id check only.
+    Returns the number of repeated geometries.
+    """
+    if id_field:
+        require_fields(frame, [id_field], name)
+        require_unique(frame, id_field, name)
+    if getattr(frame, "_geometry_column_name", None) not in getattr(frame, "columns", ()):
+        return 0  # a plain table: no geometry to compare
+    return warn_duplicate_features(frame, name, feedback, with_values=False, id_field=id_field or None)

@@ -32,7 +32,7 @@ import pandas as pd
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
-from ..validate import layer_name, numeric_field, require_not_empty
+from ..validate import layer_name, numeric_field, require_distinct_areas, require_not_empty
 from ..values import format_value
 from .classify import MSS_STATUS_BOUNDS, class_labels, classify
 from .standardise import METHODS, standardise, weighted_mean_sd, winsorise
@@ -208,7 +208,7 @@ def _warn_if_one_area_dominates(raw, z, included, ids, indicator, layer, feedbac
 
 
 def composite_index(frame, indicators=None, spec=None, population=None, exclude=None,
-                    exclude_reason=None, feedback=None, **kwargs):
+                    exclude_reason=None, feedback=None, id_field=None, **kwargs):
     """Compute a composite index.
 
     Parameters
@@ -229,6 +229,10 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
     exclude_reason : array-like of str, optional
         English reason per excluded area (default "flagged as excluded"); translated on output.
     feedback : core.feedback.Feedback, optional
+    id_field : str, optional
+        Area id field: repeated ids are refused (a repeated area distorts every z-score and
+        rank), and areas are named by it in warnings. Areas drawn twice (same geometry) are
+        warned about with or without it.
 
     Returns
     -------
@@ -239,8 +243,10 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
     if spec is None:
         spec = make_spec(indicators, **kwargs)
     name = layer_name(frame)
+    require_distinct_areas(frame, id_field, name, feedback)
     n = len(frame)
     ids = frame.index
+    area_names = ids if not id_field else pd.Index(frame[id_field])  # as the attribute table shows them
 
     values = np.column_stack([numeric_field(frame, f, missing_codes=spec.missing_values).to_numpy(dtype="float64")
                               for f in spec.indicators])
@@ -298,7 +304,8 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
                                           name=indicator, ddof=spec.ddof)
         stats["reversed"] = indicator in spec.reversed
         reference[indicator] = stats
-        _warn_if_one_area_dominates(values[:, j], scores[:, j], included, ids, indicator, name, feedback)
+        _warn_if_one_area_dominates(values[:, j], scores[:, j], included, area_names, indicator, name,
+                                    feedback)
     feedback.progress(0.5)
 
     weights = np.ones(len(spec.indicators)) if spec.weights is None else np.asarray(spec.weights)
@@ -369,7 +376,7 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
         "class_counts_included": {int(c): int(((classes == c) & included).sum())
                                   for c in sorted(labels_by_class)},
         "class_labels": labels_by_class,
-        "warnings": _population_warnings(pop, reason, frame, population, name)
+        "warnings": _population_warnings(pop, reason, area_names, population, name)
         + _collinearity_warnings(values, included, spec.indicators),
     }
     feedback.progress(1.0)
@@ -390,7 +397,7 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
     )
 
 
-def _population_warnings(pop, reason, frame, population, name):
+def _population_warnings(pop, reason, area_names, population, name):
     """A warning naming areas left out because their population is NULL (unknown, not only small;
     the reason stays 'population below minimum' as the MSS publishes it for suppressed counts)."""
     if pop is None:
@@ -398,7 +405,7 @@ def _population_warnings(pop, reason, frame, population, name):
     missing = np.flatnonzero(np.isnan(pop) & (reason == REASON_POPULATION))
     if not len(missing):
         return []
-    examples = ", ".join(str(v) for v in frame.index[missing][:5])
+    examples = ", ".join(str(v) for v in area_names[missing][:5])
     return [tr("Field '{field}' of layer '{layer}' is empty (NULL) in {count} area(s) (features {examples}); "
                "they are left out of the reference statistics. Fill in their population.",
                field=population if isinstance(population, str) else "population", layer=name,

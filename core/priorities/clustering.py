@@ -29,7 +29,7 @@ from scipy.optimize import linear_sum_assignment
 from ..errors import InfeasibleError, InputError
 from ..feedback import ensure_feedback
 from ..i18n import tr
-from ..validate import layer_name, numeric_field
+from ..validate import layer_name, numeric_field, require_distinct_areas
 
 METHODS = ("kmeans", "ward", "gmm")
 CRITERIA = ("silhouette", "calinski_harabasz", "bic")
@@ -276,7 +276,8 @@ def _single_thread():
 
 
 def cluster_typology(frame, fields, k=None, k_range=(2, 8), method="kmeans", criterion="silhouette",
-                     standardise_fields=True, weights=None, n_boot=50, seed=12345, feedback=None):
+                     standardise_fields=True, weights=None, n_boot=50, seed=12345, feedback=None,
+                     id_field=None):
     """Cluster planning areas into a typology.
 
     Parameters
@@ -296,6 +297,10 @@ def cluster_typology(frame, fields, k=None, k_range=(2, 8), method="kmeans", cri
     n_boot : int
         Bootstrap resamples for stability (0 = skip).
     seed : int
+    id_field : str, optional
+        Area id field: repeated ids are refused (a repeated area pulls a cluster centre
+        towards itself twice). Areas drawn twice are warned about either way. Build
+        ``weights`` with the same ``id_field`` so that islands are named by it.
 
     Returns
     -------
@@ -303,6 +308,8 @@ def cluster_typology(frame, fields, k=None, k_range=(2, 8), method="kmeans", cri
         ``labels`` 1..k (NaN-free areas; areas with missing values get 0), the k curve,
         per-area ``stability``, bootstrap ``ari`` and diagnostics.
     """
+    feedback = ensure_feedback(feedback)
+    require_distinct_areas(frame, id_field, layer_name(frame), feedback)
     with _single_thread():
         return _cluster_typology(frame, fields, k, k_range, method, criterion, standardise_fields, weights,
                                  n_boot, seed, feedback)

@@ -38,7 +38,7 @@ import pandas as pd
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import tr
-from ..validate import layer_name, numeric_field
+from ..validate import layer_name, numeric_field, require_distinct_areas
 from .weights import SpatialWeights
 
 LEVELS = (0.99, 0.95, 0.90)
@@ -411,7 +411,8 @@ def _alternative_weights(frame, weights):
 
 
 def hot_spots(frame, field, weights, method="both", permutations=999, seed=12345, transform="r",
-              alpha=0.05, fdr=True, gi_pvalue="permutation", sensitivity=False, feedback=None):
+              alpha=0.05, fdr=True, gi_pvalue="permutation", sensitivity=False, feedback=None,
+              id_field=None):
     """Hot spots of one indicator of a layer: LISA and/or Gi* columns joined to a copy.
 
     Parameters
@@ -427,6 +428,10 @@ def hot_spots(frame, field, weights, method="both", permutations=999, seed=12345
         Also run the analysis with other common neighbour definitions (queen, rook, 6 and 8
         nearest; points: 4, 6, 8 nearest) and report per area the share of definitions
         (including the chosen one) that give the same result: ``lisa_robust``, ``gi_robust``.
+    id_field : str, optional
+        Area id field: repeated ids are refused (a repeated area is its own neighbour and
+        counts twice in every local mean). Areas drawn twice are warned about either way.
+        Build ``weights`` with the same ``id_field`` so that islands are named by it.
 
     Returns
     -------
@@ -435,6 +440,7 @@ def hot_spots(frame, field, weights, method="both", permutations=999, seed=12345
         (islands, NULL values) in planner language.
     """
     feedback = ensure_feedback(feedback)
+    require_distinct_areas(frame, id_field, layer_name(frame), feedback)
     values = numeric_field(frame, field).to_numpy()
     if method not in ("both", "lisa", "gi"):
         raise InputError(tr("Unknown hot-spot method '{value}'; use 'both', 'lisa' or 'gi'.", value=method))

@@ -1,6 +1,7 @@
 """Processing adapter: composite index (kommunalmonitor:compositeindex)."""
 from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSink,
-                       QgsProcessingParameterNumber, QgsProcessingParameterString)
+                       QgsProcessingParameterField, QgsProcessingParameterNumber,
+                       QgsProcessingParameterString)
 
 from ...core.indices.composite import composite_index, parse_weights, result_frame
 from ..base import KommunalmonitorAlgorithm, core_feedback
@@ -24,6 +25,7 @@ class CompositeIndexAlgorithm(MissingValueCodes, IndexParameters, Kommunalmonito
     COMBINE = "COMBINE"
     BREAKS = "BREAKS"
     WINSORISE = "WINSORISE"
+    ID_FIELD = "ID_FIELD"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802
@@ -38,6 +40,9 @@ class CompositeIndexAlgorithm(MissingValueCodes, IndexParameters, Kommunalmonito
         self.addParameter(QgsProcessingParameterNumber(
             self.WINSORISE, self.tr("Winsorise: clip each indicator at this percentage at both ends (0 = off)"),
             QgsProcessingParameterNumber.Double, defaultValue=0.0, minValue=0.0, maxValue=25.0, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.ID_FIELD, self.tr("Area id field (checked for duplicates; names areas in messages)"), None,
+            self.INPUT, optional=True))
         self.add_missing_codes_parameter()
         self.addParameter(QgsProcessingParameterFeatureSink(
             self.OUTPUT, self.tr("Composite index"), QgsProcessing.TypeVectorPolygon))
@@ -69,12 +74,14 @@ class CompositeIndexAlgorithm(MissingValueCodes, IndexParameters, Kommunalmonito
         breaks = parse_weights(self.parameterAsString(parameters, self.BREAKS, context))
         clip = self.parameterAsDouble(parameters, self.WINSORISE, context)
         winsorise = (clip / 100.0, 1.0 - clip / 100.0) if clip > 0 else None
+        id_field = self.parameterAsString(parameters, self.ID_FIELD, context) or None
 
         frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
         frame = self.without_missing_codes(
             frame, parameters, context, feedback, [self.INDICATORS, self.POPULATION_FIELD])
         result = composite_index(frame, index.pop("indicators"), combine=combine, breaks=breaks,
-                                 winsorise=winsorise, feedback=core_feedback(feedback), **index)
+                                 winsorise=winsorise, feedback=core_feedback(feedback), id_field=id_field,
+                                 **index)
         diag = result.diagnostics
         feedback.pushInfo(self.tr("{included} of {total} areas define the reference statistics; "
                                   "{small} below the minimum population, {missing} with missing values.",

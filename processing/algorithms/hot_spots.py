@@ -27,6 +27,7 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
 
     INPUT = "INPUT"
     FIELD = "FIELD"
+    ID_FIELD = "ID_FIELD"
     METHOD = "METHOD"
     WEIGHTS = "WEIGHTS"
     K = "K"
@@ -46,6 +47,9 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
             self.INPUT, self.tr("Planning areas"), [QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]))
         self.addParameter(QgsProcessingParameterField(
             self.FIELD, self.tr("Indicator"), None, self.INPUT, QgsProcessingParameterField.Numeric))
+        self.addParameter(QgsProcessingParameterField(
+            self.ID_FIELD, self.tr("Area id field (checked for duplicates; names areas in messages)"), None,
+            self.INPUT, optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.METHOD, self.tr("Statistic"),
             [self.tr("Both (local Moran's I and Gi*)"), self.tr("Local Moran's I (LISA)"), self.tr("Getis-Ord Gi*")],
@@ -104,6 +108,7 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
         """Read the areas, build the weights, compute in the engine, write the result."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         field = self.parameterAsString(parameters, self.FIELD, context)
+        id_field = self.parameterAsString(parameters, self.ID_FIELD, context) or None
         method = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
         kind = WEIGHT_KINDS[self.parameterAsEnum(parameters, self.WEIGHTS, context)]
         k = self.parameterAsInt(parameters, self.K, context)
@@ -117,17 +122,20 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
         sensitivity = self.parameterAsBool(parameters, self.SENSITIVITY, context)
         name = source.sourceName() if source else None
         frame = prepare_layer(source_to_gdf(source, name=name), feedback, LayerChecks(projected=True))
-        fids = frame.index  # QGIS feature ids: warnings name areas by them, never by row number
+        fids = frame.index  # QGIS feature ids: warnings name areas by them (or the id field), never by row
         frame = frame.reset_index(drop=True)
         frame.attrs["layer_name"] = name
-        frame = self.without_missing_codes(frame, parameters, context, feedback, [self.FIELD], labels=fids)
-        weights = build_weights(frame.set_index(fids), kind, k=k, threshold=distance,
+        frame = self.without_missing_codes(frame, parameters, context, feedback, [self.FIELD],
+                                           labels=None if id_field else fids)
+        areas = frame.set_index(fids)  # the engine names areas by the index: feature ids, not rows
+        weights = build_weights(areas, kind, k=k, threshold=distance, id_field=id_field,
                                 islands="nearest" if link else "keep", max_link_distance=max_link or None,
                                 feedback=core_feedback(feedback))
         if permutations == 0 and method == "gi":
             feedback.pushInfo(self.tr("Gi*: no permutations, p-values from the normal distribution."))
-        out, diag = hot_spots(frame, field, weights, method=method, permutations=permutations, seed=seed,
-                              alpha=alpha, fdr=fdr, sensitivity=sensitivity, feedback=core_feedback(feedback))
+        out, diag = hot_spots(areas, field, weights, method=method, permutations=permutations, seed=seed,
+                              alpha=alpha, fdr=fdr, sensitivity=sensitivity, feedback=core_feedback(feedback),
+                              id_field=id_field)
         if "lisa" in diag:
             counts = diag["lisa"]["counts"]
             feedback.pushInfo(self.tr(

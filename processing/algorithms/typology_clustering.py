@@ -28,6 +28,7 @@ class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
 
     INPUT = "INPUT"
     FIELDS = "FIELDS"
+    ID_FIELD = "ID_FIELD"
     STANDARDISE = "STANDARDISE"
     METHOD = "METHOD"
     CONTIGUOUS = "CONTIGUOUS"
@@ -49,6 +50,9 @@ class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterField(
             self.FIELDS, self.tr("Indicators (or their z-scores z_...)"), None, self.INPUT,
             QgsProcessingParameterField.Numeric, allowMultiple=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.ID_FIELD, self.tr("Area id field (checked for duplicates; names areas in messages)"), None,
+            self.INPUT, optional=True))
         self.addParameter(QgsProcessingParameterBoolean(
             self.STANDARDISE, self.tr("Standardise the indicators first (z-scores)"), True))
         self.addParameter(QgsProcessingParameterEnum(
@@ -101,6 +105,7 @@ class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
         """Cluster in the engine, profile, write areas, profiles and the k curve."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         fields = self.parameterAsFields(parameters, self.FIELDS, context)
+        id_field = self.parameterAsString(parameters, self.ID_FIELD, context) or None
         standardise = self.parameterAsBool(parameters, self.STANDARDISE, context)
         method = METHODS[self.parameterAsEnum(parameters, self.METHOD, context)]
         contiguous = self.parameterAsBool(parameters, self.CONTIGUOUS, context)
@@ -114,17 +119,20 @@ class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
         name = source.sourceName() if source else None
         frame = prepare_layer(source_to_gdf(source, name=name), feedback,
                               LayerChecks(projected=self.parameterAsBool(parameters, self.CONTIGUOUS, context)))
-        fids = frame.index  # QGIS feature ids: warnings name areas by them, never by row number
+        fids = frame.index  # QGIS feature ids: warnings name areas by them (or the id field), never by row
         frame = frame.reset_index(drop=True)
-        frame = self.without_missing_codes(frame, parameters, context, feedback, [self.FIELDS], labels=fids)
+        frame = self.without_missing_codes(frame, parameters, context, feedback, [self.FIELDS],
+                                           labels=None if id_field else fids)
         frame.attrs["layer_name"] = name
+        areas = frame.set_index(fids)  # the engine names areas by the index: feature ids, not rows
         weights = None
         if contiguous:
             method = "ward"
-            weights = build_weights(frame.set_index(fids), "queen")
-        result = cluster_typology(frame, fields, k=k or None, k_range=(k_min, max(k_min, k_max)), method=method,
-                                  criterion=criterion, standardise_fields=standardise, weights=weights,
-                                  n_boot=n_boot, seed=seed, feedback=core_feedback(feedback))
+            weights = build_weights(areas, "queen", id_field=id_field)
+        result = cluster_typology(areas, fields, k=k or None, k_range=(k_min, max(k_min, k_max)),
+                                  method=method, criterion=criterion, standardise_fields=standardise,
+                                  weights=weights, n_boot=n_boot, seed=seed, feedback=core_feedback(feedback),
+                                  id_field=id_field)
         tried = int(result.curve["k"].max()) if not k and result.curve is not None and len(result.curve) else None
         if 0 < n_boot < 10:  # not wrong, but the stability figure is mostly chance
             getattr(feedback, "pushWarning", feedback.pushInfo)(self.tr(
