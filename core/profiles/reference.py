@@ -181,3 +181,39 @@ def series_heading(methods, lang):
     if methods and all(m == MEAN for m in methods):
         return tr("Development over time (dashed: mean of the areas)", lang=lang)
     return tr("Development over time (dashed: city average)", lang=lang)
+
+
+def reference_messages(content):
+    """What the log should say about the city references of ``content`` (a ProfileContent).
+
+    Returns
+    -------
+    (list, list)
+        Warnings (an indicator with counts whose values are not their rate, so its city
+        average is not the city's rate) and notes (a city rate taken without hidden counts).
+    """
+    warnings, notes = [], []
+    if content.references is None or not len(content.references):
+        return warnings, notes
+    specs = {ind.field: ind for ind in content.indicators}
+    hidden = content.values.groupby("indicator")["suppressed"].sum()
+    for rec in content.references.to_dict("records"):
+        ind = specs[rec["indicator"]]
+        if ind.numerator and ind.base and rec["method"] != RATE and rec["compared"]:
+            facts = dict(field=ind.field, numerator=ind.numerator, base=ind.base,
+                         misfit=int(rec["compared"] - rec["fits"]), compared=int(rec["compared"]))
+            if rec["method"] == WEIGHTED:
+                warnings.append(tr("The values of '{field}' are not {numerator} / {base} times 100 (or another "
+                                   "power of ten) in {misfit} of {compared} areas, so its city average is the mean "
+                                   "weighted by residents, not the rate of the counts. Check the counts given for "
+                                   "it.", **facts))
+            else:
+                warnings.append(tr("The values of '{field}' are not {numerator} / {base} times 100 (or another "
+                                   "power of ten) in {misfit} of {compared} areas, so it is compared with the mean "
+                                   "of the areas, not with the rate of the counts. Check the counts given for it.",
+                                   **facts))
+        elif rec["method"] == RATE and int(hidden.get(ind.field, 0)) and not rec["hidden_included"]:
+            notes.append(tr("City average of '{field}': the rate of the {n} areas with published counts; the "
+                            "hidden counts are left out, because with them the city figure would give their "
+                            "total away.", field=ind.field, n=int(rec["n_areas"])))
+    return warnings, notes

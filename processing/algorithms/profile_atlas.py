@@ -17,6 +17,7 @@ from ...core.i18n import tr
 from ...core.priorities.profiles import parse_labels
 from ...core.profiles.content import IndicatorSpec, ProfileOptions, build_profiles
 from ...core.profiles.pdf import AtlasOptions, Facility, write_atlas
+from ...core.profiles.reference import reference_messages
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import source_to_gdf
 
@@ -157,6 +158,11 @@ class ProfileInputs:
         hidden = content.diagnostics["suppressed_values"]
         if hidden:
             feedback.pushInfo(self.tr("{n} value(s) are below the publication minimum and are not shown.", n=hidden))
+        warnings, notes = reference_messages(content)  # how each 'city average' was computed, where it matters
+        for text in warnings:
+            feedback.pushWarning(text)
+        for text in notes:
+            feedback.pushInfo(text)
         return content, self._facilities(parameters, context, frame)
 
     def _facilities(self, parameters, context, frame):

@@ -219,3 +219,15 @@ def test_berlin_city_rate_is_the_published_counts_summed(berlin_mss, berlin_dir,
             assert sorted(cases[small]) == [0, 10, 18] and sorted(people[small]) == [16, 49, 61]
             expected = 100 * cases[~small].sum() / people[~small].sum()
         assert lines["o65_share"][periods.index(p)] == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_log_says_when_the_city_average_is_not_the_rate_of_all_counts():
+    warnings, notes = ref.reference_messages(build_profiles(three_areas(), three_options(min_count=3)))
+    assert warnings == [] and len(notes) == 1
+    assert "'rate'" in notes[0] and "the 2 areas with published counts" in notes[0]
+    frame = three_areas().assign(rate=[50.0, 5.0, 70.0], residents=[10.0, 100.0, 1000.0])
+    warnings, notes = ref.reference_messages(build_profiles(frame, three_options(population="residents")))
+    assert notes == [] and len(warnings) == 1
+    assert "cases / base" in warnings[0] and "3 of 3 areas" in warnings[0] and "weighted by residents" in warnings[0]
+    warnings, notes = ref.reference_messages(build_profiles(three_areas(), three_options()))
+    assert warnings == [] and notes == []
