@@ -208,7 +208,7 @@ def _warn_if_one_area_dominates(raw, z, included, ids, indicator, layer, feedbac
 
 
 def composite_index(frame, indicators=None, spec=None, population=None, exclude=None,
-                    exclude_reason=None, feedback=None, id_field=None, **kwargs):
+                    exclude_reason=None, feedback=None, id_field=None, check_areas=True, **kwargs):
     """Compute a composite index.
 
     Parameters
@@ -233,6 +233,9 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
         Area id field: repeated ids are refused (a repeated area distorts every z-score and
         rank), and areas are named by it in warnings. Areas drawn twice (same geometry) are
         warned about with or without it.
+    check_areas : bool
+        Run that check (default). A caller computing several indices of the same areas
+        (status and dynamics) checks once.
 
     Returns
     -------
@@ -243,7 +246,8 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
     if spec is None:
         spec = make_spec(indicators, **kwargs)
     name = layer_name(frame)
-    require_distinct_areas(frame, id_field, name, feedback)
+    if check_areas:
+        require_distinct_areas(frame, id_field, name, feedback)
     n = len(frame)
     ids = frame.index
     area_names = ids if not id_field else pd.Index(frame[id_field])  # as the attribute table shows them

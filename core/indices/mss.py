@@ -149,7 +149,8 @@ def status_dynamics(frame, status_indicators, dynamics_indicators, population=No
                              feedback=feedback.step(0.0, 0.5), **common)
     dynamics = composite_index(frame, dynamics_indicators, exclude=exclude_all, exclude_reason=reasons_given,
                                reversed=dynamics_reversed, weights=dynamics_weights,
-                               bounds=dynamics_bounds, feedback=feedback.step(0.5, 1.0), **common)
+                               bounds=dynamics_bounds, feedback=feedback.step(0.5, 1.0),
+                               check_areas=False, **common)  # the same areas: checked once, by the status index
     included = status.included.to_numpy() & dynamics.included.to_numpy()
     s_class = status.classes.to_numpy(dtype="float64", na_value=np.nan)
     d_raw = dynamics.classes.to_numpy(dtype="float64", na_value=np.nan)

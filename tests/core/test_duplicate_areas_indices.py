@@ -89,3 +89,11 @@ def test_without_an_id_field_copies_are_named_by_feature_id_and_distinct_areas_p
     assert require_distinct_areas(table, "plr") == 0  # a plain table: ids only, nothing to compare
     with pytest.raises(InputError, match="'A'"):
         require_distinct_areas(table.assign(plr=["A"] * 9), "plr")
+
+
+def test_status_and_dynamics_warn_about_a_repeated_area_once():
+    from kommunalmonitor.core.indices.mss import status_dynamics
+
+    log = KeptFeedback()
+    status_dynamics(_grid(IDS, repeat=(8, 4)), ["a"], ["b"], feedback=log)
+    assert len([w for w in log.warnings if "same geometry" in w]) == 1, log.warnings
