@@ -139,6 +139,15 @@ def test_berlin_web_atlas_542_areas_10_indicators_5_periods(berlin_mss, berlin_d
     assert seconds < 30, seconds
     assert check_links_and_no_network(folder) > 5000
     atlas = _data(folder)
+    # the spine centre and the dashed line are the profile content's city references (the PDF's):
+    # for the resident shares Σ counts / Σ residents per period, not a mean of the area values
+    from kommunalmonitor.core.profiles.content import city_lines
+
+    lines = city_lines(content, atlas["periods"], atlas["periods"][atlas["current"]])
+    for ind in ("u6_share", "o65_share", "S4"):
+        assert atlas["city"][ind] == pytest.approx(lines[ind].tolist(), abs=1e-6)
+        assert atlas["refs"][ind][0] == atlas["city"][ind][atlas["current"]]
+    assert [i["ref"] for i in atlas["indicators"]][:8] == ["weighted"] * 6 + ["rate"] * 2
     hidden = content.values[content.values["suppressed"]]
     assert len(hidden) >= 3
     ids = content.areas["area_id"].tolist()
