@@ -69,7 +69,7 @@ def zonal_step(data, options, feedback):
 
 
 _INDEX_OPTIONS = ("method", "classification", "n_classes", "min_population", "combine", "restandardise",
-                  "ddof", "winsorise")
+                  "ddof", "winsorise", "id_field")
 
 
 def index_step(data, options, feedback):

@@ -97,3 +97,14 @@ def test_status_and_dynamics_warn_about_a_repeated_area_once():
     log = KeptFeedback()
     status_dynamics(_grid(IDS, repeat=(8, 4)), ["a"], ["b"], feedback=log)
     assert len([w for w in log.warnings if "same geometry" in w]) == 1, log.warnings
+
+
+def test_the_workflow_index_step_takes_the_id_field():
+    from kommunalmonitor.core.workflow.steps import index_step
+
+    with pytest.raises(InputError, match="'plr': 'B'"):
+        index_step({"input": _grid(["A", "B", "C", "D", "E", "F", "G", "B", "I"])},
+                   {"indicators": ["a", "b"], "id_field": "plr"}, KeptFeedback())
+    out, lines = index_step({"input": _grid(IDS, repeat=(8, 4))}, {"indicators": ["a", "b"], "id_field": "plr"},
+                            KeptFeedback())
+    assert len(out) == 9
