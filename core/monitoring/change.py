@@ -299,13 +299,25 @@ def change_between(obs, indicator, start, end, options=None, lang=None, feedback
     if test == "auto":
         test = "score" if (counts and shares) else "exact"
     if test != "none" and not counts:
-        whole = np.isfinite(v1) & np.isfinite(v2)
-        if np.any(np.abs(v1[whole] - np.round(v1[whole])) > 1e-9) or np.any(v1[whole] < 0) \
-                or np.any(np.abs(v2[whole] - np.round(v2[whole])) > 1e-9) or np.any(v2[whole] < 0):
+        # per area: a count estimated in a boundary change (fractional) has no Poisson noise
+        # model, but it must not keep the areas with published whole counts from their test
+        known = np.isfinite(v1) & np.isfinite(v2)
+        with np.errstate(invalid="ignore"):
+            whole = known & (np.abs(v1 - np.round(v1)) <= 1e-9) & (np.abs(v2 - np.round(v2)) <= 1e-9) \
+                & (v1 >= 0) & (v2 >= 0)
+        if known.any() and not whole.any():
             feedback.warning(tr("Indicator '{indicator}' has neither numerator and denominator nor "
                                 "whole counts; its change cannot be tested against noise. Load the "
                                 "counts behind the rate to get a test.", indicator=indicator))
             test = "none"
+        elif (known & ~whole).any():
+            odd = [str(a) for a, k in zip(areas, known & ~whole) if k]
+            feedback.warning(tr("{count} area(s) have values of '{indicator}' that are not whole counts "
+                                "(e.g. estimated in a boundary change; first: {areas}); their change is "
+                                "not tested against noise (p-value empty), the other areas' is.",
+                                count=len(odd), indicator=indicator, areas=", ".join(odd[:5])))
+            x1, x2 = np.where(whole, x1, np.nan), np.where(whole, x2, np.nan)
+            n1 = n2 = np.where(whole, 1.0, np.nan)
     if test == "score":
         if counts and not shares:
             raise InputError(tr("The two-proportion score test needs shares (numerator at most the "

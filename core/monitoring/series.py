@@ -11,6 +11,7 @@ Where numerator and denominator are present the value is **recomputed from them*
 rate is never averaged and the tests of change can use the counts behind it.
 """
 import datetime
+import re
 
 import numpy as np
 import pandas as pd
@@ -148,22 +149,39 @@ def _recompute_values(out, label=None):
     return out
 
 
+# half-years and quarters as the statistics import writes them ('2021-H1', '2021-Q3'): dated
+# at their last day, as the stocks published for them are (30.06., 31.12.)
+_PART_OF_YEAR = re.compile(r"^\s*(\d{4})\s*-?\s*([HQ])\s*([1-4])\s*$", re.IGNORECASE)
+_PART_END = {("H", 1): (6, 30), ("H", 2): (12, 31), ("Q", 1): (3, 31), ("Q", 2): (6, 30), ("Q", 3): (9, 30),
+             ("Q", 4): (12, 31)}
+
+
+def _period_stamp(value):
+    """The date a period stands for (a Timestamp), or an InputError naming it."""
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return pd.Timestamp(value)
+    match = _PART_OF_YEAR.match(str(value))
+    if match and (match.group(2).upper(), int(match.group(3))) in _PART_END:
+        month, day = _PART_END[(match.group(2).upper(), int(match.group(3)))]
+        return pd.Timestamp(int(match.group(1)), month, day)
+    try:
+        return pd.Timestamp(str(value))
+    except (ValueError, TypeError):
+        raise InputError(tr("Period '{period}' is neither a year, a half-year or quarter (2021-H1, "
+                            "2021-Q3) nor a date (YYYY-MM-DD). Write periods in one of these forms.",
+                            period=value)) from None
+
+
 def period_years(periods):
-    """Periods as decimal years (2020 → 2020.0, '2020-12-31' → 2020.9973…); for slopes per year."""
+    """Periods as decimal years (2020 → 2020.0, '2020-12-31' → 2020.9973…, '2020-H1' = 30.06.);
+    for slopes per year."""
     values = pd.Series(list(periods), dtype="object")
     numeric = pd.to_numeric(values, errors="coerce")
     if numeric.notna().all():
         return numeric.astype("float64").to_numpy()
     out = np.empty(len(values))
     for i, value in enumerate(values):
-        if isinstance(value, (datetime.date, datetime.datetime)):
-            stamp = pd.Timestamp(value)
-        else:
-            try:
-                stamp = pd.Timestamp(str(value))
-            except (ValueError, TypeError):
-                raise InputError(tr("Period '{period}' is neither a year nor a date (YYYY-MM-DD). "
-                                    "Write periods as years or dates.", period=value)) from None
+        stamp = _period_stamp(value)
         days = 366.0 if stamp.is_leap_year else 365.0
         out[i] = stamp.year + (stamp.dayofyear - 1) / days
     return out

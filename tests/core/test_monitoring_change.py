@@ -156,6 +156,31 @@ def test_period_years_from_dates():
     assert years[1] == pytest.approx(2020 + 365 / 366)
 
 
+def test_half_years_and_quarters_as_the_statistics_import_writes_them():
+    years = period_years(["2021-H1", "2021-H2", "2022-Q1", "2022 q4"])
+    assert years[0] == pytest.approx(2021 + 180 / 365)  # 30.06.
+    assert years[1] == pytest.approx(2021 + 364 / 365)  # 31.12.
+    assert years[2] == pytest.approx(2022 + 89 / 365) and years[3] == pytest.approx(2022 + 364 / 365)
+    with pytest.raises(InputError, match="2021-H3.*half-year"):
+        period_years(["2021-H3"])
+
+
+def test_estimated_counts_are_left_untested_without_disabling_the_others():
+    from kommunalmonitor.core.feedback import KeptFeedback
+
+    # 'b' was estimated in a boundary change (fractional); 'a' and 'c' are published counts
+    obs = pd.DataFrame({"area_id": ["a", "a", "b", "b", "c", "c"], "period": ["2020-H2", "2021-H2"] * 3,
+                        "indicator": "residents", "value": [2.0, 10.0, 6842.68, 6800.0, 5.0, 5.0]})
+    log = KeptFeedback()
+    table = change_between(check_observations(obs), "residents", "2020-H2", "2021-H2",
+                           feedback=log).table.set_index("area_id")
+    assert table.loc["a", "p_value"] == pytest.approx(stats.binomtest(10, 12, 0.5).pvalue)
+    assert table.loc["c", "p_value"] == pytest.approx(1.0)
+    assert np.isnan(table.loc["b", "p_value"]) and not table.loc["b", "significant"]
+    (warning,) = log.warnings
+    assert "1 area(s)" in warning and "first: b" in warning
+
+
 def test_bad_inputs_name_what_is_wrong():
     obs = check_observations(_obs([("a", 2020, 1, 10), ("a", 2022, 2, 10)]))
     with pytest.raises(InputError, match="2021"):
