@@ -13,12 +13,16 @@ from .i18n import tr
 EXAMPLES = 5  # ids or features named in a message before "…"
 
 
-def layer_name(frame, name=None):
-    """Return the name to use for ``frame`` in messages."""
+def layer_name(frame, name=None, fallback=None):
+    """Return the name to use for ``frame`` in messages.
+
+    ``name`` overrides the layer's own name (``frame.attrs['layer_name']``, set when QGIS
+    layers are read); ``fallback`` is used only where the frame has no name of its own.
+    """
     if name:
         return name
     attrs = getattr(frame, "attrs", None) or {}
-    return attrs.get("layer_name") or tr("input layer")
+    return attrs.get("layer_name") or fallback or tr("input layer")
 
 
 def require_not_empty(frame, name=None):

@@ -11,7 +11,9 @@ to the new area), best first:
 - ``area``: area weights, the last resort (moves residents into parks and water).
 
 Counts are moved with the shares; rates are recomputed from their moved numerator and
-denominator, never averaged. An old area that (within ``unchanged_tolerance``) is the same
+denominator, never averaged. A rate, share or average given without its counts (a published
+percentage) is recomputed from two count indicators the catalogue names, or else left out
+with the reason: summed like a count it would be wrong. An old area that (within ``unchanged_tolerance``) is the same
 as one new area moves with share exactly 1, so unchanged areas come out exact. Every moved
 value is flagged with the method and the share of it that was estimated (came from old
 areas that were split).
@@ -127,8 +129,8 @@ def build_crosswalk(old_areas, new_areas, old_id, new_id, options=None, feedback
     if options.method not in ("blocks", "area"):
         raise InputError(tr("Unknown crosswalk method '{value}'; use 'blocks' or 'area' (or give "
                             "a crosswalk table).", value=options.method))
-    old_name = validate.layer_name(old_areas, "old areas")
-    new_name = validate.layer_name(new_areas, "new areas")
+    old_name = validate.layer_name(old_areas, fallback=tr("old areas"))
+    new_name = validate.layer_name(new_areas, fallback=tr("new areas"))
     old = _prepared(old_areas, old_name)
     new = _prepared(new_areas, new_name, old.crs)
     o_ids, n_ids = _ids(old, old_id, old_name), _ids(new, new_id, new_name)
@@ -190,7 +192,7 @@ def _unit_weights(options, crs, pieces, ia, n_old, feedback):
     import geopandas as gpd
 
     units = options.units
-    name = validate.layer_name(units, "units")
+    name = validate.layer_name(units, fallback=tr("small units"))
     validate.require_not_empty(units, name)
     validate.require_crs(units, name)
     if units.crs != crs:
@@ -246,6 +248,117 @@ def crosswalk_from_table(table, old_col="old_id", new_col="new_id", share_col="s
     return out
 
 
+# Words of an indicator's name or unit that mark a rate, share or average: summed like a count
+# it would be wrong (a sum of percentages is no percentage), so it is never moved as one
+_NOT_COUNT_WORDS = {"percent", "percentage", "prozent", "anteil", "quote", "rate", "share", "ratio",
+                    "index", "mean", "average", "durchschnitt", "median", "dichte", "density", "pct",
+                    "%", "‰", "per", "je", "pro", "quotient", "score"}
+_NOT_COUNT_ENDINGS = ("quote", "anteil", "rate", "dichte", "prozent")
+_COUNT_UNITS = {"count", "counts", "number", "persons", "people", "residents", "anzahl", "personen",
+                "einwohner", "fälle", "faelle", "cases", "households", "haushalte", "dwellings",
+                "wohnungen", "children", "kinder"}
+
+
+def _not_count_word(text):
+    """The word of ``text`` that marks a rate, share or average, or None."""
+    import re
+
+    for word in re.split(r"[^0-9a-zäöüß%‰]+", str(text or "").lower()):
+        if word in _NOT_COUNT_WORDS or (len(word) > 6 and word.endswith(_NOT_COUNT_ENDINGS)):
+            return word
+    return None
+
+
+def _catalogue_frame(catalogue):
+    """The catalogue as a DataFrame indexed by indicator (empty without one)."""
+    if catalogue is None or len(catalogue) == 0:
+        return pd.DataFrame()
+    frame = pd.DataFrame(catalogue)
+    if "indicator" not in frame.columns:
+        _catalogue_lookup(frame)  # raises the message naming the layer
+    return frame.drop_duplicates("indicator").set_index(frame.drop_duplicates("indicator")["indicator"].astype(str))
+
+
+def _entry(frame, indicator, column):
+    """Text of a catalogue cell ('' where absent)."""
+    if frame.empty or column not in frame.columns or indicator not in frame.index:
+        return ""
+    value = frame.at[indicator, column]
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
+
+
+def _sort_value_indicators(counts, catalogue):
+    """Indicators without counts in their rows: ``(derived, left_out)``.
+
+    ``derived`` maps a rate to ``(numerator indicator, denominator indicator, scale)`` where
+    the catalogue names two count indicators present here (it is computed from them after
+    they moved); ``left_out`` maps an indicator that is a rate, share or average with no way
+    to recompute it to the reason. Every other indicator is moved as a count. The catalogue's
+    ``unit`` decides first (a count unit such as 'persons' keeps an indicator a count);
+    without it the name, and then the values (mostly fractions, all within 0–100), tell.
+    """
+    frame = _catalogue_frame(catalogue)
+    present = set(counts["indicator"].astype(str))
+    derived, left_out = {}, {}
+    for indicator, rows in counts.groupby("indicator", sort=True):
+        indicator = str(indicator)
+        num, den = _entry(frame, indicator, "numerator"), _entry(frame, indicator, "denominator")
+        unit = _entry(frame, indicator, "unit")
+        if num in present and den in present and indicator not in (num, den):
+            scale = pd.to_numeric(pd.Series([_entry(frame, indicator, "scale")]), errors="coerce").iloc[0]
+            derived[indicator] = (num, den, scale)
+            continue
+        if unit.lower() in _COUNT_UNITS:
+            continue
+        word = _not_count_word(unit) if unit else None
+        if word is not None:
+            left_out[indicator] = tr("unit '{unit}'", unit=unit)
+            continue
+        if unit:
+            continue  # a declared unit that names no rate: the planner's word counts
+        word = _not_count_word(indicator)
+        if word is not None:
+            left_out[indicator] = tr("'{word}' in its name", word=word)
+            continue
+        values = pd.to_numeric(rows["value"], errors="coerce").dropna().to_numpy(dtype="float64")
+        if len(values) and (values != np.round(values)).mean() >= 0.5 and values.min() >= 0 and values.max() <= 100:
+            left_out[indicator] = tr("its values: mostly fractions between 0 and 100")
+    for indicator, (num, den, _) in list(derived.items()):
+        if num in left_out or den in left_out:  # its counts cannot move either
+            left_out[indicator] = tr("its counts '{numerator}' / '{denominator}' are not counts",
+                                     numerator=num, denominator=den)
+            del derived[indicator]
+    return derived, left_out
+
+
+def _derive_rates(moved, derived, observations):
+    """Rates computed on the new areas from their two moved count indicators."""
+    rows = []
+    for indicator, (num, den, scale) in derived.items():
+        n = moved[moved["indicator"] == num].set_index(["area_id", "period"])
+        d = moved[moved["indicator"] == den].set_index(["area_id", "period"])
+        keys = n.index.intersection(d.index)
+        if np.isnan(scale):  # from the old areas: value ≈ scale × num / den
+            old = observations.pivot_table(index=["area_id", "period"], columns="indicator", values="value",
+                                           aggfunc="first")
+            if {indicator, num, den} <= set(old.columns):
+                guess = pd.DataFrame({"indicator": indicator, "value": old[indicator],
+                                      "numerator": old[num], "denominator": old[den]}).dropna()
+                scale = _infer_scale(guess).get(indicator, 1.0)
+            else:
+                scale = 1.0
+        numerator = n.loc[keys, "value"].to_numpy(dtype="float64")
+        denominator = d.loc[keys, "value"].to_numpy(dtype="float64")
+        rows.append(pd.DataFrame({
+            "area_id": keys.get_level_values(0), "indicator": indicator, "period": keys.get_level_values(1),
+            "value": np.divide(numerator * scale, denominator, out=np.full(len(keys), np.nan),
+                               where=denominator > 0),
+            "numerator": numerator, "denominator": denominator,
+            "estimated_share": np.maximum(n.loc[keys, "estimated_share"].to_numpy(dtype="float64"),
+                                          d.loc[keys, "estimated_share"].to_numpy(dtype="float64"))}))
+    return rows
+
+
 def rebase_observations(observations, crosswalk, to_set, catalogue=None, feedback=None):
     """Move observations onto another area set with a crosswalk.
 
@@ -259,12 +372,16 @@ def rebase_observations(observations, crosswalk, to_set, catalogue=None, feedbac
     to_set : str
         Name of the target area set (written into ``area_set``).
     catalogue : DataFrame, optional
-        Indicator catalogue: ``scale`` of rates and ``min_base`` (small-base flag).
+        Indicator catalogue: ``scale`` of rates and ``min_base`` (small-base flag); for an
+        indicator given without counts, ``numerator`` and ``denominator`` naming two count
+        indicators (the rate is recomputed from them on the new areas) or a ``unit``.
     feedback : core.feedback.Feedback, optional
 
     Returns
     -------
     RebaseResult
+        ``diagnostics['left_out']`` names the rates, shares and averages given without
+        their counts (not moved: summing them would be wrong) and why they were taken as such.
     """
     feedback = ensure_feedback(feedback)
     from .store import _id_text
@@ -309,6 +426,14 @@ def rebase_observations(observations, crosswalk, to_set, catalogue=None, feedbac
                             "numerator or denominator: rates are moved as their two counts, never "
                             "averaged. Give both counts.", indicator=row["indicator"],
                             area=row["area_id"], period=row["period"]))
+    derived, left_out = _sort_value_indicators(counts, catalogue)
+    counts = counts[~counts["indicator"].astype(str).isin(set(derived) | set(left_out))]
+    if counts.empty and rates.empty and not derived:
+        raise InputError(tr("Nothing can be moved: every indicator is a rate, share or average without "
+                            "its counts ({indicators}). Give numerator and denominator per row, or name "
+                            "the two count indicators in the indicator catalogue (columns numerator, "
+                            "denominator), or declare a count with the catalogue's unit (e.g. 'persons').",
+                            indicators=", ".join(f"{k}: {v}" for k, v in left_out.items())))
     for kind, frame, fields in (("count", counts, ("value",)), ("rate", rates, ("numerator", "denominator"))):
         if frame.empty:
             continue
@@ -353,6 +478,8 @@ def rebase_observations(observations, crosswalk, to_set, catalogue=None, feedbac
         long["estimated_share"] = np.divide(np.abs(est_part), np.abs(base), out=np.zeros(len(base)),
                                             where=np.abs(base) > 0).clip(0.0, 1.0)
         parts.append(long)
+    if derived:
+        parts += _derive_rates(pd.concat(parts, ignore_index=True), derived, obs)
     result = pd.concat(parts, ignore_index=True)
     result = result[result[["value", "numerator", "denominator"]].notna().any(axis=1) |
                     result["area_id"].isin(new_ids)]
@@ -373,7 +500,8 @@ def rebase_observations(observations, crosswalk, to_set, catalogue=None, feedbac
     feedback.progress(1.0)
     return RebaseResult(observations=result, crosswalk=crosswalk, areas=areas,
                         diagnostics={"n_old": len(old_ids), "n_new": len(new_ids),
-                                     "n_unchanged": len(unchanged_new), "rows": len(result)})
+                                     "n_unchanged": len(unchanged_new), "rows": len(result),
+                                     "left_out": left_out, "derived": sorted(derived)})
 
 
 def _catalogue_lookup(catalogue):
@@ -386,8 +514,14 @@ def _catalogue_lookup(catalogue):
                             "{columns}). Choose an indicator catalogue (indicator, scale, min_base …) "
                             "or leave the parameter empty.", layer=validate.layer_name(catalogue),
                             columns=", ".join(str(c) for c in frame.columns) or "–"))
-    scale = dict(zip(frame["indicator"], pd.to_numeric(frame.get("scale", np.nan), errors="coerce")))
-    base = dict(zip(frame["indicator"], pd.to_numeric(frame.get("min_base", np.nan), errors="coerce")))
+    # a catalogue may leave out either column (a plain CSV with indicator, unit …)
+    def column(name):
+        if name not in frame.columns:
+            return np.full(len(frame), np.nan)
+        return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype="float64")
+
+    scale = dict(zip(frame["indicator"].astype(str), column("scale")))
+    base = dict(zip(frame["indicator"].astype(str), column("min_base")))
     return scale, base
 
 

@@ -642,7 +642,7 @@ class MonitoringStore:
         """
         from .. import validate
 
-        layer = validate.layer_name(areas, "areas")
+        layer = validate.layer_name(areas, fallback=tr("areas"))
         validate.require_not_empty(areas, layer)
         validate.require_fields(areas, [f for f in (id_field, name_field, priority_field) if f], layer)
         ids = _id_text(areas[id_field])
@@ -848,7 +848,7 @@ class MonitoringStore:
         """
         from .. import validate
 
-        name = validate.layer_name(layer, "layer")
+        name = validate.layer_name(layer, fallback=tr("layer"))
         rates = dict(rates or {})
         need = [id_field] + list(fields) + [f for spec in rates.values() for f in spec[:2]]
         validate.require_fields(layer, list(dict.fromkeys(need)), name)

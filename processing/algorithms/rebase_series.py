@@ -195,6 +195,18 @@ class RebaseSeriesAlgorithm(KommunalmonitorAlgorithm):
             feedback.pushInfo(self.tr(
                 "{count} values are partly estimated (median estimated share {share:.0%}); see the fields "
                 "'estimated' and 'estimated_share'.", count=int(estimated.sum()), share=float(share.median())))
+        left_out = result.diagnostics.get("left_out") or {}
+        if left_out:
+            feedback.pushWarning(self.tr(
+                "{count} indicator(s) were not moved because they are rates, shares or averages given without "
+                "their counts (a sum of percentages is no percentage): {indicators}. To move them, give "
+                "numerator and denominator per row, or name their two count indicators in the indicator "
+                "catalogue (columns numerator, denominator); an indicator that is a count is declared with "
+                "the catalogue's unit (e.g. 'persons').", count=len(left_out),
+                indicators="; ".join(f"{name} ({why})" for name, why in left_out.items())))
+        for name in result.diagnostics.get("derived") or []:
+            feedback.pushInfo(self.tr("'{indicator}' was recomputed on the new areas from its moved counts, as "
+                                      "the indicator catalogue names them.", indicator=name))
         fallback = areas["method"].astype(str).eq("area") & (method == "blocks")
         if fallback.any():
             feedback.pushWarning(self.tr(

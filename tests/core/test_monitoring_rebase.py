@@ -51,6 +51,61 @@ def test_hand_case_counts_rates_and_flags():
     assert list(flags) == [False, True, True]
 
 
+def _split_crosswalk():
+    """Old A splits 50/50 into X and Y; old B becomes Z."""
+    return crosswalk_from_table(pd.DataFrame({"old_id": ["A", "A", "B"], "new_id": ["X", "Y", "Z"],
+                                              "share": [0.5, 0.5, 1.0]}))
+
+
+def _published_values():
+    """Residents and foreigners as counts; shares, a rate and a count of children as values only."""
+    rows = [("A", "pop", 100.0), ("B", "pop", 50.0), ("A", "foreigners", 20.0), ("B", "foreigners", 15.0),
+            ("A", "foreigners_pct", 20.0), ("B", "foreigners_pct", 30.0),  # published percentages
+            ("A", "alq", 7.5), ("B", "alq", 12.25),  # a rate whose name says nothing
+            ("A", "kinder", 10.5), ("B", "kinder", 4.25)]  # estimated children: fractional counts
+    return pd.DataFrame(rows, columns=["area_id", "indicator", "value"]).assign(period="2020-H2")
+
+
+def test_percentages_without_counts_are_never_summed():
+    result = rebase_observations(_published_values(), _split_crosswalk(), "new")
+    moved = result.observations.set_index(["indicator", "area_id"])["value"]
+    # a sum of percentages is no percentage: left out, each with its reason
+    left = result.diagnostics["left_out"]
+    assert set(left) == {"foreigners_pct", "alq", "kinder"}
+    assert "pct" in left["foreigners_pct"] and "fractions" in left["alq"]
+    assert "foreigners_pct" not in moved.index.get_level_values(0)
+    assert moved[("pop", "X")] == 50.0 and moved[("foreigners", "Z")] == 15.0
+
+
+def test_the_catalogue_recomputes_a_share_from_its_counts_and_declares_counts():
+    catalogue = pd.DataFrame({"indicator": ["foreigners_pct", "kinder", "alq"],
+                              "unit": ["%", "persons", "per 100 residents"],
+                              "numerator": ["foreigners", "", ""], "denominator": ["pop", "", ""]})
+    result = rebase_observations(_published_values(), _split_crosswalk(), "new", catalogue=catalogue)
+    got = result.observations.set_index(["indicator", "area_id"])
+    # 20 of 100 split evenly: 10 of 50 in X and in Y; the scale (100) is read off the old values
+    assert got.loc[("foreigners_pct", "X"), "value"] == pytest.approx(20.0)
+    assert got.loc[("foreigners_pct", "Z"), "value"] == pytest.approx(30.0)
+    assert got.loc[("foreigners_pct", "Y"), "numerator"] == 10.0 and got.loc[("foreigners_pct", "Y"), "denominator"] == 50.0
+    assert got.loc[("foreigners_pct", "X"), "estimated"] and not got.loc[("foreigners_pct", "Z"), "estimated"]
+    assert got.loc[("kinder", "X"), "value"] == 5.25  # declared a count by its unit
+    assert result.diagnostics["left_out"] == {"alq": "unit 'per 100 residents'"}
+    assert result.diagnostics["derived"] == ["foreigners_pct"]
+
+
+def test_nothing_to_move_is_refused_naming_the_indicators():
+    only_shares = _published_values()
+    only_shares = only_shares[only_shares["indicator"].isin(["foreigners_pct", "alq"])]
+    with pytest.raises(InputError, match="Nothing can be moved.*foreigners_pct"):
+        rebase_observations(only_shares, _split_crosswalk(), "new")
+
+
+def test_a_catalogue_without_scale_or_minimum_base_columns():
+    catalogue = pd.DataFrame({"indicator": ["pop"], "unit": ["persons"]})
+    result = rebase_observations(_published_values(), _split_crosswalk(), "new", catalogue=catalogue)
+    assert not result.observations["small_base"].any()
+
+
 def test_crosswalk_table_and_errors():
     table = pd.DataFrame({"old": ["A", "B", "B"], "new": ["A", "B1", "B2"], "share": [1.0, 0.25, 0.75]})
     cw = crosswalk_from_table(table, "old", "new", "share")
