@@ -267,9 +267,9 @@ def warn_duplicate_features(frame, name=None, feedback=None, with_values=True, i
         shown = "; ".join(tr("{copy} repeats {original}", copy=repr(_plain(labels[c])),
                              original=repr(_plain(labels[o]))) for c, o in pairs[:EXAMPLES])
         feedback.warning(tr("{count} area(s) of layer '{layer}' have the same geometry as another area "
-                            "({pairs}{more}): the same area twice enters the statistics, neighbours and "
-                            "clusters twice. Remove the repeated features, or check that the areas "
-                            "really are distinct.", count=count, layer=layer_name(frame, name),
+                            "({pairs}{more}); an area that appears twice distorts z-scores, ranks, "
+                            "neighbours and clusters. Remove the repeated features, or check that the "
+                            "areas really are distinct.", count=count, layer=layer_name(frame, name),
                             pairs=shown, more="; …" if count > EXAMPLES else ""))
     return count
 
