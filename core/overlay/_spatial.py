@@ -81,6 +81,22 @@ def pairwise_predicate(a, b, ia, ib, predicate):
     return np.asarray(getattr(left, predicate)(right), dtype=bool)
 
 
+def _thread_budget():
+    """Cores this process may use: its CPU affinity, capped by ``OMP_NUM_THREADS`` where set
+    (Dask's workers set it to 1, so batch runs do not oversubscribe the machine)."""
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        cores = min(cores, max(1, int(os.environ.get("OMP_NUM_THREADS", cores))))
+    except ValueError:
+        pass
+    return cores
+
+
 def overlaps_shapely2(a, b, keep_geometry=False, check=None):
     """Overlaps ``(ia, ib, area, pieces)`` of polygons ``a`` with polygons ``b`` on shapely 2.
 
@@ -94,7 +110,6 @@ def overlaps_shapely2(a, b, keep_geometry=False, check=None):
     to share between threads. ``check`` (e.g. a cancellation check) runs between stages.
     Pairs are sorted by ``ia``, then ``ib``; pairs that only touch are left out.
     """
-    import os
     from concurrent.futures import ThreadPoolExecutor
 
     import shapely
@@ -131,11 +146,7 @@ def overlaps_shapely2(a, b, keep_geometry=False, check=None):
                 pieces[rest] = cut
         return area, pieces
 
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    n_chunks = max(1, min(4, cores, len(ia) // PAIRS_PER_THREAD))
+    n_chunks = max(1, min(4, _thread_budget(), len(ia) // PAIRS_PER_THREAD))
     spans = np.array_split(np.arange(len(ia)), n_chunks)
     if n_chunks == 1:
         parts = [chunk(spans[0])]

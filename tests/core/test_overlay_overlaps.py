@@ -54,11 +54,18 @@ def blocks_and_plr(berlin_dir):
     return gpd.GeoSeries(geometry.values, crs=plr.crs), plr.geometry
 
 
+def test_thread_budget_follows_omp_num_threads(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as in Dask's workers
+    assert _spatial._thread_budget() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "not a number")
+    assert _spatial._thread_budget() >= 1
+
+
 def test_berlin_blocks_on_plr_match_the_per_pair_definition(blocks_and_plr, monkeypatch):
     blocks, plr = blocks_and_plr
     # several threads even on a small machine: the result must not depend on the split
     monkeypatch.setattr(_spatial, "PAIRS_PER_THREAD", 100)
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(4)))
+    monkeypatch.setattr(_spatial, "_thread_budget", lambda: 4)
     ia, ib, area, _ = overlap_table(blocks, plr)
     ri, rj, rarea = _reference(blocks, plr)
     assert len(ia) == len(ri) > 15000
