@@ -40,6 +40,7 @@ _WHERE = {
     # planning priorities
     "build_weights": "priorities.weights:build_weights",
     "hot_spots": "priorities.hotspots:hot_spots",
+    "HotSpotOptions": "priorities.hotspots:HotSpotOptions",
     "cluster_typology": "priorities.clustering:cluster_typology",
     "rank_priorities": "priorities.ranking:rank_priorities",
     "RankingOptions": "priorities.ranking:RankingOptions",

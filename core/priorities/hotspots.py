@@ -32,6 +32,8 @@ adjusted ``q_(i) = min_{j ≥ i} m · p_(j) / j``; an area is significant at lev
 Confidence bins as planners know them from ArcGIS: 3 = 99 %, 2 = 95 %, 1 = 90 %, 0 = not
 significant, signed by direction for Gi* (+ hot, − cold).
 """
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -410,9 +412,44 @@ def _alternative_weights(frame, weights):
     return out
 
 
-def hot_spots(frame, field, weights, method="both", permutations=999, seed=12345, transform="r",
-              alpha=0.05, fdr=True, gi_pvalue="permutation", sensitivity=False, feedback=None,
-              id_field=None):
+@dataclass
+class HotSpotOptions:
+    """Settings of ``hot_spots``; every one has a default.
+
+    Attributes
+    ----------
+    method : {'both', 'lisa', 'gi'}
+        Local Moran's I (LISA), Getis-Ord Gi* or both (default).
+    permutations : int
+        Conditional permutations (999 by default; 0 = no permutation p-values: LISA then
+        finds nothing significant, Gi* needs ``gi_pvalue='normal'``).
+    transform : {'r', 'b'}
+        Row-standardised (default) or binary weights.
+    alpha : float
+        Significance level of the categories and confidence bins (default 0.05).
+    fdr : bool
+        Judge significance on Benjamini–Hochberg q-values (default) instead of raw p.
+    gi_pvalue : {'permutation', 'normal'}
+        Gi*: the p-value that decides significance and bins: the conditional permutation
+        pseudo p-value (default, as esda) or the normal p-value of the analytic z-score (as
+        ArcGIS's Hot Spot Analysis).
+    sensitivity : bool
+        Also run the analysis with other common neighbour definitions (queen, rook, 6 and 8
+        nearest; points: 4, 6, 8 nearest) and report per area the share of definitions
+        (including the chosen one) that give the same result: ``lisa_robust``, ``gi_robust``
+        (default False).
+    """
+
+    method: str = "both"
+    permutations: int = 999
+    transform: str = "r"
+    alpha: float = 0.05
+    fdr: bool = True
+    gi_pvalue: str = "permutation"
+    sensitivity: bool = False
+
+
+def hot_spots(frame, field, weights, options=None, seed=12345, feedback=None, id_field=None):
     """Hot spots of one indicator of a layer: LISA and/or Gi* columns joined to a copy.
 
     Parameters
@@ -423,11 +460,13 @@ def hot_spots(frame, field, weights, method="both", permutations=999, seed=12345
         Numeric indicator; NULL areas are left out of the analysis (label 'No value').
     weights : SpatialWeights
         Built from the same frame (``weights.build_weights``).
-    method : {'both', 'lisa', 'gi'}
-    sensitivity : bool
-        Also run the analysis with other common neighbour definitions (queen, rook, 6 and 8
-        nearest; points: 4, 6, 8 nearest) and report per area the share of definitions
-        (including the chosen one) that give the same result: ``lisa_robust``, ``gi_robust``.
+    options : HotSpotOptions, optional
+        Method, permutations, significance and sensitivity check (defaults:
+        ``HotSpotOptions()``).
+    seed : int
+        Seed of the permutations; the same seed gives the same p-values.
+    feedback : core.feedback.Feedback, optional
+        Progress and cancellation.
     id_field : str, optional
         Area id field: repeated ids are refused (a repeated area is its own neighbour and
         counts twice in every local mean). Areas drawn twice are warned about either way.
@@ -440,6 +479,11 @@ def hot_spots(frame, field, weights, method="both", permutations=999, seed=12345
         (islands, NULL values) in planner language.
     """
     feedback = ensure_feedback(feedback)
+    options = HotSpotOptions() if options is None else options
+    if not isinstance(options, HotSpotOptions):  # e.g. the method as the old 4th positional argument
+        raise TypeError(f"hot_spots: options must be a HotSpotOptions, not {type(options).__name__}")
+    method, permutations, transform = options.method, options.permutations, options.transform
+    alpha, fdr, gi_pvalue = options.alpha, options.fdr, options.gi_pvalue
     require_distinct_areas(frame, id_field, layer_name(frame), feedback)
     values = numeric_field(frame, field).to_numpy()
     if method not in ("both", "lisa", "gi"):
@@ -475,7 +519,7 @@ def hot_spots(frame, field, weights, method="both", permutations=999, seed=12345
         for c in res.columns:
             out[c] = res[c].to_numpy()
         diag[m] = d
-    if sensitivity:
+    if options.sensitivity:
         alternatives = _alternative_weights(frame, weights)
         column = {"lisa": "lisa_code", "gi": "gi_bin"}
         agree = {m: np.ones(len(frame)) for m in steps}

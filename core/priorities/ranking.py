@@ -26,7 +26,7 @@ z-scores (index class from the index value, burden count), a seeded Monte-Carlo 
 perturbs the indicator weights (each × U(0.5, 1.5)), drops one indicator at a time and
 shifts the burden threshold by ±0.25 SD. For hot spots it is the share of neighbour
 definitions giving the same result (``gi_robust`` / ``lisa_robust`` from ``hot_spots(...,
-sensitivity=True)``), else 1 − q (the FDR-adjusted p-value).
+HotSpotOptions(sensitivity=True))``), else 1 − q (the FDR-adjusted p-value).
 """
 import warnings
 from dataclasses import dataclass, fields, replace

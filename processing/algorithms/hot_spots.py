@@ -4,7 +4,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessi
                        QgsProcessingParameterField, QgsProcessingParameterNumber)
 
 from ...core.i18n import format_number
-from ...core.priorities.hotspots import hot_spots
+from ...core.priorities.hotspots import HotSpotOptions, hot_spots
 from ...core.priorities.weights import build_weights
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
@@ -133,8 +133,9 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
                                 feedback=core_feedback(feedback))
         if permutations == 0 and method == "gi":
             feedback.pushInfo(self.tr("Gi*: no permutations, p-values from the normal distribution."))
-        out, diag = hot_spots(areas, field, weights, method=method, permutations=permutations, seed=seed,
-                              alpha=alpha, fdr=fdr, sensitivity=sensitivity, feedback=core_feedback(feedback),
+        options = HotSpotOptions(method=method, permutations=permutations, alpha=alpha, fdr=fdr,
+                                 sensitivity=sensitivity)
+        out, diag = hot_spots(areas, field, weights, options, seed=seed, feedback=core_feedback(feedback),
                               id_field=id_field)
         if "lisa" in diag:
             counts = diag["lisa"]["counts"]

@@ -122,7 +122,7 @@ def test_degenerate_inputs_give_clear_messages():
     g = gpd.GeoDataFrame({"v": [1.0, 2.0, 4.0, 9.0]},
                          geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1), box(50, 50, 51, 51)],
                          crs="EPSG:25833")
-    out, diag = H.hot_spots(g, "v", W.build_weights(g, "queen"), permutations=99)
+    out, diag = H.hot_spots(g, "v", W.build_weights(g, "queen"), H.HotSpotOptions(permutations=99))
     assert out["lisa_code"].iloc[3] == "none" and out["lisa_label"].iloc[3] == "No neighbours"
     assert "no neighbours" in diag["warnings"][0]
 
@@ -149,8 +149,8 @@ def test_sensitivity_to_the_neighbour_definition():
     core_cells = [44, 45, 54, 55]
     y[core_cells] += 5
     g = grid(10, 10, y)
-    out, diag = H.hot_spots(g, "v", W.build_weights(g, "queen"), permutations=999, seed=1, fdr=False,
-                            sensitivity=True)
+    out, diag = H.hot_spots(g, "v", W.build_weights(g, "queen"),
+                            H.HotSpotOptions(permutations=999, fdr=False, sensitivity=True), seed=1)
     assert diag["sensitivity"] == ["rook", "knn6", "knn8"]
     assert out["gi_robust"].between(0.25, 1).all() and out["lisa_robust"].between(0.25, 1).all()
     # the planted core is a 99 % hot spot and mostly stays one under the other definitions
@@ -161,3 +161,17 @@ def test_sensitivity_to_the_neighbour_definition():
     ranked, d = R.rank_priorities(out, "hotspot", R.RankingOptions(hotspot_field="gi_bin"))
     assert d["robustness_source"] == "neighbour_definitions"
     assert np.allclose(ranked["robustness"], out["gi_robust"])
+
+
+def test_settings_come_as_one_options_object():
+    """HotSpotOptions() holds the defaults; the old separate keywords are gone, not silently ignored."""
+    g = grid(4, 4, np.random.default_rng(2).normal(0, 1, 16))
+    w = W.build_weights(g, "queen")
+    a, _ = H.hot_spots(g, "v", w, seed=4)
+    b, _ = H.hot_spots(g, "v", w, H.HotSpotOptions(method="both", permutations=999, transform="r", alpha=0.05,
+                                                  fdr=True, gi_pvalue="permutation", sensitivity=False), seed=4)
+    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+    with pytest.raises(TypeError, match="HotSpotOptions"):
+        H.hot_spots(g, "v", w, "lisa")
+    with pytest.raises(TypeError, match="permutations"):
+        H.hot_spots(g, "v", w, permutations=99)

@@ -11,7 +11,7 @@ from shapely.geometry import box
 from kommunalmonitor.core.feedback import KeptFeedback
 from kommunalmonitor.core.priorities import clustering as C
 from kommunalmonitor.core.priorities import weights as W
-from kommunalmonitor.core.priorities.hotspots import hot_spots
+from kommunalmonitor.core.priorities.hotspots import HotSpotOptions, hot_spots
 
 
 Log = KeptFeedback  # keeps infos and warnings
@@ -62,8 +62,8 @@ def test_maximum_linking_distance_keeps_the_island_apart():
     assert w.parameters["islands_linked"] == ["N"] and w.islands.size == 0
     # the island without link gets no hot-spot result and is named by id in the warning
     log = Log()
-    out, _ = hot_spots(frame.reset_index(drop=True), "x", far, method="gi", permutations=99, seed=1,
-                       feedback=log)
+    out, _ = hot_spots(frame.reset_index(drop=True), "x", far, HotSpotOptions(method="gi", permutations=99),
+                       seed=1, feedback=log)
     assert np.isnan(out["gi_z"].iloc[6]) and np.isfinite(out["gi_z"].iloc[:6]).all()
     assert any("(N)" in t for t in log.warnings), log.warnings
 
