@@ -127,9 +127,10 @@ def worker(task, tool, side, out):
             m = None
         result = np.asarray(m.sum(axis=1)).ravel() if m is not None else np.asarray(neighbours, dtype=float)
     elif task == "typology" and tool == "ours":
-        from kommunalmonitor.core.priorities.clustering import cluster_typology
+        from kommunalmonitor.core.priorities.clustering import TypologyOptions, cluster_typology
 
-        res = cluster_typology(frame, ["x0", "x1", "x2", "x3"], k_range=(2, 8), n_boot=20, seed=1)
+        res = cluster_typology(frame, ["x0", "x1", "x2", "x3"], TypologyOptions(k_range=(2, 8), n_boot=20),
+                               seed=1)
         result = res.labels.astype(float)
     seconds = time.perf_counter() - start
     np.save(out, result)

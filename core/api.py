@@ -42,6 +42,7 @@ _WHERE = {
     "hot_spots": "priorities.hotspots:hot_spots",
     "HotSpotOptions": "priorities.hotspots:HotSpotOptions",
     "cluster_typology": "priorities.clustering:cluster_typology",
+    "TypologyOptions": "priorities.clustering:TypologyOptions",
     "rank_priorities": "priorities.ranking:rank_priorities",
     "RankingOptions": "priorities.ranking:RankingOptions",
     "decision_table": "priorities.table:decision_table",

@@ -21,6 +21,7 @@ standardised indicators, i.e. the most burdened one when higher = more burden. S
 not depend on arbitrary solver numbering, and the same seed gives the same result.
 """
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,36 @@ class ClusterResult:
     ari: np.ndarray = None
     centres: np.ndarray = None
     diagnostics: dict = field(default_factory=dict)
+
+
+@dataclass
+class TypologyOptions:
+    """Settings of ``cluster_typology``; every one has a default.
+
+    Attributes
+    ----------
+    k : int, optional
+        Number of clusters; when None (default) chosen over ``k_range`` by ``criterion``.
+    k_range : tuple of int
+        Smallest and largest number of clusters to try when ``k`` is None (default 2 to 8;
+        at most one less than the number of areas is tried).
+    method : {'kmeans', 'ward', 'gmm'}
+        k-means (default), Ward (the only one for spatially contiguous clusters) or Gaussian
+        mixtures.
+    criterion : {'silhouette', 'calinski_harabasz', 'bic'}
+        What chooses k (default silhouette; BIC for mixtures only).
+    standardise_fields : bool
+        z-standardise the fields first (population sd, default); switch off for ready z-scores.
+    n_boot : int
+        Bootstrap resamples for stability (default 50; 0 = skip).
+    """
+
+    k: Optional[int] = None
+    k_range: tuple = (2, 8)
+    method: str = "kmeans"
+    criterion: str = "silhouette"
+    standardise_fields: bool = True
+    n_boot: int = 50
 
 
 def standardise(frame, fields, name=None):
@@ -275,9 +306,7 @@ def _single_thread():
     return threadpool_limits(1)
 
 
-def cluster_typology(frame, fields, k=None, k_range=(2, 8), method="kmeans", criterion="silhouette",
-                     standardise_fields=True, weights=None, n_boot=50, seed=12345, feedback=None,
-                     id_field=None):
+def cluster_typology(frame, fields, options=None, weights=None, seed=12345, feedback=None, id_field=None):
     """Cluster planning areas into a typology.
 
     Parameters
@@ -286,17 +315,15 @@ def cluster_typology(frame, fields, k=None, k_range=(2, 8), method="kmeans", cri
         One row per planning area.
     fields : list of str
         Indicators (or their z-scores ``z_<indicator>`` from the index engine).
-    k : int, optional
-        Number of clusters; when None chosen over ``k_range`` by ``criterion``.
-    method : {'kmeans', 'ward', 'gmm'}
-    criterion : {'silhouette', 'calinski_harabasz', 'bic'}
-    standardise_fields : bool
-        z-standardise the fields first (population sd); switch off for ready z-scores.
+    options : TypologyOptions, optional
+        Number of clusters or the range to choose it from, method, criterion,
+        standardisation and bootstrap resamples (defaults: ``TypologyOptions()``).
     weights : SpatialWeights, optional
         Contiguity weights for spatially contiguous clusters (Ward only).
-    n_boot : int
-        Bootstrap resamples for stability (0 = skip).
     seed : int
+        Seed of the solvers and resamples; the same seed gives the same typology.
+    feedback : core.feedback.Feedback, optional
+        Progress and cancellation.
     id_field : str, optional
         Area id field: repeated ids are refused (a repeated area pulls a cluster centre
         towards itself twice). Areas drawn twice are warned about either way. Build
@@ -309,16 +336,19 @@ def cluster_typology(frame, fields, k=None, k_range=(2, 8), method="kmeans", cri
         per-area ``stability``, bootstrap ``ari`` and diagnostics.
     """
     feedback = ensure_feedback(feedback)
+    options = TypologyOptions() if options is None else options
+    if not isinstance(options, TypologyOptions):  # e.g. k as the old 3rd positional argument
+        raise TypeError(f"cluster_typology: options must be a TypologyOptions, not {type(options).__name__}")
     require_distinct_areas(frame, id_field, layer_name(frame), feedback)
     with _single_thread():
-        return _cluster_typology(frame, fields, k, k_range, method, criterion, standardise_fields, weights,
-                                 n_boot, seed, feedback)
+        return _cluster_typology(frame, fields, options, weights, seed, feedback)
 
 
-def _cluster_typology(frame, fields, k, k_range, method, criterion, standardise_fields, weights, n_boot,
-                      seed, feedback):
+def _cluster_typology(frame, fields, options, weights, seed, feedback):
     """Implementation of ``cluster_typology``."""
     feedback = ensure_feedback(feedback)
+    k, k_range, method, criterion = options.k, options.k_range, options.method, options.criterion
+    standardise_fields, n_boot = options.standardise_fields, options.n_boot
     if not fields:
         raise InputError(tr("Choose at least one indicator field for the clustering."))
     if method not in METHODS:

@@ -6,7 +6,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessi
 
 import pandas as pd
 
-from ...core.priorities.clustering import cluster_typology
+from ...core.priorities.clustering import TypologyOptions, cluster_typology
 from ...core.priorities.profiles import cluster_profiles, parse_labels
 from ...core.priorities.weights import build_weights
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
@@ -129,10 +129,10 @@ class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
         if contiguous:
             method = "ward"
             weights = build_weights(areas, "queen", id_field=id_field)
-        result = cluster_typology(areas, fields, k=k or None, k_range=(k_min, max(k_min, k_max)),
-                                  method=method, criterion=criterion, standardise_fields=standardise,
-                                  weights=weights, n_boot=n_boot, seed=seed, feedback=core_feedback(feedback),
-                                  id_field=id_field)
+        options = TypologyOptions(k=k or None, k_range=(k_min, max(k_min, k_max)), method=method,
+                                  criterion=criterion, standardise_fields=standardise, n_boot=n_boot)
+        result = cluster_typology(areas, fields, options, weights=weights, seed=seed,
+                                  feedback=core_feedback(feedback), id_field=id_field)
         tried = int(result.curve["k"].max()) if not k and result.curve is not None and len(result.curve) else None
         if 0 < n_boot < 10:  # not wrong, but the stability figure is mostly chance
             getattr(feedback, "pushWarning", feedback.pushInfo)(self.tr(

@@ -11,7 +11,7 @@ from shapely.geometry import box
 from kommunalmonitor.core.errors import InputError
 from kommunalmonitor.core.feedback import KeptFeedback
 from kommunalmonitor.core.indices.composite import composite_index
-from kommunalmonitor.core.priorities.clustering import cluster_typology
+from kommunalmonitor.core.priorities.clustering import TypologyOptions, cluster_typology
 from kommunalmonitor.core.priorities.hotspots import HotSpotOptions, hot_spots
 from kommunalmonitor.core.priorities.weights import build_weights
 from kommunalmonitor.core.validate import require_distinct_areas, require_unique
@@ -52,7 +52,7 @@ def test_more_than_five_repeated_ids_end_with_an_ellipsis():
     lambda f: composite_index(f, ["a", "b"], id_field="plr"),
     lambda f: hot_spots(f, "a", build_weights(f, "queen", id_field="plr"), HotSpotOptions(permutations=9),
                         id_field="plr"),
-    lambda f: cluster_typology(f, ["a", "b"], k=2, n_boot=0, id_field="plr"),
+    lambda f: cluster_typology(f, ["a", "b"], TypologyOptions(k=2, n_boot=0), id_field="plr"),
 ], ids=["composite", "hotspots", "typology"])
 def test_repeated_ids_are_refused_by_every_index_tool(run):
     frame = _grid(["A", "B", "C", "D", "E", "F", "G", "B", "I"])
@@ -66,7 +66,8 @@ def test_repeated_ids_are_refused_by_every_index_tool(run):
     lambda f, log: composite_index(f, ["a", "b"], id_field="plr", feedback=log),
     lambda f, log: hot_spots(f, "a", build_weights(f, "knn", k=3, id_field="plr"),
                              HotSpotOptions(permutations=9), id_field="plr", feedback=log),
-    lambda f, log: cluster_typology(f, ["a", "b"], k=2, n_boot=0, id_field="plr", feedback=log),
+    lambda f, log: cluster_typology(f, ["a", "b"], TypologyOptions(k=2, n_boot=0), id_field="plr",
+                                    feedback=log),
 ], ids=["composite", "hotspots", "typology"])
 def test_the_same_geometry_under_two_ids_is_warned_about_by_id(run):
     frame = _grid(IDS, repeat=(8, 4))  # 'I' is drawn where 'E' is

@@ -27,7 +27,8 @@ def planted(seed=0, n_per=40):
 def test_planted_clusters_are_recovered(method):
     frame, truth = planted()
     k_range = (2, 4) if method == "gmm" else (2, 6)
-    res = C.cluster_typology(frame, list(frame.columns), method=method, k_range=k_range, n_boot=8, seed=4)
+    options = C.TypologyOptions(method=method, k_range=k_range, n_boot=8)
+    res = C.cluster_typology(frame, list(frame.columns), options, seed=4)
     assert res.k == 3
     assert adjusted_rand_score(truth, res.labels) > 0.9
     assert res.diagnostics["ari_median"] > 0.9 and np.nanmean(res.stability) > 0.9
@@ -43,8 +44,8 @@ def test_planted_clusters_are_recovered(method):
 
 def test_same_seed_same_typology():
     frame, _ = planted(1)
-    a = C.cluster_typology(frame, list(frame.columns), k=3, n_boot=3, seed=9)
-    b = C.cluster_typology(frame, list(frame.columns), k=3, n_boot=3, seed=9)
+    a = C.cluster_typology(frame, list(frame.columns), C.TypologyOptions(k=3, n_boot=3), seed=9)
+    b = C.cluster_typology(frame, list(frame.columns), C.TypologyOptions(k=3, n_boot=3), seed=9)
     assert np.array_equal(a.labels, b.labels) and np.allclose(a.stability, b.stability)
     assert np.allclose(a.ari, b.ari)
 
@@ -57,7 +58,7 @@ def test_contiguous_ward_gives_connected_clusters():
     v = np.where(cols < 4, 0.0, 3.0) + rng.normal(0, 0.3, n * n)
     g = gpd.GeoDataFrame({"v": v, "u": rng.normal(0, 0.3, n * n)}, geometry=cells, crs="EPSG:25833")
     w = W.build_weights(g, "rook")
-    res = C.cluster_typology(g, ["v", "u"], k=4, method="ward", weights=w, n_boot=3)
+    res = C.cluster_typology(g, ["v", "u"], C.TypologyOptions(k=4, method="ward", n_boot=3), weights=w)
     from scipy.sparse.csgraph import connected_components
 
     for c in range(1, 5):
@@ -70,14 +71,15 @@ def test_contiguous_ward_gives_connected_clusters():
 def test_degenerate_inputs():
     frame, _ = planted()
     with pytest.raises(InfeasibleError, match="at most"):
-        C.cluster_typology(frame.iloc[:5], list(frame.columns), k=6, n_boot=0)
+        C.cluster_typology(frame.iloc[:5], list(frame.columns), C.TypologyOptions(k=6, n_boot=0))
     with pytest.raises(InputError, match="at least 3 areas"):
-        C.cluster_typology(frame.iloc[:1], list(frame.columns), n_boot=0, standardise_fields=False)
+        C.cluster_typology(frame.iloc[:1], list(frame.columns),
+                           C.TypologyOptions(n_boot=0, standardise_fields=False))
     same = frame.assign(kinderarmut=1.0)
     with pytest.raises(InputError, match="same value in every area"):
         C.cluster_typology(same, list(frame.columns))
     with pytest.raises(InfeasibleError, match="different indicator profiles"):
-        C.cluster_typology(pd.DataFrame({"a": [0.0, 0, 0, 1, 1, 1]}), ["a"], k=3, n_boot=0)
+        C.cluster_typology(pd.DataFrame({"a": [0.0, 0, 0, 1, 1, 1]}), ["a"], C.TypologyOptions(k=3, n_boot=0))
 
 
 def test_profiles_r2_and_names():
@@ -108,7 +110,8 @@ def test_profiles_r2_and_names():
 def test_berlin_mss_typology(berlin_mss):
     frame = berlin_mss
     fields = ["S1", "S3", "S4", "D1", "D3", "D4", "KI_01", "KI_02", "KI_03", "KI_04", "KI_05"]
-    res = C.cluster_typology(frame, fields, method="kmeans", k_range=(2, 5), n_boot=5, seed=2021)
+    res = C.cluster_typology(frame, fields, C.TypologyOptions(method="kmeans", k_range=(2, 5), n_boot=5),
+                             seed=2021)
     assert res.diagnostics["n"] == 536 and res.diagnostics["n_incomplete"] == 6
     assert 2 <= res.k <= 6 and (res.labels[frame["KOM"] != "gültig"] == 0).all()
     profile, summary, r2 = P.cluster_profiles(frame, fields, res.labels)
@@ -129,3 +132,17 @@ def test_indicator_names_from_text():
     assert P.parse_labels("") == {}
     with pytest.raises(InputError, match="Cannot read the indicator name"):
         P.parse_labels("S4 Kinderarmut")
+
+
+def test_settings_come_as_one_options_object():
+    """TypologyOptions() holds the defaults; the old separate keywords are gone, not silently ignored."""
+    frame, _ = planted(2, n_per=10)
+    a = C.cluster_typology(frame, list(frame.columns), seed=3)
+    defaults = C.TypologyOptions(k=None, k_range=(2, 8), method="kmeans", criterion="silhouette",
+                                 standardise_fields=True, n_boot=50)
+    b = C.cluster_typology(frame, list(frame.columns), defaults, seed=3)
+    assert np.array_equal(a.labels, b.labels) and np.array_equal(a.stability, b.stability)
+    with pytest.raises(TypeError, match="TypologyOptions"):
+        C.cluster_typology(frame, list(frame.columns), 3)
+    with pytest.raises(TypeError, match="n_boot"):
+        C.cluster_typology(frame, list(frame.columns), n_boot=0)

@@ -168,8 +168,9 @@ def test_settings_come_as_one_options_object():
     g = grid(4, 4, np.random.default_rng(2).normal(0, 1, 16))
     w = W.build_weights(g, "queen")
     a, _ = H.hot_spots(g, "v", w, seed=4)
-    b, _ = H.hot_spots(g, "v", w, H.HotSpotOptions(method="both", permutations=999, transform="r", alpha=0.05,
-                                                  fdr=True, gi_pvalue="permutation", sensitivity=False), seed=4)
+    defaults = H.HotSpotOptions(method="both", permutations=999, transform="r", alpha=0.05, fdr=True,
+                                gi_pvalue="permutation", sensitivity=False)
+    b, _ = H.hot_spots(g, "v", w, defaults, seed=4)
     pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
     with pytest.raises(TypeError, match="HotSpotOptions"):
         H.hot_spots(g, "v", w, "lisa")

@@ -73,12 +73,14 @@ def test_contiguous_typology_keeps_an_island_apart_when_it_can():
     # would join N to the low type across 88 km of sea; as many types as groups keep it apart
     frame = _town_with_island(values=[0.0, 0.1, 0.2, 10.0, 10.1, 10.2, 0.05])
     w = W.build_weights(frame, "queen", id_field="name")
-    result = C.cluster_typology(frame.reset_index(drop=True), ["x"], k=2, method="ward", weights=w, n_boot=0)
+    result = C.cluster_typology(frame.reset_index(drop=True), ["x"],
+                                C.TypologyOptions(k=2, method="ward", n_boot=0), weights=w)
     assert len(set(result.labels[:6])) == 1 and result.labels[6] != result.labels[0]
     assert result.diagnostics["components"] == 2 and result.diagnostics["broken_types"] == []
     assert "Areas apart from the largest group: N" in " ".join(result.diagnostics["warnings"])
     # three types: the mainland splits into its low and high halves, the island stays alone
-    result = C.cluster_typology(frame.reset_index(drop=True), ["x"], k=3, method="ward", weights=w, n_boot=0)
+    result = C.cluster_typology(frame.reset_index(drop=True), ["x"],
+                                C.TypologyOptions(k=3, method="ward", n_boot=0), weights=w)
     labels = list(result.labels)
     assert len(set(labels[:3])) == 1 and len(set(labels[3:6])) == 1 and len(set(labels)) == 3
     assert result.diagnostics["broken_types"] == []
@@ -92,7 +94,8 @@ def test_contiguous_typology_names_the_island_that_breaks_a_type():
     frame = gpd.GeoDataFrame(pd.concat([frame, island_m]), crs="EPSG:25832")
     frame.attrs["layer_name"] = "Stadtteile"
     w = W.build_weights(frame, "queen", id_field="name")
-    result = C.cluster_typology(frame.reset_index(drop=True), ["x"], k=2, method="ward", weights=w, n_boot=0)
+    result = C.cluster_typology(frame.reset_index(drop=True), ["x"],
+                                C.TypologyOptions(k=2, method="ward", n_boot=0), weights=w)
     assert result.diagnostics["components"] == 3
     (broken,) = result.diagnostics["broken_types"]
     cluster, parts, ids = broken
@@ -104,7 +107,8 @@ def test_contiguous_typology_names_the_island_that_breaks_a_type():
 def test_contiguous_typology_without_islands_keeps_its_promise_silently():
     frame = _town_with_island(values=[0.0, 0.1, 0.2, 10.0, 10.1, 10.2, 0.05]).iloc[:6]
     w = W.build_weights(frame, "queen", id_field="name")
-    result = C.cluster_typology(frame.reset_index(drop=True), ["x"], k=2, method="ward", weights=w, n_boot=0)
+    result = C.cluster_typology(frame.reset_index(drop=True), ["x"],
+                                C.TypologyOptions(k=2, method="ward", n_boot=0), weights=w)
     assert result.diagnostics["broken_types"] == []
     assert list(result.labels) in ([1, 1, 1, 2, 2, 2], [2, 2, 2, 1, 1, 1])
     assert not result.diagnostics["warnings"]
