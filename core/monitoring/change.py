@@ -32,7 +32,7 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import get_language, normalise_language, tr
 from ..rates import DEFAULT_MIN_BASE
-from .series import (AREA, DENOMINATOR, NUMERATOR, VALUE, city_values, for_indicator,
+from .series import (AREA, DENOMINATOR, NUMERATOR, PERIOD, VALUE, city_values, for_indicator,
                      has_counts, match_period, period_years, scale_of, sorted_periods, wide)
 
 TESTS = ("auto", "score", "exact", "none")
@@ -198,6 +198,30 @@ def exact_conditional_test(x1, n1, x2, n2):
     return stat, p
 
 
+def _estimated_areas(rows, areas, periods):
+    """Per area: True where a value of ``periods`` is flagged as estimated in a boundary change."""
+    flags = np.zeros(len(rows), dtype=bool)
+    if "estimated" in rows.columns:
+        flags |= np.array([_true(v) for v in rows["estimated"]], dtype=bool)
+    if "rebased_method" in rows.columns:
+        flags |= np.array([_true(v) for v in rows["rebased_method"]], dtype=bool)  # 'blocks', 'area' …
+    if "estimated_share" in rows.columns:
+        share = pd.to_numeric(pd.Series(rows["estimated_share"].to_numpy(), dtype="object"), errors="coerce")
+        flags |= (share.fillna(0.0).to_numpy(dtype="float64") > 0)
+    in_periods = rows[PERIOD].isin(list(periods)).to_numpy()
+    flagged = {str(a) for a in rows[AREA].to_numpy()[flags & in_periods]}
+    return np.array([str(a) in flagged for a in areas], dtype=bool)
+
+
+def _true(value):
+    """A flag value as bool (1, True, 'true', 'ja' …; NULL/NaN → False)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return False
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "f", "no", "nein", "none", "null", "nan")
+    return bool(value)
+
+
 def _label(names_en, names_de, code, lang):
     """Class label in the given/current language (None for missing)."""
     if code is None or (isinstance(code, float) and not np.isfinite(code)):
@@ -305,7 +329,11 @@ def change_between(obs, indicator, start, end, options=None, lang=None, feedback
         with np.errstate(invalid="ignore"):
             whole = known & (np.abs(v1 - np.round(v1)) <= 1e-9) & (np.abs(v2 - np.round(v2)) <= 1e-9) \
                 & (v1 >= 0) & (v2 >= 0)
-        if known.any() and not whole.any():
+        # the indicator holds counts only if most areas have whole values, apart from those a
+        # boundary change estimated (flagged): in a table of percentages the few areas at
+        # exactly 0 or 100 % are no counts, and a Poisson test of '100 → 0' would be a false alarm
+        unexplained = known & ~whole & ~_estimated_areas(rows, areas, (start, end))
+        if known.any() and (not whole.any() or 2 * unexplained.sum() >= known.sum()):
             feedback.warning(tr("Indicator '{indicator}' has neither numerator and denominator nor "
                                 "whole counts; its change cannot be tested against noise. Load the "
                                 "counts behind the rate to get a test.", indicator=indicator))

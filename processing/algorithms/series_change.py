@@ -26,6 +26,7 @@ OBS_FIELDS = (("AREA_FIELD", AREA, "Area id field", False), ("PERIOD_FIELD", PER
               ("DENOMINATOR_FIELD", DENOMINATOR, "Denominator field (base)", True))
 AREAS, AREAS_ID = "AREAS", "AREAS_ID"
 AREA_SET_PARAM = "AREA_SET"
+ESTIMATE_FLAGS = ("estimated", "rebased_method", "estimated_share")
 
 CHANGE_COLOURS = {1: "#2166ac", 2: "#92c5de", 0: "#f7f7f7", 3: "#f4a582", 4: "#b2182b"}
 
@@ -69,6 +70,11 @@ def read_observations(alg, parameters, context, feedback):
     data = {standard: frame[field].to_numpy() for field, standard in renamed.items()}
     if AREA_SET in frame.columns:
         data[AREA_SET] = frame[AREA_SET].to_numpy()
+    # the store's flags travel with the rows: an estimated (rebased) count is told apart from a
+    # value that is no count at all
+    for flag in ESTIMATE_FLAGS:
+        if flag in frame.columns and flag not in data:
+            data[flag] = frame[flag].to_numpy()
     obs = pd.DataFrame(data)
     obs.attrs["layer_name"] = frame.attrs.get("layer_name")
     return check_observations(obs)
