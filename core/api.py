@@ -18,6 +18,7 @@ _WHERE = {
     "generate_sample_municipality": "sample:generate_sample_municipality",
     "write_sample_municipality": "sample:write_sample_municipality",
     "read_table": "tables:read_table",
+    "ReadOptions": "tables.reading:ReadOptions",
     "join_table": "tables:join_table",
     "wide_to_long": "tables:wide_to_long",
     # overlay onto planning areas
@@ -49,15 +50,20 @@ _WHERE = {
     # council maps and reports
     "map_classes": "mapping:map_classes",
     "build_profiles": "profiles.content:build_profiles",
+    "ProfileOptions": "profiles.content:ProfileOptions",
     "write_profile_atlas": "profiles.pdf:write_atlas",
+    "AtlasOptions": "profiles.pdf:AtlasOptions",
     "write_web_atlas": "webatlas.writer:write_web_atlas",
+    "WebAtlasOptions": "webatlas.writer:WebAtlasOptions",
     # monitoring over time
     "MonitoringStore": "monitoring.store:MonitoringStore",
     "rebase": "monitoring.rebase:rebase",
     "change_between": "monitoring.change:change_between",
+    "ChangeOptions": "monitoring.change:ChangeOptions",
     "trend": "monitoring.change:trend",
     "target_status": "monitoring.goals:target_status",
     "evaluate_measure": "monitoring.evaluation:evaluate_measure",
+    "EvaluationOptions": "monitoring.evaluation:EvaluationOptions",
     # workflows and batch runs
     "load_workflow": "workflow:load_workflow",
     "run_workflow": "workflow:run_workflow",

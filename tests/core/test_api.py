@@ -37,6 +37,20 @@ def test_every_api_name_resolves_to_a_documented_callable():
         assert set(names) <= set(api.__all__)
 
 
+def test_every_options_class_an_api_function_takes_is_in_the_api():
+    """A script calling api.hot_spots(..., options) finds api.HotSpotOptions beside it."""
+    import re
+
+    for name in api.__all__:
+        if name == "ALGORITHMS":
+            continue
+        value = getattr(api, name)
+        for options in re.findall(r"\b([A-Z][A-Za-z]*Options)\b", value.__doc__ or ""):
+            assert options in api.__all__, f"{name} takes {options}, which is not in the API"
+            assert getattr(api, options).__name__ == options
+    assert "HotSpotOptions" in api.__all__ and "TypologyOptions" in api.__all__
+
+
 def test_api_result_equals_the_module_function():
     from kommunalmonitor.core.aggregate import aggregate_to_areas
 
