@@ -267,3 +267,54 @@ def city_values(rows, periods=None):
             vals = sub[VALUE].to_numpy(dtype="float64")
             out[period] = float(np.nanmean(vals)) if np.isfinite(vals).any() else np.nan
     return pd.Series(out)
+
+
+def counts_from_indicators(obs, indicator, numerator, denominator):
+    """Observations where ``indicator`` takes its numerator and denominator from two count indicators.
+
+    The statistics import writes the counts behind a share as indicators of their own (e.g.
+    ``inhabitants_age_below_6`` and ``inhabitants`` beside ``inhabitants_age_below_6_percentage``);
+    joined by area and period they become the share's counts, so its change can be tested and
+    the city value is the ratio of the sums. Where ``indicator`` has no rows yet it is built
+    from the counts (value ``per × numerator / denominator``, ``per`` = 100). The published
+    values must match the counts (``check_observations`` refuses a mismatch).
+
+    Parameters
+    ----------
+    obs : DataFrame
+        Long-form observations (``check_observations``).
+    indicator, numerator, denominator : str
+        The share and the two count indicators.
+
+    Returns
+    -------
+    DataFrame
+        Checked observations (a new frame; ``obs`` is not modified).
+    """
+    label = layer_name(obs)
+    count_rows = [for_indicator(obs, name) for name in (numerator, denominator)]
+    keyed = [pd.Series(rows[VALUE].to_numpy(dtype="float64"),
+                       index=pd.MultiIndex.from_arrays([rows[AREA].map(str), rows[PERIOD].map(str)]))
+             for rows in count_rows]
+    out = obs.drop(columns=["per"], errors="ignore").copy()
+    for column in (NUMERATOR, DENOMINATOR):
+        if column not in out.columns:
+            out[column] = np.nan
+    target = out[INDICATOR] == str(indicator)
+    if not target.any():  # the share itself is not published: one row per area and period of the base
+        base = count_rows[1]
+        built = pd.DataFrame({AREA: base[AREA].to_numpy(), PERIOD: base[PERIOD].to_numpy(),
+                              INDICATOR: str(indicator), VALUE: np.nan})
+        out = pd.concat([out, built], ignore_index=True)
+        target = out[INDICATOR] == str(indicator)
+    index = pd.MultiIndex.from_arrays([out.loc[target, AREA].map(str), out.loc[target, PERIOD].map(str)])
+    out.loc[target, NUMERATOR] = keyed[0].reindex(index).to_numpy()
+    out.loc[target, DENOMINATOR] = keyed[1].reindex(index).to_numpy()
+    if not (np.isfinite(out.loc[target, NUMERATOR].to_numpy(dtype="float64"))
+            & np.isfinite(out.loc[target, DENOMINATOR].to_numpy(dtype="float64"))).any():
+        raise InputError(tr("Indicator '{indicator}' of table '{layer}': no area and period has both "
+                            "'{numerator}' and '{denominator}'. Check that the counts are of the same "
+                            "areas and periods.", indicator=indicator, layer=label or "?",
+                            numerator=numerator, denominator=denominator))
+    out.attrs["layer_name"] = label
+    return check_observations(out, label)

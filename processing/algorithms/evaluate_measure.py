@@ -11,8 +11,8 @@ from ...core.monitoring.series import AREA
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
-from .series_change import (add_observation_parameters, categorized_style, join_to_areas, read_areas,
-                            read_observations)
+from .series_change import (add_count_indicator_parameters, add_observation_parameters, categorized_style,
+                            join_to_areas, read_areas, read_observations, with_count_indicators)
 
 ROLE_COLOURS = {"treated": "#d95f02", "comparison": "#1b9e77", "excluded_neighbour": "#fdd0a2",
                 "pool": "#f0f0f0"}
@@ -71,6 +71,7 @@ class EvaluateMeasureAlgorithm(KommunalmonitorAlgorithm):
         """Declare the parameters and outputs."""
         add_observation_parameters(self)
         self.addParameter(QgsProcessingParameterString(self.INDICATOR, self.tr("Indicator")))
+        add_count_indicator_parameters(self)
         self.addParameter(QgsProcessingParameterString(
             self.MEASURE_AREAS, self.tr("Areas of the measure (ids, separated by commas)"), optional=True))
         self.addParameter(QgsProcessingParameterField(
@@ -131,6 +132,7 @@ class EvaluateMeasureAlgorithm(KommunalmonitorAlgorithm):
             alpha=self.parameterAsDouble(parameters, self.ALPHA, context),
             seed=self.parameterAsInt(parameters, self.SEED, context))
         indicator = self.parameterAsString(parameters, self.INDICATOR, context).strip()
+        obs = with_count_indicators(self, parameters, context, obs, indicator)
         start = self.parameterAsString(parameters, self.START, context).strip()
         name = self.parameterAsString(parameters, self.MEASURE_NAME, context).strip() or None
         if measure is not None:

@@ -13,8 +13,8 @@ from ...core.errors import InputError
 from ...core.i18n import get_language
 from ...core.monitoring.change import (CLASS_NAMES, CLASS_NAMES_DE, ChangeOptions, change_between, trend)
 from ...core.monitoring.series import (AREA, AREA_SET, DENOMINATOR, INDICATOR, NUMERATOR, PERIOD, VALUE,
-                                       check_observations, for_indicator, match_period, period_years,
-                                       sorted_periods)
+                                       check_observations, counts_from_indicators, for_indicator,
+                                       match_period, period_years, sorted_periods)
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
@@ -26,6 +26,7 @@ OBS_FIELDS = (("AREA_FIELD", AREA, "Area id field", False), ("PERIOD_FIELD", PER
               ("DENOMINATOR_FIELD", DENOMINATOR, "Denominator field (base)", True))
 AREAS, AREAS_ID = "AREAS", "AREAS_ID"
 AREA_SET_PARAM = "AREA_SET"
+NUMERATOR_INDICATOR, DENOMINATOR_INDICATOR = "NUMERATOR_INDICATOR", "DENOMINATOR_INDICATOR"
 ESTIMATE_FLAGS = ("estimated", "rebased_method", "estimated_share")
 
 CHANGE_COLOURS = {1: "#2166ac", 2: "#92c5de", 0: "#f7f7f7", 3: "#f4a582", 4: "#b2182b"}
@@ -78,6 +79,29 @@ def read_observations(alg, parameters, context, feedback):
     obs = pd.DataFrame(data)
     obs.attrs["layer_name"] = frame.attrs.get("layer_name")
     return check_observations(obs)
+
+
+def add_count_indicator_parameters(alg):
+    """The two count indicators behind a share, where the table holds them as indicators of their own."""
+    alg.addParameter(QgsProcessingParameterString(
+        NUMERATOR_INDICATOR, alg.tr("Numerator as an indicator of the table (count, e.g. "
+                                    "inhabitants_age_below_6; empty: numerator field)"), optional=True))
+    alg.addParameter(QgsProcessingParameterString(
+        DENOMINATOR_INDICATOR, alg.tr("Denominator as an indicator of the table (base, e.g. inhabitants)"),
+        optional=True))
+
+
+def with_count_indicators(alg, parameters, context, obs, indicator):
+    """The observations with ``indicator``'s counts taken from the two count indicators, if named."""
+    numerator = alg.parameterAsString(parameters, NUMERATOR_INDICATOR, context).strip()
+    denominator = alg.parameterAsString(parameters, DENOMINATOR_INDICATOR, context).strip()
+    if not numerator and not denominator:
+        return obs
+    if not (numerator and denominator):
+        raise InputError(alg.tr("Name both count indicators of '{indicator}': the numerator (e.g. "
+                                "inhabitants_age_below_6) and the denominator (e.g. inhabitants).",
+                                indicator=indicator))
+    return counts_from_indicators(obs, indicator, numerator, denominator)
 
 
 def _one_area_set(alg, parameters, context, frame):
@@ -164,6 +188,7 @@ class SeriesChangeAlgorithm(KommunalmonitorAlgorithm):
         """Declare the parameters."""
         add_observation_parameters(self)
         self.addParameter(QgsProcessingParameterString(self.INDICATOR, self.tr("Indicator")))
+        add_count_indicator_parameters(self)
         self.addParameter(QgsProcessingParameterString(self.START, self.tr("Start period")))
         self.addParameter(QgsProcessingParameterString(self.END, self.tr("End period")))
         self.addParameter(QgsProcessingParameterEnum(
@@ -193,6 +218,7 @@ class SeriesChangeAlgorithm(KommunalmonitorAlgorithm):
         obs = read_observations(self, parameters, context, feedback)
         areas, id_field = read_areas(self, parameters, context, feedback)
         indicator = self.parameterAsString(parameters, self.INDICATOR, context).strip()
+        obs = with_count_indicators(self, parameters, context, obs, indicator)
         start = self.parameterAsString(parameters, self.START, context).strip()
         end = self.parameterAsString(parameters, self.END, context).strip()
         options = ChangeOptions(

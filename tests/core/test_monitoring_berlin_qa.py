@@ -73,3 +73,33 @@ def test_berlin_foreigners_share_without_counts_raises_no_false_alarm(berlin_dir
     assert table.loc["06200418", ["value_start", "value_end"]].tolist() == [100.0, 0.0]
     assert table["p_value"].isna().all() and not table["significant"].any()
     assert len(table) == 542
+
+
+def test_counts_as_indicators_of_their_own_become_the_share_counts():
+    from kommunalmonitor.core.errors import InputError
+    from kommunalmonitor.core.monitoring.series import counts_from_indicators
+
+    obs = check_observations(pd.DataFrame({
+        "area_id": ["01", "01", "02", "02"] * 3, "period": ["2021-H2", "2023-H2"] * 6,
+        "indicator": ["kids"] * 4 + ["residents"] * 4 + ["kids_pct"] * 4,
+        "value": [10, 12, 5, 5, 100, 100, 50, 40, 10.0, 12.0, 10.0, 12.5]}))
+    joined = counts_from_indicators(obs, "kids_pct", "kids", "residents")
+    share = joined[joined["indicator"] == "kids_pct"].set_index(["area_id", "period"])
+    assert share.loc[("02", "2023-H2"), ["numerator", "denominator", "value"]].tolist() == [5.0, 40.0, 12.5]
+    assert set(share["per"]) == {100.0}
+    # hand: city 2021 15/150 = 10 %, 2023 17/140 = 12.142857 %; score test of area 02: 5/50 vs 5/40
+    result = change_between(joined, "kids_pct", "2021-H2", "2023-H2")
+    assert result.diagnostics["city_start"] == pytest.approx(10.0)
+    assert result.diagnostics["city_end"] == pytest.approx(100 * 17 / 140)
+    pooled = 10 / 90
+    z = (5 / 40 - 5 / 50) / np.sqrt(pooled * (1 - pooled) * (1 / 50 + 1 / 40))
+    assert result.table.set_index("area_id").loc["02", "statistic"] == pytest.approx(z)
+    # a share not in the table yet is built from the counts, in %
+    built = counts_from_indicators(obs, "kids_share", "kids", "residents")
+    assert built[built["indicator"] == "kids_share"]["value"].tolist() == pytest.approx([10, 12, 10, 12.5])
+    assert len(obs) == 12 and "numerator" not in obs.columns  # the input is not modified
+    # counts of different periods never meet: refused, naming share and counts
+    apart = check_observations(pd.DataFrame({"area_id": ["01", "01"], "period": ["2021-H2", "2023-H2"],
+                                             "indicator": ["kids", "residents"], "value": [10, 100]}))
+    with pytest.raises(InputError, match="'kids_share'.*'kids'.*'residents'"):
+        counts_from_indicators(apart, "kids_share", "kids", "residents")

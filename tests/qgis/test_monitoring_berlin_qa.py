@@ -1,0 +1,82 @@
+"""A planner's checks of the monitoring algorithms on the real Berlin series, inside QGIS.
+
+The half-yearly Berlin files are imported with 'Import statistics table' as a planner would
+(the long series then holds the counts and the shares as indicators of their own); each test
+names what the planner saw before the fix.
+"""
+import glob
+import os
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.qgis
+
+
+def _layer(path, name="layer"):
+    from qgis.core import QgsProject, QgsVectorLayer
+
+    layer = QgsVectorLayer(path, name, "ogr")
+    assert layer.isValid(), path
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+def _frame(layer):
+    """A layer's attributes as a DataFrame (NULL → None)."""
+    from qgis.PyQt.QtCore import QVariant
+
+    names = layer.fields().names()
+    plain = lambda v: None if isinstance(v, QVariant) and v.isNull() else v  # noqa: E731
+    return pd.DataFrame([[plain(v) for v in f.attributes()] for f in layer.getFeatures()], columns=names)
+
+
+@pytest.fixture(scope="module")
+def t2_series(berlin_dir, tmp_path_factory, qgis_app):
+    """The t2 files of 31.12.2021 and 31.12.2023 imported as a long series ('2021-H2', '2023-H2')."""
+    from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingFeedback
+
+    folder = os.path.join(berlin_dir, "einwohner_plr_zeitreihe")
+    files = [glob.glob(os.path.join(folder, f"*-{p}-t2-*.csv"))[0] for p in ("2021-02", "2023-02")]
+    out = tmp_path_factory.mktemp("t2")
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("kommunalmonitor:statisticsimport")
+    results, ok = algorithm.run({"INPUT": files[0], "MORE_FILES": files[1:], "OUTPUT": str(out / "wide.gpkg"),
+                                 "OUTPUT_SERIES": str(out / "series.gpkg")}, QgsProcessingContext(),
+                                QgsProcessingFeedback())
+    assert ok
+    raw = {p: pd.read_csv(f, dtype={"id": str}).set_index("id") for p, f in zip(("2021-H2", "2023-H2"), files)}
+    return results["OUTPUT_SERIES"], raw
+
+
+def test_share_of_children_tested_with_its_counts_from_the_import(run_alg, berlin_dir, t2_series, tmp_path):
+    # before: the import's series holds the share and its two counts as separate indicators and
+    # 'Change over time' had no way to join them: the share went untested (a warning for 539
+    # areas) and the 'city value' was the mean of the 542 shares (5.83 % instead of 5.90 %)
+    path, raw = t2_series
+    series = _layer(path, "Reihe")
+    areas = _layer(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"), "PLR 2021")
+    result = run_alg("kommunalmonitor:serieschange", {
+        "OBSERVATIONS": series, "AREA_FIELD": "id", "AREAS": areas, "AREAS_ID": "PLR_ID",
+        "INDICATOR": "inhabitants_age_below_6_percentage", "NUMERATOR_INDICATOR": "inhabitants_age_below_6",
+        "DENOMINATOR_INDICATOR": "inhabitants", "START": "2021-H2", "END": "2023-H2", "DESIRED": 1,
+        "OUTPUT": str(tmp_path / "change.gpkg")})
+    table = _frame(_layer(result["OUTPUT"], "Veränderung")).set_index("PLR_ID")
+    start, end = raw["2021-H2"], raw["2023-H2"]
+    # the city value is the ratio of the sums (published counts), not a mean of shares
+    assert table["city_start"].iloc[0] == pytest.approx(
+        100 * start["inhabitants_age_below_6"].sum() / start["inhabitants"].sum())
+    assert table["city_end"].iloc[0] == pytest.approx(100 * end["inhabitants_age_below_6"].sum() / end["inhabitants"].sum())
+    # PLR 12200411: 362 residents, +3.1 points, score test p = 0.078 (as the core test with its own counts)
+    area = table.loc["12200411"]
+    assert area["den_start"] == 362 and area["change_pp"] == pytest.approx(3.11, abs=0.01)
+    assert area["p_value"] == pytest.approx(0.078, abs=0.001) and not area["significant"]
+    assert table["p_value"].notna().sum() >= 535 and table["significant"].astype(bool).any()
+
+    # one count indicator alone is refused, naming both
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException, match="numerator.*denominator"):
+        run_alg("kommunalmonitor:serieschange", {
+            "OBSERVATIONS": series, "AREA_FIELD": "id", "AREAS": areas, "AREAS_ID": "PLR_ID",
+            "INDICATOR": "inhabitants_age_below_6_percentage", "NUMERATOR_INDICATOR": "inhabitants_age_below_6",
+            "START": "2021-H2", "END": "2023-H2", "OUTPUT": str(tmp_path / "refused.gpkg")})
