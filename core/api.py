@@ -24,6 +24,7 @@ _WHERE = {
     # overlay onto planning areas
     "aggregate_to_areas": "aggregate:aggregate_to_areas",
     "zonal_statistics": "zonal:zonal_statistics",
+    "ZonalOptions": "zonal:ZonalOptions",
     "area_interpolate": "overlay.interpolate:area_interpolate",
     "grid_to_areas": "overlay.grid:grid_to_areas",
     "points_to_areas": "overlay.points:points_to_areas",

@@ -13,7 +13,7 @@ from ..i18n import tr
 from ..indices.catalogue import catalogue_index, catalogue_output, load_catalogue
 from ..indices.composite import composite_index, parse_weights, result_frame
 from ..priorities.ranking import RankingOptions, rank_priorities
-from ..zonal import zonal_statistics
+from ..zonal import ZonalOptions, zonal_statistics
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,13 @@ def zonal_step(data, options, feedback):
     """Raster statistics per area with exact pixel coverage (``zonalstatistics``)."""
     zones = data["zones"]
     threshold = options.get("threshold")
+    settings = ZonalOptions(bands=[int(b) for b in _as_list(options.get("bands"))] or None,
+                            threshold=float(threshold) if threshold is not None else None,
+                            raster_name=options.get("raster_name"))
     table, diagnostics = zonal_statistics(
         zones, data["raster"], stats=_as_list(options.get("stats", "mean")),
-        bands=[int(b) for b in _as_list(options.get("bands"))] or None, prefix=str(options.get("prefix", "")),
-        threshold=float(threshold) if threshold is not None else None,
-        id_field=options.get("id_field"), raster_name=options.get("raster_name"), feedback=feedback)
+        prefix=str(options.get("prefix", "")), options=settings, id_field=options.get("id_field"),
+        feedback=feedback)
     clash = [c for c in table.columns if c in zones.columns]
     if clash:
         raise InputError(tr("The areas already have field(s) {fields}; choose a prefix for the new fields.",

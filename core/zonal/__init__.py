@@ -35,8 +35,9 @@ coverage fractions), ``statistics`` (the statistics and their accumulator), ``we
 public ``zonal_statistics``).
 """
 from .coverage import coverage_fractions
-from .engine import zonal_statistics
+from .engine import ZonalOptions, zonal_statistics
 from .raster import RasterGrid
 from .statistics import BASIC_STATS, DEFAULT_STATS
 
-__all__ = ["BASIC_STATS", "DEFAULT_STATS", "RasterGrid", "coverage_fractions", "zonal_statistics"]
+__all__ = ["BASIC_STATS", "DEFAULT_STATS", "RasterGrid", "ZonalOptions", "coverage_fractions",
+           "zonal_statistics"]

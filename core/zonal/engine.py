@@ -1,5 +1,8 @@
 """The public ``zonal_statistics``: checks, batches of areas over raster windows, the result table
 and its warnings."""
+from dataclasses import dataclass
+from typing import Optional
+
 import numpy as np
 import pandas as pd
 
@@ -21,9 +24,44 @@ def _column_name(prefix, band, stat):
     return f"{prefix}b{band}_{stat}"
 
 
-def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", threshold=None,
-                     weights=None, weights_field=None, id_field=None, transform=None, crs=None,
-                     nodata=None, raster_name=None, max_cells=1_000_000, feedback=None):
+@dataclass
+class ZonalOptions:
+    """Settings of ``zonal_statistics``; every one has a default.
+
+    Attributes
+    ----------
+    bands : list of int, optional
+        1-based band numbers (default: all bands).
+    threshold : float, optional
+        For share_above (v > threshold) and share_below (v < threshold), compared at the
+        band's precision (a float32 band holds 0.3 as 0.30000001: it is not above 0.3).
+    transform : affine.Affine or 6-tuple, optional
+        Value raster given as an array: its transform (a, b, c, d, e, f) as in rasterio.
+    crs : anything pyproj accepts, optional
+        Value raster given as an array: its CRS; for a file, replaces the file's own CRS.
+    nodata : float, optional
+        Value marking missing cells of the value raster (for a file, replaces its own nodata).
+    raster_name : str, optional
+        Name of the value raster in messages.
+    max_cells : int
+        Work in batches of areas whose bounding boxes hold about this many cells
+        (default 1,000,000).
+    """
+
+    # what is computed
+    bands: Optional[list] = None
+    threshold: Optional[float] = None
+    # the value raster: arrays need transform and crs; for a file they replace its own
+    transform: Optional[tuple] = None
+    crs: object = None
+    nodata: Optional[float] = None
+    raster_name: Optional[str] = None
+    # batches
+    max_cells: int = 1_000_000
+
+
+def zonal_statistics(zones, raster, stats=DEFAULT_STATS, prefix="", options=None, weights=None,
+                     weights_field=None, id_field=None, feedback=None):
     """Raster statistics per area with exact partial-pixel coverage (like exactextract).
 
     Parameters
@@ -31,19 +69,18 @@ def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", 
     zones : GeoDataFrame
         Areas (polygons / multipolygons, holes allowed) with a CRS. Not modified.
     raster : str, rasterio dataset, numpy array or RasterGrid
-        The value raster; for an array give ``transform`` and ``crs`` (and ``nodata``).
+        The value raster; for an array give ``transform`` and ``crs`` (and ``nodata``) in
+        ``options``, or pass ``RasterGrid(array, transform, crs, nodata)``.
     stats : sequence of str or comma-separated str
         Any of count, sum, mean, min, max, std, median, pNN (percentile, e.g. p90), majority,
-        share_above, share_below (need ``threshold``), weighted_mean (needs ``weights``).
+        share_above, share_below (need ``options.threshold``), weighted_mean (needs ``weights``).
         Definitions in the module docstring; count and shares are in cells (fractions of
         cells), so count × cell area is the area with data.
-    bands : list of int, optional
-        1-based band numbers (default: all bands).
     prefix : str
         Put in front of every output column: ``<prefix>b<band>_<stat>``.
-    threshold : float, optional
-        For share_above (v > threshold) and share_below (v < threshold), compared at the
-        band's precision (a float32 band holds 0.3 as 0.30000001: it is not above 0.3).
+    options : ZonalOptions, optional
+        Bands, threshold, the description of an array raster and the batch size (defaults:
+        ``ZonalOptions()``).
     weights : raster (like ``raster``) or GeoDataFrame, optional
         Population per cell (a raster on any grid/CRS; resampled by averaging when it is not
         on the value grid) or population blocks (polygons, spread evenly over their area).
@@ -51,9 +88,8 @@ def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", 
         Population field of the blocks layer.
     id_field : str, optional
         Field of ``zones`` that must be unique (checked; the result keeps the zones' index).
-    max_cells : int
-        Work in batches of areas whose bounding boxes hold about this many cells.
     feedback : core.feedback.Feedback, optional
+        Progress and cancellation.
 
     Returns
     -------
@@ -67,6 +103,10 @@ def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", 
         warning; an InputError when weighted_mean is the only statistic and no area has any).
     """
     feedback = ensure_feedback(feedback)
+    options = ZonalOptions() if options is None else options
+    if not isinstance(options, ZonalOptions):  # e.g. the bands as the old 4th positional argument
+        raise TypeError(f"zonal_statistics: options must be a ZonalOptions, not {type(options).__name__}")
+    bands, threshold, max_cells = options.bands, options.threshold, options.max_cells
     name = layer_name(zones)
     require_not_empty(zones, name)
     require_crs(zones, name)
@@ -80,7 +120,8 @@ def zonal_statistics(zones, raster, stats=DEFAULT_STATS, bands=None, prefix="", 
     if id_field is not None:
         require_unique(zones, id_field, name)
     require_unique(zones, None, name)
-    grid = RasterGrid(raster, transform=transform, crs=crs, nodata=nodata, name=raster_name)
+    grid = RasterGrid(raster, transform=options.transform, crs=options.crs, nodata=options.nodata,
+                      name=options.raster_name)
     weight_source = None
     try:
         if grid.width == 0 or grid.height == 0 or grid.count == 0:

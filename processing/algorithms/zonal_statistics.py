@@ -5,7 +5,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBand, QgsProcessingP
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
 
 from ...core.errors import InputError
-from ...core.zonal import zonal_statistics
+from ...core.zonal import ZonalOptions, zonal_statistics
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
 from ..bridge import crs_to_pyproj, gdf_to_sink, raster_path, source_to_gdf
@@ -133,11 +133,11 @@ class ZonalStatistics(MissingValueCodes, KommunalmonitorAlgorithm):
                 weights, parameters, context, feedback, [self.POPULATION_FIELD])
         elif population_raster is not None:
             weights = raster_path(population_raster)
+        options = ZonalOptions(bands=bands, threshold=threshold, crs=crs_to_pyproj(raster.crs()),
+                               nodata=nodata, raster_name=raster.name())
         table, diagnostics = zonal_statistics(
-            zones, raster_path(raster), stats=stats, bands=bands, prefix=prefix,
-            threshold=threshold, weights=weights, weights_field=population_field,
-            id_field=id_field, crs=crs_to_pyproj(raster.crs()), raster_name=raster.name(), nodata=nodata,
-            feedback=core_feedback(feedback))
+            zones, raster_path(raster), stats=stats, prefix=prefix, options=options, weights=weights,
+            weights_field=population_field, id_field=id_field, feedback=core_feedback(feedback))
         clash = [c for c in table.columns if c in zones.columns]
         if clash:
             raise InputError(self.tr("The areas already have field(s) {fields}; choose a prefix for "

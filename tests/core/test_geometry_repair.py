@@ -16,7 +16,7 @@ from kommunalmonitor.core.overlay.accessibility import accessibility
 from kommunalmonitor.core.overlay.grid import grid_to_areas
 from kommunalmonitor.core.overlay.interpolate import area_interpolate
 from kommunalmonitor.core.overlay.points import points_to_areas
-from kommunalmonitor.core.zonal import zonal_statistics
+from kommunalmonitor.core.zonal import ZonalOptions, zonal_statistics
 
 CRS = "EPSG:25833"
 # Edges (0,0)-(10,10) and (10,0)-(0,20) cross at (20/3, 20/3): a left lobe of 200/3 m² and a
@@ -115,7 +115,8 @@ def test_zonal_statistics_bow_tie_equals_repaired_version():
     transform = (1.0, 0.0, 0.0, 0.0, -1.0, 20.0)
     zones = _areas([BOWTIE, box(0, 0, 2, 2)], ["B", "Q"])
     log = Log()
-    kwargs = dict(stats=("count", "sum", "mean"), transform=transform, crs=CRS, id_field="plr_id")
+    kwargs = dict(stats=("count", "sum", "mean"), options=ZonalOptions(transform=transform, crs=CRS),
+                  id_field="plr_id")
     got, _ = zonal_statistics(zones, raster, feedback=log, **kwargs)
     ref, _ = zonal_statistics(_repaired(zones), raster, **kwargs)
     pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(ref))
@@ -161,7 +162,8 @@ def test_zonal_population_weights_from_a_bow_tie_block():
     zones = _areas([box(0, 0, 10, 20)], ["Z"])
     blocks = _areas([BOWTIE], ["b"], name="Blöcke", pop=[300.0])
     log = Log()
-    kwargs = dict(stats=("weighted_mean",), transform=transform, crs=CRS, id_field="plr_id", weights_field="pop")
+    kwargs = dict(stats=("weighted_mean",), options=ZonalOptions(transform=transform, crs=CRS),
+                  id_field="plr_id", weights_field="pop")
     got, _ = zonal_statistics(zones, raster, weights=blocks, feedback=log, **kwargs)
     ref, _ = zonal_statistics(zones, raster, weights=_repaired(blocks), **kwargs)
     value = got.filter(like="weighted_mean").iloc[0, 0]

@@ -177,12 +177,13 @@ def _zones():
 
 
 def test_zonal_warns_about_an_unflagged_fill_value_and_the_nodata_setting_fixes_it():
-    from kommunalmonitor.core.zonal import zonal_statistics
+    from kommunalmonitor.core.zonal import ZonalOptions, zonal_statistics
 
     grid = np.array([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, -9999, 12], [13, 14, 15, -9999]], dtype="float32")
     warnings = []
-    table, diag = zonal_statistics(_zones(), grid, stats="mean,count", transform=(1, 0, 0, 0, -1, 4),
-                                   crs="EPSG:25833", feedback=Feedback(on_warning=warnings.append))
+    table, diag = zonal_statistics(_zones(), grid, stats="mean,count",
+                                   options=ZonalOptions(transform=(1, 0, 0, 0, -1, 4), crs="EPSG:25833"),
+                                   feedback=Feedback(on_warning=warnings.append))
     assert diag["fill_values"] == {1: {-9999.0: 2}}
     assert len(warnings) == 1
     for part in ("no nodata value", "band 1 holds -9999 in 2 pixel(s) under 1 area(s) (e.g. B)",
@@ -191,8 +192,10 @@ def test_zonal_warns_about_an_unflagged_fill_value_and_the_nodata_setting_fixes_
     # area B (columns 2-3): 3, 4, 7, 8, -9999, 12, 15, -9999 → the fill values drag the mean off
     assert table.loc["B", "b1_mean"] == pytest.approx((3 + 4 + 7 + 8 + 12 + 15 - 2 * 9999) / 8)
     warnings.clear()
-    table, diag = zonal_statistics(_zones(), grid, stats="mean,count", transform=(1, 0, 0, 0, -1, 4),
-                                   crs="EPSG:25833", nodata=-9999, feedback=Feedback(on_warning=warnings.append))
+    table, diag = zonal_statistics(_zones(), grid, stats="mean,count",
+                                   options=ZonalOptions(transform=(1, 0, 0, 0, -1, 4), crs="EPSG:25833",
+                                                        nodata=-9999),
+                                   feedback=Feedback(on_warning=warnings.append))
     assert table.loc["B", "b1_mean"] == pytest.approx((3 + 4 + 7 + 8 + 12 + 15) / 6)
     assert table.loc["B", "b1_count"] == 6 and diag["fill_values"] == {} and warnings == []
     # area A holds only ordinary values: 1 2 5 6 9 10 13 14
@@ -200,11 +203,12 @@ def test_zonal_warns_about_an_unflagged_fill_value_and_the_nodata_setting_fixes_
 
 
 def test_zonal_float32_fill_value_named():
-    from kommunalmonitor.core.zonal import zonal_statistics
+    from kommunalmonitor.core.zonal import ZonalOptions, zonal_statistics
 
     grid = np.array([[1.5, 2.5, 3.5, -3.4028234663852886e38]] * 4, dtype="float32")
     warnings = []
-    zonal_statistics(_zones(), grid, stats="mean", transform=(1, 0, 0, 0, -1, 4), crs="EPSG:25833",
+    zonal_statistics(_zones(), grid, stats="mean",
+                     options=ZonalOptions(transform=(1, 0, 0, 0, -1, 4), crs="EPSG:25833"),
                      feedback=Feedback(on_warning=warnings.append))
     assert len(warnings) == 1 and "-3.4028235e+38 in 4 pixel(s)" in warnings[0], warnings
 
@@ -311,14 +315,15 @@ def test_rates_are_not_summed_as_counts_silently():
 
 
 def test_zonal_population_raster_fill_value_weighs_nothing():
-    from kommunalmonitor.core.zonal import RasterGrid, zonal_statistics
+    from kommunalmonitor.core.zonal import RasterGrid, ZonalOptions, zonal_statistics
 
     values_grid = np.array([[10.0, 20, 30, 40]] * 4)
     population = np.array([[1.0, 1, 1, -9999]] * 4)  # -9999: no nodata flag
     weights = RasterGrid(population, transform=(1, 0, 0, 0, -1, 4), crs="EPSG:25833")
     warnings = []
-    table, _ = zonal_statistics(_zones(), values_grid, stats="weighted_mean", transform=(1, 0, 0, 0, -1, 4),
-                                crs="EPSG:25833", weights=weights, feedback=Feedback(on_warning=warnings.append))
+    table, _ = zonal_statistics(_zones(), values_grid, stats="weighted_mean",
+                                options=ZonalOptions(transform=(1, 0, 0, 0, -1, 4), crs="EPSG:25833"),
+                                weights=weights, feedback=Feedback(on_warning=warnings.append))
     # area B covers the columns 30 and 40; the 40s carry no population: the mean is 30
     assert table.loc["B", "b1_weighted_mean"] == pytest.approx(30.0)
     assert table.loc["A", "b1_weighted_mean"] == pytest.approx(15.0)

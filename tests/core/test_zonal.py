@@ -11,7 +11,7 @@ from shapely.geometry import MultiPoint, MultiPolygon, Polygon, box
 
 from kommunalmonitor.core.errors import CancelledError, InputError
 from kommunalmonitor.core.feedback import Feedback
-from kommunalmonitor.core.zonal import RasterGrid, coverage_fractions, zonal_statistics
+from kommunalmonitor.core.zonal import RasterGrid, ZonalOptions, coverage_fractions, zonal_statistics
 
 CRS = "EPSG:25833"
 # 2 x 2 raster, 1 m cells, top-left corner (0, 2): values [[1, 2], [3, 4]]
@@ -91,9 +91,10 @@ def test_coverage_of_vertices_on_grid_lines_and_many_zones():
             == pytest.approx([9, 1, 8, 0, 0, 1]))
 
 
-def _small(stats, **kwargs):
+def _small(stats, threshold=None, **kwargs):
     zones = _zones(box(0.5, 0.5, 2, 2), box(0, 0, 1, 1), PLR=["a", "b"])
-    return zonal_statistics(zones, SMALL, stats=stats, transform=SMALL_T, crs=CRS, **kwargs)
+    options = ZonalOptions(threshold=threshold, transform=SMALL_T, crs=CRS)
+    return zonal_statistics(zones, SMALL, stats=stats, options=options, **kwargs)
 
 
 def test_hand_computed_statistics():
@@ -129,7 +130,7 @@ def test_threshold_is_compared_as_the_raster_stores_values():
     for dtype in ("float32", "float64"):
         raster = np.array([[0.3, 0.31], [0.29, 0.3]], dtype=dtype)
         table, _ = zonal_statistics(zones, raster, stats=["share_above", "share_below"],
-                                    threshold=0.3, transform=SMALL_T, crs=CRS)
+                                    options=ZonalOptions(threshold=0.3, transform=SMALL_T, crs=CRS))
         assert table[["b1_share_above", "b1_share_below"]].iloc[0].tolist() == pytest.approx([0.25, 0.25])
 
 
@@ -137,7 +138,7 @@ def test_equal_weights_quantiles_are_the_usual_ones():
     values = np.arange(1.0, 26.0).reshape(5, 5) ** 1.5
     zones = _zones(box(0, 0, 5, 5))
     table, _ = zonal_statistics(zones, values, stats=["median", "p10", "p90", "p33.3"],
-                                transform=(1.0, 0, 0.0, 0, -1.0, 5.0), crs=CRS)
+                                options=ZonalOptions(transform=(1.0, 0, 0.0, 0, -1.0, 5.0), crs=CRS))
     for stat, q in (("median", 50), ("p10", 10), ("p90", 90), ("p33.3", 33.3)):
         assert table[f"b1_{stat}"].iloc[0] == pytest.approx(np.percentile(values, q))
 
@@ -146,8 +147,9 @@ def test_nodata_multiband_prefix_and_partial_overlap():
     data = np.stack([SMALL, SMALL * 10, np.full((2, 2), -1.0)])
     data[0, 1, 1] = -1.0  # nodata in band 1 only
     zones = _zones(box(0.5, 0.5, 2, 2), box(1.5, 1.5, 3.5, 2.5))  # second half outside
-    table, diag = zonal_statistics(zones, data, stats="count,mean", transform=SMALL_T, crs=CRS,
-                                   nodata=-1.0, bands=[1, 2], prefix="lc_")
+    table, diag = zonal_statistics(zones, data, stats="count,mean", prefix="lc_",
+                                   options=ZonalOptions(bands=[1, 2], transform=SMALL_T, crs=CRS,
+                                                        nodata=-1.0))
     assert list(table.columns) == ["lc_b1_count", "lc_b1_mean", "lc_b2_count", "lc_b2_mean",
                                    "lc_covered_share", "lc_b1_nodata_share", "lc_b2_nodata_share"]
     a = table.iloc[0]
@@ -169,7 +171,7 @@ def test_masked_arrays_nan_and_all_nodata_zone_give_null_with_warning():
     warnings = []
     for raster in (data, data2):
         table, diag = zonal_statistics(zones, raster, stats=["count", "sum", "mean", "max"],
-                                       transform=SMALL_T, crs=CRS,
+                                       options=ZonalOptions(transform=SMALL_T, crs=CRS),
                                        feedback=Feedback(on_warning=warnings.append))
         assert table["b1_count"].tolist() == [0.0, 2.0]
         assert np.isnan(table["b1_mean"].iloc[0]) and np.isnan(table["b1_sum"].iloc[0])
@@ -183,10 +185,10 @@ def test_batches_give_the_same_result(tmp_path):
     values = rng.random((60, 80))
     polys = [_random_polygon(rng, 0, 60) for _ in range(60)]
     zones = _zones(*polys)
-    args = dict(stats=["count", "sum", "std", "min", "max", "median", "majority"],
-                transform=(1.0, 0, 0.0, 0, -1.0, 60.0), crs=CRS)
-    one, _ = zonal_statistics(zones, values, max_cells=10 ** 9, **args)
-    many, _ = zonal_statistics(zones, values, max_cells=50, **args)
+    stats = ["count", "sum", "std", "min", "max", "median", "majority"]
+    grid = dict(transform=(1.0, 0, 0.0, 0, -1.0, 60.0), crs=CRS)
+    one, _ = zonal_statistics(zones, values, stats, options=ZonalOptions(max_cells=10 ** 9, **grid))
+    many, _ = zonal_statistics(zones, values, stats, options=ZonalOptions(max_cells=50, **grid))
     pd.testing.assert_frame_equal(one, many, rtol=1e-12, atol=1e-12)
 
 
@@ -218,17 +220,19 @@ def test_crs_transformation_and_file_input(tmp_path):
 def test_population_weighted_mean_from_raster_and_blocks():
     zones = _zones(box(0, 0, 2, 2), box(0, 0, 1, 2))
     population = np.array([[0.0, 30.0], [10.0, 0.0]])
-    table, _ = zonal_statistics(zones, SMALL, stats=["mean", "weighted_mean"], transform=SMALL_T,
-                                crs=CRS, weights=RasterGrid(population, SMALL_T, CRS))
+    table, _ = zonal_statistics(zones, SMALL, stats=["mean", "weighted_mean"],
+                                options=ZonalOptions(transform=SMALL_T, crs=CRS),
+                                weights=RasterGrid(population, SMALL_T, CRS))
     assert table["b1_weighted_mean"].tolist() == pytest.approx([(2 * 30 + 3 * 10) / 40, 3.0])
     # a coarser population raster (one 2 m cell) spreads evenly: weighted mean = plain mean
     coarse = RasterGrid(np.array([[40.0]]), (2.0, 0, 0.0, 0, -2.0, 2.0), CRS)
-    table, _ = zonal_statistics(zones, SMALL, stats=["mean", "weighted_mean"], transform=SMALL_T,
-                                crs=CRS, weights=coarse)
+    table, _ = zonal_statistics(zones, SMALL, stats=["mean", "weighted_mean"],
+                                options=ZonalOptions(transform=SMALL_T, crs=CRS), weights=coarse)
     assert table["b1_weighted_mean"].tolist() == pytest.approx(table["b1_mean"].tolist())
     # blocks: 100 people on the right half (x 1..2), 50 on the lower-left cell
     blocks = _zones(box(1, 0, 2, 2), box(0, 0, 1, 1), pop=[100, 50])
-    table, _ = zonal_statistics(zones, SMALL, stats=["weighted_mean"], transform=SMALL_T, crs=CRS,
+    table, _ = zonal_statistics(zones, SMALL, stats=["weighted_mean"],
+                                options=ZonalOptions(transform=SMALL_T, crs=CRS),
                                 weights=blocks, weights_field="pop")
     expected = (2 * 50 + 4 * 50 + 3 * 50) / 150
     assert table["b1_weighted_mean"].tolist() == pytest.approx([expected, 3.0])
@@ -250,7 +254,8 @@ def test_population_weighted_mean_from_raster_and_blocks():
 ])
 def test_bad_input_gives_clear_messages(case, message):
     zones = _zones(box(0, 0, 2, 2), box(0, 0, 1, 1), PLR=["a", "b"])
-    args = dict(raster=SMALL, stats=["mean"], transform=SMALL_T, crs=CRS)
+    args = dict(raster=SMALL, stats=["mean"])
+    settings = dict(transform=SMALL_T, crs=CRS)
     if case == "no_crs":
         zones = gpd.GeoDataFrame({"PLR": ["a"]}, geometry=[box(0, 0, 2, 2)])
     elif case == "no_overlap":
@@ -259,7 +264,7 @@ def test_bad_input_gives_clear_messages(case, message):
         args["raster"] = np.zeros((1, 0, 0))
     elif case == "all_nodata":
         args["raster"] = np.full((2, 2), -9.0)
-        args["nodata"] = -9.0
+        settings["nodata"] = -9.0
     elif case == "duplicate_ids":
         zones["PLR"] = ["a", "a"]
         args["id_field"] = "PLR"
@@ -273,14 +278,14 @@ def test_bad_input_gives_clear_messages(case, message):
     elif case == "no_weights":
         args["stats"] = ["weighted_mean"]
     elif case == "bad_band":
-        args["bands"] = [3]
+        settings["bands"] = [3]
     elif case == "points":
         zones = gpd.GeoDataFrame(geometry=gpd.points_from_xy([1], [1]), crs=CRS)
     elif case == "rotated":
-        args["transform"] = (1.0, 0.1, 0.0, 0.0, -1.0, 2.0)
+        settings["transform"] = (1.0, 0.1, 0.0, 0.0, -1.0, 2.0)
     before = zones.copy()
     with pytest.raises(InputError, match=message):
-        zonal_statistics(zones, **args)
+        zonal_statistics(zones, options=ZonalOptions(**settings), **args)
     pd.testing.assert_frame_equal(pd.DataFrame(zones.drop(columns="geometry")),
                                   pd.DataFrame(before.drop(columns="geometry")))
 
@@ -289,7 +294,8 @@ def test_messages_in_german():
     from kommunalmonitor.core import i18n
 
     with i18n.language("de"), pytest.raises(InputError, match="überlappen nicht"):
-        zonal_statistics(_zones(box(100, 100, 101, 101)), SMALL, transform=SMALL_T, crs=CRS)
+        zonal_statistics(_zones(box(100, 100, 101, 101)), SMALL,
+                         options=ZonalOptions(transform=SMALL_T, crs=CRS))
 
 
 def test_cancel():
@@ -339,7 +345,7 @@ def test_berlin_cover_fractions_per_planning_area(berlin):
 def test_berlin_equals_exactextract(berlin):
     import exactextract
     plr, raster = berlin
-    ours, _ = zonal_statistics(plr, raster, stats=BERLIN_STATS, bands=[1, 4])
+    ours, _ = zonal_statistics(plr, raster, stats=BERLIN_STATS, options=ZonalOptions(bands=[1, 4]))
     ops = [{"std": "stdev", "p25": "quantile(q=0.25)", "p90": "quantile(q=0.90)"}.get(s, s)
            for s in BERLIN_STATS]
     theirs = exactextract.exact_extract(raster, plr.to_crs(32633), ops, output="pandas")
@@ -391,7 +397,8 @@ def test_sum_only_path_equals_cell_by_cell_path():
     values[rng.random((50, 70)) < 0.05] = -1.0
     population = rng.integers(0, 50, size=(50, 70)).astype(float)
     zones = _zones(*[_random_polygon(rng, -5, 55) for _ in range(40)])
-    args = dict(transform=(1.0, 0, 0.0, 0, -1.0, 50.0), crs=CRS, nodata=-1.0, threshold=50.0,
+    args = dict(options=ZonalOptions(transform=(1.0, 0, 0.0, 0, -1.0, 50.0), crs=CRS, nodata=-1.0,
+                                     threshold=50.0),
                 weights=RasterGrid(population, (1.0, 0, 0.0, 0, -1.0, 50.0), CRS))
     sums = ["count", "sum", "mean", "min", "max", "std", "share_above", "share_below",
             "weighted_mean"]
@@ -405,10 +412,10 @@ def test_runs_reaching_the_window_end_and_windows_without_nodata():
     values = rng.random((20, 30)) * 10
     # three zones reach the last cell of the raster (two overlap there), one lies beyond it
     zones = _zones(box(0, 0, 30, 20), box(10, 0, 40, 12), box(29, 0, 30, 1), box(3.5, 2.2, 9.1, 17.3))
-    args = dict(transform=(1.0, 0, 0.0, 0, -1.0, 20.0), crs=CRS)
+    grid = dict(transform=(1.0, 0, 0.0, 0, -1.0, 20.0), crs=CRS)
     sums = ["count", "sum", "mean", "min", "max", "std"]
-    fast, _ = zonal_statistics(zones, values, stats=sums, max_cells=10 ** 9, **args)
-    cells, _ = zonal_statistics(zones, values, stats=sums + ["median"], **args)
+    fast, _ = zonal_statistics(zones, values, stats=sums, options=ZonalOptions(max_cells=10 ** 9, **grid))
+    cells, _ = zonal_statistics(zones, values, stats=sums + ["median"], options=ZonalOptions(**grid))
     pd.testing.assert_frame_equal(fast, cells.drop(columns="b1_median"), rtol=1e-9, atol=1e-9)
     assert fast["b1_sum"].iloc[0] == pytest.approx(values.sum())
     assert fast["b1_max"].iloc[2] == values[19, 29]
@@ -422,7 +429,7 @@ def test_runs_reaching_the_window_end_and_windows_without_nodata():
 def _warnings_of(**kwargs):
     warnings = []
     zones = _zones(box(0, 0, 2, 2), box(0, 0, 1, 2), PLR=["a", "b"])
-    table, diag = zonal_statistics(zones, SMALL, transform=SMALL_T, crs=CRS,
+    table, diag = zonal_statistics(zones, SMALL, options=ZonalOptions(transform=SMALL_T, crs=CRS),
                                    feedback=Feedback(on_warning=warnings.append), **kwargs)
     return table, diag, warnings
 
@@ -530,7 +537,7 @@ def test_shares_and_weighted_mean_equal_exactextract(tmp_path, weight_factor):
     polys.append(box(1010, 1995, 1030, 1999))  # in the rows without population
     zones = _zones(*polys)
     ours, diag = zonal_statistics(zones, path, stats=["share_above", "share_below", "weighted_mean"],
-                                  threshold=5.0, weights=w_path)
+                                  options=ZonalOptions(threshold=5.0), weights=w_path)
     theirs = exactextract.exact_extract(path, zones, ["weighted_mean"], weights=w_path, output="pandas")
     np.testing.assert_allclose(ours["b1_weighted_mean"], theirs["weighted_mean"].astype("float64"),
                                rtol=1e-6, atol=1e-6, equal_nan=True)
@@ -555,7 +562,7 @@ def test_berlin_shares_and_weighted_mean_equal_exactextract(berlin, tmp_path):
     w_path = _write_tif(str(tmp_path / "tree.tif"), np.where(tree < 0, 0.0, tree), transform, crs)
     ours, _ = zonal_statistics(plr, raster, stats=["count", "share_above", "share_below",
                                                    "weighted_mean"],
-                               bands=[1], threshold=0.3, weights=w_path)
+                               options=ZonalOptions(bands=[1], threshold=0.3), weights=w_path)
     utm = plr.to_crs(32633)
     roof_path = _write_tif(str(tmp_path / "roof.tif"), roof, transform, crs, nodata=-1.0)
     theirs = exactextract.exact_extract(roof_path, utm, ["weighted_mean"], weights=w_path,
@@ -569,3 +576,16 @@ def test_berlin_shares_and_weighted_mean_equal_exactextract(berlin, tmp_path):
     for name in ("share_above", "share_below"):
         np.testing.assert_allclose(ours[f"b1_{name}"].to_numpy()[has], shares[name][has],
                                    rtol=1e-6, atol=1e-6, err_msg=name)
+
+
+def test_settings_come_as_one_options_object():
+    """ZonalOptions() holds the defaults; stats and prefix stay plain (the documented call)."""
+    plain, _ = zonal_statistics(_zones(box(0.5, 0.5, 2, 2)), RasterGrid(SMALL, SMALL_T, CRS), stats=["mean"],
+                                prefix="x_")
+    described, _ = zonal_statistics(_zones(box(0.5, 0.5, 2, 2)), SMALL, stats=["mean"], prefix="x_",
+                                    options=ZonalOptions(transform=SMALL_T, crs=CRS, max_cells=1_000_000))
+    pd.testing.assert_frame_equal(plain, described)
+    with pytest.raises(TypeError, match="ZonalOptions"):
+        zonal_statistics(_zones(box(0, 0, 1, 1)), SMALL, ["mean"], "", [1])
+    with pytest.raises(TypeError, match="transform"):
+        zonal_statistics(_zones(box(0, 0, 1, 1)), SMALL, transform=SMALL_T, crs=CRS)

@@ -95,7 +95,7 @@ def test_berlin_plr_on_cover_fractions_matches_core(run_alg, berlin_dir):
     import geopandas as gpd
     from qgis.core import QgsProcessingContext, QgsVectorLayer
 
-    from kommunalmonitor.core.zonal import zonal_statistics
+    from kommunalmonitor.core.zonal import ZonalOptions, zonal_statistics
 
     shp = os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp")
     tif = os.path.join(berlin_dir, "berlin_cover_fractions_30m.tif")
@@ -109,7 +109,7 @@ def test_berlin_plr_on_cover_fractions_matches_core(run_alg, berlin_dir):
     got = {f["PLR_ID"]: (f["b1_count"], f["b4_mean"]) for f in layer.getFeatures()}
     assert len(got) == 542
     plr = gpd.read_file(shp)
-    table, _ = zonal_statistics(plr, tif, stats=["count", "mean"], bands=[1, 4])
+    table, _ = zonal_statistics(plr, tif, stats=["count", "mean"], options=ZonalOptions(bands=[1, 4]))
     for plr_id, count, mean in zip(plr["PLR_ID"], table["b1_count"], table["b4_mean"]):
         assert got[plr_id][0] == pytest.approx(count, abs=1e-9)
         if count > 0:
