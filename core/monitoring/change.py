@@ -411,7 +411,7 @@ def change_between(obs, indicator, start, end, options=None, lang=None, feedback
     table["position"] = np.where(~np.isfinite(gap2), None, np.where(gap2 > 0, "above", "below"))
     diagnostics = {
         "indicator": indicator, "start": start, "end": end, "test": test, "per": per,
-        "shares": shares, "city_start": c1, "city_end": c2, "fdr": options.fdr,
+        "shares": shares, "city_start": c1, "city_end": c2, "city_from_counts": counts, "fdr": options.fdr,
         "shrinkage": bool(options.shrinkage and counts),
         "class_counts": {int(k): int((klass == k).sum()) for k in (1, 2, 0, 3, 4)},
         "n_significant": int(significant.sum()), "n_small_base": int(small.sum()),

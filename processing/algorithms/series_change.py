@@ -244,8 +244,14 @@ class SeriesChangeAlgorithm(KommunalmonitorAlgorithm):
             "Test: {test}. Significant improvement: {a}, improvement within noise: {b}, no change: {c}, "
             "deterioration within noise: {d}, significant deterioration: {e} areas.", test=diag["test"],
             a=counts[1], b=counts[2], c=counts[0], d=counts[3], e=counts[4]))
-        feedback.pushInfo(self.tr("City value: {start} → {end}.", start=round(diag["city_start"], 3),
-                                  end=round(diag["city_end"], 3)))
+        if diag["city_from_counts"]:
+            feedback.pushInfo(self.tr("City value: {start} → {end}.", start=round(diag["city_start"], 3),
+                                      end=round(diag["city_end"], 3)))
+        else:  # a mean of shares is not the city's share: say what the reference is
+            feedback.pushInfo(self.tr(
+                "Mean of the areas (no numerator and denominator, so not the city's own rate; the columns "
+                "city_start, city_end and the convergence refer to it): {start} → {end}.",
+                start=round(diag["city_start"], 3), end=round(diag["city_end"], 3)))
         unmatched = set(map(str, table[AREA])) - set(map(str, areas[id_field]))
         if unmatched:
             feedback.pushWarning(self.tr("{n} areas of the observations are not in the areas layer (e.g. {ids}); "

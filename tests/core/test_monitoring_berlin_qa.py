@@ -103,3 +103,15 @@ def test_counts_as_indicators_of_their_own_become_the_share_counts():
                                              "indicator": ["kids", "residents"], "value": [10, 100]}))
     with pytest.raises(InputError, match="'kids_share'.*'kids'.*'residents'"):
         counts_from_indicators(apart, "kids_share", "kids", "residents")
+
+
+def test_city_value_says_whether_it_is_the_ratio_of_counts(berlin_dir):
+    # before: 'City value: 5.83 → 5.521' for the children's share without counts, the mean of
+    # the 542 shares; the city's share (Σ children / Σ residents) was 5.897 % → 5.549 %
+    obs = check_observations(_long(berlin_dir, "inhabitants_age_below_6_percentage", ["2021-02", "2023-02"]))
+    result = change_between(obs, "inhabitants_age_below_6_percentage", "2021-H2", "2023-H2",
+                            feedback=KeptFeedback())
+    start = _t2(berlin_dir, "2021-02")
+    assert result.diagnostics["city_start"] == pytest.approx(start["inhabitants_age_below_6_percentage"].mean())
+    assert not result.diagnostics["city_from_counts"]
+    assert 100 * start["inhabitants_age_below_6"].sum() / start["inhabitants"].sum() == pytest.approx(5.8973, abs=1e-4)

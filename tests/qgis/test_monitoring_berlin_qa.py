@@ -72,6 +72,24 @@ def test_share_of_children_tested_with_its_counts_from_the_import(run_alg, berli
     assert area["p_value"] == pytest.approx(0.078, abs=0.001) and not area["significant"]
     assert table["p_value"].notna().sum() >= 535 and table["significant"].astype(bool).any()
 
+    # without the counts the log says that the reference is a mean of the areas, not the city's share
+    from qgis.core import QgsProcessingFeedback
+
+    class Recorded(QgsProcessingFeedback):
+        infos = []
+
+        def pushInfo(self, text):  # noqa: N802 - QGIS API
+            self.infos.append(text)
+            super().pushInfo(text)
+
+    feedback = Recorded()
+    run_alg("kommunalmonitor:serieschange", {
+        "OBSERVATIONS": series, "AREA_FIELD": "id", "AREAS": areas, "AREAS_ID": "PLR_ID",
+        "INDICATOR": "inhabitants_age_below_6_percentage", "START": "2021-H2", "END": "2023-H2", "DESIRED": 1,
+        "OUTPUT": str(tmp_path / "mean.gpkg")}, feedback=feedback)
+    assert any(i.startswith("Mean of the areas (no numerator and denominator") for i in feedback.infos)
+    assert not any(i.startswith("City value") for i in feedback.infos)
+
     # one count indicator alone is refused, naming both
     from qgis.core import QgsProcessingException
 
