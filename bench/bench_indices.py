@@ -78,14 +78,15 @@ def peer_jenks(n):
 
 def task_robustness(runs):
     from kommunalmonitor.core.indices.composite import composite_index, make_spec
-    from kommunalmonitor.core.indices.robustness import monte_carlo_robustness
+    from kommunalmonitor.core.indices.robustness import RobustnessOptions, monte_carlo_robustness
 
     raw, _ = _berlin()
     outlier = (raw["KOM"] == "ungültig (Ausreißer)").to_numpy()
     spec = make_spec(["S1", "S3", "S4"], missing_values=[-9999])
     methods = ["z", "z_weighted", "minmax", "percentile"]
     seconds, result = median_time(lambda: monte_carlo_robustness(
-        raw, spec, n=runs, seed=1, population="EW", exclude=outlier, methods=methods), repeat=3)
+        raw, spec, RobustnessOptions(n=runs, methods=methods), seed=1, population="EW", exclude=outlier),
+        repeat=3)
     # the naive way: one full composite_index per run (first 50 runs, extrapolated)
     weights = result.runs[[c for c in result.runs.columns if c.startswith("w_")]].to_numpy()[:50]
     start = time.perf_counter()

@@ -37,6 +37,7 @@ _WHERE = {
     "status_dynamics": "indices.mss:status_dynamics",
     "multiple_burden": "indices.burden:multiple_burden",
     "index_robustness": "indices.robustness:monte_carlo_robustness",
+    "RobustnessOptions": "indices.robustness:RobustnessOptions",
     # delineation
     "PlanningAreaBuilder": "regions:PlanningAreaBuilder",
     # planning priorities

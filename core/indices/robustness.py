@@ -1,6 +1,7 @@
 """Robustness of an index: how much do the classes depend on the choices made?
 
-``monte_carlo_robustness(frame, spec, n=500, seed=0, ...)`` recomputes the index many times:
+``monte_carlo_robustness(frame, spec, RobustnessOptions(n=500, ...), seed=0)`` recomputes the index
+many times:
 
 * **weights** drawn independently per indicator from ``w · U(1 − r, 1 + r)`` (default r = 0.5,
   i.e. ±50 %),
@@ -18,6 +19,7 @@ work on all runs at once (quantiles, natural breaks and equal intervals per run)
 """
 import warnings
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -38,6 +40,32 @@ class RobustnessResult:
     runs: pd.DataFrame
     base: object
     diagnostics: dict = field(default_factory=dict)
+
+
+@dataclass
+class RobustnessOptions:
+    """Settings of ``monte_carlo_robustness``: what varies, and when a class counts as robust.
+
+    Attributes
+    ----------
+    n : int
+        Number of random runs (weights and standardisation; default 500).
+    weight_range : float
+        Relative range of the weights: 0.5 (default) = each weight between 50 % and 150 %.
+    methods : sequence of str, optional
+        Standardisations to draw from (default: the spec's own).
+    leave_one_out : bool
+        Add one run per indicator without it (default; needs at least 2 indicators).
+    threshold : float
+        ``robust`` where the spec's own class is reproduced in at least this share of runs
+        (default 0.8).
+    """
+
+    n: int = 500
+    weight_range: float = 0.5
+    methods: Optional[tuple] = None
+    leave_one_out: bool = True
+    threshold: float = 0.8
 
 
 def _column_z(values, reference, weights=None, ddof=0):
@@ -132,8 +160,7 @@ def _ranks(index):
     return np.where(np.isfinite(index), ranks, np.nan)
 
 
-def monte_carlo_robustness(frame, spec=None, n=500, seed=0, weight_range=0.5, methods=None,
-                           leave_one_out=True, threshold=0.8, population=None, exclude=None,
+def monte_carlo_robustness(frame, spec=None, options=None, seed=0, population=None, exclude=None,
                            feedback=None, **spec_kwargs):
     """Monte-Carlo robustness of the index classes.
 
@@ -142,19 +169,16 @@ def monte_carlo_robustness(frame, spec=None, n=500, seed=0, weight_range=0.5, me
     frame : DataFrame or GeoDataFrame
     spec : IndexSpec, optional
         The index as chosen (otherwise built from ``spec_kwargs`` like ``composite_index``).
-    n : int
-        Number of random runs (weights and standardisation).
+    options : RobustnessOptions, optional
+        Runs, weight range, standardisations, leave-one-out and the robustness threshold
+        (defaults: ``RobustnessOptions()``).
     seed : int
         Seed of ``numpy.random.default_rng``.
-    weight_range : float
-        Relative range of the weights: 0.5 = each weight between 50 % and 150 %.
-    methods : sequence of str, optional
-        Standardisations to draw from (default: the spec's own).
-    leave_one_out : bool
-        Add one run per indicator without it (needs at least 2 indicators).
-    threshold : float
-        ``robust`` where the spec's own class is reproduced in at least this share of runs.
     population, exclude : as in ``composite_index``.
+    feedback : core.feedback.Feedback, optional
+        Progress and cancellation.
+    **spec_kwargs
+        Without ``spec``: ``indicators`` and the settings of ``make_spec``.
 
     Returns
     -------
@@ -164,6 +188,15 @@ def monte_carlo_robustness(frame, spec=None, n=500, seed=0, weight_range=0.5, me
         ``runs``: weights and method of each run.
     """
     feedback = ensure_feedback(feedback)
+    options = RobustnessOptions() if options is None else options
+    if not isinstance(options, RobustnessOptions):  # e.g. the number of runs as the old 3rd argument
+        raise TypeError(f"monte_carlo_robustness: options must be a RobustnessOptions, not "
+                        f"{type(options).__name__}")
+    if spec is not None and spec_kwargs:  # with a spec they would be dropped without a word
+        raise TypeError(f"monte_carlo_robustness() got unexpected keyword argument(s) "
+                        f"{', '.join(sorted(spec_kwargs))}; settings go into RobustnessOptions")
+    n, weight_range, methods = options.n, options.weight_range, options.methods
+    leave_one_out, threshold = options.leave_one_out, options.threshold
     if spec is None:
         spec = make_spec(spec_kwargs.pop("indicators"), **spec_kwargs)
     if not isinstance(spec, IndexSpec):

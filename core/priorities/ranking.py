@@ -542,15 +542,15 @@ def priorities_from_index(frame, indicators=None, spec=None, population=None, ch
     """
     from ..indices.composite import composite_index, make_spec
     from ..indices.reasons import reasons as index_reasons
-    from ..indices.robustness import monte_carlo_robustness
+    from ..indices.robustness import RobustnessOptions, monte_carlo_robustness
 
     feedback = ensure_feedback(feedback)
     if spec is None:
         spec = make_spec(indicators, **spec_kwargs)
     base = composite_index(frame, spec=spec, population=population)
     feedback.progress(0.2)
-    rob = monte_carlo_robustness(frame, spec=spec, n=n_runs, seed=seed, population=population,
-                                 feedback=feedback.step(0.2, 0.8))
+    rob = monte_carlo_robustness(frame, spec=spec, options=RobustnessOptions(n=n_runs), seed=seed,
+                                 population=population, feedback=feedback.step(0.2, 0.8))
     work = pd.DataFrame(index=frame.index)
     for ind in spec.indicators:
         work[f"z_{ind}"] = base.scores[ind].to_numpy(dtype=float)

@@ -3,7 +3,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessi
                        QgsProcessingParameterNumber)
 
 from ...core.indices.composite import make_spec
-from ...core.indices.robustness import monte_carlo_robustness
+from ...core.indices.robustness import RobustnessOptions, monte_carlo_robustness
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
@@ -82,9 +82,9 @@ class IndexRobustnessAlgorithm(MissingValueCodes, IndexParameters, Kommunalmonit
         methods = None
         if vary:
             methods = [index["method"]] + [m for m in ("z", "minmax", "percentile") if m != index["method"]]
-        result = monte_carlo_robustness(frame, spec, n=n_runs, seed=seed, weight_range=weight_range,
-                                        methods=methods, leave_one_out=leave_one_out,
-                                        threshold=threshold, population=population,
+        options = RobustnessOptions(n=n_runs, weight_range=weight_range, methods=methods,
+                                    leave_one_out=leave_one_out, threshold=threshold)
+        result = monte_carlo_robustness(frame, spec, options, seed=seed, population=population,
                                         feedback=core_feedback(feedback))
         diag = result.diagnostics
         feedback.pushInfo(self.tr("{runs} runs ({random} random, {loo} leaving out one indicator); "

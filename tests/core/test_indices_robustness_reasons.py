@@ -7,7 +7,7 @@ from kommunalmonitor.core import i18n
 from kommunalmonitor.core.errors import InputError
 from kommunalmonitor.core.indices.composite import composite_index, make_spec
 from kommunalmonitor.core.indices.reasons import reasons
-from kommunalmonitor.core.indices.robustness import index_matrix, monte_carlo_robustness
+from kommunalmonitor.core.indices.robustness import RobustnessOptions, index_matrix, monte_carlo_robustness
 
 
 def _frame(n=60, seed=3):
@@ -43,10 +43,9 @@ def test_vectorised_runs_equal_composite_index(kwargs):
 def test_robustness_seeded_and_sane():
     frame = _frame()
     spec = make_spec(["a", "b", "c"], min_population=300)
-    one = monte_carlo_robustness(frame, spec, n=200, seed=7, population="pop",
-                                 methods=["z", "minmax", "percentile"])
-    two = monte_carlo_robustness(frame, spec, n=200, seed=7, population="pop",
-                                 methods=["z", "minmax", "percentile"])
+    options = RobustnessOptions(n=200, methods=["z", "minmax", "percentile"])
+    one = monte_carlo_robustness(frame, spec, options, seed=7, population="pop")
+    two = monte_carlo_robustness(frame, spec, options, seed=7, population="pop")
     pd.testing.assert_frame_equal(one.table, two.table)
     pd.testing.assert_frame_equal(one.class_probability, two.class_probability)
     included = one.base.included.to_numpy()
@@ -60,10 +59,11 @@ def test_robustness_seeded_and_sane():
 def test_no_variation_is_fully_robust_and_leave_one_out_by_hand():
     frame = _frame()
     spec = make_spec(["a", "b", "c"], min_population=0)
-    fixed = monte_carlo_robustness(frame, spec, n=20, seed=1, weight_range=0.0, leave_one_out=False)
+    still = RobustnessOptions(n=20, weight_range=0.0, leave_one_out=False)
+    fixed = monte_carlo_robustness(frame, spec, still, seed=1)
     assert (fixed.table["p_base"] == 1.0).all() and fixed.table["robust"].all()
     assert (fixed.table["rank_lo"] == fixed.table["rank_hi"]).all()
-    loo = monte_carlo_robustness(frame, spec, n=0, leave_one_out=True)
+    loo = monte_carlo_robustness(frame, spec, RobustnessOptions(n=0, leave_one_out=True))
     expected = np.zeros(len(frame))
     for drop in ("a", "b", "c"):
         keep = [x for x in ("a", "b", "c") if x != drop]
@@ -71,7 +71,20 @@ def test_no_variation_is_fully_robust_and_leave_one_out_by_hand():
         expected += cls == composite_index(frame, ["a", "b", "c"], min_population=0).classes.to_numpy(dtype=int)
     np.testing.assert_allclose(loo.table["p_base"], expected / 3)
     with pytest.raises(InputError):
-        monte_carlo_robustness(frame, spec, n=0, leave_one_out=False)
+        monte_carlo_robustness(frame, spec, RobustnessOptions(n=0, leave_one_out=False))
+
+
+def test_robustness_settings_come_as_one_options_object():
+    """RobustnessOptions() holds the defaults; an old keyword is refused, never silently dropped."""
+    frame = _frame()
+    spec = make_spec(["a", "b", "c"], min_population=0)
+    plain = monte_carlo_robustness(frame, spec, seed=3)
+    defaults = RobustnessOptions(n=500, weight_range=0.5, methods=None, leave_one_out=True, threshold=0.8)
+    pd.testing.assert_frame_equal(plain.table, monte_carlo_robustness(frame, spec, defaults, seed=3).table)
+    with pytest.raises(TypeError, match="RobustnessOptions"):
+        monte_carlo_robustness(frame, spec, n=20)
+    with pytest.raises(TypeError, match="RobustnessOptions"):
+        monte_carlo_robustness(frame, spec, 20)
 
 
 def test_reasons_constructed_case():
