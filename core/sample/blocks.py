@@ -6,8 +6,45 @@ import geopandas as gpd
 from shapely.geometry import MultiPoint, box
 from shapely.ops import unary_union, voronoi_diagram
 
+from ..feedback import ensure_feedback
 from .layout import _point_at
 from .model import CRS, block_columns
+
+# blocks per progress report and cancel check in the per-geometry steps: at 100,000 blocks a
+# step reports every few tenths of a second instead of once per step (seconds on shapely 1.8)
+BLOCKS_PER_STEP = 10_000
+
+
+def _chunks(n, feedback, size=None):
+    """Slices of ``range(n)``; after each one the fraction done is reported and a cancel checked."""
+    feedback = ensure_feedback(feedback)
+    size = size or BLOCKS_PER_STEP
+    for start in range(0, n, size):
+        feedback.check()
+        yield slice(start, min(start + size, n))
+        feedback.progress(min(start + size, n) / n)
+
+
+def _in_chunks(n, compute, feedback):
+    """``compute(part)`` for slices of ``range(n)``, joined: element-wise work done chunk by chunk."""
+    parts = [compute(part) for part in _chunks(n, feedback)] or [compute(slice(0, 0))]
+    return np.concatenate(parts) if isinstance(parts[0], np.ndarray) else pd.concat(parts)
+
+
+def _shared_lengths(geoms, a, b, feedback):
+    """Length of the boundary of ``geoms[a[k]]`` within 5 cm of ``geoms[b[k]]``, per pair."""
+    def lengths(part):
+        left = geoms.iloc[a[part]].reset_index(drop=True)
+        right = geoms.iloc[b[part]].reset_index(drop=True)
+        return left.boundary.intersection(right.buffer(0.05, resolution=1)).length.to_numpy()
+
+    return _in_chunks(len(a), lengths, feedback)
+
+
+def _build_index(frame):
+    """Build the frame's spatial index now (geopandas caches it): seconds at 100,000 blocks on
+    geopandas 0.12, so progress is reported before and after it rather than inside a query."""
+    return frame.sindex
 
 
 def _sindex_query(tree_frame, geometries, predicate="intersects"):
@@ -43,25 +80,38 @@ def _seed_points(rng, n_blocks, phases):
     return np.column_stack([x, y])
 
 
-def _voronoi_blocks(points, city, faces):
+def _voronoi_blocks(points, city, faces, feedback=None):
     """Voronoi cells of ``points`` cut by the barrier faces, as single polygons."""
+    feedback = ensure_feedback(feedback)
     minx, miny, maxx, maxy = city.bounds
     envelope = box(minx - 500, miny - 500, maxx + 500, maxy + 500)
     cells = voronoi_diagram(MultiPoint([tuple(p) for p in points]), envelope=envelope)
     cells = gpd.GeoDataFrame(geometry=[c for c in cells.geoms], crs=CRS)
+    feedback.progress(0.2)
+    feedback.check()
+    _build_index(cells)
+    feedback.progress(0.4)
     # faces as the (few, prepared) query geometries: fast on both stacks
     fi, ci = _sindex_query(cells, faces.geometry, "intersects")
+    feedback.progress(0.5)
     fc, cc = _sindex_query(cells, faces.geometry, "contains")
     inside = np.isin(fi * len(cells) + ci, fc * len(cells) + cc)
     cut_f, cut_c = fi[~inside], ci[~inside]
-    pieces = cells.geometry.iloc[cut_c].reset_index(drop=True).intersection(
-        faces.geometry.iloc[cut_f].reset_index(drop=True))
+    feedback.progress(0.55)
+
+    def cut(part):
+        """The cells ``cut_c[part]`` cut by their faces."""
+        return cells.geometry.iloc[cut_c[part]].reset_index(drop=True).intersection(
+            faces.geometry.iloc[cut_f[part]].reset_index(drop=True))
+
+    pieces = _in_chunks(len(cut_c), cut, feedback.step(0.55, 0.8))
     face_ids = faces["face"].to_numpy()
     out = gpd.GeoDataFrame(
         {"face": np.concatenate([face_ids[fc], face_ids[cut_f]])},
         geometry=list(cells.geometry.iloc[cc]) + list(pieces), crs=CRS)
     out = out.explode(index_parts=False).reset_index(drop=True)
     out = out[(out.geom_type == "Polygon") & (out.area > 1e-6)].reset_index(drop=True)
+    feedback.progress(1.0)
     return out
 
 
@@ -80,19 +130,21 @@ def _polygon_rings(geom):
     return rings
 
 
-def _rook_pairs(frame, min_shared=0.5):
+def _rook_pairs(frame, min_shared=0.5, feedback=None):
     """Pairs (i < j) of polygons sharing more than ``min_shared`` m of boundary.
 
     Most neighbours share bit-identical edges (cells of one Voronoi diagram), found by
     hashing the segments; polygons with any unmatched segment (along barriers, the city
     edge) are checked geometrically.
     """
+    feedback = ensure_feedback(feedback)
     geoms = frame.geometry.reset_index(drop=True)
     owners, segs = [], []
-    for i, g in enumerate(geoms):
-        for ring in _polygon_rings(g):
-            segs.append(np.hstack([ring[:-1], ring[1:]]))
-            owners.append(np.full(len(ring) - 1, i, dtype=np.int64))
+    for part in _chunks(len(geoms), feedback.step(0.0, 0.3)):
+        for i, g in zip(range(part.start, part.stop), geoms.iloc[part]):
+            for ring in _polygon_rings(g):
+                segs.append(np.hstack([ring[:-1], ring[1:]]))
+                owners.append(np.full(len(ring) - 1, i, dtype=np.int64))
     owner = np.concatenate(owners)
     seg = np.concatenate(segs)
     swap = (seg[:, 0] > seg[:, 2]) | ((seg[:, 0] == seg[:, 2]) & (seg[:, 1] > seg[:, 3]))
@@ -110,12 +162,17 @@ def _rook_pairs(frame, min_shared=0.5):
     n = len(geoms)
     hashed = pd.DataFrame({"key": a * n + b, "len": length[firsts]})
     hashed = hashed[a != b].groupby("key")["len"].sum()
+    feedback.progress(0.5)
+    feedback.check()
     unmatched = np.zeros(n, dtype=bool)
     unmatched[owner[counts[inverse] != 2]] = True
     fallback = np.flatnonzero(unmatched)
     fa = fb = np.zeros(0, dtype=np.int64)
     flen = np.zeros(0)
     if len(fallback):
+        _build_index(frame)
+        feedback.progress(0.6)
+        feedback.check()
         loc, other = _sindex_query(frame, geoms.iloc[fallback], "intersects")
         fa = fallback[loc]
         keep = fa != other
@@ -123,23 +180,29 @@ def _rook_pairs(frame, min_shared=0.5):
         fa, fb = np.minimum(fa, fb), np.maximum(fa, fb)
         key = np.unique(fa * n + fb)
         fa, fb = key // n, key % n
-        flen = geoms.iloc[fa].reset_index(drop=True).boundary.intersection(
-            geoms.iloc[fb].reset_index(drop=True).buffer(0.05, resolution=1)).length.to_numpy()
+        feedback.progress(0.75)
+        flen = _shared_lengths(geoms, fa, fb, feedback.step(0.75, 0.95))
     geometric = pd.Series(flen, index=fa * n + fb, dtype=float)
     combined = pd.concat([hashed[~hashed.index.isin(geometric.index)], geometric]).sort_index()
     combined = combined[combined > min_shared]
     keys = combined.index.to_numpy().astype(np.int64)
+    feedback.progress(1.0)
     return keys // n, keys % n, combined.to_numpy()
 
 
-def _merge_slivers(blocks, target_area):
+def _merge_slivers(blocks, target_area, feedback=None):
     """Merge pieces much smaller than a typical block into their same-face neighbour."""
+    feedback = ensure_feedback(feedback)
     areas = blocks.area.to_numpy()
     small = areas < 0.2 * target_area
     if not small.any():
         return blocks
     small_idx = np.flatnonzero(small)
     geoms = blocks.geometry.reset_index(drop=True)
+    feedback.progress(0.05)
+    feedback.check()
+    _build_index(blocks)
+    feedback.progress(0.25)
     s_local, nb = _sindex_query(blocks, geoms.iloc[small_idx], "intersects")
     src = small_idx[s_local]
     faces = blocks["face"].to_numpy()
@@ -147,8 +210,8 @@ def _merge_slivers(blocks, target_area):
     src, nb = src[ok], nb[ok]
     if len(src) == 0:
         return blocks
-    length = geoms.iloc[src].reset_index(drop=True).boundary.intersection(
-        geoms.iloc[nb].reset_index(drop=True).buffer(0.05, resolution=1)).length.to_numpy()
+    feedback.progress(0.4)
+    length = _shared_lengths(geoms, src, nb, feedback.step(0.4, 0.7))
     ok = length > 0
     src, nb, length = src[ok], nb[ok], length[ok]
     # each small piece joins the neighbour with the longest shared boundary
@@ -165,7 +228,11 @@ def _merge_slivers(blocks, target_area):
         groups.setdefault(int(target[i]), [int(target[i])]).append(int(i))
     new_geoms = list(geoms)
     drop = np.zeros(len(blocks), dtype=bool)
-    for dst, members in groups.items():
+    merging = feedback.step(0.7, 1.0)
+    for k, (dst, members) in enumerate(groups.items()):
+        if k % BLOCKS_PER_STEP == 0:
+            merging.progress(k / len(groups))
+            merging.check()
         merged = unary_union([geoms.iloc[m] for m in members])
         if merged.geom_type != "Polygon":  # not one piece: keep them apart
             continue
@@ -176,13 +243,23 @@ def _merge_slivers(blocks, target_area):
                             geometry=[g for g, k in zip(new_geoms, keep) if k], crs=CRS)
 
 
-def _sort_geometric(frame):
+def _sort_geometric(frame, feedback=None):
     """Stable, stack-independent order: north to south, then west to east (1 m rows)."""
-    rp = frame.geometry.representative_point()
-    key_y = -np.round(rp.y.to_numpy(), 3)
-    key_x = np.round(rp.x.to_numpy(), 3)
+    x, y = _representative_xy(frame.geometry, feedback)
+    key_y = -np.round(y, 3)
+    key_x = np.round(x, 3)
     order = np.lexsort((key_x, key_y))
     return frame.iloc[order].reset_index(drop=True)
+
+
+def _representative_xy(geoms, feedback=None):
+    """x and y arrays of the representative points, chunk by chunk (slow per geometry on shapely 1.8)."""
+    xs, ys = [np.zeros(0)], [np.zeros(0)]
+    for part in _chunks(len(geoms), feedback):
+        points = geoms.iloc[part].representative_point()
+        xs.append(points.x.to_numpy())
+        ys.append(points.y.to_numpy())
+    return np.concatenate(xs), np.concatenate(ys)
 
 
 def _final_blocks(pieces, stats, plr_ids, district_ids):

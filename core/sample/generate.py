@@ -53,38 +53,43 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     feedback.info(tr("Building the city boundary, river, railway and roads..."))
     city = _make_city(rng)
     fields = _latent_fields(rng, city)
-    feedback.progress(0.05)
+    feedback.progress(0.02)
     feedback.check()
 
     feedback.info(tr("Cutting {n} statistical blocks along the barriers...", n=n_blocks))
     # a few more seeds than asked: the barrier cuts add pieces, sliver merging removes some
     points = _seed_points(rng, int(n_blocks - 5.2 * np.sqrt(n_blocks)), city["phases"])
-    pieces = _voronoi_blocks(points, city["boundary"], city["faces"])
-    feedback.progress(0.25)
+    # the block steps report per chunk of blocks (core.sample.blocks.BLOCKS_PER_STEP); the
+    # shares of the bar follow their time at 100,000 blocks on the QGIS stack
+    pieces = _voronoi_blocks(points, city["boundary"], city["faces"], feedback.step(0.02, 0.16))
     feedback.check()
-    pieces = _merge_slivers(pieces, city["boundary"].area / n_blocks)
-    pieces = _sort_geometric(pieces)
+    pieces = _merge_slivers(pieces, city["boundary"].area / n_blocks, feedback.step(0.16, 0.25))
+    pieces = _sort_geometric(pieces, feedback.step(0.25, 0.35))
     feedback.progress(0.35)
     feedback.check()
 
     transform, shape = _raster_grid(city)
     distances = _barrier_distances(city, transform, shape)
-    piece_idx = _piece_raster(pieces, transform, shape)
-    stats, latent = _block_statistics(
-        rng, pieces, fields, city, _pixel_summary(piece_idx, transform, len(pieces), fields, city, distances))
+    feedback.progress(0.37)
+    feedback.check()
+    piece_idx = _piece_raster(pieces, transform, shape, feedback.step(0.37, 0.46))
+    summary = _pixel_summary(piece_idx, transform, len(pieces), fields, city, distances)
+    feedback.progress(0.48)
+    stats, latent = _block_statistics(rng, pieces, fields, city, summary, feedback.step(0.48, 0.68))
     xy = np.column_stack([latent["x"], latent["y"]])
 
     feedback.info(tr("Forming planning areas and districts..."))
-    a, b, shared = _rook_pairs(pieces)
+    a, b, shared = _rook_pairs(pieces, feedback=feedback.step(0.68, 0.8))
+    feedback.check()
     plr_label, weight, n_plr = _grow_planning_areas(rng, pieces, stats, xy, n_blocks, (a, b))
-    feedback.progress(0.5)
+    feedback.progress(0.82)
     feedback.check()
     dist_label, plr_w, plr_xy = _grow_districts(rng, plr_label, weight, xy, (a, b), n_plr)
     n_dist = N_DISTRICTS
     centre_plr = _centre_area(plr_xy)
     district_ids, district_names = _name_districts(dist_label, plr_w, plr_xy, centre_plr)
     plr_ids, plr_names = _name_planning_areas(rng, city, plr_xy, dist_label, district_ids, centre_plr)
-    feedback.progress(0.55)
+    feedback.progress(0.83)
     feedback.check()
 
     blocks, block_ids, inverse = _final_blocks(
@@ -96,22 +101,24 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     name_of = dict(zip(plr_ids, plr_names))
     plr_gdf, dist_gdf = _dissolve_areas(blocks, name_of, {district_ids[d]: district_names[d]
                                                           for d in range(n_dist)})
-    feedback.progress(0.65)
+    feedback.progress(0.9)
     feedback.check()
 
     feedback.info(tr("Computing the 10 m rasters (noise, green, impervious, heat)..."))
     lookup = np.concatenate([[0], inverse + 1]).astype(np.int32)
     block_idx = lookup[piece_idx]
     rasters, _ = _make_rasters(rng, city, blocks, block_idx, transform, shape, distances)
-    feedback.progress(0.85)
+    feedback.progress(0.92)
     feedback.check()
 
     blocks_named = blocks.assign(plr_name=blocks["plr_id"].map(name_of))
     pixels = _Pixels(block_idx, len(blocks))
     schools, kitas = _facilities(rng, blocks_named, pixels, transform)
+    feedback.progress(0.93)
+    feedback.check()
     feedback.info(tr("Counting residents in the 100 m Zensus grid..."))
     grid = _zensus_grid(rng, blocks, pixels, transform)
-    feedback.progress(0.97)
+    feedback.progress(0.99)
 
     boundary = gpd.GeoDataFrame({"name": ["Musterstadt"], "source": [SOURCE_NOTE]},
                                 geometry=[city["boundary"]], crs=CRS)

@@ -3,6 +3,7 @@ counts and housing, all integer and consistent."""
 import numpy as np
 import pandas as pd
 
+from ..feedback import ensure_feedback
 from .layout import _polar
 from .model import AGE_GROUPS, LAND_USES, PIXEL, YEARS
 
@@ -44,19 +45,24 @@ def _pixel_summary(block_idx, transform, n, fields, city, distances):
     return np.where(count > 0, total, np.nan), np.where(count > 0, majority, -1)
 
 
-def _block_statistics(rng, blocks, fields, city, pixel_summary=None):
+def _block_statistics(rng, blocks, fields, city, pixel_summary=None, feedback=None):
     """Land use, population by age and year, social counts and housing per block.
 
     ``pixel_summary`` (from ``_pixel_summary``: density integrated over the block's pixels,
     majority land use of its pixels) avoids judging a large block by one point, so the
     city has about the same residents and land use at every block size.
     """
-    rp = blocks.geometry.representative_point()
-    x, y = rp.x.to_numpy(), rp.y.to_numpy()
+    from .blocks import _in_chunks, _representative_xy
+
+    feedback = ensure_feedback(feedback)
+    x, y = _representative_xy(blocks.geometry, feedback.step(0.0, 0.4))
     area = blocks.area.to_numpy()
     rho, _ = _polar(x, y, city["phases"])
-    d_river = blocks.geometry.distance(city["rivers"].geometry.iloc[0]).to_numpy()
-    d_rail = blocks.geometry.distance(city["railways"].geometry.iloc[0]).to_numpy()
+    river, rail = city["rivers"].geometry.iloc[0], city["railways"].geometry.iloc[0]
+    d_river = _in_chunks(len(blocks), lambda part: blocks.geometry.iloc[part].distance(river).to_numpy(),
+                         feedback.step(0.4, 0.7))
+    d_rail = _in_chunks(len(blocks), lambda part: blocks.geometry.iloc[part].distance(rail).to_numpy(),
+                        feedback.step(0.7, 1.0))
     n = len(blocks)
     dep, aff, chg = fields["deprivation"](x, y), fields["affluence"](x, y), fields["change"](x, y)
 

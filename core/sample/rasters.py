@@ -39,12 +39,20 @@ def _barrier_distances(city, transform, shape):
     }
 
 
-def _piece_raster(pieces, transform, shape):
+def _piece_raster(pieces, transform, shape, feedback=None):
     """Position + 1 of the piece covering each pixel centre (0 outside every piece)."""
     from rasterio.features import rasterize
 
-    return rasterize(((g, i + 1) for i, g in enumerate(pieces.geometry)), out_shape=shape,
-                     transform=transform, fill=0, dtype="int32")
+    from .blocks import _chunks
+
+    # burnt chunk by chunk into one array, in the same order as one call: the same raster, with
+    # progress and a cancel check between chunks
+    out = np.zeros(shape, dtype="int32")
+    geoms = pieces.geometry
+    for part in _chunks(len(geoms), feedback):
+        rasterize(((g, i + 1) for i, g in zip(range(part.start, part.stop), geoms.iloc[part])),
+                  out=out, transform=transform)
+    return out
 
 
 def _make_rasters(rng, city, blocks, block_idx, transform, shape, distances):
