@@ -45,6 +45,33 @@ def core_feedback(feedback):
     )
 
 
+class ProgressSpan:
+    """A stand-in ``QgsProcessingFeedback`` whose 0–100 fills only ``start``–``end`` of the bar.
+
+    The bridge reports reading (``source_to_gdf``) and writing (``gdf_to_sink``) as 0–100 of
+    their own; an algorithm that reads, computes and writes hands them a span each, so its bar
+    rises once instead of restarting per stage (the engine's share: ``core_feedback(f).step``).
+    Everything else (cancel, log) goes to the wrapped feedback.
+    """
+
+    def __init__(self, feedback, start, end):
+        self._feedback, self._start, self._end = feedback, float(start), float(end)
+
+    def setProgress(self, value):  # noqa: N802
+        """Map 0–100 of this stage onto its span of the whole run."""
+        if self._feedback is not None:
+            value = min(max(float(value), 0.0), 100.0)
+            self._feedback.setProgress(self._start + (self._end - self._start) * value / 100.0)
+
+    def isCanceled(self):  # noqa: N802
+        """True once the user cancelled the run."""
+        return self._feedback is not None and self._feedback.isCanceled()
+
+    def __getattr__(self, name):
+        """Log, warnings and the rest: the wrapped feedback's own."""
+        return getattr(self._feedback, name)
+
+
 def read_help(algorithm_id, lang=None):
     """Return the help text (HTML) of an algorithm in the given or current language."""
     lang = lang or get_language()

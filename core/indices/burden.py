@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..feedback import ensure_feedback
 from ..i18n import tr
 from ..validate import numeric_field, require_not_empty
 
@@ -98,6 +99,8 @@ def multiple_burden(frame, indicators, social_status=None, feedback=None):
     indicators : list of BurdenIndicator (or field names, graded by quartiles as burdens)
     social_status : str, optional
         Field with the MSS status class (1–4).
+    feedback : core.feedback.Feedback, optional
+        Progress (one step per indicator) and cancellation.
 
     Returns
     -------
@@ -106,6 +109,8 @@ def multiple_burden(frame, indicators, social_status=None, feedback=None):
         or "fixed"), ``g_social`` (if given), ``burden_count``, ``burden_count_social``,
         ``burden_complete``.
     """
+    feedback = ensure_feedback(feedback)
+    feedback.progress(0.0)
     require_not_empty(frame)
     specs = [BurdenIndicator(i) if isinstance(i, str) else i for i in indicators]
     if not specs:
@@ -114,13 +119,17 @@ def multiple_burden(frame, indicators, social_status=None, feedback=None):
     table = pd.DataFrame(index=frame.index)
     breaks = {}
     grades_all = []
-    for spec in specs:
+    feedback.progress(0.05)
+    for k, spec in enumerate(specs):
+        feedback.check()
         values = numeric_field(frame, spec.field).to_numpy(dtype="float64")
         grades, limits, kind = grade(values, spec.supply, spec.thresholds, spec.quantiles, spec.field)
         grades_all.append(grades)
         table["g_" + spec.field] = int_array(np.where(grades > 0, grades, np.nan))
         table["k_" + spec.field] = [kind if g > 0 else None for g in grades]
         breaks[spec.field] = {"low": limits[0], "high": limits[1], "kind": kind, "supply": spec.supply}
+        feedback.progress(0.05 + 0.8 * (k + 1) / len(specs))
+    feedback.check()
     env = np.column_stack(grades_all)
     complete = np.all(env > 0, axis=1)
     table["burden_count"] = (env == 3).sum(axis=1)
@@ -130,6 +139,7 @@ def multiple_burden(frame, indicators, social_status=None, feedback=None):
         table["burden_count_social"] = table["burden_count"].to_numpy() + (social == 3)
         complete &= social > 0
     table["burden_complete"] = complete
+    feedback.progress(0.95)
     diagnostics = {
         "count_distribution": {int(c): int((table["burden_count"] == c).sum()) for c in range(len(specs) + 1)},
         "n_incomplete": int((~complete).sum()),
@@ -137,6 +147,7 @@ def multiple_burden(frame, indicators, social_status=None, feedback=None):
     if social_status is not None:
         diagnostics["count_distribution_social"] = {
             int(c): int((table["burden_count_social"] == c).sum()) for c in range(len(specs) + 2)}
+    feedback.progress(1.0)
     return BurdenResult(table=table, breaks=breaks, diagnostics=diagnostics)
 
 

@@ -182,6 +182,8 @@ def target_status(obs, goals, options=None, priority_levels=None, lang=None, fee
         ``title_en``, ``title_de``, ``baseline_value`` (of the scope; recomputed when missing).
     priority_levels : mapping area id → level, optional
         Needed for targets with scope 'priority'.
+    feedback : core.feedback.Feedback, optional
+        Progress (one step per target) and cancellation.
 
     Returns
     -------
@@ -191,6 +193,7 @@ def target_status(obs, goals, options=None, priority_levels=None, lang=None, fee
 
     options = options or GoalOptions()
     feedback = ensure_feedback(feedback)
+    feedback.progress(0.0)
     if options.method not in ("cagr", "linear"):
         raise InputError(tr("Unknown progress method '{value}'; use 'cagr' or 'linear'.", value=options.method))
     if options.area_targets not in ("same_change", "same_level"):
@@ -209,7 +212,9 @@ def target_status(obs, goals, options=None, priority_levels=None, lang=None, fee
         raise InputError(tr("The goals table holds no target with an indicator."))
     language = normalise_language(lang) if lang else get_language()
     records, summary = [], []
-    for _, goal in targets.iterrows():
+    feedback.progress(0.05)  # goals table read and checked
+    rating = feedback.step(0.05, 0.9)
+    for k, (_, goal) in enumerate(targets.iterrows()):
         feedback.check()
         goal = goal.to_dict()
         rows = for_indicator(obs, goal["indicator"])
@@ -296,6 +301,8 @@ def target_status(obs, goals, options=None, priority_levels=None, lang=None, fee
                         "target_value": scope_target, "progress_needed": s_needed[0],
                         "progress_made": s_made[0],
                         "ratio": s_ratio[0] if np.isfinite(s_ratio[0]) else np.nan, "status": s_code[0]})
+        rating.progress((k + 1) / len(targets))
+    feedback.check()
     table = pd.DataFrame.from_records(records)
     summary = pd.DataFrame.from_records(summary)
     for frame in (table, summary):
@@ -303,6 +310,7 @@ def target_status(obs, goals, options=None, priority_levels=None, lang=None, fee
         frame["status"] = pd.array([int(c) if np.isfinite(c) else None for c in codes], dtype="Int64")
         frame["status_label"] = [status_label(c, language) if np.isfinite(c) else None for c in codes]
     counts_by_status = {int(k): int((table["status"] == k).sum()) for k in STATUS_NAMES}
+    feedback.progress(1.0)
     return TargetResult(table=table, summary=summary,
                         diagnostics={"method": options.method, "status_counts": counts_by_status,
                                      "n_targets": len(summary), "n_within_noise": int(table["within_noise"].sum())})

@@ -17,6 +17,9 @@ from ..values import format_value, rate_like
 from ._spatial import polygons_in
 from .privacy import warn_overwritten
 
+# points looked up per progress step and cancel check (a chunk of 20,000 takes well under a second)
+POINTS_PER_STEP = 20_000
+
 
 def _safe_name(value):
     """A field-name-friendly version of a category value."""
@@ -62,6 +65,7 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
         ``points``, ``points_outside`` and ``outside_ids``.
     """
     feedback = ensure_feedback(feedback)
+    feedback.progress(0.0)
     for frame, name in ((points, points_name), (areas, areas_name)):
         validate.require_not_empty(frame, name)
         validate.require_projected(frame, name)
@@ -78,6 +82,8 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
     if category_field is not None:
         validate.require_fields(points, [category_field], points_name)
     validate.warn_duplicate_features(points, points_name, feedback)
+    feedback.progress(0.1)  # inputs checked and repaired
+    feedback.check()
     den = None
     if population is not None:
         if isinstance(population, str):
@@ -102,10 +108,11 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
     valid = points.geometry[~missing_geometry.to_numpy()]
     if len(valid) and (valid.geom_type != "Point").any():
         valid = valid.representative_point()  # lines/polygons: a point surely inside them
+    feedback.progress(0.15)
     area_of = np.full(len(points), -1, dtype="int64")
     if len(valid):
-        area_of[~missing_geometry.to_numpy()] = polygons_in(
-            valid, areas.geometry, on_overlap=validate.overlap_guard(areas, areas_name, area_id))
+        area_of[~missing_geometry.to_numpy()] = _areas_of(
+            valid, areas.geometry, validate.overlap_guard(areas, areas_name, area_id), feedback.step(0.15, 0.8))
     n_a = len(areas)
     inside = area_of >= 0
     out = areas.copy()
@@ -119,12 +126,15 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
         total[(n_known == 0) & (n_missing > 0)] = np.nan  # only NULL capacities: unknown, not 0
         out[field] = total
         out[f"{field}_missing"] = n_missing.astype("int64")
+    feedback.progress(0.85)  # counts and capacity sums done
+    feedback.check()
     categories = []
     if category_field is not None:
         labels = points[category_field].astype(object).where(points[category_field].notna(), None)
         categories = sorted({str(v) for v in labels.dropna()})
         used = set(out.columns)
-        for value in categories:
+        for k, value in enumerate(categories):
+            feedback.check()
             match = (labels.astype(str) == value).to_numpy() & labels.notna().to_numpy()
             name = f"n_{_safe_name(value)}"
             while name in used:
@@ -139,6 +149,8 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
                     cname += "_"
                 used.add(cname)
                 out[cname] = np.bincount(area_of[ok], weights=values[ok], minlength=n_a)
+            feedback.progress(0.85 + 0.1 * (k + 1) / len(categories))
+    feedback.progress(0.95)
     if den is not None:
         supply = supply_field or (capacity_fields[0] if capacity_fields else None)
         if supply is not None and supply not in capacities:
@@ -181,4 +193,21 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
                                 count=count))
     diagnostics["replaced_fields"] = warn_overwritten(areas, out, feedback,
                                                       validate.layer_name(areas, areas_name))
+    feedback.progress(1.0)
     return out, diagnostics
+
+
+def _areas_of(points, polygons, on_overlap, feedback):
+    """``polygons_in`` in chunks of points: progress and a cancel check between chunks.
+
+    Each point is looked up on its own, so chunks give the same positions as one call
+    (and the same first overlap, as chunks follow the point order).
+    """
+    n = len(points)
+    out = np.empty(n, dtype="int64")
+    for start in range(0, n, POINTS_PER_STEP):
+        feedback.check()
+        chunk = points.iloc[start:start + POINTS_PER_STEP]
+        out[start:start + len(chunk)] = polygons_in(chunk, polygons, on_overlap=on_overlap)
+        feedback.progress(min(start + POINTS_PER_STEP, n) / n)
+    return out

@@ -3,7 +3,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink, QgsProc
                        QgsProcessingParameterField, QgsProcessingParameterString)
 
 from ...core.indices.burden import BurdenIndicator, multiple_burden, parse_thresholds
-from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..base import KommunalmonitorAlgorithm, ProgressSpan, core_feedback
 from ..value_parameters import MissingValueCodes
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
@@ -58,12 +58,14 @@ class MultipleBurdenAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
             from ...core.errors import InputError
             raise InputError(self.tr("Field(s) {fields} are not among the chosen burden indicators.",
                                      fields=", ".join(unknown)))
-        frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
+        # one rising bar: reading 0–20 %, grading 20–80 %, writing 80–100 %
+        frame = source_to_gdf(source, name=source.sourceName() if source else None,
+                              feedback=ProgressSpan(feedback, 0, 20))
         frame = self.without_missing_codes(
             frame, parameters, context, feedback, [self.BURDEN_FIELDS, self.SOCIAL_STATUS_FIELD])
         specs = [BurdenIndicator(f, supply=f in supply, thresholds=thresholds.get(f)) for f in fields]
         result = multiple_burden(frame, specs, social_status=social[0] if social else None,
-                                 feedback=core_feedback(feedback))
+                                 feedback=core_feedback(feedback).step(0.2, 0.8))
         for name, limits in result.breaks.items():
             feedback.pushInfo(self.tr("{field}: grade limits {low} and {high} ({kind}).", field=name,
                                       low=f"{limits['low']:g}", high=f"{limits['high']:g}",
@@ -76,6 +78,7 @@ class MultipleBurdenAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
         out = frame.copy()
         for column in result.table.columns:
             out[column] = result.table[column].to_numpy()
-        dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
+        dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out, ProgressSpan(feedback, 80, 100))
+        feedback.setProgress(100)
         register_output_style(context, dest, "burden_count.qml", self.tr("Multiple burden"))
         return {self.OUTPUT: dest}

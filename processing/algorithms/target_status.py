@@ -11,7 +11,7 @@ from ...core.monitoring.change import ChangeOptions
 from ...core.monitoring.goals import (STATUS_NAMES, STATUS_NAMES_DE, GoalOptions, target_status,
                                       write_target_table)
 from ...core.monitoring.series import AREA
-from ..base import KommunalmonitorAlgorithm, core_feedback
+from ..base import KommunalmonitorAlgorithm, ProgressSpan, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
 from .series_change import (AREA_SET_PARAM, add_observation_parameters, categorized_style, read_areas,
@@ -70,10 +70,12 @@ class TargetStatusAlgorithm(KommunalmonitorAlgorithm):
 
     def run_algorithm(self, parameters, context, feedback):
         """Read, rate in core, write map and table."""
-        obs = read_observations(self, parameters, context, feedback)
-        areas, id_field = read_areas(self, parameters, context, feedback)
+        # one rising bar: reading 0–30 %, rating 30–80 %, joining 80–85 %, writing 85–100 %
+        obs = read_observations(self, parameters, context, ProgressSpan(feedback, 0, 20))
+        areas, id_field = read_areas(self, parameters, context, ProgressSpan(feedback, 20, 28))
         source = self.parameterAsSource(parameters, self.GOALS, context)
-        goals = source_to_gdf(source, name=source.sourceName() if source else None, geometry=False)
+        goals = source_to_gdf(source, name=source.sourceName() if source else None, geometry=False,
+                              feedback=ProgressSpan(feedback, 28, 30))
         geometry_column = getattr(goals, "_geometry_column_name", None)
         goals = pd.DataFrame({c: goals[c].to_numpy() for c in goals.columns if c != geometry_column})
         area_set = self.parameterAsString(parameters, AREA_SET_PARAM, context).strip()
@@ -94,7 +96,8 @@ class TargetStatusAlgorithm(KommunalmonitorAlgorithm):
                               area_targets=("same_change", "same_level")[
                                   self.parameterAsEnum(parameters, self.AREA_TARGETS, context)],
                               change=ChangeOptions(alpha=alpha))
-        result = target_status(obs, goals, options, priority_levels=levels, feedback=core_feedback(feedback))
+        result = target_status(obs, goals, options, priority_levels=levels,
+                               feedback=core_feedback(feedback).step(0.3, 0.8))
         names = STATUS_NAMES_DE if get_language() == "de" else STATUS_NAMES
         for _, row in result.summary.iterrows():
             feedback.pushInfo(self.tr("Target {goal} ({title}): {status} for its scope of {n} areas.",
@@ -109,7 +112,10 @@ class TargetStatusAlgorithm(KommunalmonitorAlgorithm):
                                       n=result.diagnostics["n_within_noise"]))
         table = result.table
         out_rows = []
-        for goal_id, rows in table.groupby("goal_id", sort=False):
+        joining = core_feedback(feedback).step(0.8, 0.85)
+        n_goals = table["goal_id"].nunique()
+        for k, (goal_id, rows) in enumerate(table.groupby("goal_id", sort=False)):
+            joining.check()
             joined = areas[[id_field, areas.geometry.name]].copy()
             keyed = rows.set_index(rows[AREA].astype(str))
             keys = [str(v) for v in joined[id_field]]
@@ -121,12 +127,13 @@ class TargetStatusAlgorithm(KommunalmonitorAlgorithm):
                     continue
                 joined[column] = keyed[column].reindex(keys).to_numpy()
             out_rows.append(joined)
+            joining.progress((k + 1) / n_goals)
         out = pd.concat(out_rows, ignore_index=True)
         out = out.set_geometry(areas.geometry.name)
         out.crs = areas.crs
         for column in ("baseline_period", "current_period", "target_period"):
             out[column] = out[column].astype(str)
-        dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)
+        dest = gdf_to_sink(self, parameters, context, self.OUTPUT, out, ProgressSpan(feedback, 85, 98))
         register_output_style(context, dest, categorized_style(
             "status", STATUS_COLOURS, names, self.tr("not rated")), self.tr("Target status"))
         results = {self.OUTPUT: dest}
@@ -134,4 +141,5 @@ class TargetStatusAlgorithm(KommunalmonitorAlgorithm):
         if path:
             write_target_table(result, path)
             results[self.TABLE] = path
+        feedback.setProgress(100)
         return results
