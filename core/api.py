@@ -35,6 +35,7 @@ _WHERE = {
     "load_catalogue": "indices.catalogue:load_catalogue",
     "catalogue_index": "indices.catalogue:catalogue_index",
     "status_dynamics": "indices.mss:status_dynamics",
+    "StatusDynamicsOptions": "indices.mss:StatusDynamicsOptions",
     "multiple_burden": "indices.burden:multiple_burden",
     "index_robustness": "indices.robustness:monte_carlo_robustness",
     "RobustnessOptions": "indices.robustness:RobustnessOptions",

@@ -479,7 +479,7 @@ def catalogue_index(catalogue, frame, lang=None, feedback=None, **overrides):
     plus ``included`` and ``excl_reason``. ``overrides`` replace ``index`` settings.
     """
     from .composite import REASON_FLAGGED, REASON_SMALL_BASE, composite_index
-    from .mss import DEFAULT_ATTENTION, DYNAMICS_BOUNDS, status_dynamics
+    from .mss import DEFAULT_ATTENTION, DYNAMICS_BOUNDS, StatusDynamicsOptions, status_dynamics
 
     if isinstance(catalogue, str):
         catalogue = load_catalogue(catalogue)
@@ -501,17 +501,20 @@ def catalogue_index(catalogue, frame, lang=None, feedback=None, **overrides):
                   missing_values=catalogue.missing_values,
                   method=settings.get("standardisation", "z"))
     if dynamics_ind:
-        sd = status_dynamics(
-            data, [i.id for i in status_ind], [i.id for i in dynamics_ind],
-            exclude=flagged | small_base,
+        options = StatusDynamicsOptions(
+            min_population=common["min_population"], missing_values=common["missing_values"],
+            method=common["method"],
             status_reversed=[i.id for i in status_ind if i.reversed],
             dynamics_reversed=[i.id for i in dynamics_ind if i.reversed],
             status_weights=[i.weight for i in status_ind],
             dynamics_weights=[i.weight for i in dynamics_ind],
             status_bounds=tuple(settings.get("bounds", (-1.0, 1.0, 1.5))),
             dynamics_bounds=tuple(settings.get("dynamics_bounds", DYNAMICS_BOUNDS)),
-            attention=settings.get("attention", DEFAULT_ATTENTION), lang=lang, feedback=feedback,
-            **common)
+            attention=settings.get("attention", DEFAULT_ATTENTION))
+        sd = status_dynamics(
+            data, [i.id for i in status_ind], [i.id for i in dynamics_ind], options,
+            population=common["population"], exclude=flagged | small_base,
+            exclude_reason=common["exclude_reason"], lang=lang, feedback=feedback)
         status, dynamics = sd.status, sd.dynamics
     else:
         by_domain = bool(settings.get("by_domain", False))

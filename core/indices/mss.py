@@ -1,8 +1,9 @@
 """Status and dynamics at two time points, the Berlin MSS way.
 
-``status_dynamics(frame, status_indicators, dynamics_indicators, ...)`` builds two composite
-indices with the same reference areas: the status index (levels, e.g. shares in %) and the
-dynamics index (changes over two years, percentage points). Classes on unrounded values:
+``status_dynamics(frame, status_indicators, dynamics_indicators, StatusDynamicsOptions(...))``
+builds two composite indices with the same reference areas: the status index (levels, e.g.
+shares in %) and the dynamics index (changes over two years, percentage points). Classes on
+unrounded values:
 
 status    1 hoch x < −1 | 2 mittel −1 ≤ x ≤ 1 | 3 niedrig 1 < x ≤ 1.5 | 4 sehr niedrig x > 1.5
 dynamics  1 positiv x < −1 | 3 stabil −1 ≤ x ≤ 1 | 5 negativ x > 1
@@ -14,6 +15,7 @@ niedrig or sehr niedrig, or status mittel with negative dynamics). "Negativ" dyn
 relative to the city's development, not necessarily an absolute decline.
 """
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -89,12 +91,46 @@ def dynamics_label(code, lang=None):
     return (DYNAMICS_NAMES_DE if language == "de" else DYNAMICS_NAMES)[int(code)]
 
 
-def status_dynamics(frame, status_indicators, dynamics_indicators, population=None,
-                    min_population=300.0, exclude=None, missing_values=(), method="z",
-                    status_reversed=(), dynamics_reversed=(), status_weights=None,
-                    dynamics_weights=None, status_bounds=STATUS_BOUNDS,
-                    dynamics_bounds=DYNAMICS_BOUNDS, attention=DEFAULT_ATTENTION, lang=None,
-                    exclude_reason=None, feedback=None):
+@dataclass
+class StatusDynamicsOptions:
+    """Settings of ``status_dynamics`` (both indices, their classes, the attention rule); every
+    one has a default, the MSS one.
+
+    Attributes
+    ----------
+    min_population : float
+        Areas with fewer residents are left out of both reference sets (default 300; needs
+        ``population``).
+    missing_values : sequence of float
+        Codes meaning 'no value' in the indicator fields (e.g. -9999).
+    method : str
+        Standardisation of both indices (default ``'z'``; see ``composite_index``).
+    status_reversed, dynamics_reversed : sequence of str
+        Indicators where higher means less disadvantage / an improvement.
+    status_weights, dynamics_weights : sequence of float, optional
+        Indicator weights (default: equal).
+    status_bounds : tuple
+        z-score bounds of the status classes 1–4 (MSS: −1, 1, 1.5).
+    dynamics_bounds : tuple
+        z-score bounds of the dynamics classes 1/3/5 (MSS: −1, 1).
+    attention : str
+        Rule as SDI codes, e.g. ``'3*, 4*, 25'`` (default, as the MSS).
+    """
+
+    min_population: float = 300.0
+    missing_values: tuple = ()
+    method: str = "z"
+    status_reversed: tuple = ()
+    dynamics_reversed: tuple = ()
+    status_weights: Optional[tuple] = None
+    dynamics_weights: Optional[tuple] = None
+    status_bounds: tuple = STATUS_BOUNDS
+    dynamics_bounds: tuple = DYNAMICS_BOUNDS
+    attention: str = DEFAULT_ATTENTION
+
+
+def status_dynamics(frame, status_indicators, dynamics_indicators, options=None, population=None,
+                    exclude=None, exclude_reason=None, lang=None, feedback=None):
     """Status index, dynamics index, SDI code and attention flag per area.
 
     Parameters
@@ -102,12 +138,20 @@ def status_dynamics(frame, status_indicators, dynamics_indicators, population=No
     frame : DataFrame or GeoDataFrame
     status_indicators, dynamics_indicators : list of str
         Fields (higher = more disadvantage / worsening unless reversed).
-    population : str, optional
-        Population field for the minimum-population rule.
+    options : StatusDynamicsOptions, optional
+        Minimum population, missing-value codes, standardisation, reversed indicators,
+        weights, class bounds and the attention rule (defaults: ``StatusDynamicsOptions()``,
+        the MSS settings).
+    population : str or array-like, optional
+        Population field (or values) for the minimum-population rule.
     exclude : array-like of bool, optional
         Areas flagged as outliers (left out of both reference sets).
-    attention : str
-        Rule as SDI codes, e.g. ``'3*, 4*, 25'``.
+    exclude_reason : array-like of str, optional
+        English reason per excluded area (as in ``composite_index``).
+    lang : str, optional
+        Language of the class labels (default: the current language).
+    feedback : core.feedback.Feedback, optional
+        Progress and cancellation.
 
     Returns
     -------
@@ -119,7 +163,12 @@ def status_dynamics(frame, status_indicators, dynamics_indicators, population=No
     from ..feedback import ensure_feedback
 
     feedback = ensure_feedback(feedback)
-    codes = parse_attention_rule(attention)
+    options = StatusDynamicsOptions() if options is None else options
+    if not isinstance(options, StatusDynamicsOptions):  # e.g. a population as the old 4th argument
+        raise TypeError(f"status_dynamics: options must be a StatusDynamicsOptions, not "
+                        f"{type(options).__name__}")
+    min_population, missing_values, method = options.min_population, options.missing_values, options.method
+    codes = parse_attention_rule(options.attention)
     n = len(frame)
     flagged = np.zeros(n, bool) if exclude is None else np.asarray(exclude, bool)
     # one reference set for both: an area missing a dynamics value drops out of both, as in MSS
@@ -144,12 +193,12 @@ def status_dynamics(frame, status_indicators, dynamics_indicators, population=No
     reasons_given[flagged & (reasons_given == "")] = REASON_FLAGGED
     reasons_given[any_missing & ~flagged] = REASON_MISSING
     status = composite_index(frame, status_indicators, exclude=exclude_all, exclude_reason=reasons_given,
-                             reversed=status_reversed,
-                             weights=status_weights, bounds=status_bounds,
+                             reversed=options.status_reversed,
+                             weights=options.status_weights, bounds=options.status_bounds,
                              feedback=feedback.step(0.0, 0.5), **common)
     dynamics = composite_index(frame, dynamics_indicators, exclude=exclude_all, exclude_reason=reasons_given,
-                               reversed=dynamics_reversed, weights=dynamics_weights,
-                               bounds=dynamics_bounds, feedback=feedback.step(0.5, 1.0),
+                               reversed=options.dynamics_reversed, weights=options.dynamics_weights,
+                               bounds=options.dynamics_bounds, feedback=feedback.step(0.5, 1.0),
                                check_areas=False, **common)  # the same areas: checked once, by the status index
     included = status.included.to_numpy() & dynamics.included.to_numpy()
     s_class = status.classes.to_numpy(dtype="float64", na_value=np.nan)

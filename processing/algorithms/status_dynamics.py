@@ -3,7 +3,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
                        QgsProcessingParameterNumber, QgsProcessingParameterString)
 
-from ...core.indices.mss import DEFAULT_ATTENTION, status_dynamics
+from ...core.indices.mss import DEFAULT_ATTENTION, StatusDynamicsOptions, status_dynamics
 from ...core.indices.reasons import reasons
 from ..base import KommunalmonitorAlgorithm, core_feedback
 from ..value_parameters import MissingValueCodes
@@ -124,10 +124,10 @@ class StatusDynamicsAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
         if exclude_field:
             # '1' typed in the dialog must match 1, 1.0 and '1' alike (a decimal field prints '1.0')
             exclude = frame[exclude_field[0]].map(lambda v: same_value(v, exclude_value)).to_numpy(dtype=bool)
-        result = status_dynamics(frame, status_fields, dynamics_fields, population=population,
-                                 min_population=min_population if population else 0.0,
-                                 exclude=exclude, missing_values=missing, method=method,
-                                 attention=attention, feedback=core_feedback(feedback))
+        options = StatusDynamicsOptions(min_population=min_population if population else 0.0,
+                                        missing_values=missing, method=method, attention=attention)
+        result = status_dynamics(frame, status_fields, dynamics_fields, options, population=population,
+                                 exclude=exclude, feedback=core_feedback(feedback))
         diag = result.diagnostics
         feedback.pushInfo(self.tr("Status classes 1–4: {status}; dynamics classes 1/3/5: {dynamics}; "
                                   "{attention} areas need particular attention.",

@@ -178,3 +178,19 @@ def test_exclusion_reasons_small_base_and_missing_dynamics():
                                              "missing indicator value", None, "missing indicator value",
                                              None, None]
     assert np.isfinite(table["index"].iloc[0])  # still scored with the reference statistics
+
+
+def test_status_dynamics_settings_come_as_one_options_object():
+    """StatusDynamicsOptions() holds the MSS defaults; an old keyword is refused by name."""
+    from kommunalmonitor.core.indices.mss import StatusDynamicsOptions, status_dynamics
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({k: rng.normal(size=30) for k in ("s1", "s2", "d1")})
+    plain = status_dynamics(frame, ["s1", "s2"], ["d1"])
+    mss = StatusDynamicsOptions(min_population=300.0, method="z", status_bounds=(-1.0, 1.0, 1.5),
+                                dynamics_bounds=(-1.0, 1.0), attention="3*, 4*, 25")
+    pd.testing.assert_frame_equal(plain.table, status_dynamics(frame, ["s1", "s2"], ["d1"], mss).table)
+    with pytest.raises(TypeError, match="attention"):
+        status_dynamics(frame, ["s1", "s2"], ["d1"], attention="4*")
+    with pytest.raises(TypeError, match="StatusDynamicsOptions"):
+        status_dynamics(frame, ["s1", "s2"], ["d1"], "pop")
