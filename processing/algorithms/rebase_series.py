@@ -181,6 +181,12 @@ class RebaseSeriesAlgorithm(KommunalmonitorAlgorithm):
         obs = self._observations(parameters, context, feedback)
         catalogue = self.read_table(parameters, self.INDICATORS, context)
         crosswalk, new = self._crosswalk(parameters, context, feedback, method)
+        slivers = crosswalk.attrs.get("slivers_ignored", 0)
+        if slivers:
+            feedback.pushInfo(self.tr(
+                "{count} digitising sliver(s) between the two boundary versions (pieces below the tolerance of "
+                "both areas and on average thinner than 1 m) were ignored: they are no correspondence.",
+                count=slivers))
         result = rebase_observations(obs, crosswalk, to_set, catalogue=catalogue,
                                      feedback=core_feedback(feedback).step(0.7, 0.9))
         areas = result.areas
