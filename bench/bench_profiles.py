@@ -76,7 +76,7 @@ def worker(task, n_areas, out):
     n_areas = int(n_areas)
     if task == "qgis_atlas":
         return qgis_atlas(n_areas, out)
-    from kommunalmonitor.core.priorities.ranking import priorities_from_index
+    from kommunalmonitor.core.priorities.ranking import IndexPriorityOptions, priorities_from_index
     from kommunalmonitor.core.profiles.content import build_profiles
     from kommunalmonitor.core.profiles.pdf import AtlasOptions, write_atlas
     from kommunalmonitor.core.webatlas.writer import WebAtlasOptions, write_web_atlas
@@ -84,7 +84,8 @@ def worker(task, n_areas, out):
     frame, options, series, facilities = berlin_inputs()
     start = time.perf_counter()
     if task == "pdf":
-        ranking, _ = priorities_from_index(frame, ["S1", "S3", "S4"], population="EW", n_runs=100, seed=1)
+        ranking, _ = priorities_from_index(frame, ["S1", "S3", "S4"], population="EW",
+                                           options=IndexPriorityOptions(n_runs=100), seed=1)
         content = build_profiles(frame, options, ranking=ranking, series=series)
         info = write_atlas(content, out, AtlasOptions(lang="de", facilities=facilities,
                                                       rows=list(range(n_areas))))

@@ -512,9 +512,30 @@ def rank_priorities(frame, rule="index_class", options=None, feedback=None, **le
     return out, diag
 
 
-def priorities_from_index(frame, indicators=None, spec=None, population=None, children=None,
-                          min_population=0, n_runs=500, seed=0, labels=None, top=3, feedback=None,
-                          **spec_kwargs):
+@dataclass
+class IndexPriorityOptions:
+    """Settings of ``priorities_from_index``; every one has a default.
+
+    Attributes
+    ----------
+    min_population : float
+        Areas with fewer residents get no priority (default 0; needs ``population``).
+    n_runs : int
+        Monte-Carlo runs of ``core.indices.robustness.monte_carlo_robustness`` (default 500).
+    labels : dict, optional
+        Indicator id → readable name for the reasons.
+    top : int
+        Number of drivers named in the reasons (default 3).
+    """
+
+    min_population: float = 0
+    n_runs: int = 500
+    labels: Optional[dict] = None
+    top: int = 3
+
+
+def priorities_from_index(frame, indicators=None, spec=None, population=None, children=None, options=None,
+                          seed=0, feedback=None, **spec_kwargs):
     """Priorities straight from the index engine: composite index classes → levels, the
     engine's reasons as drivers and its Monte-Carlo class probability as robustness.
 
@@ -528,12 +549,13 @@ def priorities_from_index(frame, indicators=None, spec=None, population=None, ch
         Population field (minimum population of the index reference, residents per level).
     children : str, optional
         Children field (children per level).
-    min_population : float
-        Areas with fewer residents get no priority.
-    n_runs, seed
-        Monte-Carlo runs of ``core.indices.robustness.monte_carlo_robustness``.
-    labels : dict, optional
-        Indicator id → readable name for the reasons.
+    options : IndexPriorityOptions, optional
+        Minimum population, Monte-Carlo runs, indicator names and drivers named in the
+        reasons (defaults: ``IndexPriorityOptions()``).
+    seed : int
+        Seed of the Monte-Carlo runs.
+    feedback : core.feedback.Feedback, optional
+        Progress and cancellation.
 
     Returns
     -------
@@ -545,11 +567,19 @@ def priorities_from_index(frame, indicators=None, spec=None, population=None, ch
     from ..indices.robustness import RobustnessOptions, monte_carlo_robustness
 
     feedback = ensure_feedback(feedback)
+    settings = IndexPriorityOptions() if options is None else options
+    if not isinstance(settings, IndexPriorityOptions):
+        raise TypeError(f"priorities_from_index: options must be an IndexPriorityOptions, not "
+                        f"{type(settings).__name__}")
+    if spec is not None and spec_kwargs:  # with a spec they would be dropped without a word
+        raise TypeError(f"priorities_from_index() got unexpected keyword argument(s) "
+                        f"{', '.join(sorted(spec_kwargs))}; settings go into IndexPriorityOptions")
+    min_population, labels, top = settings.min_population, settings.labels, settings.top
     if spec is None:
         spec = make_spec(indicators, **spec_kwargs)
     base = composite_index(frame, spec=spec, population=population)
     feedback.progress(0.2)
-    rob = monte_carlo_robustness(frame, spec=spec, options=RobustnessOptions(n=n_runs), seed=seed,
+    rob = monte_carlo_robustness(frame, spec=spec, options=RobustnessOptions(n=settings.n_runs), seed=seed,
                                  population=population, feedback=feedback.step(0.2, 0.8))
     work = pd.DataFrame(index=frame.index)
     for ind in spec.indicators:
@@ -565,11 +595,11 @@ def priorities_from_index(frame, indicators=None, spec=None, population=None, ch
                                         labels={k: _label(k, labels, lang) for k in (labels or {})})["reasons"])
                for lang in ("en", "de")}
     n_classes = len(spec.bounds) + 1 if spec.classification == "sd_bands" and spec.bounds else spec.n_classes
-    options = RankingOptions(class_field="index_class", n_classes=n_classes, robustness_field="p_base",
+    ranking = RankingOptions(class_field="index_class", n_classes=n_classes, robustness_field="p_base",
                              population_field="_pop" if population else None,
                              children_field="_kids" if children else None, min_population=min_population,
                              driver_texts=drivers)
-    out, diag = rank_priorities(work, "index_class", options, feedback=feedback.step(0.8, 1.0))
+    out, diag = rank_priorities(work, "index_class", ranking, feedback=feedback.step(0.8, 1.0))
     for c in ("index", "index_class") + tuple(f"z_{ind}" for ind in spec.indicators):
         out[c] = work[c].to_numpy()
     diag["robustness_source"] = "index_monte_carlo"

@@ -154,8 +154,8 @@ def test_priorities_from_the_index_engine_on_berlin(berlin_dir):
     frame = ind.merge(idx[["PLR_ID", "SI_N"]], on="PLR_ID")
     frame = frame[frame["KOM"] == "gültig"].reset_index(drop=True)
     labels = {"S1": "unemployment", "S3": "transfer receipt", "S4": "child poverty"}
-    out, diag = R.priorities_from_index(frame, ["S1", "S3", "S4"], population="EW", n_runs=100, seed=1,
-                                        labels=labels)
+    out, diag = R.priorities_from_index(frame, ["S1", "S3", "S4"], population="EW",
+                                        options=R.IndexPriorityOptions(n_runs=100, labels=labels), seed=1)
     expected = frame["SI_N"].map({4: 1, 3: 2, 2: 3, 1: 4}).to_numpy()
     assert (out["priority"].to_numpy() == expected).all()
     assert out["robustness"].between(0, 1).all() and diag["robustness_source"] == "index_monte_carlo"
@@ -210,3 +210,19 @@ def test_old_keywords_override_options_and_unknown_ones_are_refused():
     pd.testing.assert_frame_equal(positional, R.rank_priorities(f, "index_class")[0])
     with pytest.raises(TypeError, match="class_fields"):
         R.rank_priorities(f, "index_class", class_fields="index_class")
+
+
+def test_priorities_from_index_settings_come_as_one_options_object():
+    """IndexPriorityOptions() holds the defaults; an old keyword next to a spec is refused, not dropped."""
+    from kommunalmonitor.core.indices.composite import make_spec
+
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame({k: rng.normal(size=25) for k in ("a", "b")})
+    plain, _ = R.priorities_from_index(frame, ["a", "b"], options=R.IndexPriorityOptions(n_runs=30), seed=2)
+    spec = make_spec(["a", "b"])
+    same, _ = R.priorities_from_index(frame, spec=spec, options=R.IndexPriorityOptions(n_runs=30), seed=2)
+    pd.testing.assert_frame_equal(plain, same)
+    with pytest.raises(TypeError, match="n_runs"):
+        R.priorities_from_index(frame, spec=spec, n_runs=30)
+    with pytest.raises(TypeError, match="IndexPriorityOptions"):
+        R.priorities_from_index(frame, spec=spec, options=R.RankingOptions())

@@ -149,11 +149,12 @@ def test_small_city_atlas_pdf_pages_text_and_no_hidden_value(tmp_path):
 def test_berlin_profiles_equal_index_outputs_and_atlas(berlin_mss, berlin_dir, tmp_path):
     """All 542 PLR: content equals the index engine's output; the atlas pages of hidden values
     (and a few others) show the area and never the hidden numbers."""
-    from kommunalmonitor.core.priorities.ranking import priorities_from_index
+    from kommunalmonitor.core.priorities.ranking import IndexPriorityOptions, priorities_from_index
 
     frame = data.berlin_frame(berlin_mss, berlin_dir)
     options = data.berlin_options(frame)
-    ranking, _ = priorities_from_index(frame, ["S1", "S3", "S4"], population="EW", n_runs=60, seed=3)
+    ranking, _ = priorities_from_index(frame, ["S1", "S3", "S4"], population="EW",
+                                       options=IndexPriorityOptions(n_runs=60), seed=3)
     content = build_profiles(frame, options, ranking=ranking)
     areas = content.areas
     assert len(areas) == 542
