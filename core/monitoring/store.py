@@ -766,7 +766,7 @@ class MonitoringStore:
 
         return self._transaction(work)
 
-    def load_observations(self, observations, area_set=None, columns=None, feedback=None):
+    def load_observations(self, observations, area_set=None, columns=None, feedback=None, replace=False):
         """Load observations in long form, idempotently.
 
         Parameters
@@ -780,12 +780,16 @@ class MonitoringStore:
         columns : dict, optional
             Renaming of the frame's columns to the store's (e.g. ``{"PLR_ID": "area_id"}``).
         feedback : core.feedback.Feedback, optional
+        replace : bool
+            Replace stored values that differ (a corrected publication) instead of refusing
+            them; ``replaced`` says how many. Same-valued rows stay as they are.
 
         Returns
         -------
         LoadReport
             ``inserted`` new rows, ``unchanged`` rows already stored with the same value,
-            ``new_indicators`` added to the catalogue with their name as label.
+            ``replaced`` stored values corrected (with ``replace``), ``new_indicators`` added
+            to the catalogue with their name as label.
 
         Raises
         ------
@@ -813,14 +817,20 @@ class MonitoringStore:
             # groups the store already holds can repeat or contradict a row
             stored = self._stored_values(cur, frame)
             feedback.progress(0.4)
-            new_rows, unchanged = _new_rows(frame, stored)
+            new_rows, unchanged, corrected = _new_rows(frame, stored, replace)
+            if len(corrected):  # one transaction: the old values go only if the new ones are written
+                p = self._db.param
+                cur.executemany("DELETE FROM {} WHERE area_set = {p} AND indicator = {p} AND period = {p} "
+                                "AND area_id = {p}".format(self._db.qualified("observations"), p=p),
+                                [tuple(str(v) for v in row) for row in
+                                 corrected[["area_set", "indicator", "period", "area_id"]].itertuples(index=False)])
             feedback.progress(0.5)
             if len(new_rows):
                 self._db.bulk_insert(cur, self._db.qualified("observations"), schema.columns("observations"),
                                      new_rows, large=len(new_rows) >= 50000)
             feedback.progress(1.0)
-            return LoadReport(schema.table_name("observations"), inserted=len(new_rows),
-                              unchanged=unchanged, new_indicators=new_indicators)
+            return LoadReport(schema.table_name("observations"), inserted=len(new_rows) - len(corrected),
+                              unchanged=unchanged, replaced=len(corrected), new_indicators=new_indicators)
 
         return self._transaction(work)
 
@@ -1236,15 +1246,17 @@ def _dedupe_observations(frame):
     return frame.drop_duplicates(keys).reset_index(drop=True)
 
 
-def _new_rows(frame, stored):
-    """Rows of ``frame`` not yet stored and the number already stored with the same value.
+def _new_rows(frame, stored, replace=False):
+    """Rows of ``frame`` to write, the number already stored with the same value, and the keys
+    whose stored value is to be replaced.
 
     A stored key with a different value raises :class:`InputError` naming area, indicator,
-    period and both values (and how many conflict).
+    period and both values (and how many conflict), unless ``replace``: then it is written
+    anew and returned among the keys to delete first.
     """
-    if stored.empty:
-        return frame, 0
     keys = list(schema.KEYS["observations"])
+    if stored.empty:
+        return frame, 0, frame.iloc[:0][keys]
     merged = frame[keys + ["value"]].merge(stored, on=keys, how="left", indicator=True, sort=False)
     matched = (merged["_merge"] == "both").to_numpy()
     new = merged["value"].to_numpy(dtype="float64")
@@ -1252,14 +1264,20 @@ def _new_rows(frame, stored):
     with np.errstate(invalid="ignore"):
         differs = matched & ((np.isnan(new) != np.isnan(old)) |
                              (np.abs(new - old) > SAME_VALUE_RTOL * (1 + np.abs(old))))
+    if differs.any() and replace:
+        write = ~matched | differs
+        return frame[write].reset_index(drop=True), int((matched & ~differs).sum()), \
+            frame[differs][keys].reset_index(drop=True)
     if differs.any():
         first = merged[differs].iloc[0]
-        raise InputError(tr("Conflicting value for area {area} (area set {area_set}), "
-                            "indicator '{indicator}', period {period}: the store holds "
-                            "{stored}, the new data give {new}. Correct the data or delete "
-                            "the stored period first ({count} conflicting value(s) in all).",
-                            area=first["area_id"], area_set=first["area_set"], indicator=first["indicator"],
-                            period=first["period"], stored=_fmt(first["stored_value"]),
-                            new=_fmt(first["value"]), count=int(differs.sum())))
+        error = InputError(tr("Conflicting value for area {area} (area set {area_set}), "
+                              "indicator '{indicator}', period {period}: the store holds "
+                              "{stored}, the new data give {new}. Correct the data or delete "
+                              "the stored period first ({count} conflicting value(s) in all).",
+                              area=first["area_id"], area_set=first["area_set"], indicator=first["indicator"],
+                              period=first["period"], stored=_fmt(first["stored_value"]),
+                              new=_fmt(first["value"]), count=int(differs.sum())))
+        error.conflict = True  # the Processing adapter offers to replace the stored values
+        raise error
     # merge keeps the left order and length (keys are unique in both after the dedupe)
-    return frame[~matched].reset_index(drop=True), int(matched.sum())
+    return frame[~matched].reset_index(drop=True), int(matched.sum()), frame.iloc[:0][keys]

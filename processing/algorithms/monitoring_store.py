@@ -11,7 +11,7 @@ import shutil
 
 import pandas as pd
 from qgis.core import (QgsProcessing, QgsProcessingOutputNumber, QgsProcessingOutputString,
-                       QgsProcessingParameterEnum, QgsProcessingParameterFeatureSource,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingParameterFeatureSource,
                        QgsProcessingParameterField, QgsProcessingParameterFileDestination,
                        QgsProcessingParameterString)
 
@@ -74,6 +74,7 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
     VALID_TO = "VALID_TO"
     INDICATORS = "INDICATORS"
     GOALS = "GOALS"
+    REPLACE = "REPLACE"
     STORE = "STORE"
     DATABASE = "DATABASE"
     DB_SCHEMA = "DB_SCHEMA"
@@ -136,6 +137,9 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.GOALS, self.tr("Goals and targets (table: goal_id, parent_id, level, indicator, scope …)"),
             [QgsProcessing.TypeVector], optional=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.REPLACE, self.tr("Replace stored values that differ (corrected data; otherwise a differing "
+                                  "value is refused and nothing is loaded)"), defaultValue=False))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.STORE, self.tr("Monitoring store (GeoPackage; an existing store is extended)"),
             self.tr("GeoPackage (*.gpkg)"), optional=True, createByDefault=False))
@@ -301,11 +305,23 @@ class MonitoringStoreAlgorithm(KommunalmonitorAlgorithm):
                 feedback.pushInfo(self.tr("Goals: {count} loaded.", count=report.inserted + report.replaced))
             feedback.setProgress(40)
             if observations is not None:
-                report = store.load_observations(observations, area_set=area_set,
-                                                 feedback=engine.step(0.4, 1.0))
+                replace = self.parameterAsBoolean(parameters, self.REPLACE, context)
+                try:
+                    report = store.load_observations(observations, area_set=area_set,
+                                                     feedback=engine.step(0.4, 1.0), replace=replace)
+                except InputError as error:
+                    if replace or not getattr(error, "conflict", False):
+                        raise
+                    # the way to load a corrected publication from here
+                    raise InputError("{} {}".format(error, self.tr(
+                        "To load corrected values, tick 'Replace stored values that differ'."))) from None
                 feedback.pushInfo(self.tr(
                     "Observations: {inserted} inserted, {unchanged} already stored with the same value.",
                     inserted=report.inserted, unchanged=report.unchanged))
+                if report.replaced:
+                    feedback.pushWarning(self.tr(
+                        "{count} stored value(s) differed from the new data and were replaced by them.",
+                        count=report.replaced))
                 if report.new_indicators:
                     feedback.pushWarning(self.tr(
                         "{count} indicator(s) were not in the catalogue and are added with their name as "

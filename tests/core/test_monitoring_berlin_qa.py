@@ -115,3 +115,27 @@ def test_city_value_says_whether_it_is_the_ratio_of_counts(berlin_dir):
     assert result.diagnostics["city_start"] == pytest.approx(start["inhabitants_age_below_6_percentage"].mean())
     assert not result.diagnostics["city_from_counts"]
     assert 100 * start["inhabitants_age_below_6"].sum() / start["inhabitants"].sum() == pytest.approx(5.8973, abs=1e-4)
+
+
+def test_store_replaces_a_corrected_value_only_when_asked(tmp_path):
+    # before: a corrected publication was refused with 'delete the stored period first', which
+    # no tool in QGIS offers; now 'replace' swaps the differing values in the same transaction
+    from kommunalmonitor.core.errors import InputError
+    from kommunalmonitor.core.monitoring.store import MonitoringStore
+
+    first = pd.DataFrame({"area_id": ["01100101", "01100102", "01100101"], "indicator": "inhabitants",
+                          "period": ["2021-H2", "2021-H2", "2022-H1"], "value": [3406.0, 2001.0, 3503.0]})
+    corrected = first.assign(value=[3409.0, 2001.0, 3503.0])
+    with MonitoringStore.geopackage(tmp_path / "store.gpkg") as store:
+        store.register_area_set("plr_542")
+        assert store.load_observations(first, area_set="plr_542").inserted == 3
+        with pytest.raises(InputError, match="01100101.*3406.*3409") as refused:
+            store.load_observations(corrected, area_set="plr_542")
+        assert refused.value.conflict
+        assert sorted(store.series("inhabitants", "plr_542")["value"]) == [2001.0, 3406.0, 3503.0]
+        report = store.load_observations(corrected, area_set="plr_542", replace=True)
+        assert (report.inserted, report.unchanged, report.replaced) == (0, 2, 1)
+        stored = store.series("inhabitants", "plr_542").set_index(["area_id", "period"])["value"]
+        assert stored[("01100101", "2021-H2")] == 3409.0 and len(stored) == 3
+        again = store.load_observations(corrected, area_set="plr_542", replace=True)
+        assert (again.inserted, again.unchanged, again.replaced) == (0, 3, 0)

@@ -98,3 +98,37 @@ def test_share_of_children_tested_with_its_counts_from_the_import(run_alg, berli
             "OBSERVATIONS": series, "AREA_FIELD": "id", "AREAS": areas, "AREAS_ID": "PLR_ID",
             "INDICATOR": "inhabitants_age_below_6_percentage", "NUMERATOR_INDICATOR": "inhabitants_age_below_6",
             "START": "2021-H2", "END": "2023-H2", "OUTPUT": str(tmp_path / "refused.gpkg")})
+
+
+def test_store_takes_a_corrected_value_when_asked(run_alg, berlin_dir, t2_series, tmp_path):
+    # before: a corrected value for PLR 01100101 was refused with 'delete the stored period
+    # first', which the planner could not do from QGIS
+    from qgis.core import QgsFeatureRequest, QgsProcessingException, QgsProject
+
+    path, raw = t2_series
+    published = _layer(path, "Reihe")
+    published.setSubsetString("indicator IN ('inhabitants', 'inhabitants_age_below_6')")
+    areas = _layer(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"), "PLR 2021")
+    store = str(tmp_path / "monitoring.gpkg")
+    first = run_alg("kommunalmonitor:monitoringstore", {
+        "INPUT": published, "LAYOUT": 0, "AREA_FIELD": "id", "AREA_SET": "plr_542", "AREAS": areas,
+        "AREAS_ID": "PLR_ID", "STORE": store})
+    assert first["INSERTED"] == 542 * 2 * 2
+    corrected = published.materialize(QgsFeatureRequest())
+    corrected.setName("Reihe korrigiert")
+    QgsProject.instance().addMapLayer(corrected)
+    feature = next(f for f in corrected.getFeatures()
+                   if f["id"] == "01100101" and f["indicator"] == "inhabitants" and f["period"] == "2021-H2")
+    assert feature["value"] == raw["2021-H2"].loc["01100101", "inhabitants"] == 3406
+    corrected.startEditing()
+    corrected.changeAttributeValue(feature.id(), corrected.fields().indexOf("value"), 3409.0)
+    assert corrected.commitChanges()
+    load = {"INPUT": corrected, "LAYOUT": 0, "AREA_FIELD": "id", "AREA_SET": "plr_542", "STORE": store}
+    with pytest.raises(QgsProcessingException, match="01100101.*3406.*3409.*tick 'Replace stored values"):
+        run_alg("kommunalmonitor:monitoringstore", load)
+    replaced = run_alg("kommunalmonitor:monitoringstore", dict(load, REPLACE=True))
+    assert (replaced["INSERTED"], replaced["UNCHANGED"]) == (0, 542 * 2 * 2 - 1)
+    stored = _frame(_layer(f"{store}|layername=mon_observations", "Beobachtungen"))
+    row = stored[(stored["area_id"] == "01100101") & (stored["indicator"] == "inhabitants")
+                 & (stored["period"] == "2021-H2")]
+    assert row["value"].tolist() == [3409.0] and len(stored) == 542 * 2 * 2
