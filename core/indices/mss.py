@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..i18n import tr
+from ..options import options_or_default
 from ..validate import layer_name, numeric_field
 from .composite import REASON_FLAGGED, REASON_MISSING, composite_index
 
@@ -163,10 +164,7 @@ def status_dynamics(frame, status_indicators, dynamics_indicators, options=None,
     from ..feedback import ensure_feedback
 
     feedback = ensure_feedback(feedback)
-    options = StatusDynamicsOptions() if options is None else options
-    if not isinstance(options, StatusDynamicsOptions):  # e.g. a population as the old 4th argument
-        raise TypeError(f"status_dynamics: options must be a StatusDynamicsOptions, not "
-                        f"{type(options).__name__}")
+    options = options_or_default(options, StatusDynamicsOptions, "status_dynamics")
     min_population, missing_values, method = options.min_population, options.missing_values, options.method
     codes = parse_attention_rule(options.attention)
     n = len(frame)

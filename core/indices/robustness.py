@@ -27,6 +27,7 @@ import pandas as pd
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import tr
+from ..options import options_or_default, refuse_ignored_keywords
 from .classify import classify, sd_band_classes
 from .composite import IndexSpec, composite_index, make_spec
 
@@ -188,13 +189,8 @@ def monte_carlo_robustness(frame, spec=None, options=None, seed=0, population=No
         ``runs``: weights and method of each run.
     """
     feedback = ensure_feedback(feedback)
-    options = RobustnessOptions() if options is None else options
-    if not isinstance(options, RobustnessOptions):  # e.g. the number of runs as the old 3rd argument
-        raise TypeError(f"monte_carlo_robustness: options must be a RobustnessOptions, not "
-                        f"{type(options).__name__}")
-    if spec is not None and spec_kwargs:  # with a spec they would be dropped without a word
-        raise TypeError(f"monte_carlo_robustness() got unexpected keyword argument(s) "
-                        f"{', '.join(sorted(spec_kwargs))}; settings go into RobustnessOptions")
+    options = options_or_default(options, RobustnessOptions, "monte_carlo_robustness")
+    refuse_ignored_keywords(spec, spec_kwargs, RobustnessOptions, "monte_carlo_robustness")
     n, weight_range, methods = options.n, options.weight_range, options.methods
     leave_one_out, threshold = options.leave_one_out, options.threshold
     if spec is None:

@@ -30,6 +30,7 @@ from scipy.optimize import linear_sum_assignment
 from ..errors import InfeasibleError, InputError
 from ..feedback import ensure_feedback
 from ..i18n import tr
+from ..options import options_or_default
 from ..validate import layer_name, numeric_field, require_distinct_areas
 
 METHODS = ("kmeans", "ward", "gmm")
@@ -336,9 +337,7 @@ def cluster_typology(frame, fields, options=None, weights=None, seed=12345, feed
         per-area ``stability``, bootstrap ``ari`` and diagnostics.
     """
     feedback = ensure_feedback(feedback)
-    options = TypologyOptions() if options is None else options
-    if not isinstance(options, TypologyOptions):  # e.g. k as the old 3rd positional argument
-        raise TypeError(f"cluster_typology: options must be a TypologyOptions, not {type(options).__name__}")
+    options = options_or_default(options, TypologyOptions, "cluster_typology")
     require_distinct_areas(frame, id_field, layer_name(frame), feedback)
     with _single_thread():
         return _cluster_typology(frame, fields, options, weights, seed, feedback)

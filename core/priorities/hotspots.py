@@ -40,6 +40,7 @@ import pandas as pd
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import tr
+from ..options import options_or_default
 from ..validate import layer_name, numeric_field, require_distinct_areas
 from .weights import SpatialWeights
 
@@ -479,9 +480,7 @@ def hot_spots(frame, field, weights, options=None, seed=12345, feedback=None, id
         (islands, NULL values) in planner language.
     """
     feedback = ensure_feedback(feedback)
-    options = HotSpotOptions() if options is None else options
-    if not isinstance(options, HotSpotOptions):  # e.g. the method as the old 4th positional argument
-        raise TypeError(f"hot_spots: options must be a HotSpotOptions, not {type(options).__name__}")
+    options = options_or_default(options, HotSpotOptions, "hot_spots")
     method, permutations, transform = options.method, options.permutations, options.transform
     alpha, fdr, gi_pvalue = options.alpha, options.fdr, options.gi_pvalue
     require_distinct_areas(frame, id_field, layer_name(frame), feedback)

@@ -38,6 +38,7 @@ import pandas as pd
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
+from ..options import options_or_default, refuse_ignored_keywords
 from ..validate import layer_name, numeric_field
 from .profiles import _label
 
@@ -567,13 +568,8 @@ def priorities_from_index(frame, indicators=None, spec=None, population=None, ch
     from ..indices.robustness import RobustnessOptions, monte_carlo_robustness
 
     feedback = ensure_feedback(feedback)
-    settings = IndexPriorityOptions() if options is None else options
-    if not isinstance(settings, IndexPriorityOptions):
-        raise TypeError(f"priorities_from_index: options must be an IndexPriorityOptions, not "
-                        f"{type(settings).__name__}")
-    if spec is not None and spec_kwargs:  # with a spec they would be dropped without a word
-        raise TypeError(f"priorities_from_index() got unexpected keyword argument(s) "
-                        f"{', '.join(sorted(spec_kwargs))}; settings go into IndexPriorityOptions")
+    settings = options_or_default(options, IndexPriorityOptions, "priorities_from_index")
+    refuse_ignored_keywords(spec, spec_kwargs, IndexPriorityOptions, "priorities_from_index")
     min_population, labels, top = settings.min_population, settings.labels, settings.top
     if spec is None:
         spec = make_spec(indicators, **spec_kwargs)

@@ -11,6 +11,7 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..geometry_repair import repair_geometries, repair_series
 from ..i18n import tr
+from ..options import options_or_default
 from ..validate import layer_name, require_crs, require_not_empty, require_unique
 from .coverage import _EPS, _coverage_parts, _Rings
 from .fill_values import _FillWatch, _fill_text
@@ -103,9 +104,7 @@ def zonal_statistics(zones, raster, stats=DEFAULT_STATS, prefix="", options=None
         warning; an InputError when weighted_mean is the only statistic and no area has any).
     """
     feedback = ensure_feedback(feedback)
-    options = ZonalOptions() if options is None else options
-    if not isinstance(options, ZonalOptions):  # e.g. the bands as the old 4th positional argument
-        raise TypeError(f"zonal_statistics: options must be a ZonalOptions, not {type(options).__name__}")
+    options = options_or_default(options, ZonalOptions, "zonal_statistics")
     bands, threshold, max_cells = options.bands, options.threshold, options.max_cells
     name = layer_name(zones)
     require_not_empty(zones, name)
