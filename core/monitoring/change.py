@@ -55,9 +55,11 @@ def desired_direction(value):
 
 # change classes for the map: direction-adjusted sign × significance
 CLASS_NAMES = {1: "significant improvement", 2: "improvement within noise", 0: "no change",
-               3: "deterioration within noise", 4: "significant deterioration"}
+               3: "deterioration within noise", 4: "significant deterioration",
+               5: "improvement, not tested", 6: "deterioration, not tested"}
 CLASS_NAMES_DE = {1: "signifikante Verbesserung", 2: "Verbesserung im Rauschen", 0: "keine Veränderung",
-                  3: "Verschlechterung im Rauschen", 4: "signifikante Verschlechterung"}
+                  3: "Verschlechterung im Rauschen", 4: "signifikante Verschlechterung",
+                  5: "Verbesserung, nicht getestet", 6: "Verschlechterung, nicht getestet"}
 DYNAMICS_NAMES = {1: "positive", 3: "stable", 5: "negative"}
 DYNAMICS_NAMES_DE = {1: "positiv", 3: "stabil", 5: "negativ"}
 MOVEMENT_NAMES = {"converging": "converging", "diverging": "diverging", "unchanged": "unchanged"}
@@ -260,7 +262,8 @@ def change_between(obs, indicator, start, end, options=None, lang=None, feedback
         ``p_value``, ``q_value`` (with fdr), ``significant``, ``improvement`` (change in the
         desired direction, value units), ``change_class`` (1 significant improvement,
         2 improvement within noise, 0 none, 3 deterioration within noise, 4 significant
-        deterioration), ``change_label``, ``small_base``, ``dynamics_z``, ``dynamics_class``
+        deterioration; 5 improvement and 6 deterioration where the change was not tested),
+        ``change_label``, ``small_base``, ``dynamics_z``, ``dynamics_class``
         (1 positive, 3 stable, 5 negative, MSS bounds), ``dynamics_label``, ``city_start``,
         ``city_end``, ``gap_start``, ``gap_end``, ``movement`` (converging / diverging /
         unchanged, relative to the city value) and ``movement_label``; with shrinkage also
@@ -375,8 +378,12 @@ def change_between(obs, indicator, start, end, options=None, lang=None, feedback
     table["improvement"] = improvement
     klass = np.full(len(areas), np.nan)
     have = np.isfinite(improvement)
-    klass[have & (improvement > 0)] = np.where(significant[have & (improvement > 0)], 1, 2)
-    klass[have & (improvement < 0)] = np.where(significant[have & (improvement < 0)], 4, 3)
+    # 'within noise' only where a test said so: an untested change (no test chosen, an estimated
+    # value, no counts) is 'not tested', not noise
+    tested = np.isfinite(np.asarray(decide, dtype="float64"))
+    up, down = have & (improvement > 0), have & (improvement < 0)
+    klass[up] = np.where(significant[up], 1, np.where(tested[up], 2, 5))
+    klass[down] = np.where(significant[down], 4, np.where(tested[down], 3, 6))
     klass[have & (improvement == 0)] = 0
     table["change_class"] = pd.array([int(k) if np.isfinite(k) else None for k in klass], dtype="Int64")
     table["change_label"] = [_label(CLASS_NAMES, CLASS_NAMES_DE, int(k), lang) if np.isfinite(k) else None
@@ -413,7 +420,7 @@ def change_between(obs, indicator, start, end, options=None, lang=None, feedback
         "indicator": indicator, "start": start, "end": end, "test": test, "per": per,
         "shares": shares, "city_start": c1, "city_end": c2, "city_from_counts": counts, "fdr": options.fdr,
         "shrinkage": bool(options.shrinkage and counts),
-        "class_counts": {int(k): int((klass == k).sum()) for k in (1, 2, 0, 3, 4)},
+        "class_counts": {int(k): int((klass == k).sum()) for k in (1, 2, 0, 3, 4, 5, 6)},
         "n_significant": int(significant.sum()), "n_small_base": int(small.sum()),
     }
     if options.shrinkage and counts:

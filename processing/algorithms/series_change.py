@@ -29,7 +29,8 @@ AREA_SET_PARAM = "AREA_SET"
 NUMERATOR_INDICATOR, DENOMINATOR_INDICATOR = "NUMERATOR_INDICATOR", "DENOMINATOR_INDICATOR"
 ESTIMATE_FLAGS = ("estimated", "rebased_method", "estimated_share")
 
-CHANGE_COLOURS = {1: "#2166ac", 2: "#92c5de", 0: "#f7f7f7", 3: "#f4a582", 4: "#b2182b"}
+CHANGE_COLOURS = {1: "#2166ac", 2: "#92c5de", 0: "#f7f7f7", 3: "#f4a582", 4: "#b2182b", 5: "#d9e6ef",
+                  6: "#f2ddd3"}
 
 
 def add_observation_parameters(alg, areas_label=None):
@@ -244,6 +245,9 @@ class SeriesChangeAlgorithm(KommunalmonitorAlgorithm):
             "Test: {test}. Significant improvement: {a}, improvement within noise: {b}, no change: {c}, "
             "deterioration within noise: {d}, significant deterioration: {e} areas.", test=diag["test"],
             a=counts[1], b=counts[2], c=counts[0], d=counts[3], e=counts[4]))
+        if counts[5] or counts[6]:
+            feedback.pushInfo(self.tr("Not tested against noise (no test possible or chosen): improvement {a}, "
+                                      "deterioration {b} areas.", a=counts[5], b=counts[6]))
         if diag["city_from_counts"]:
             feedback.pushInfo(self.tr("City value: {start} → {end}.", start=round(diag["city_start"], 3),
                                       end=round(diag["city_end"], 3)))

@@ -44,6 +44,9 @@ def test_percentages_are_not_tested_as_counts_where_an_area_is_at_0_or_100_perce
                            feedback=log).table.set_index("area_id")
     assert table["p_value"].isna().all() and not table["significant"].any()
     assert table.loc["a", "change_abs"] == pytest.approx(-100.0)
+    # and the map does not call an untested change 'within noise' (lower is better by default)
+    assert table["change_class"].tolist() == [5, 6, 5, 5]
+    assert table.loc["b", "change_label"] == "deterioration, not tested"
     (warning,) = log.warnings
     assert "neither numerator and denominator nor whole counts" in warning
 
@@ -61,6 +64,8 @@ def test_flagged_estimates_do_not_make_the_published_counts_untested():
                            feedback=log).table.set_index("area_id")
     assert table.loc["a", "p_value"] == pytest.approx(stats.binomtest(10, 12, 0.5).pvalue)
     assert table.loc[["b", "c", "d"], "p_value"].isna().all()
+    # residents up is 'better' here only by the default direction (down): the classes say tested or not
+    assert table["change_class"].tolist() == [4, 5, 5, 6]
     assert "3 area(s)" in log.warnings[0]
 
 

@@ -83,11 +83,15 @@ def test_share_of_children_tested_with_its_counts_from_the_import(run_alg, berli
             super().pushInfo(text)
 
     feedback = Recorded()
-    run_alg("kommunalmonitor:serieschange", {
+    untested = run_alg("kommunalmonitor:serieschange", {
         "OBSERVATIONS": series, "AREA_FIELD": "id", "AREAS": areas, "AREAS_ID": "PLR_ID",
         "INDICATOR": "inhabitants_age_below_6_percentage", "START": "2021-H2", "END": "2023-H2", "DESIRED": 1,
-        "OUTPUT": str(tmp_path / "mean.gpkg")}, feedback=feedback)
+        "OUTPUT": str(tmp_path / "mean.gpkg")}, feedback=feedback)["OUTPUT"]
     assert any(i.startswith("Mean of the areas (no numerator and denominator") for i in feedback.infos)
+    # nothing was tested, so no area is 'within noise' on the map (before: 418 'deterioration within noise')
+    untested = _frame(_layer(untested, "ungetestet"))
+    assert set(untested["change_class"]) <= {0, 5, 6} and (untested["change_class"] == 6).sum() > 300
+    assert any(i.startswith("Not tested against noise") for i in feedback.infos)
     assert not any(i.startswith("City value") for i in feedback.infos)
 
     # one count indicator alone is refused, naming both
