@@ -201,3 +201,39 @@ def test_sample_cancel_inside_block_cutting(monkeypatch):
     with pytest.raises(CancelledError):
         generate_sample_municipality(500, seed=11, feedback=feedback)
     assert feedback.values[-1] < 0.35  # stopped in the block cutting, not after it
+
+
+def test_sample_blocks_written_in_chunks_are_the_same_layer(monkeypatch, tmp_path):
+    import sqlite3
+
+    from kommunalmonitor.core.sample import blocks as blocks_module
+    from kommunalmonitor.core.sample import writing
+    from kommunalmonitor.core.sample.generate import generate_sample_municipality
+
+    sample = generate_sample_municipality(500, seed=4)
+    at_once = writing.write_sample_municipality(sample, str(tmp_path / "once"))
+    monkeypatch.setattr(blocks_module, "BLOCKS_PER_STEP", 60)
+    monkeypatch.setattr(writing, "_writes_per_record", lambda: True)  # chunks on both stacks
+    feedback = Recorder()
+    chunked = writing.write_sample_municipality(sample, str(tmp_path / "chunks"), feedback=feedback)
+    _assert_rising_to_one(feedback.values, at_least=12)  # 9 blocks chunks, the other layers, rasters
+
+    def content(path):
+        """Every table but the spatial-index tree (its layout depends on how rows arrived) and the
+        layers' extents (GDAL stores an appended layer's extent to 15 digits), which are returned apart."""
+        with sqlite3.connect(path) as con:
+            tables = [t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                      if not t.startswith("rtree_") and t != "gpkg_contents"]
+            found = {t: sorted(map(repr, con.execute(f'SELECT * FROM "{t}"'))) for t in tables}
+            found["gpkg_contents"] = sorted(con.execute(
+                "SELECT table_name, data_type, identifier, description, srs_id FROM gpkg_contents"))
+            found["blocks in rtree"] = con.execute('SELECT count(*) FROM "rtree_blocks_geom"').fetchall()
+            extents = sorted(con.execute("SELECT table_name, min_x, min_y, max_x, max_y FROM gpkg_contents"))
+        return found, extents
+
+    (found, extents), (expected, expected_extents) = content(chunked["gpkg"]), content(at_once["gpkg"])
+    assert found == expected
+    assert [e[0] for e in extents] == [e[0] for e in expected_extents]
+    assert np.allclose([e[1:] for e in extents], [e[1:] for e in expected_extents], rtol=0, atol=1e-6)
+    blocks = gpd.read_file(chunked["gpkg"], layer="blocks")
+    assert blocks["block_id"].tolist() == sample.layers["blocks"]["block_id"].tolist()
