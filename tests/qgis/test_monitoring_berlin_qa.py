@@ -136,3 +136,22 @@ def test_store_takes_a_corrected_value_when_asked(run_alg, berlin_dir, t2_series
     row = stored[(stored["area_id"] == "01100101") & (stored["indicator"] == "inhabitants")
                  & (stored["period"] == "2021-H2")]
     assert row["value"].tolist() == [3409.0] and len(stored) == 542 * 2 * 2
+
+
+def test_measure_evaluated_on_a_share_with_its_counts_from_the_import(run_alg, berlin_dir, t2_series, tmp_path):
+    # the counts give each area's sampling noise: with them the interval of a district programme
+    # (Neukölln, 46 areas; children's share) is narrower than without, the estimate the same
+    path, _ = t2_series
+    series = _layer(path, "Reihe")
+    areas = _layer(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"), "PLR 2021")
+    ids = [f["PLR_ID"] for f in areas.getFeatures() if f["PLR_ID"].startswith("08")]
+    common = {"OBSERVATIONS": series, "AREA_FIELD": "id", "AREAS": areas, "AREAS_ID": "PLR_ID",
+              "INDICATOR": "inhabitants_age_below_6_percentage", "MEASURE_AREAS": ",".join(ids),
+              "START": "2023-H1", "PERMUTATIONS": 39, "SEED": 3}
+    with_counts = run_alg("kommunalmonitor:evaluatemeasure", dict(
+        common, NUMERATOR_INDICATOR="inhabitants_age_below_6", DENOMINATOR_INDICATOR="inhabitants",
+        OUTPUT=str(tmp_path / "with.gpkg")))
+    without = run_alg("kommunalmonitor:evaluatemeasure", dict(common, OUTPUT=str(tmp_path / "without.gpkg")))
+    assert len(ids) == 46
+    assert with_counts["ESTIMATE"] == pytest.approx(without["ESTIMATE"])
+    assert with_counts["HIGH"] - with_counts["LOW"] < without["HIGH"] - without["LOW"]
