@@ -1,10 +1,12 @@
 """Planning areas and districts: contiguous unions of blocks grown from seeds, with ids and names."""
 import numpy as np
+import pandas as pd
 import geopandas as gpd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point
 
+from ..feedback import ensure_feedback
 from .model import CENTER, CRS
 
 N_DISTRICTS = 6
@@ -214,10 +216,20 @@ def _centre_area(plr_xy):
     return int(np.argmin(((plr_xy - np.array(CENTER)) ** 2).sum(axis=1)))
 
 
-def _dissolve_areas(blocks, plr_names_by_id, district_names_by_id):
+def _dissolve_areas(blocks, plr_names_by_id, district_names_by_id, feedback=None):
     """The planning-area and district layers, dissolved from the final blocks."""
-    plr_gdf = blocks[["plr_id", "district_id", "geometry"]].dissolve(by="plr_id", aggfunc="first")
-    plr_gdf = plr_gdf.reset_index()
+    feedback = ensure_feedback(feedback)
+    # planning areas in batches (progress and a cancel check between them): each area is the
+    # union of the same blocks in the same order, and the batches follow dissolve's sorted ids
+    ids = np.sort(blocks["plr_id"].unique())
+    batches = np.array_split(ids, max(1, min(len(ids), 8)))
+    parts = []
+    for k, batch in enumerate(batches):
+        feedback.check()
+        members = blocks[blocks["plr_id"].isin(batch).to_numpy()]
+        parts.append(members[["plr_id", "district_id", "geometry"]].dissolve(by="plr_id", aggfunc="first"))
+        feedback.progress(0.9 * (k + 1) / len(batches))
+    plr_gdf = pd.concat(parts).reset_index()
     plr_gdf.insert(1, "plr_name", [plr_names_by_id[p] for p in plr_gdf["plr_id"]])
     plr_gdf = gpd.GeoDataFrame(plr_gdf[["plr_id", "plr_name", "district_id"]],
                                geometry=plr_gdf.geometry.values, crs=CRS)

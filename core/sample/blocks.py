@@ -16,7 +16,7 @@ BLOCKS_PER_STEP = 10_000
 
 
 def _chunks(n, feedback, size=None):
-    """Slices of ``range(n)``; after each one the fraction done is reported and a cancel checked."""
+    """Slices of ``range(n)``: a cancel is checked before each and the fraction done reported after it."""
     feedback = ensure_feedback(feedback)
     size = size or BLOCKS_PER_STEP
     for start in range(0, n, size):

@@ -100,7 +100,7 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     feedback.info(tr("Dissolving planning areas and districts..."))
     name_of = dict(zip(plr_ids, plr_names))
     plr_gdf, dist_gdf = _dissolve_areas(blocks, name_of, {district_ids[d]: district_names[d]
-                                                          for d in range(n_dist)})
+                                                          for d in range(n_dist)}, feedback.step(0.83, 0.9))
     feedback.progress(0.9)
     feedback.check()
 
@@ -117,7 +117,7 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     feedback.progress(0.93)
     feedback.check()
     feedback.info(tr("Counting residents in the 100 m Zensus grid..."))
-    grid = _zensus_grid(rng, blocks, pixels, transform)
+    grid = _zensus_grid(rng, blocks, pixels, transform, feedback.step(0.93, 0.99))
     feedback.progress(0.99)
 
     boundary = gpd.GeoDataFrame({"name": ["Musterstadt"], "source": [SOURCE_NOTE]},

@@ -5,17 +5,19 @@ import pandas as pd
 from .model import CRS, PIXEL, ZENSUS_CRS
 
 
-def _zensus_grid(rng, blocks, pixels, transform):
+def _zensus_grid(rng, blocks, pixels, transform, feedback=None):
     """Distribute 2022 residents over 10 m pixels of their block and count 100 m cells."""
     from pyproj import Transformer
+
+    from .blocks import _representative_xy
 
     pop = blocks["pop_2022"].to_numpy()
     under10 = blocks["pop_0_5_2022"].to_numpy() + rng.binomial(blocks["pop_6_14_2022"].to_numpy(), 4 / 9)
     order, counts, start = pixels.order, pixels.count[1:], pixels.start[1:]
     # blocks too small for a pixel centre: use the pixel of their representative point
-    rp = blocks.geometry.representative_point()
-    col = ((rp.x.to_numpy() - transform.c) / PIXEL).astype(np.int64)
-    row = ((transform.f - rp.y.to_numpy()) / PIXEL).astype(np.int64)
+    rp_x, rp_y = _representative_xy(blocks.geometry, feedback)  # per chunk of blocks: seconds on shapely 1.8
+    col = ((rp_x - transform.c) / PIXEL).astype(np.int64)
+    row = ((transform.f - rp_y) / PIXEL).astype(np.int64)
     fallback = row * pixels.shape[1] + col
 
     person_block = np.repeat(np.arange(len(blocks)), pop)

@@ -164,3 +164,15 @@ def test_cancel_inside_the_engine_writes_nothing(qgis_app, tmp_path, name):
     assert any("cancel" in e.lower() or "abgebrochen" in e for e in feedback.errors), feedback.errors
     assert 31 <= feedback.values[-1] < 80  # stopped by the engine's check, long before writing
     assert os.listdir(tmp_path) == []
+
+
+def test_sample_municipality_progress_rises_to_100(qgis_app, tmp_path):
+    feedback = _recorder()
+    results, ok = _run("kommunalmonitor:samplemunicipality",
+                       {"N_BLOCKS": 500, "SEED": 2, "OUTPUT_FOLDER": str(tmp_path)}, feedback)
+    assert ok, feedback.errors
+    values = feedback.values
+    assert len(set(values)) >= 15, values
+    assert all(b >= a for a, b in zip(values, values[1:])), values
+    assert values[-1] == 100
+    assert os.path.exists(results["GPKG"])
