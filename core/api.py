@@ -26,6 +26,7 @@ _WHERE = {
     "zonal_statistics": "zonal:zonal_statistics",
     "ZonalOptions": "zonal:ZonalOptions",
     "area_interpolate": "overlay.interpolate:area_interpolate",
+    "InterpolationOptions": "overlay.interpolate:InterpolationOptions",
     "grid_to_areas": "overlay.grid:grid_to_areas",
     "points_to_areas": "overlay.points:points_to_areas",
     "accessibility": "overlay.accessibility:accessibility",

@@ -10,6 +10,9 @@ Speed: sources wholly inside one target need no intersection (one ``covers`` tes
 sources on a boundary are intersected. A regular grid of square cells is recognised and
 handed to the raster-lookup engine of :mod:`.grid` (no spatial join at all).
 """
+from dataclasses import dataclass
+from typing import Optional
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -20,6 +23,7 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..geometry_arrays import bounds_and_areas
 from ..i18n import tr
+from ..options import options_or_default
 from ..values import rate_like
 from ..rates import DEFAULT_MIN_BASE, small_base
 from ._spatial import as_series
@@ -27,7 +31,8 @@ from .grid import detect_regular_grid, grid_to_areas
 from .privacy import RateSpec, set_rate_columns, warn_overwritten
 from .weights import RasterWeights, _fill_text, check_no_overlap, overlap_table, overlap_weights  # noqa: F401 - API
 
-__all__ = ["RasterWeights", "area_interpolate", "check_no_overlap", "overlap_table", "overlap_weights"]
+__all__ = ["InterpolationOptions", "RasterWeights", "area_interpolate", "check_no_overlap", "overlap_table",
+           "overlap_weights"]
 
 
 def _prepare_polygons(frame, name, feedback, diagnostics, key, return_dropped=False):
@@ -65,10 +70,38 @@ def _prepare_polygons(frame, name, feedback, diagnostics, key, return_dropped=Fa
     return (frame, dropped) if return_dropped else frame
 
 
-def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), weight_field=None,
-                     ancillary=None, ancillary_field=None, target_id=None, base_field=None,
-                     min_base=DEFAULT_MIN_BASE, feedback=None, source_name=None,
-                     target_name=None, ancillary_name=None):
+@dataclass
+class InterpolationOptions:
+    """Settings of ``area_interpolate``; every one has a default.
+
+    Attributes
+    ----------
+    weight_field : str, optional
+        Source field used as weight for the intensive variables (default: the overlap area).
+    ancillary_field : str, optional
+        Density field of an ancillary polygon layer (e.g. dwellings; default: its area).
+    base_field : str, optional
+        Extensive field holding the population base: adds ``small_base`` (under ``min_base``).
+    min_base : float
+        Smallest base that is not flagged in ``small_base`` (default ``DEFAULT_MIN_BASE``).
+    source_name, target_name, ancillary_name : str, optional
+        Names of the layers in messages (default: the layers' own names).
+    """
+
+    # how the values are spread and weighted
+    weight_field: Optional[str] = None
+    ancillary_field: Optional[str] = None
+    # small numbers
+    base_field: Optional[str] = None
+    min_base: float = DEFAULT_MIN_BASE
+    # the layers' names in messages
+    source_name: Optional[str] = None
+    target_name: Optional[str] = None
+    ancillary_name: Optional[str] = None
+
+
+def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), options=None,
+                     ancillary=None, target_id=None, feedback=None):
     """Transfer fields of polygon ``sources`` onto polygon ``targets``.
 
     Parameters
@@ -79,23 +112,24 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
         Count fields of the sources (residents, dwellings): split by share, totals conserved.
     intensive : list of str
         Mean or rate fields: weighted mean over the parts of sources in a target; weight is
-        the overlap area, or the share of ``weight_field`` (e.g. residents) in the target.
-        ``<field>_weight`` holds the summed weight.
+        the overlap area, or the share of ``options.weight_field`` (e.g. residents) in the
+        target. ``<field>_weight`` holds the summed weight.
     rates : list of RateSpec or tuples ``(name, numerator, denominator[, per[, min_base]])``
         Rates rebuilt from their transferred counts: ``<name>_num``, ``<name>_den``,
         ``<name>`` and ``<name>_small`` (base under ``min_base``).
-    weight_field : str, optional
-        Source field used as weight for the intensive variables.
+    options : InterpolationOptions, optional
+        Weight, ancillary density and base fields, the smallest base and the layers' names
+        in messages (defaults: ``InterpolationOptions()``).
     ancillary : GeoDataFrame or RasterWeights, optional
         Dasymetric mode: polygons where the variable can occur (e.g. residential blocks);
         sources are spread only onto their part inside these (by area, or by density of
-        ``ancillary_field`` such as dwellings); or a raster of weights (population,
+        ``options.ancillary_field`` such as dwellings); or a raster of weights (population,
         residential share) read with :meth:`RasterWeights.from_file`. Sources without ancillary cover fall back
         to plain area weighting and are counted in the diagnostics.
     target_id : str, optional
         Id field of the targets (must be unique).
-    base_field : str, optional
-        Extensive field holding the population base: adds ``small_base`` (under ``min_base``).
+    feedback : core.feedback.Feedback, optional
+        Progress, messages and cancellation.
 
     Returns
     -------
@@ -106,6 +140,11 @@ def area_interpolate(sources, targets, extensive=(), intensive=(), rates=(), wei
         ``sources_split``, ``dasymetric_fallback``, ``repaired_geometries``.
     """
     feedback = ensure_feedback(feedback)
+    options = options_or_default(options, InterpolationOptions, "area_interpolate")
+    weight_field, ancillary_field = options.weight_field, options.ancillary_field
+    base_field, min_base = options.base_field, options.min_base
+    source_name, target_name = options.source_name, options.target_name
+    ancillary_name = options.ancillary_name
     extensive = list(extensive or [])
     intensive = list(intensive or [])
     rates = [RateSpec.coerce(r) for r in (rates or [])]

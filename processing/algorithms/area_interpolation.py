@@ -4,7 +4,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterString)
 
-from ...core.overlay.interpolate import RasterWeights, area_interpolate
+from ...core.overlay.interpolate import InterpolationOptions, RasterWeights, area_interpolate
 from ...core.overlay.privacy import RateSpec
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
@@ -132,11 +132,11 @@ class AreaInterpolation(MissingValueCodes, AreaParameters, KommunalmonitorAlgori
         sources = prepare_layer(sources, feedback, LayerChecks(crs_like=areas))
         if ancillary is not None and not isinstance(ancillary, RasterWeights):
             ancillary = prepare_layer(ancillary, feedback, LayerChecks(crs_like=areas))
+        options = InterpolationOptions(weight_field=weight_field, ancillary_field=ancillary_field,
+                                       base_field=base_field, min_base=min_base)
         output, _ = area_interpolate(sources, areas, extensive=extensive, intensive=intensive,
-                                     rates=rates, weight_field=weight_field, ancillary=ancillary,
-                                     ancillary_field=ancillary_field, target_id=area_id,
-                                     base_field=base_field, min_base=min_base,
-                                     feedback=core_feedback(feedback))
+                                     rates=rates, options=options, ancillary=ancillary,
+                                     target_id=area_id, feedback=core_feedback(feedback))
         if min_count:
             # a mean is as disclosive as the count it averages over: the transferred weight
             # (e.g. residents) and the population count of the small-base flag

@@ -8,7 +8,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from kommunalmonitor.core.errors import InputError
-from kommunalmonitor.core.overlay.interpolate import area_interpolate
+from kommunalmonitor.core.overlay.interpolate import InterpolationOptions, area_interpolate
 
 CRS = "EPSG:25833"
 
@@ -45,15 +45,16 @@ def test_part_outside_is_reported_not_spread():
 def test_intensive_by_area_and_by_population_weight():
     out, _ = area_interpolate(_sources(), _targets(), intensive=["r"])
     assert out["r"].tolist() == pytest.approx([(10 * 4 + 40 * 2) / 6.0, 40.0])
-    out, _ = area_interpolate(_sources(), _targets(), intensive=["r"], weight_field="pop")
+    out, _ = area_interpolate(_sources(), _targets(), intensive=["r"],
+                              options=InterpolationOptions(weight_field="pop"))
     assert out["r"].iloc[0] == pytest.approx((10 * 100 + 40 * 20) / 120.0)
     assert out["r_weight"].tolist() == pytest.approx([120.0, 40.0])
 
 
 def test_rate_rebuilt_from_counts_with_base_and_flag():
     out, _ = area_interpolate(_sources(), _targets(), extensive=["pop"],
-                              rates=[("kid_share", "kids", "pop", 100, 50)], base_field="pop",
-                              min_base=100)
+                              rates=[("kid_share", "kids", "pop", 100, 50)],
+                              options=InterpolationOptions(base_field="pop", min_base=100))
     assert out["kid_share_num"].tolist() == pytest.approx([20.0, 20.0])
     assert out["kid_share_den"].tolist() == pytest.approx([120.0, 40.0])
     assert out["kid_share"].tolist() == pytest.approx([100 * 20 / 120.0, 50.0])
@@ -70,7 +71,7 @@ def test_dasymetric_keeps_people_out_of_parks():
     # ancillary density field: B has two residential blocks in T1 and T2 with 1 and 3 dwellings
     anc2 = gpd.GeoDataFrame({"dw": [1.0, 3.0]}, geometry=[box(2, 0, 3, 2), box(3, 0, 4, 2)], crs=CRS)
     out, diag = area_interpolate(_sources(), _targets(), extensive=["pop"], ancillary=anc2,
-                                 ancillary_field="dw")
+                                 options=InterpolationOptions(ancillary_field="dw"))
     # A has no ancillary: falls back to area (all 100 in T1); B split 1:3
     assert out["pop"].tolist() == pytest.approx([100.0 + 15.0, 45.0])
     assert diag["dasymetric_fallback"] == 1
@@ -233,7 +234,7 @@ def test_ancillary_layer_that_misses_the_sources_is_refused():
     blocks_elsewhere = gpd.GeoDataFrame({"dw": [5.0]}, geometry=[box(100, 100, 110, 110)], crs=CRS)
     with pytest.raises(InputError, match="no weight"):
         area_interpolate(_sources(), _targets(), extensive=["pop"], ancillary=blocks_elsewhere,
-                         ancillary_field="dw")
+                         options=InterpolationOptions(ancillary_field="dw"))
 
 
 def test_overlapping_or_duplicate_areas_are_refused():
@@ -272,3 +273,15 @@ def test_geometries_with_infinite_coordinates_are_left_out_or_refused():
     tgt = gpd.GeoDataFrame({"id": ["T1"]}, geometry=[broken], crs=CRS)
     with pytest.raises(InputError, match="infinite"):
         area_interpolate(_sources(), tgt, extensive=["pop"])
+
+
+def test_settings_come_as_one_options_object():
+    """The settings are one InterpolationOptions; an old positional weight field or keyword is refused."""
+    plain, _ = area_interpolate(_sources(), _targets(), extensive=["pop"], intensive=["r"])
+    same, _ = area_interpolate(_sources(), _targets(), extensive=["pop"], intensive=["r"],
+                               options=InterpolationOptions())
+    pd.testing.assert_frame_equal(plain, same)
+    with pytest.raises(TypeError, match="InterpolationOptions"):
+        area_interpolate(_sources(), _targets(), ["pop"], ["r"], (), "pop")
+    with pytest.raises(TypeError, match="weight_field"):
+        area_interpolate(_sources(), _targets(), intensive=["r"], weight_field="pop")

@@ -15,7 +15,7 @@ import pytest
 from shapely.geometry import MultiPoint, box
 from shapely.ops import unary_union
 
-from kommunalmonitor.core.overlay.interpolate import area_interpolate
+from kommunalmonitor.core.overlay.interpolate import InterpolationOptions, area_interpolate
 
 CRS = "EPSG:25833"
 EXTENT = box(0, 0, 1000, 800)
@@ -68,7 +68,8 @@ def test_intensive_weighted_by_population_equals_ratio_of_tobler_counts():
 
     _, sources, targets = _synthetic(seed=2)
     sources["pop_rate"] = sources["pop"] * sources["rate"]
-    out, _ = area_interpolate(sources, targets, intensive=["rate"], weight_field="pop")
+    out, _ = area_interpolate(sources, targets, intensive=["rate"],
+                              options=InterpolationOptions(weight_field="pop"))
     ref = tobler.area_weighted.area_interpolate(sources, targets,
                                                 extensive_variables=["pop_rate", "pop"],
                                                 allocate_total=False)
@@ -163,7 +164,8 @@ def test_dasymetric_equals_hand_computed_overlay(density_field):
     rng, sources, targets = _synthetic(seed=3)
     blocks = _residential_blocks(rng)
     out, diag = area_interpolate(sources, targets, extensive=["pop"], intensive=["rate"],
-                                 ancillary=blocks, ancillary_field=density_field)
+                                 ancillary=blocks,
+                                 options=InterpolationOptions(ancillary_field=density_field))
     ref, n_fallback = _dasymetric_reference(sources, targets, blocks, ["pop"], ["rate"],
                                             density_field)
     assert diag["dasymetric_fallback"] == n_fallback
