@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..errors import DependencyError, InputError
 from ..i18n import tr
-from ..values import format_value
+from ..values import format_value, to_numbers
 from . import schema
 
 # Relative tolerance for 'the same value' (values pass through float64 text and back).
@@ -1185,6 +1185,11 @@ def _prepare(frame, table, what):
             # object, not pandas' string dtype: the values go to the database as Python str
             data[c] = pd.Series(values.to_numpy(dtype=object), dtype=object)
             continue
+        if kind in ("real", "integer") and table != "observations" and not \
+                pd.api.types.is_numeric_dtype(values.dtype):
+            # catalogues and goals come from a planner's CSV: '100,0', '6,5' and '1.000' are
+            # numbers in German notation (a text that is no number is refused, named)
+            values = to_numbers(values, field=c, layer=what, whole_numbers=(kind == "integer" or c == "min_base"))[0]
         if kind in ("real", "integer"):
             converted = pd.to_numeric(values, errors="coerce")
             bad = converted.isna() & values.notna()

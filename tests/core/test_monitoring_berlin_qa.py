@@ -144,3 +144,28 @@ def test_store_replaces_a_corrected_value_only_when_asked(tmp_path):
         assert stored[("01100101", "2021-H2")] == 3409.0 and len(stored) == 3
         again = store.load_observations(corrected, area_set="plr_542", replace=True)
         assert (again.inserted, again.unchanged, again.replaced) == (0, 3, 0)
+
+
+def test_store_reads_catalogue_and_goals_in_german_notation(tmp_path):
+    # before: a catalogue exported from a German spreadsheet ('100,0' per cent, min_base
+    # '1.000') and goals with '22,5' were refused ("must be numeric (found '100,0')"), while
+    # 'Status of targets' read the same goals table
+    from kommunalmonitor.core.errors import InputError
+    from kommunalmonitor.core.monitoring.store import MonitoringStore
+
+    catalogue = pd.DataFrame([{"indicator": "anteil_u6", "label_de": "Anteil unter 6", "unit": "%",
+                               "numerator": "u6", "denominator": "ew", "scale": "100,0",
+                               "direction": "higher_is_better", "min_base": "1.000"}])
+    goals = pd.DataFrame([{"goal_id": "Z1", "level": "target", "indicator": "anteil_u6", "scope": "priority",
+                           "priority_level": "1", "baseline_period": "2021-H2", "baseline_value": "5,9",
+                           "target_value": "22,5", "target_period": "2026-H2", "direction": "increase"}])
+    with MonitoringStore.geopackage(tmp_path / "store.gpkg") as store:
+        store.load_indicators(catalogue)
+        store.load_goals(goals)
+        stored = store.indicators().set_index("indicator").loc["anteil_u6"]
+        assert (stored["scale"], stored["min_base"]) == (100.0, 1000.0)
+        goal = store.goals().set_index("goal_id").loc["Z1"]
+        assert (goal["baseline_value"], goal["target_value"], goal["priority_level"]) == (5.9, 22.5, 1)
+        # a text that is no number is still refused, named
+        with pytest.raises(InputError, match="'hundert'"):
+            store.load_indicators(catalogue.assign(scale="hundert"))
