@@ -29,6 +29,7 @@ _WHERE = {
     "InterpolationOptions": "overlay.interpolate:InterpolationOptions",
     "grid_to_areas": "overlay.grid:grid_to_areas",
     "points_to_areas": "overlay.points:points_to_areas",
+    "PointsOptions": "overlay.points:PointsOptions",
     "accessibility": "overlay.accessibility:accessibility",
     # indicators and indices
     "composite_index": "indices.composite:composite_index",

@@ -5,6 +5,8 @@ the first such area, so it is counted once). Points outside every area are repor
 their ids, never dropped silently.
 """
 import re
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -12,6 +14,7 @@ from .. import validate
 from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import tr
+from ..options import options_or_default
 from ..rates import DEFAULT_MIN_BASE, rate, small_base
 from ..values import format_value, rate_like
 from ._spatial import polygons_in
@@ -27,9 +30,35 @@ def _safe_name(value):
     return text or "empty"
 
 
+@dataclass
+class PointsOptions:
+    """Settings of ``points_to_areas``; every one has a default.
+
+    Attributes
+    ----------
+    per : float
+        Unit of the supply ratio: 100 → places per 100 residents (default 100).
+    min_base : float
+        Areas whose population is below this are flagged in ``supply_small`` (default
+        ``DEFAULT_MIN_BASE``).
+    supply_field : str, optional
+        Capacity field for the supply ratio (default: the first capacity field, else the
+        count of points).
+    points_name, areas_name : str, optional
+        Names of the layers in messages (default: the layers' own names).
+    """
+
+    # the supply ratio
+    per: float = 100.0
+    min_base: float = DEFAULT_MIN_BASE
+    supply_field: Optional[str] = None
+    # the layers' names in messages
+    points_name: Optional[str] = None
+    areas_name: Optional[str] = None
+
+
 def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_field=None,
-                    population=None, per=100.0, min_base=DEFAULT_MIN_BASE, supply_field=None,
-                    feedback=None, points_name=None, areas_name=None, point_id=None):
+                    population=None, options=None, feedback=None, point_id=None):
     """Count points (facilities) per area, sum their capacities, and build supply ratios.
 
     Parameters
@@ -49,13 +78,14 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
     population : str or array-like, optional
         The denominator of the supply ratio: a field of ``areas``, or values aligned with
         the areas (e.g. children aged 0–5 from 'Zensus grid to areas').
-    per : float
-        Ratio unit: 100 → places per 100 residents.
-    supply_field : str, optional
-        Capacity field for the supply ratio (default: the first capacity field, else the
-        count of points).
-    min_base : float
-        Areas whose population is below this are flagged in ``supply_small``.
+    options : PointsOptions, optional
+        Unit of the supply ratio, the smallest base, the capacity field of the ratio and the
+        layers' names in messages (defaults: ``PointsOptions()``).
+    feedback : core.feedback.Feedback, optional
+        Progress, messages and cancellation.
+    point_id : str, optional
+        Id field of the points, used to name the points outside every area (default: the
+        row index).
 
     Returns
     -------
@@ -65,6 +95,9 @@ def points_to_areas(points, areas, area_id=None, capacity_fields=(), category_fi
         ``points``, ``points_outside`` and ``outside_ids``.
     """
     feedback = ensure_feedback(feedback)
+    options = options_or_default(options, PointsOptions, "points_to_areas")
+    per, min_base, supply_field = options.per, options.min_base, options.supply_field
+    points_name, areas_name = options.points_name, options.areas_name
     feedback.progress(0.0)
     for frame, name in ((points, points_name), (areas, areas_name)):
         validate.require_not_empty(frame, name)

@@ -6,7 +6,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterFeatureSink,
                        QgsProcessingParameterNumber)
 
 from ...core.errors import InputError
-from ...core.overlay.points import points_to_areas
+from ...core.overlay.points import PointsOptions, points_to_areas
 from ...core.validate import numeric_field
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, LayerChecks, ProgressSpan, core_feedback, prepare_layer
@@ -123,8 +123,9 @@ class PointsToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
                 feedback.pushWarning(self.tr("{count} area(s) have no population in the table (e.g. {examples}); "
                                              "their ratio stays empty.", count=missing, examples=examples))
         output, diagnostics = points_to_areas(points, areas, area_id=area_id, capacity_fields=capacity,
-                                              category_field=category, population=population, per=per,
-                                              min_base=min_base, feedback=core_feedback(feedback).step(0.2, 0.9))
+                                              category_field=category, population=population,
+                                              options=PointsOptions(per=per, min_base=min_base),
+                                              feedback=core_feedback(feedback).step(0.2, 0.9))
         if min_count and "supply_den" in output.columns:
             # the population is the small count; places and facility counts are public
             output = self.suppress_small_numbers(output, ["supply_den"], min_count, feedback,

@@ -8,7 +8,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from kommunalmonitor.core.errors import InputError
-from kommunalmonitor.core.overlay.points import points_to_areas
+from kommunalmonitor.core.overlay.points import PointsOptions, points_to_areas
 from kommunalmonitor.core.overlay.privacy import add_rate, flag_small_base, suppress_for_export
 
 CRS = "EPSG:25833"
@@ -28,7 +28,8 @@ def _points():
 
 def test_counts_capacity_categories_and_supply():
     out, diag = points_to_areas(_points(), _areas(), "id", ["places"], category_field="art",
-                                population="kids", per=100, min_base=300, point_id="nr")
+                                population="kids", options=PointsOptions(per=100, min_base=300),
+                                point_id="nr")
     # the point on the shared boundary (10, 5) is counted once, in the first area
     assert out["n_points"].tolist() == [3, 1]
     assert out["places"].tolist() == [80.0, 100.0]
@@ -144,3 +145,15 @@ def test_replaced_fields_are_reported():
     assert diag["replaced_fields"] == ["n_points"]
     assert any("n_points" in m and "replaced" in m for m in messages)
     assert areas["n_points"].tolist() == [9, 9]  # input untouched
+
+
+def test_settings_come_as_one_options_object():
+    """The ratio settings are one PointsOptions; an old positional unit or keyword is refused."""
+    plain, _ = points_to_areas(_points(), _areas(), "id", ["places"], population="kids")
+    same, _ = points_to_areas(_points(), _areas(), "id", ["places"], population="kids",
+                              options=PointsOptions(per=100.0))
+    pd.testing.assert_frame_equal(plain, same)
+    with pytest.raises(TypeError, match="PointsOptions"):
+        points_to_areas(_points(), _areas(), "id", ["places"], None, "kids", 100.0)
+    with pytest.raises(TypeError, match="supply_field"):
+        points_to_areas(_points(), _areas(), "id", ["places"], population="kids", supply_field="places")
