@@ -329,7 +329,7 @@ def evaluate_measure(obs, indicator, treated, start, options=None, areas=None, m
                             "comparison": [table.index[j] for j in matched.ravel()],
                             "distance": dist.ravel()})
     n_comparison = int(np.unique(matched).size)
-    text = describe(measure or tr("the measure", lang=lang), indicator, estimate, low, high, p_value, pretrend_p,
+    text = describe(measure or None, indicator, estimate, low, high, p_value, pretrend_p,
                     n_t, n_comparison, options, lang)
     diagnostics = {"pre_periods": pre, "post_periods": post, "n_treated": int(n_t),
                    "n_comparison": n_comparison, "n_pool": int(pool_idx.size),
@@ -362,12 +362,17 @@ def _fmt(value, lang, digits=2, sign=True):
 def describe(measure, indicator, estimate, low, high, p_value, pretrend_p, n_treated, n_comparison,
              options, lang=None):
     """What the estimate does and does not show, in words (current or given language)."""
-    parts = [tr("Estimated effect of {measure} on '{indicator}': {estimate} (interval {low} to {high}, "
-                "{level} %), permutation p = {p}, from {n} areas of the measure against {m} matched "
-                "comparison areas.", lang=lang, measure=measure, indicator=indicator,
-                estimate=_fmt(estimate, lang), low=_fmt(low, lang), high=_fmt(high, lang),
-                level=str(int(round(100 * (1 - options.alpha)))), p=_fmt(p_value, lang, 3, False),
-                n=str(n_treated), m=str(n_comparison))]
+    numbers = dict(indicator=indicator, estimate=_fmt(estimate, lang), low=_fmt(low, lang), high=_fmt(high, lang),
+                   level=str(int(round(100 * (1 - options.alpha)))), p=_fmt(p_value, lang, 3, False),
+                   n=str(n_treated), m=str(n_comparison))
+    if measure is None:  # German needs its own sentence: 'Wirkung der Maßnahme', not 'von die Maßnahme'
+        parts = [tr("Estimated effect of the measure on '{indicator}': {estimate} (interval {low} to {high}, "
+                    "{level} %), permutation p = {p}, from {n} areas of the measure against {m} matched "
+                    "comparison areas.", lang=lang, **numbers)]
+    else:
+        parts = [tr("Estimated effect of {measure} on '{indicator}': {estimate} (interval {low} to {high}, "
+                    "{level} %), permutation p = {p}, from {n} areas of the measure against {m} matched "
+                    "comparison areas.", lang=lang, measure=measure, **numbers)]
     if p_value < options.alpha:
         parts.append(tr("The development in the measure's areas differs from that of comparable areas "
                         "by more than chance would explain.", lang=lang))

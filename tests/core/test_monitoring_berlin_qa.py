@@ -169,3 +169,14 @@ def test_store_reads_catalogue_and_goals_in_german_notation(tmp_path):
         # a text that is no number is still refused, named
         with pytest.raises(InputError, match="'hundert'"):
             store.load_indicators(catalogue.assign(scale="hundert"))
+
+
+def test_unnamed_measure_reads_as_german():
+    # before: 'Geschätzte Wirkung von die Maßnahme auf …' when no name was given
+    from kommunalmonitor.core.monitoring.evaluation import EvaluationOptions, describe
+
+    text = describe(None, "arbeitslose", -2.0, -3.0, -1.0, 0.01, 0.5, 4, 12, EvaluationOptions(), lang="de")
+    assert text.startswith("Geschätzte Wirkung der Maßnahme auf 'arbeitslose': -2,00 (Intervall -3,00 bis -1,00")
+    named = describe("Quartiersmanagement", "arbeitslose", -2.0, -3.0, -1.0, 0.01, 0.5, 4, 12, EvaluationOptions(),
+                     lang="en")
+    assert named.startswith("Estimated effect of Quartiersmanagement on 'arbeitslose': -2.00")
