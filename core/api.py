@@ -28,6 +28,7 @@ _WHERE = {
     "area_interpolate": "overlay.interpolate:area_interpolate",
     "InterpolationOptions": "overlay.interpolate:InterpolationOptions",
     "grid_to_areas": "overlay.grid:grid_to_areas",
+    "GridOptions": "overlay.grid:GridOptions",
     "points_to_areas": "overlay.points:points_to_areas",
     "PointsOptions": "overlay.points:PointsOptions",
     "accessibility": "overlay.accessibility:accessibility",

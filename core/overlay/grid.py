@@ -11,6 +11,8 @@ of the sums and counted per area in ``<field>_secret``. Cells absent from the ta
 reported through ``covered_share`` (the share of the area covered by listed cells).
 """
 import re
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,7 @@ from ..feedback import ensure_feedback
 from ..crs_checks import crs_label
 from ..geometry_arrays import bounds_and_areas, polygon_rings, reproject
 from ..i18n import tr
+from ..options import options_or_default
 from ..values import announce, parse_numbers
 from ..rates import DEFAULT_MIN_BASE, small_base
 from ._spatial import as_series, boxes, clip_to_boxes, same_crs
@@ -157,10 +160,48 @@ def _lattice(x, y, size, layer):
     return ox, oy, row.astype("int64"), col.astype("int64")
 
 
-def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZENSUS_CRS,
-                  secret_values=DEFAULT_SECRET, rates=(), target_id=None, base_field=None,
-                  min_base=DEFAULT_MIN_BASE, ancillary=None, ancillary_field=None,
-                  feedback=None, target_name=None, table_name=None):
+@dataclass
+class GridOptions:
+    """Settings of ``grid_to_areas``; every one has a default.
+
+    Attributes
+    ----------
+    x, y : str, optional
+        Cell-centre columns (detected from ``x_mp_*``/``y_mp_*``).
+    cell_size : float, optional
+        Metres; detected from the column name (``_100m``, ``_1km``) or the spacing.
+    crs : anything pyproj accepts, optional
+        CRS of the table when it is a plain table (default EPSG:3035, the Zensus grid).
+    secret_values : tuple
+        Values meaning "suppressed or secret" (default -1, –, -, empty, …).
+    base_field : str, optional
+        Count field holding the population base: adds ``small_base`` (under ``min_base``).
+    min_base : float
+        Smallest base that is not flagged in ``small_base`` (default ``DEFAULT_MIN_BASE``).
+    ancillary_field : str, optional
+        Density field of the ancillary layer (e.g. dwellings; default: its area).
+    target_name, table_name : str, optional
+        Names of the layers in messages (default: the layers' own names).
+    """
+
+    # reading the table: cell centres, cell size, CRS and the marks of secret values
+    x: Optional[str] = None
+    y: Optional[str] = None
+    cell_size: Optional[float] = None
+    crs: object = ZENSUS_CRS
+    secret_values: tuple = DEFAULT_SECRET
+    # small numbers
+    base_field: Optional[str] = None
+    min_base: float = DEFAULT_MIN_BASE
+    # splitting boundary cells by an ancillary layer
+    ancillary_field: Optional[str] = None
+    # the layers' names in messages
+    target_name: Optional[str] = None
+    table_name: Optional[str] = None
+
+
+def grid_to_areas(table, targets, fields, options=None, rates=(), target_id=None, ancillary=None,
+                  feedback=None):
     """Sum grid-cell counts per target area; cells on a boundary are split exactly.
 
     Parameters
@@ -173,16 +214,16 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
         EPSG:3035 for the Zensus) for the overlay; the result keeps their own geometry.
     fields : list of str
         Count fields of the grid.
-    x, y : str, optional
-        Cell-centre columns (detected from ``x_mp_*``/``y_mp_*``).
-    cell_size : float, optional
-        Metres; detected from the column name (``_100m``, ``_1km``) or the spacing.
-    crs : CRS of the table when it is a plain table (default EPSG:3035).
-    secret_values : values meaning "suppressed or secret" (default -1, –, -, empty).
-    rates, target_id, base_field, min_base : as in :func:`.interpolate.area_interpolate`.
+    options : GridOptions, optional
+        Cell-centre columns, cell size, CRS of a plain table, secret marks, base field and
+        smallest base, the ancillary density field and the layers' names in messages
+        (defaults: ``GridOptions()``).
+    rates, target_id : as in :func:`.interpolate.area_interpolate`.
     ancillary : GeoDataFrame, optional
         Split boundary cells by this layer (e.g. residential blocks, density of
-        ``ancillary_field``) instead of by area.
+        ``options.ancillary_field``) instead of by area.
+    feedback : core.feedback.Feedback, optional
+        Progress, messages and cancellation.
 
     Returns
     -------
@@ -198,6 +239,11 @@ def grid_to_areas(table, targets, fields, x=None, y=None, cell_size=None, crs=ZE
     from rasterio.transform import Affine
 
     feedback = ensure_feedback(feedback)
+    options = options_or_default(options, GridOptions, "grid_to_areas")
+    x, y, cell_size, crs = options.x, options.y, options.cell_size, options.crs
+    secret_values, base_field, min_base = options.secret_values, options.base_field, options.min_base
+    ancillary_field = options.ancillary_field
+    target_name, table_name = options.target_name, options.table_name
     rates = [RateSpec.coerce(r) for r in (rates or [])]
     fields = list(dict.fromkeys(list(fields or []) + [f for r in rates for f in (r.numerator, r.denominator)]))
     layer = validate.layer_name(table, table_name)

@@ -27,7 +27,7 @@ from ..options import options_or_default
 from ..values import rate_like
 from ..rates import DEFAULT_MIN_BASE, small_base
 from ._spatial import as_series
-from .grid import detect_regular_grid, grid_to_areas
+from .grid import GridOptions, detect_regular_grid, grid_to_areas
 from .privacy import RateSpec, set_rate_columns, warn_overwritten
 from .weights import RasterWeights, _fill_text, check_no_overlap, overlap_table, overlap_weights  # noqa: F401 - API
 
@@ -332,11 +332,10 @@ def _interpolate_grid(sources, targets, grid, extensive, rates, target_id, base_
     table["_x"] = grid["x"]
     table["_y"] = grid["y"]
     table.attrs["layer_name"] = validate.layer_name(sources, source_name)
-    out, diag = grid_to_areas(table, targets, fields=count_fields, x="_x", y="_y",
-                              cell_size=grid["cell_size"], crs=sources.crs,
-                              secret_values=(), rates=rates, target_id=target_id,
-                              base_field=base_field, min_base=min_base, feedback=feedback,
-                              target_name=target_name)
+    options = GridOptions(x="_x", y="_y", cell_size=grid["cell_size"], crs=sources.crs, secret_values=(),
+                          base_field=base_field, min_base=min_base, target_name=target_name)
+    out, diag = grid_to_areas(table, targets, fields=count_fields, options=options, rates=rates,
+                              target_id=target_id, feedback=feedback)
     drop = [c for c in out.columns if c.endswith("_secret") and c[:-7] in count_fields]
     drop += [f for f in count_fields if f not in extensive and f in out.columns]
     out = out.drop(columns=drop)

@@ -4,7 +4,7 @@ from qgis.core import (QgsCoordinateReferenceSystem, QgsProcessing, QgsProcessin
                        QgsProcessingParameterField, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
-from ...core.overlay.grid import grid_to_areas
+from ...core.overlay.grid import GridOptions, grid_to_areas
 from ...core.overlay.privacy import RateSpec
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
@@ -135,11 +135,10 @@ class GridToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm):
         has_geometry = not (grid.geometry.isna() | grid.geometry.is_empty).all()
         crs = grid.crs if has_geometry and not x_field else crs_to_pyproj(
             grid_crs if grid_crs.isValid() else QgsCoordinateReferenceSystem("EPSG:3035"))
-        output, diagnostics = grid_to_areas(
-            grid, areas, fields, x=x_field, y=y_field, cell_size=cell_size, crs=crs,
-            secret_values=secret, rates=rates, target_id=area_id, base_field=base_field,
-            min_base=min_base, ancillary=ancillary, ancillary_field=ancillary_field,
-            feedback=core_feedback(feedback))
+        options = GridOptions(x=x_field, y=y_field, cell_size=cell_size, crs=crs, secret_values=secret,
+                              base_field=base_field, min_base=min_base, ancillary_field=ancillary_field)
+        output, diagnostics = grid_to_areas(grid, areas, fields, options, rates=rates, target_id=area_id,
+                                            ancillary=ancillary, feedback=core_feedback(feedback))
         if min_count:
             output = self.suppress_small_numbers(output, fields, min_count, feedback,
                                                  rates=[r.name for r in rates])

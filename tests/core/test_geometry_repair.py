@@ -13,7 +13,7 @@ from kommunalmonitor.core.aggregate import aggregate_to_areas
 from kommunalmonitor.core.feedback import KeptFeedback
 from kommunalmonitor.core.geometry_repair import make_valid_polygonal, repair_geometries
 from kommunalmonitor.core.overlay.accessibility import accessibility
-from kommunalmonitor.core.overlay.grid import grid_to_areas
+from kommunalmonitor.core.overlay.grid import GridOptions, grid_to_areas
 from kommunalmonitor.core.overlay.interpolate import area_interpolate
 from kommunalmonitor.core.overlay.points import points_to_areas
 from kommunalmonitor.core.zonal import ZonalOptions, zonal_statistics
@@ -136,7 +136,7 @@ def test_points_grid_and_accessibility_read_the_bow_tie_like_its_repair():
 
     # a 10 m grid cell (0..10, 0..10) with 90 residents: the bow tie covers 25 + 50/3 m² of it
     cells = pd.DataFrame({"x_mp": [5.0], "y_mp": [5.0], "Einwohner": [90.0]})
-    kwargs = dict(x="x_mp", y="y_mp", cell_size=10.0, crs=CRS, target_id="plr_id")
+    kwargs = dict(options=GridOptions(x="x_mp", y="y_mp", cell_size=10.0, crs=CRS), target_id="plr_id")
     got, _ = grid_to_areas(cells, areas, ["Einwohner"], **kwargs)
     ref, _ = grid_to_areas(cells, _repaired(areas), ["Einwohner"], **kwargs)
     cell_part = make_valid_polygonal(BOWTIE).intersection(box(0, 0, 10, 10)).area

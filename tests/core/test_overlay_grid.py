@@ -86,7 +86,7 @@ def test_grid_polygons_and_points_are_accepted():
     target = gpd.GeoDataFrame({"id": ["a"]}, geometry=[box(0, 0, 125, 200)], crs=CRS)
     a, _ = g.grid_to_areas(polys, target, ["m"])
     pts = gpd.GeoDataFrame({"m": t["m"]}, geometry=gpd.points_from_xy(t.x_mp_100m, t.y_mp_100m), crs=CRS)
-    b, _ = g.grid_to_areas(pts, target, ["m"], cell_size=100)
+    b, _ = g.grid_to_areas(pts, target, ["m"], g.GridOptions(cell_size=100))
     assert a["m"].iloc[0] == pytest.approx(2.5) and b["m"].iloc[0] == pytest.approx(2.5)
     assert g.detect_regular_grid(polys)["cell_size"] == 100.0
     assert g.detect_regular_grid(polys.set_geometry([box(0, 0, 1, 2)] * 4)) is None
@@ -117,7 +117,8 @@ def test_bad_input():
     with pytest.raises(InputError, match="more than once"):
         g.grid_to_areas(pd.concat([_table(), _table()]), target, ["m"])
     with pytest.raises(InputError, match="regular grid"):
-        g.grid_to_areas(_table().assign(x_mp_100m=[50, 160, 50, 150]), target, ["m"], cell_size=100)
+        g.grid_to_areas(_table().assign(x_mp_100m=[50, 160, 50, 150]), target, ["m"],
+                        g.GridOptions(cell_size=100))
     far = gpd.GeoDataFrame({"id": [1]}, geometry=[box(10000, 10000, 10200, 10200)], crs=CRS)
     with pytest.raises(InputError, match="No cell"):
         g.grid_to_areas(_table(), far, ["m"])
@@ -132,7 +133,8 @@ def plr(berlin_dir):
 
 def test_zensus2011_1km_onto_542_plr(berlin_dir, plr):
     table = pd.read_csv(os.path.join(berlin_dir, "zensus2011_1km_einwohner_berlin.csv"), sep=";")
-    out, diag = g.grid_to_areas(table, plr, ["einwohner"], target_id="PLR_ID", base_field="einwohner")
+    out, diag = g.grid_to_areas(table, plr, ["einwohner"], g.GridOptions(base_field="einwohner"),
+                                target_id="PLR_ID")
     d = diag["fields"]["einwohner"]
     assert diag["cell_size"] == 1000.0 and len(out) == 542
     assert d["secret_cells"] == int((table["einwohner"] == -1).sum()) == 301
@@ -220,3 +222,16 @@ def test_grid_detection_finds_cells_and_rejects_non_squares():
     holed = list(polys.geometry)
     holed[3] = box(100, 100, 200, 200).difference(box(140, 140, 160, 160))
     assert g.detect_regular_grid(polys.set_geometry(holed)) is None
+
+
+def test_settings_come_as_one_options_object():
+    """The reading settings are one GridOptions; an old positional x column or keyword is refused."""
+    target = gpd.GeoDataFrame({"id": ["a"]}, geometry=[box(0, 0, 125, 200)], crs=CRS)
+    plain, _ = g.grid_to_areas(_table(), target, ["m"])
+    same, _ = g.grid_to_areas(_table(), target, ["m"],
+                              g.GridOptions(x="x_mp_100m", y="y_mp_100m", cell_size=100))
+    pd.testing.assert_frame_equal(plain, same)
+    with pytest.raises(TypeError, match="GridOptions"):
+        g.grid_to_areas(_table(), target, ["m"], "x_mp_100m")
+    with pytest.raises(TypeError, match="cell_size"):
+        g.grid_to_areas(_table(), target, ["m"], cell_size=100)
