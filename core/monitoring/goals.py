@@ -150,12 +150,46 @@ def _scope_areas(goal, all_areas, priority_levels):
             raise InputError(tr("Target {goal} applies to priority level {level}; give the areas' "
                                 "priority levels (a field of the areas layer).", goal=goal["goal_id"],
                                 level=goal.get("priority_level")))
-        level = float(goal.get("priority_level"))
+        level = float(to_numbers(pd.Series([goal.get("priority_level")], dtype=object), "priority_level",
+                                 tr("goals table"))[0].iloc[0])  # '1,0' from a German CSV
         levels = {str(k): v for k, v in dict(priority_levels).items()}
         return [a for a in all_areas if str(a) in levels and pd.notna(levels[str(a)])
                 and float(levels[str(a)]) == level]
     raise InputError(tr("Target {goal} has the unknown scope '{scope}'; use city, areas or priority.",
                         goal=goal["goal_id"], scope=scope))
+
+
+def _refuse_summed_rates(goal, rows):
+    """Without counts a scope's value is the sum of its areas' values: refuse a rate or share."""
+    from ..values import rate_like
+
+    kind = rate_like(rows[VALUE].to_numpy(dtype="float64"))
+    if kind is not None:
+        raise InputError(tr("Target {goal}: the values of '{indicator}' look like a {kind} (rate), but the "
+                            "observations have no numerator and denominator, and the value of a group of "
+                            "areas is then their sum, which for a rate is meaningless. Give the counts "
+                            "behind the rate (numerator and denominator fields).", goal=goal["goal_id"],
+                            indicator=goal["indicator"],
+                            kind=tr("share") if kind == "share" else tr("percentage")))
+
+
+def _comparable_areas(goal, rows, areas, base_period, current, counts, feedback):
+    """The scope's areas with a value at the baseline and now (a sum over other areas at the
+    two periods would count an area's appearance as progress); a warning names the others."""
+    columns = [NUMERATOR, DENOMINATOR] if counts else [VALUE]
+    ok = {}
+    for period in (base_period, current):
+        sub = rows[(rows[PERIOD] == period) & rows[AREA].isin(areas)]
+        good = np.isfinite(sub[columns].to_numpy(dtype="float64")).all(axis=1)
+        ok[period] = set(sub[AREA].to_numpy()[good].tolist())
+    kept = [a for a in areas if a in ok[base_period] and a in ok[current]]
+    left = [str(a) for a in areas if a not in kept]
+    if left:
+        feedback.warning(tr("Target {goal}: {count} area(s) lack a value at the baseline {baseline} or at "
+                            "{current} and are left out of the value of the target's scope (first: "
+                            "{areas}).", goal=goal["goal_id"], count=len(left), baseline=base_period,
+                            current=current, areas=", ".join(left[:5])))
+    return kept
 
 
 def _scope_value(rows, areas, period, per, counts):
@@ -245,9 +279,12 @@ def target_status(obs, goals, options=None, priority_levels=None, lang=None, fee
         all_areas = list(dict.fromkeys(rows[AREA].tolist()))
         areas = _scope_areas(goal, all_areas, priority_levels)
         counts, per = has_counts(rows), scale_of(rows)
+        if not counts:
+            _refuse_summed_rates(goal, rows)
+        comparable = _comparable_areas(goal, rows, areas, base_period, current, counts, feedback)
         scope_base = goal.get("baseline_value")
         if scope_base is None or not np.isfinite(float(scope_base)):
-            scope_base = _scope_value(rows, areas, base_period, per, counts)
+            scope_base = _scope_value(rows, comparable, base_period, per, counts)
         scope_base, scope_target = float(scope_base), float(goal["target_value"])
         title = goal.get("title_de" if language == "de" else "title_en") or goal.get("title_en") or goal["goal_id"]
 
@@ -258,8 +295,12 @@ def target_status(obs, goals, options=None, priority_levels=None, lang=None, fee
         change = change.set_index(AREA).reindex(areas)
         y0 = change["value_start"].to_numpy(dtype="float64")
         yt = change["value_end"].to_numpy(dtype="float64")
-        area_target = (y0 + (scope_target - scope_base) if options.area_targets == "same_change"
-                       else np.full(len(areas), scope_target))
+        if options.area_targets == "same_level":
+            area_target = np.full(len(areas), scope_target)
+        elif counts:  # a rate: the same change in its units (points)
+            area_target = y0 + (scope_target - scope_base)
+        else:  # a count summed over the scope: the same relative change, so the areas add up to the target
+            area_target = y0 * (scope_target / scope_base) if scope_base else np.full(len(areas), np.nan)
         ratio, made, needed, achieved = progress_ratio(y0, yt, area_target, t0, t, tt, desired, options.method)
         code = classify(ratio, achieved, options.thresholds)
         significant = change["significant"].to_numpy(dtype=bool)
@@ -277,13 +318,13 @@ def target_status(obs, goals, options=None, priority_levels=None, lang=None, fee
                 "p_value": change["p_value"].to_numpy(dtype="float64")[i], "within_noise": bool(noise[i]),
                 "small_base": bool(change["small_base"].to_numpy(dtype=bool)[i])})
         # the scope as a whole: ratio of summed counts (the value the target refers to)
-        current_scope = _scope_value(rows, areas, current, per, counts)
+        current_scope = _scope_value(rows, comparable, current, per, counts)
         s_ratio, s_made, s_needed, s_achieved = progress_ratio(
             [scope_base], [current_scope], [scope_target], t0, t, tt, desired, options.method)
         s_code = classify(s_ratio, s_achieved, options.thresholds)
         if counts and s_code[0] == 5:
-            sub0 = rows[(rows[PERIOD] == base_period) & rows[AREA].isin(areas)]
-            sub1 = rows[(rows[PERIOD] == current) & rows[AREA].isin(areas)]
+            sub0 = rows[(rows[PERIOD] == base_period) & rows[AREA].isin(comparable)]
+            sub1 = rows[(rows[PERIOD] == current) & rows[AREA].isin(comparable)]
             pooled = pd.DataFrame({AREA: ["scope", "scope"], PERIOD: [base_period, current],
                                    "indicator": goal["indicator"],
                                    NUMERATOR: [sub0[NUMERATOR].sum(), sub1[NUMERATOR].sum()],

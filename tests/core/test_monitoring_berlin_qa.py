@@ -180,3 +180,83 @@ def test_unnamed_measure_reads_as_german():
     named = describe("Quartiersmanagement", "arbeitslose", -2.0, -3.0, -1.0, 0.01, 0.5, 4, 12, EvaluationOptions(),
                      lang="en")
     assert named.startswith("Estimated effect of Quartiersmanagement on 'arbeitslose': -2.00")
+
+
+# ----------------------------------------------------------------------------- targets
+def _goal(**columns):
+    base = {"goal_id": "Z", "level": "target", "indicator": "residents", "scope": "city",
+            "baseline_period": "2019-H2", "target_period": "2025-H2", "direction": "increase"}
+    return pd.DataFrame([{**base, **columns}])
+
+
+def test_count_target_asks_each_area_the_same_relative_change():
+    # before: +200 residents for the city (10,000 → 10,200) was asked of every area, so the
+    # area of 1,000 that grew by 2 % like the city was 'off track' (target 1,200)
+    from kommunalmonitor.core.monitoring.goals import target_status
+
+    obs = pd.DataFrame({"area_id": ["a", "a", "b", "b"], "period": ["2019-H2", "2023-H2"] * 2,
+                        "indicator": "residents", "value": [1000.0, 1020.0, 9000.0, 9180.0]})
+    result = target_status(check_observations(obs), _goal(target_value="10200", target_period="2023-H2"))
+    table = result.table.set_index("area_id")
+    assert table.loc["a", "target_value"] == pytest.approx(1020.0) and table.loc["b", "target_value"] == 9180.0
+    assert table["target_value"].sum() == pytest.approx(10200.0)
+    assert (table["status"] == 1).all() and result.summary["status"].iloc[0] == 1
+
+
+def test_scope_of_a_target_compares_the_same_areas_at_baseline_and_now():
+    # before: area c has no baseline value; the city went 2,000 → 3,000 'achieved' although no
+    # area grew (c's appearance counted as growth)
+    from kommunalmonitor.core.monitoring.goals import target_status
+
+    obs = pd.DataFrame({"area_id": ["a", "a", "b", "b", "c"], "period": ["2019-H2", "2023-H2"] * 2 + ["2023-H2"],
+                        "indicator": "residents", "value": [1000.0] * 5})
+    log = KeptFeedback()
+    result = target_status(check_observations(obs), _goal(target_value="2100"), feedback=log)
+    summary = result.summary.iloc[0]
+    assert (summary["baseline_value"], summary["current_value"]) == (2000.0, 2000.0)
+    assert summary["status"] != 1
+    assert any("1 area(s) lack a value at the baseline 2019-H2" in w and "c" in w for w in log.warnings)
+
+
+def test_rate_target_without_counts_is_refused_not_summed():
+    # before: a foreigners' share target of 22,5 % was rated on the SUM of the areas' shares
+    # (20 % + 30 % = 50 %): 'achieved', with area targets of -7.5 % and 2.5 %
+    from kommunalmonitor.core.errors import InputError
+    from kommunalmonitor.core.monitoring.goals import target_status
+
+    obs = pd.DataFrame({"area_id": ["a", "a", "b", "b", "c", "c"], "period": ["2019-H2", "2023-H2"] * 3,
+                        "indicator": "share", "value": [20.4, 21.1, 30.25, 29.8, 12.5, 13.75]})
+    with pytest.raises(InputError, match="Target Z.*'share' look like a percentage.*numerator and denominator"):
+        target_status(check_observations(obs), _goal(indicator="share", target_value="22,5"))
+    # with the counts it is the city's rate: (20.4+30.25+12.5) / 300 = 21.05 %
+    counted = obs.assign(numerator=obs["value"], denominator=100.0)
+    result = target_status(check_observations(counted), _goal(indicator="share", target_value="22,5"))
+    assert result.summary["baseline_value"].iloc[0] == pytest.approx(63.15 / 3)
+
+
+def test_priority_level_in_german_notation():
+    # before: priority_level '1,0' from a German CSV ended in a Python ValueError
+    from kommunalmonitor.core.monitoring.goals import target_status
+
+    obs = pd.DataFrame({"area_id": ["a", "a", "b", "b"], "period": ["2019-H2", "2023-H2"] * 2,
+                        "indicator": "residents", "value": [1000.0, 1020.0, 9000.0, 9180.0]})
+    result = target_status(check_observations(obs), _goal(scope="priority", priority_level="1,0", target_value="1100"),
+                           priority_levels={"a": 1, "b": 2})
+    assert result.table["area_id"].tolist() == ["a"] and result.summary["n_areas"].iloc[0] == 1
+
+
+def test_berlin_residents_target_rates_areas_by_their_share_of_it(berlin_dir):
+    # 2 % more residents from 31.12.2021 to 2025-H2, rated at 31.12.2023 (the city grew 2.7 %):
+    # before, each of the 542 areas was asked for the city's +75,510 residents: 538 'off track'
+    from kommunalmonitor.core.monitoring.goals import target_status
+
+    obs = check_observations(pd.concat([_long(berlin_dir, "inhabitants", [p]) for p in ("2021-02", "2023-02")]))
+    city = obs[obs["period"] == "2021-H2"]["value"].sum()
+    assert city == 3775480.0
+    result = target_status(obs, _goal(indicator="inhabitants", baseline_period="2021-H2",
+                                      target_value=str(round(1.02 * city))), feedback=KeptFeedback())
+    assert result.summary["status"].iloc[0] == 1  # 3,878,100 ≥ 3,850,990
+    table = result.table
+    assert table["target_value"].sum() == pytest.approx(round(1.02 * city), rel=1e-9)
+    counts = table["status"].value_counts()
+    assert counts.get(1, 0) + counts.get(2, 0) > 300 and counts.get(4, 0) < 200  # measured: 247 + 105, 150
