@@ -64,7 +64,7 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     pieces = _voronoi_blocks(points, city["boundary"], city["faces"], feedback.step(0.02, 0.16))
     feedback.check()
     pieces = _merge_slivers(pieces, city["boundary"].area / n_blocks, feedback.step(0.16, 0.25))
-    pieces = _sort_geometric(pieces, feedback.step(0.25, 0.35))
+    pieces, piece_x, piece_y = _sort_geometric(pieces, feedback.step(0.25, 0.35))
     feedback.progress(0.35)
     feedback.check()
 
@@ -75,7 +75,8 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     piece_idx = _piece_raster(pieces, transform, shape, feedback.step(0.37, 0.46))
     summary = _pixel_summary(piece_idx, transform, len(pieces), fields, city, distances)
     feedback.progress(0.48)
-    stats, latent = _block_statistics(rng, pieces, fields, city, summary, feedback.step(0.48, 0.68))
+    stats, latent = _block_statistics(rng, pieces, fields, city, summary, feedback.step(0.48, 0.68),
+                                      points=(piece_x, piece_y))
     xy = np.column_stack([latent["x"], latent["y"]])
 
     feedback.info(tr("Forming planning areas and districts..."))
@@ -117,7 +118,9 @@ def generate_sample_municipality(n_blocks=3000, seed=42, feedback=None):
     feedback.progress(0.93)
     feedback.check()
     feedback.info(tr("Counting residents in the 100 m Zensus grid..."))
-    grid = _zensus_grid(rng, blocks, pixels, transform, feedback.step(0.93, 0.99))
+    block_x, block_y = np.empty_like(piece_x), np.empty_like(piece_y)
+    block_x[inverse], block_y[inverse] = piece_x, piece_y  # the blocks are the pieces reordered
+    grid = _zensus_grid(rng, blocks, pixels, transform, feedback.step(0.93, 0.99), points=(block_x, block_y))
     feedback.progress(0.99)
 
     boundary = gpd.GeoDataFrame({"name": ["Musterstadt"], "source": [SOURCE_NOTE]},

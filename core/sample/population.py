@@ -45,24 +45,28 @@ def _pixel_summary(block_idx, transform, n, fields, city, distances):
     return np.where(count > 0, total, np.nan), np.where(count > 0, majority, -1)
 
 
-def _block_statistics(rng, blocks, fields, city, pixel_summary=None, feedback=None):
+def _block_statistics(rng, blocks, fields, city, pixel_summary=None, feedback=None, points=None):
     """Land use, population by age and year, social counts and housing per block.
 
     ``pixel_summary`` (from ``_pixel_summary``: density integrated over the block's pixels,
     majority land use of its pixels) avoids judging a large block by one point, so the
-    city has about the same residents and land use at every block size.
+    city has about the same residents and land use at every block size. ``points`` are the
+    x and y of the blocks' representative points, when already known.
     """
     from .blocks import _in_chunks, _representative_xy
 
     feedback = ensure_feedback(feedback)
-    x, y = _representative_xy(blocks.geometry, feedback.step(0.0, 0.4))
+    if points is None:
+        points = _representative_xy(blocks.geometry, feedback.step(0.0, 0.4))
+        feedback = feedback.step(0.4, 1.0)
+    x, y = points
     area = blocks.area.to_numpy()
     rho, _ = _polar(x, y, city["phases"])
     river, rail = city["rivers"].geometry.iloc[0], city["railways"].geometry.iloc[0]
     d_river = _in_chunks(len(blocks), lambda part: blocks.geometry.iloc[part].distance(river).to_numpy(),
-                         feedback.step(0.4, 0.7))
+                         feedback.step(0.0, 0.5))
     d_rail = _in_chunks(len(blocks), lambda part: blocks.geometry.iloc[part].distance(rail).to_numpy(),
-                        feedback.step(0.7, 1.0))
+                        feedback.step(0.5, 1.0))
     n = len(blocks)
     dep, aff, chg = fields["deprivation"](x, y), fields["affluence"](x, y), fields["change"](x, y)
 

@@ -5,8 +5,11 @@ import pandas as pd
 from .model import CRS, PIXEL, ZENSUS_CRS
 
 
-def _zensus_grid(rng, blocks, pixels, transform, feedback=None):
-    """Distribute 2022 residents over 10 m pixels of their block and count 100 m cells."""
+def _zensus_grid(rng, blocks, pixels, transform, feedback=None, points=None):
+    """Distribute 2022 residents over 10 m pixels of their block and count 100 m cells.
+
+    ``points``: x and y of the blocks' representative points, when already known.
+    """
     from pyproj import Transformer
 
     from .blocks import _representative_xy
@@ -15,7 +18,7 @@ def _zensus_grid(rng, blocks, pixels, transform, feedback=None):
     under10 = blocks["pop_0_5_2022"].to_numpy() + rng.binomial(blocks["pop_6_14_2022"].to_numpy(), 4 / 9)
     order, counts, start = pixels.order, pixels.count[1:], pixels.start[1:]
     # blocks too small for a pixel centre: use the pixel of their representative point
-    rp_x, rp_y = _representative_xy(blocks.geometry, feedback)  # per chunk of blocks: seconds on shapely 1.8
+    rp_x, rp_y = points if points is not None else _representative_xy(blocks.geometry, feedback)
     col = ((rp_x - transform.c) / PIXEL).astype(np.int64)
     row = ((transform.f - rp_y) / PIXEL).astype(np.int64)
     fallback = row * pixels.shape[1] + col
