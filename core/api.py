@@ -32,6 +32,7 @@ _WHERE = {
     "points_to_areas": "overlay.points:points_to_areas",
     "PointsOptions": "overlay.points:PointsOptions",
     "accessibility": "overlay.accessibility:accessibility",
+    "AccessibilityOptions": "overlay.accessibility:AccessibilityOptions",
     # indicators and indices
     "composite_index": "indices.composite:composite_index",
     "index_table": "indices.composite:result_frame",

@@ -11,6 +11,9 @@
 Distances are Euclidean (scipy ``cKDTree``). The distance model is one small class: a
 network model only needs the same two methods (``nearest`` and ``within``).
 """
+from dataclasses import dataclass
+from typing import Optional
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -19,6 +22,7 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..geometry_arrays import reproject as to_crs_robust
 from ..i18n import tr
+from ..options import options_or_default
 from ..rates import DEFAULT_MIN_BASE, small_base
 from ._spatial import point_coords, polygons_in
 from .privacy import warn_overwritten
@@ -72,10 +76,49 @@ def two_step_fca(res_xy, population, fac_xy, capacity, radius, decay="none", per
     return index, ratio * per, demand
 
 
+@dataclass
+class AccessibilityOptions:
+    """Settings of ``accessibility``; every one has a default.
+
+    Attributes
+    ----------
+    threshold : float, optional
+        Distance in metres: share of residents whose nearest facility is farther.
+    catchment : float, optional
+        2SFCA catchment radius in metres (no 2SFCA without it).
+    decay : 'none', 'linear' or 'gaussian'
+        Distance decay inside the catchment (default 'none').
+    per : float
+        2SFCA unit: capacity per ``per`` residents (default 100 → places per 100 children).
+    min_base : float
+        Areas with fewer residents are flagged in ``small_base`` (default ``DEFAULT_MIN_BASE``).
+    reproject : bool
+        Reproject residences and facilities to the CRS of ``areas`` (default False: they must
+        match).
+    distance_model : object with ``nearest`` and ``within``, optional
+        Default Euclidean; the place to plug in network distances.
+    residences_name, facilities_name, areas_name : str, optional
+        Names of the layers in messages (default: the layers' own names).
+    """
+
+    # nearest distance and 2SFCA
+    threshold: Optional[float] = None
+    catchment: Optional[float] = None
+    decay: str = "none"
+    per: float = 100.0
+    # small numbers
+    min_base: float = DEFAULT_MIN_BASE
+    # distances: CRS handling and the distance model
+    reproject: bool = False
+    distance_model: object = None
+    # the layers' names in messages
+    residences_name: Optional[str] = None
+    facilities_name: Optional[str] = None
+    areas_name: Optional[str] = None
+
+
 def accessibility(residences, facilities, population_field, areas=None, area_id=None,
-                  capacity_field=None, threshold=None, catchment=None, decay="none", per=100.0,
-                  min_base=DEFAULT_MIN_BASE, reproject=False, distance_model=None,
-                  feedback=None, residences_name=None, facilities_name=None, areas_name=None):
+                  capacity_field=None, options=None, feedback=None):
     """Distance to the nearest facility and 2SFCA supply, per residence and per area.
 
     Parameters
@@ -88,20 +131,16 @@ def accessibility(residences, facilities, population_field, areas=None, area_id=
         Facilities of one type (points; other geometries use their centroid).
     areas : GeoDataFrame, optional
         Planning areas for the per-area summary.
+    area_id : str, optional
+        Unique id field of the areas.
     capacity_field : str, optional
         Facility capacity (e.g. places) for 2SFCA; without it every facility counts 1.
-    threshold : float, optional
-        Distance in metres: share of residents whose nearest facility is farther.
-    catchment : float, optional
-        2SFCA catchment radius in metres (no 2SFCA without it).
-    decay : 'none', 'linear' or 'gaussian'
-        Distance decay inside the catchment.
-    per : float
-        2SFCA unit: capacity per ``per`` residents (100 → places per 100 children).
-    reproject : bool
-        Reproject residences and facilities to the CRS of ``areas`` (else they must match).
-    distance_model : object with ``nearest`` and ``within``, optional
-        Default Euclidean; the place to plug in network distances.
+    options : AccessibilityOptions, optional
+        Distance threshold, 2SFCA catchment, decay and unit, the smallest base, reprojection,
+        the distance model and the layers' names in messages (defaults:
+        ``AccessibilityOptions()``).
+    feedback : core.feedback.Feedback, optional
+        Progress, messages and cancellation.
 
     Returns
     -------
@@ -112,6 +151,11 @@ def accessibility(residences, facilities, population_field, areas=None, area_id=
         ``small_base``; diagnostics.
     """
     feedback = ensure_feedback(feedback)
+    options = options_or_default(options, AccessibilityOptions, "accessibility")
+    threshold, catchment, decay, per = options.threshold, options.catchment, options.decay, options.per
+    min_base, reproject, distance_model = options.min_base, options.reproject, options.distance_model
+    residences_name, facilities_name = options.residences_name, options.facilities_name
+    areas_name = options.areas_name
     model = distance_model or EuclideanDistance()
     for frame, name in ((residences, residences_name), (facilities, facilities_name)):
         validate.require_not_empty(frame, name)

@@ -3,7 +3,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
                        QgsProcessingParameterFeatureSource, QgsProcessingParameterField,
                        QgsProcessingParameterNumber)
 
-from ...core.overlay.accessibility import DECAYS, accessibility
+from ...core.overlay.accessibility import DECAYS, AccessibilityOptions, accessibility
 from ..area_parameters import AreaParameters
 from ..base import KommunalmonitorAlgorithm, LayerChecks, core_feedback, prepare_layer
 from ..value_parameters import MissingValueCodes
@@ -110,10 +110,11 @@ class Accessibility(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
         areas = prepare_layer(areas, feedback, LayerChecks(projected=True, id_field=area_id))
         residences = prepare_layer(residences, feedback, LayerChecks(crs_like=areas))
         facilities = prepare_layer(facilities, feedback, LayerChecks(crs_like=areas))
+        options = AccessibilityOptions(threshold=threshold, catchment=catchment, decay=decay, per=per,
+                                       min_base=min_base, reproject=True)
         res, per_area, diagnostics = accessibility(
             residences, facilities, pop_field, areas=areas, area_id=area_id, capacity_field=cap_field,
-            threshold=threshold, catchment=catchment, decay=decay, per=per, min_base=min_base,
-            reproject=True, feedback=core_feedback(feedback))
+            options=options, feedback=core_feedback(feedback))
         if min_count:
             per_area = self.suppress_small_numbers(
                 per_area, ["population", "population_beyond"], min_count, feedback,

@@ -8,7 +8,8 @@ import pytest
 from shapely.geometry import Point, box
 
 from kommunalmonitor.core.errors import InputError
-from kommunalmonitor.core.overlay.accessibility import accessibility, decay_weights, two_step_fca
+from kommunalmonitor.core.overlay.accessibility import (AccessibilityOptions, accessibility, decay_weights,
+                                                        two_step_fca)
 
 CRS = "EPSG:25833"
 
@@ -29,7 +30,7 @@ def _areas():
 
 def test_nearest_distance_share_beyond_and_2sfca_by_hand():
     res, area, diag = accessibility(_residences(), _facilities(), "kids", _areas(), "id", "places",
-                                    threshold=450, catchment=600)
+                                    AccessibilityOptions(threshold=450, catchment=600))
     # residence 0: facility 0 at 400 m; residence 1: facility 0 at 500 m
     assert res["distance"].tolist() == pytest.approx([400.0, 500.0])
     assert diag["missing_population"] == 1 and diag["residences"] == 2
@@ -77,7 +78,7 @@ def test_accessibility_bad_input():
     with pytest.raises(InputError, match="population above 0"):
         accessibility(_residences().assign(kids=0.0), _facilities(), "kids")
     with pytest.raises(InputError, match="greater than 0"):
-        accessibility(_residences(), _facilities(), "kids", catchment=-5)
+        accessibility(_residences(), _facilities(), "kids", options=AccessibilityOptions(catchment=-5))
     far_areas = _areas().set_geometry(_areas().geometry.translate(10000, 0))
     with pytest.raises(InputError, match="No residence"):
         accessibility(_residences(), _facilities(), "kids", far_areas, "id")
@@ -99,8 +100,8 @@ def test_berlin_kitas_from_zensus_cells(berlin_dir):
     table = table[table.x_mp_100m.between(x0 - 2000, x1 + 2000) & table.y_mp_100m.between(y0 - 2000, y1 + 2000)]
     cells = gpd.GeoDataFrame(table[["kids"]], geometry=gpd.points_from_xy(table.x_mp_100m, table.y_mp_100m),
                              crs="EPSG:3035")
-    res, area, diag = accessibility(cells, kitas, "kids", plr, "PLR_ID", "e_platz", threshold=500,
-                                    catchment=1000, decay="gaussian", reproject=True)
+    options = AccessibilityOptions(threshold=500, catchment=1000, decay="gaussian", reproject=True)
+    res, area, diag = accessibility(cells, kitas, "kids", plr, "PLR_ID", "e_platz", options)
     assert diag["population"] == pytest.approx(table["kids"].sum())
     assert (res["population"] * res["access"]).sum() / 100 == pytest.approx(diag["capacity_reached"], rel=1e-9)
     # nearest distance: brute force on a sample of cells
@@ -112,3 +113,15 @@ def test_berlin_kitas_from_zensus_cells(berlin_dir):
     inner = area["population"] > 0
     assert area.loc[inner, "dist_mean"].median() < 400  # Berlin is dense with kitas
     assert area["population"].sum() + diag["population_outside_areas"] == pytest.approx(diag["population"])
+
+
+def test_settings_come_as_one_options_object():
+    """The distance settings are one AccessibilityOptions; an old positional threshold is refused."""
+    plain = accessibility(_residences(), _facilities(), "kids", _areas(), "id", "places")
+    same = accessibility(_residences(), _facilities(), "kids", _areas(), "id", "places",
+                         AccessibilityOptions(decay="none", per=100.0))
+    pd.testing.assert_frame_equal(plain[1], same[1])
+    with pytest.raises(TypeError, match="AccessibilityOptions"):
+        accessibility(_residences(), _facilities(), "kids", _areas(), "id", "places", 450)
+    with pytest.raises(TypeError, match="catchment"):
+        accessibility(_residences(), _facilities(), "kids", catchment=600)
