@@ -20,7 +20,7 @@ KNOWN = {
     "regions/engine.py::split_part": 13,
     "regions/engine.py::best_cut": 12,
     "regions/engine.py::LocalSearch.__init__": 13,
-    # overlay and monitoring engines: being worked on by their owners
+    # monitoring engine: being worked on by its owner
     "monitoring/evaluation.py::describe": 11,
 }
 
