@@ -202,6 +202,25 @@ def exact_conditional_test(x1, n1, x2, n2):
 
 def _estimated_areas(rows, areas, periods):
     """Per area: True where a value of ``periods`` is flagged as estimated in a boundary change."""
+    flags = estimated_rows(rows)
+    in_periods = rows[PERIOD].isin(list(periods)).to_numpy()
+    flagged = {str(a) for a in rows[AREA].to_numpy()[flags & in_periods]}
+    return np.array([str(a) in flagged for a in areas], dtype=bool)
+
+
+def not_counts(rows):
+    """True when most values are not whole numbers ≥ 0, apart from those flagged as estimated in
+    a boundary change: percentages or rates, not counts (which may be summed or tested as such)."""
+    values = rows[VALUE].to_numpy(dtype="float64")
+    known = np.isfinite(values)
+    with np.errstate(invalid="ignore"):
+        whole = known & (np.abs(values - np.round(values)) <= 1e-9) & (values >= 0)
+    unexplained = known & ~whole & ~estimated_rows(rows)
+    return bool(known.any()) and 2 * int(unexplained.sum()) >= int(known.sum())
+
+
+def estimated_rows(rows):
+    """Per row: True where the store's flags say the value was estimated in a boundary change."""
     flags = np.zeros(len(rows), dtype=bool)
     if "estimated" in rows.columns:
         flags |= np.array([_true(v) for v in rows["estimated"]], dtype=bool)
@@ -210,9 +229,7 @@ def _estimated_areas(rows, areas, periods):
     if "estimated_share" in rows.columns:
         share = pd.to_numeric(pd.Series(rows["estimated_share"].to_numpy(), dtype="object"), errors="coerce")
         flags |= (share.fillna(0.0).to_numpy(dtype="float64") > 0)
-    in_periods = rows[PERIOD].isin(list(periods)).to_numpy()
-    flagged = {str(a) for a in rows[AREA].to_numpy()[flags & in_periods]}
-    return np.array([str(a) in flagged for a in areas], dtype=bool)
+    return flags
 
 
 def _true(value):

@@ -33,7 +33,7 @@ from ..errors import InputError
 from ..i18n import get_language, normalise_language, tr
 from ..validate import layer_name
 from ..values import to_numbers
-from .change import ChangeOptions, change_between, desired_direction
+from .change import ChangeOptions, change_between, desired_direction, not_counts
 from .series import (AREA, DENOMINATOR, NUMERATOR, PERIOD, VALUE, for_indicator, has_counts,
                      match_period, period_years, scale_of, sorted_periods)
 
@@ -161,16 +161,13 @@ def _scope_areas(goal, all_areas, priority_levels):
 
 def _refuse_summed_rates(goal, rows):
     """Without counts a scope's value is the sum of its areas' values: refuse a rate or share."""
-    from ..values import rate_like
-
-    kind = rate_like(rows[VALUE].to_numpy(dtype="float64"))
-    if kind is not None:
-        raise InputError(tr("Target {goal}: the values of '{indicator}' look like a {kind} (rate), but the "
-                            "observations have no numerator and denominator, and the value of a group of "
-                            "areas is then their sum, which for a rate is meaningless. Give the counts "
-                            "behind the rate (numerator and denominator fields).", goal=goal["goal_id"],
-                            indicator=goal["indicator"],
-                            kind=tr("share") if kind == "share" else tr("percentage")))
+    if not_counts(rows):
+        raise InputError(tr("Target {goal}: the values of '{indicator}' are no counts (most are not whole "
+                            "numbers) and the observations have no numerator and denominator, so the value "
+                            "of a group of areas would be their sum, which for a rate or share is "
+                            "meaningless. Give the counts behind it (numerator and denominator fields, or an "
+                            "indicator catalogue naming them).", goal=goal["goal_id"],
+                            indicator=goal["indicator"]))
 
 
 def _comparable_areas(goal, rows, areas, base_period, current, counts, feedback):

@@ -10,7 +10,7 @@ from ...core.i18n import get_language
 from ...core.monitoring.change import ChangeOptions
 from ...core.monitoring.goals import (STATUS_NAMES, STATUS_NAMES_DE, GoalOptions, target_status,
                                       write_target_table)
-from ...core.monitoring.series import AREA
+from ...core.monitoring.series import AREA, INDICATOR, counts_from_indicators, has_counts
 from ..base import KommunalmonitorAlgorithm, ProgressSpan, core_feedback
 from ..bridge import gdf_to_sink, source_to_gdf
 from ..styling import register_output_style
@@ -29,6 +29,7 @@ class TargetStatusAlgorithm(KommunalmonitorAlgorithm):
     TAGS = ("Ziel", "target", "Zielerreichung", "Monitoring", "Zeitreihe", "time series")
 
     GOALS = "GOALS"
+    INDICATORS = "INDICATORS"
     TARGET = "TARGET"
     PRIORITY_FIELD = "PRIORITY_FIELD"
     AS_OF = "AS_OF"
@@ -44,6 +45,10 @@ class TargetStatusAlgorithm(KommunalmonitorAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.GOALS, self.tr("Goals and targets (table: goal_id, indicator, scope, baseline_period, "
                                 "target_value, target_period, direction …)"), [QgsProcessing.TypeVector]))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.INDICATORS, self.tr("Indicator catalogue (optional: indicator, numerator, denominator — the count "
+                                     "indicators behind a rate, e.g. a monitoring store's mon_indicators)"),
+            [QgsProcessing.TypeVector], optional=True))
         self.addParameter(QgsProcessingParameterString(
             self.TARGET, self.tr("Only this target (goal_id; empty = all targets)"), optional=True))
         self.addParameter(QgsProcessingParameterField(
@@ -68,6 +73,27 @@ class TargetStatusAlgorithm(KommunalmonitorAlgorithm):
             self.TABLE, self.tr("Table for the administration"), self.tr("Excel (*.xlsx)"), optional=True,
             createByDefault=False))
 
+    def _counts_from_catalogue(self, parameters, context, obs, goals, feedback):
+        """The observations with each target's rate given the counts the catalogue names for it
+        (the statistics import writes a share and its counts as indicators of their own)."""
+        catalogue = self.read_table(parameters, self.INDICATORS, context)
+        if catalogue is None or "indicator" not in catalogue.columns or "indicator" not in goals.columns:
+            return obs
+        text = lambda v: "" if v is None or v != v else str(v).strip()  # noqa: E731 - NULL/NaN → ''
+        rows = {text(r.get("indicator")): r for r in catalogue.to_dict("records")}
+        for indicator in dict.fromkeys(text(v) for v in goals["indicator"]):
+            entry = rows.get(indicator)
+            if not indicator or entry is None:
+                continue
+            numerator, denominator = text(entry.get("numerator")), text(entry.get("denominator"))
+            if not (numerator and denominator) or has_counts(obs[obs[INDICATOR] == indicator]):
+                continue
+            obs = counts_from_indicators(obs, indicator, numerator, denominator)
+            feedback.pushInfo(self.tr("'{indicator}' is rated from its counts '{numerator}' / '{denominator}' "
+                                      "(indicator catalogue).", indicator=indicator, numerator=numerator,
+                                      denominator=denominator))
+        return obs
+
     def run_algorithm(self, parameters, context, feedback):
         """Read, rate in core, write map and table."""
         # one rising bar: reading 0–30 %, rating 30–80 %, joining 80–85 %, writing 85–100 %
@@ -88,6 +114,7 @@ class TargetStatusAlgorithm(KommunalmonitorAlgorithm):
                 raise InputError(self.tr("Target '{target}' is not in the goals table. Targets there: {ids}.",
                                          target=target, ids=", ".join(map(str, goals["goal_id"]))))
             goals = goals[goals["goal_id"].astype(str) == target]
+        obs = self._counts_from_catalogue(parameters, context, obs, goals, feedback)
         priority = self.parameterAsFields(parameters, self.PRIORITY_FIELD, context)
         levels = dict(zip(map(str, areas[id_field]), areas[priority[0]])) if priority else None
         as_of = self.parameterAsString(parameters, self.AS_OF, context).strip() or None

@@ -226,7 +226,7 @@ def test_rate_target_without_counts_is_refused_not_summed():
 
     obs = pd.DataFrame({"area_id": ["a", "a", "b", "b", "c", "c"], "period": ["2019-H2", "2023-H2"] * 3,
                         "indicator": "share", "value": [20.4, 21.1, 30.25, 29.8, 12.5, 13.75]})
-    with pytest.raises(InputError, match="Target Z.*'share' look like a percentage.*numerator and denominator"):
+    with pytest.raises(InputError, match="Target Z.*'share' are no counts.*numerator and denominator"):
         target_status(check_observations(obs), _goal(indicator="share", target_value="22,5"))
     # with the counts it is the city's rate: (20.4+30.25+12.5) / 300 = 21.05 %
     counted = obs.assign(numerator=obs["value"], denominator=100.0)

@@ -155,3 +155,37 @@ def test_measure_evaluated_on_a_share_with_its_counts_from_the_import(run_alg, b
     assert len(ids) == 46
     assert with_counts["ESTIMATE"] == pytest.approx(without["ESTIMATE"])
     assert with_counts["HIGH"] - with_counts["LOW"] < without["HIGH"] - without["LOW"]
+
+
+def test_share_target_rated_from_the_counts_the_catalogue_names(run_alg, berlin_dir, t2_series, tmp_path):
+    # before: a foreigners' share target on the import's series was rated on the SUM of the 542
+    # areas' shares (11,543 %): 'achieved' for the city and area targets of -11,520 %; now it is
+    # refused without counts, and rated on the city's share with the catalogue's counts
+    from qgis.core import QgsProcessingException
+
+    path, raw = t2_series
+    series = _layer(path, "Reihe")
+    areas = _layer(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"), "PLR 2021")
+    goals = tmp_path / "ziele.csv"  # as a German spreadsheet saves it
+    goals.write_text("goal_id;level;title_de;indicator;scope;baseline_period;target_value;target_period;direction\n"
+                     "AUS1;target;Ausländeranteil 30 %;inhabitants_foreigners_percentage;city;2021-H2;30,0;"
+                     "2030-H2;increase\n", encoding="utf-8")
+    catalogue = tmp_path / "indikatoren.csv"
+    catalogue.write_text("indicator,numerator,denominator,scale\n"
+                         "inhabitants_foreigners_percentage,inhabitants_foreigners,inhabitants,100\n", encoding="utf-8")
+    common = {"OBSERVATIONS": series, "AREA_FIELD": "id", "AREAS": areas, "AREAS_ID": "PLR_ID",
+              "GOALS": _layer(str(goals), "Ziele"), "AS_OF": "2023-H2"}
+    with pytest.raises(QgsProcessingException, match="AUS1.*are no counts.*numerator and denominator"):
+        run_alg("kommunalmonitor:targetstatus", dict(common, OUTPUT=str(tmp_path / "refused.gpkg")))
+    result = run_alg("kommunalmonitor:targetstatus", dict(
+        common, INDICATORS=_layer(str(catalogue), "Indikatoren"), OUTPUT=str(tmp_path / "status.gpkg")))
+    rows = _frame(_layer(result["OUTPUT"], "Zielstatus")).set_index("PLR_ID")
+    start, end = raw["2021-H2"], raw["2023-H2"]
+    city_start = 100 * start["inhabitants_foreigners"].sum() / start["inhabitants"].sum()  # 21.49 %
+    city_end = 100 * end["inhabitants_foreigners"].sum() / end["inhabitants"].sum()  # 24.40 %
+    assert city_start == pytest.approx(21.4896, abs=1e-3) and city_end == pytest.approx(24.4029, abs=1e-3)
+    # each area: its own share, and the city's required change (+8.51 points) as its target
+    area = rows.loc["01100101"]
+    assert area["baseline_value"] == pytest.approx(start.loc["01100101", "inhabitants_foreigners_percentage"])
+    assert area["target_value"] - area["baseline_value"] == pytest.approx(30.0 - city_start)
+    assert rows["target_value"].between(0, 100).mean() > 0.95
