@@ -324,7 +324,18 @@ def change_between(obs, indicator, start, end, options=None, lang=None, feedback
         small = np.zeros(len(areas), dtype=bool)
     table["small_base"] = small
 
-    city = city_values(rows, [start, end])
+    # the city value at both periods over the same areas: an area missing at one period (a
+    # suppressed count) would otherwise move the city value by its absence alone
+    both = np.isfinite(n1) & np.isfinite(n2) & np.isfinite(x1) & np.isfinite(x2) if counts else \
+        np.isfinite(v1) & np.isfinite(v2)
+    if not both.all() and both.any():
+        left = [str(a) for a, b in zip(areas, both) if not b]
+        feedback.warning(tr("The city value of '{indicator}' at {start} and {end} is taken over the {count} "
+                            "areas with values at both periods; {missing} area(s) without are left out "
+                            "(first: {areas}).", indicator=indicator, start=start, end=end,
+                            count=int(both.sum()), missing=len(left), areas=", ".join(left[:5])))
+    kept = {a for a, b in zip(areas, both) if b}
+    city = city_values(rows[rows[AREA].isin(kept)], [start, end]) if both.any() else city_values(rows, [start, end])
     c1, c2 = float(city[start]), float(city[end])
     if options.shrinkage and counts:
         model = "binomial" if shares else "poisson"

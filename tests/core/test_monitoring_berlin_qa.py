@@ -260,3 +260,16 @@ def test_berlin_residents_target_rates_areas_by_their_share_of_it(berlin_dir):
     assert table["target_value"].sum() == pytest.approx(round(1.02 * city), rel=1e-9)
     counts = table["status"].value_counts()
     assert counts.get(1, 0) + counts.get(2, 0) > 300 and counts.get(4, 0) < 200  # measured: 247 + 105, 150
+
+
+def test_city_value_of_a_change_compares_the_same_areas():
+    # before: area c's count was suppressed at the start, so the city share went 10 % → 20 %
+    # although a and b did not change (c's 30 % only entered at the end)
+    obs = pd.DataFrame({"area_id": ["a", "a", "b", "b", "c", "c"], "period": ["2021-H2", "2023-H2"] * 3,
+                        "indicator": "share", "numerator": [10, 10, 10, 10, np.nan, 60],
+                        "denominator": [100, 100, 100, 100, np.nan, 200]})
+    obs["value"] = 100 * obs["numerator"] / obs["denominator"]
+    log = KeptFeedback()
+    result = change_between(check_observations(obs), "share", "2021-H2", "2023-H2", feedback=log)
+    assert (result.diagnostics["city_start"], result.diagnostics["city_end"]) == (10.0, 10.0)
+    assert any("over the 2 areas" in w and "first: c" in w for w in log.warnings)
