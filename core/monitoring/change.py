@@ -30,7 +30,7 @@ from scipy import stats
 
 from ..errors import InputError
 from ..feedback import ensure_feedback
-from ..i18n import get_language, normalise_language, tr
+from ..i18n import format_number, get_language, normalise_language, tr
 from ..rates import DEFAULT_MIN_BASE
 from .series import (AREA, DENOMINATOR, NUMERATOR, PERIOD, VALUE, city_values, for_indicator,
                      has_counts, match_period, period_years, scale_of, sorted_periods, wide)
@@ -232,6 +232,14 @@ def estimated_rows(rows):
     return flags
 
 
+def _number(value):
+    """A value for a message in the reader's notation: whole numbers without decimals."""
+    if not np.isfinite(value):
+        return "–"
+    whole = abs(value - round(value)) < 0.05 or abs(value) >= 1000
+    return format_number(value, 0 if whole else 1, lang=None)
+
+
 def _true(value):
     """A flag value as bool (1, True, 'true', 'ja' …; NULL/NaN → False)."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -416,6 +424,23 @@ def change_between(obs, indicator, start, end, options=None, lang=None, feedback
     table["change_class"] = pd.array([int(k) if np.isfinite(k) else None for k in klass], dtype="Int64")
     table["change_label"] = [_label(CLASS_NAMES, CLASS_NAMES_DE, int(k), lang) if np.isfinite(k) else None
                              for k in klass]
+
+    # a value moved in a boundary change carries the estimate's error: a jump of half or more
+    # between it and a published value is most often that error (area weights put residents
+    # into parks and rail land), not a change the planner should act on
+    est_start = _estimated_areas(rows, areas, (start,))
+    est_end = _estimated_areas(rows, areas, (end,))
+    table["estimated_start"], table["estimated_end"] = est_start, est_end
+    with np.errstate(invalid="ignore"):
+        jump = (est_start ^ est_end) & np.isfinite(table["change_rel"].to_numpy(dtype="float64")) \
+            & (np.abs(table["change_rel"].to_numpy(dtype="float64")) >= 50.0)
+    if jump.any():
+        first = [f"{areas[i]} ({_number(v1[i])} → {_number(v2[i])})" for i in np.flatnonzero(jump)[:5]]
+        feedback.warning(tr("{count} area(s) change by half or more between a value estimated in a boundary "
+                            "change and a published one (first: {areas}). Such a jump is usually the "
+                            "estimate's error, not a change: check the way across (small units with a "
+                            "weight rather than area weights) before reading it.",
+                            count=int(jump.sum()), areas="; ".join(first)))
 
     # MSS-style dynamics: worsening change as z-score over the areas with a sufficient base
     # (unweighted, population SD as the MSS), classes at −1 / +1.

@@ -181,6 +181,23 @@ def test_estimated_counts_are_left_untested_without_disabling_the_others():
     assert "1 area(s)" in warning and "first: b" in warning
 
 
+def test_a_jump_from_an_estimated_value_is_named_not_read_as_change():
+    from kommunalmonitor.core.feedback import KeptFeedback
+    from kommunalmonitor.core.i18n import language
+
+    # 'park' got 3,820 residents by area weights in the boundary change; 0 are published later
+    obs = pd.DataFrame({"area_id": ["park", "park", "a", "a"], "period": ["2019-H2", "2023-H2"] * 2,
+                        "indicator": "residents", "value": [3820.0, 0.0, 1000.0, 1010.0],
+                        "estimated": [True, False, True, False]})
+    log = KeptFeedback()
+    with language("de"):
+        table = change_between(check_observations(obs), "residents", "2019-H2", "2023-H2",
+                               feedback=log).table.set_index("area_id")
+    assert table.loc["park", "estimated_start"] and not table.loc["park", "estimated_end"]
+    (warning,) = [w for w in log.warnings if "Hälfte" in w]
+    assert "1 Gebiet(e)" in warning and "park (3.820 → 0)" in warning and "a (" not in warning
+
+
 def test_bad_inputs_name_what_is_wrong():
     obs = check_observations(_obs([("a", 2020, 1, 10), ("a", 2022, 2, 10)]))
     with pytest.raises(InputError, match="2021"):
