@@ -179,6 +179,8 @@ def reasons_for(frame, z_fields, labels=None, top=3, min_z=0.5, lang="en"):
 
 def _rule_reason(rule, level, values, lang, extra):
     """The rule's verdict for one area."""
+    values = {k: ("–" if isinstance(v, (float, np.floating)) and np.isnan(v) else v)  # no 'nan' in reasons
+              for k, v in values.items()}
     if rule == "index_class":
         if extra.get("class_given"):
             value = values["class"]
@@ -186,7 +188,7 @@ def _rule_reason(rule, level, values, lang, extra):
                 value = int(value)
             return tr("index class {value}", lang=lang, value=value)
         return tr("index {value} SD from the city average", lang=lang,
-                  value=format_number(values["index"], 2, lang))
+                  value=values["index"] if values["index"] == "–" else format_number(values["index"], 2, lang))
     if rule == "burden_count":
         if extra.get("burden_given"):
             return tr("{count} high burden(s)", lang=lang, count=int(values["burden"]))
@@ -236,6 +238,8 @@ class RankingOptions:
         ``<gi|lisa>_robust`` field exists.
     combination : dict, optional
         Weighted rule: ``{rule: weight}`` of the other rules.
+    id_field : str, optional
+        Area id, used to name areas in warnings (default: the row number).
     population_field, children_field : str, optional
         Residents and children per area (summed per level in the diagnostics).
     min_population : float
@@ -275,6 +279,7 @@ class RankingOptions:
     # weighted rule
     combination: Optional[dict] = None
     # areas and people
+    id_field: Optional[str] = None
     population_field: Optional[str] = None
     children_field: Optional[str] = None
     min_population: float = 0
@@ -410,6 +415,20 @@ def rank_priorities(frame, rule="index_class", options=None, feedback=None, **le
     if rule == "weighted":
         weights = {r: float(combination[r]) for r in rules}
         lv, score = _combine({r: np.nan_to_num(levels[r], nan=4.0) for r in rules}, weights)
+        # an area without a value in every combined rule (e.g. left out of the index for too few
+        # residents) has no level at all; counting it as level 4 would rank it "lowest need"
+        missing = np.column_stack([np.isnan(np.asarray(levels[r], dtype=float)) for r in rules])
+        lv = np.where(missing.all(axis=1), np.nan, lv)
+        score = np.where(missing.all(axis=1), np.nan, score)
+        partly = missing.any(axis=1) & ~missing.all(axis=1)
+        if partly.any():
+            feedback.warning(tr(
+                "{count} area(s) of layer '{layer}' lack a value in some of the combined rules ({areas}); "
+                "the missing rules count as the lowest level (4) there. Check these areas or fill the "
+                "missing fields.", count=int(partly.sum()), layer=layer_name(frame),
+                areas=", ".join(str(v) for v in list((frame[o.id_field] if o.id_field in frame.columns
+                                                       else frame.index.to_series())[partly])[:5])
+                + (", …" if partly.sum() > 5 else "")))
     else:
         lv = levels[rule]
         score = lv.copy()

@@ -234,6 +234,7 @@ class PlanningPriorities(MissingValueCodes, KommunalmonitorAlgorithm):
             cluster_field=cluster_field, cluster_names=cluster_names,
             hotspot_field=hotspot_field, hotspot_q_field=q_field,
             combination=combination if rule == "weighted" else None,
+            id_field=field(self.ID_FIELD),
             population_field=field(self.POPULATION_FIELD), children_field=field(self.CHILDREN_FIELD),
             min_population=min_population, robustness_field=robustness, seed=seed, labels=labels)
         result, diag = rank_priorities(frame, rule, options, feedback=core_feedback(feedback))
@@ -251,6 +252,9 @@ class PlanningPriorities(MissingValueCodes, KommunalmonitorAlgorithm):
                                       level=level, areas=info["areas"],
                                       residents=int(info["residents"]) if info["residents"] is not None else "–",
                                       children=int(info["children"]) if info["children"] is not None else "–"))
+        if diag["levels"][0]["areas"]:
+            feedback.pushInfo(self.tr("No priority: {areas} area(s) (too few residents or no value for the rule).",
+                                      areas=diag["levels"][0]["areas"]))
         if diag["robustness_source"] == "none":
             getattr(feedback, "pushWarning", feedback.pushInfo)(self.tr(
                 "No robustness figure could be computed for this rule; give a robustness field (e.g. the "

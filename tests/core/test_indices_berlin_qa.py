@@ -1,0 +1,34 @@
+"""QA of the need index and planning priorities as a planner uses them (hand cases, Berlin MSS 2021)."""
+import numpy as np
+import pandas as pd
+
+from kommunalmonitor.core.feedback import KeptFeedback
+from kommunalmonitor.core.priorities.ranking import RankingOptions, rank_priorities
+
+
+def _areas():
+    """Four areas: two with index, cluster and hot spot; one left out of the index (too few
+    residents: no index, cluster 0, no hot-spot value); one without a hot-spot value only."""
+    return pd.DataFrame({
+        "plr": ["01", "02", "03", "04"],
+        "index_class": [4, 1, np.nan, 4],
+        "cluster": [1, 3, 0, 1],
+        "gi_bin": [3, 0, np.nan, np.nan],
+    })
+
+
+def test_weighted_priority_of_an_area_without_any_value_is_no_priority_not_lowest():
+    # before: the area left out of the index got 'Priority 4 (lowest)' with the reason
+    # 'index class nan, cluster 0, hot-spot result: nan' (6 Berlin PLR, KOM ungültig)
+    feedback = KeptFeedback()
+    options = RankingOptions(class_field="index_class", cluster_field="cluster", hotspot_field="gi_bin",
+                             combination={"index_class": 2, "cluster": 1, "hotspot": 1}, id_field="plr")
+    out, diag = rank_priorities(_areas(), "weighted", options, feedback=feedback)
+    # hand: area 01 levels 1,1,1 → 1; area 02 levels 4, 3, 4 → (8+3+4)/4 = 3.75 → 4
+    # area 04: index 1 (x2), cluster 1, hot spot missing → 4: (2+1+4)/4 = 1.75 → 2
+    assert out["priority"].tolist() == [1, 4, 0, 2]
+    assert diag["levels"][0]["areas"] == 1
+    assert "nan" not in out["reasons_de"][2] and "kein Wert" in out["reasons_de"][2]
+    assert np.isnan(out["score"][2])
+    assert any("04" in w and "(4)" in w for w in feedback.warnings)
+    assert not any("03" in w for w in feedback.warnings)
