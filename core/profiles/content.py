@@ -118,7 +118,9 @@ class ProfileContent:
     geometry : GeoSeries or None
         Area geometries in input order (for maps).
     diagnostics : dict
-        ``suppressed`` (count per field), ``n_areas``.
+        ``suppressed`` (count per field), ``n_areas``, ``suppressed_values``,
+        ``series_unknown_rows`` and ``series_unknown_areas`` (time series rows of areas the layer
+        does not have, not shown).
     """
 
     areas: pd.DataFrame
@@ -288,7 +290,7 @@ def _series(series, ids, indicators, min_count, rules=None, weights=None):
     empty_city = pd.DataFrame({"indicator": pd.Series([], dtype=object), "period": pd.Series([], dtype=object),
                                "city": pd.Series([], dtype="float64")})
     if series is None or not len(series):
-        return pd.DataFrame(columns=columns), empty_city
+        return pd.DataFrame(columns=columns), empty_city, {"rows": 0, "areas": []}
     missing = [c for c in columns if c not in series.columns]
     if missing:
         raise InputError(tr("The time series table needs the columns {columns} (missing: {missing}).",
@@ -310,12 +312,35 @@ def _series(series, ids, indicators, min_count, rules=None, weights=None):
     if "numerator" in series.columns or base:
         work = work.assign(value_num=raw_num, value_den=raw_den)
         published, _ = suppress_for_export(work, [], min_count=min_count, rates=["value"])
-    keep = (work["area_id"].isin(set(ids)) & work["indicator"].isin(known)).to_numpy()
+    known_area = work["area_id"].isin(set(ids)).to_numpy()
+    keep = known_area & work["indicator"].isin(known).to_numpy()
+    _refuse_repeated_series_rows(work[keep], series)
     city = _series_city(published[keep].reset_index(drop=True), raw_num[keep], raw_den[keep], flagged[keep],
                         rules or {}, weights or {}, min_count)
     table = published[columns][keep]
     table = table.sort_values(["area_id", "indicator", "period"], kind="mergesort").reset_index(drop=True)
-    return table, (city if len(city) else empty_city)
+    # rows of areas the layer does not have (e.g. the old areas before a boundary change) are not
+    # shown; the caller says so instead of dropping periods without a word
+    foreign = work.loc[~known_area & work["indicator"].isin(known).to_numpy(), "area_id"]
+    unknown = {"rows": int(len(foreign)), "areas": sorted(set(foreign))}
+    return table, (city if len(city) else empty_city), unknown
+
+
+def _refuse_repeated_series_rows(rows, series):
+    """Two values for one area, indicator and period would be drawn as one (the last), a silently
+    wrong point: refuse, naming the first repeat (and the area sets when the table has several)."""
+    repeated = rows.duplicated(["area_id", "indicator", "period"], keep=False).to_numpy()
+    if not repeated.any():
+        return
+    first = rows[repeated].iloc[0]
+    sets = ""
+    if "area_set" in series.columns:
+        names = sorted(set(series["area_set"].dropna().astype(str)))
+        if len(names) > 1:
+            sets = tr(" The table holds several area sets ({sets}); give the rows of one.", sets=", ".join(names))
+    raise InputError(tr("The time series table has more than one value for area {area}, indicator {indicator}, "
+                        "period {period}; keep one row per area, indicator and period.{sets}",
+                        area=first["area_id"], indicator=first["indicator"], period=first["period"], sets=sets))
 
 
 def _series_city(published, raw_num, raw_den, flagged, rules, weights, min_count):
@@ -501,14 +526,15 @@ def build_profiles(frame, options, ranking=None, series=None, status=None, neigh
         keep = [(a, i) not in hidden_pairs for a, i in zip(status_table["area_id"], status_table["indicator"])]
         status_table = status_table[np.array(keep, dtype=bool)].reset_index(drop=True)
     residents = dict(zip(ids, weights)) if weights is not None else {}
-    series_table, city_series = _series(series, ids, indicators, options.min_count, rules, residents)
+    series_table, city_series, unknown = _series(series, ids, indicators, options.min_count, rules, residents)
     content = ProfileContent(
         areas=areas, values=values, series=series_table, city_series=city_series,
         references=pd.DataFrame(refs),
         status=status_table, indicators=indicators, options=options,
         geometry=geometry.reset_index(drop=True) if geometry is not None else None,
         diagnostics={"suppressed": report, "n_areas": n,
-                     "suppressed_values": int(values["suppressed"].sum())})
+                     "suppressed_values": int(values["suppressed"].sum()),
+                     "series_unknown_rows": unknown["rows"], "series_unknown_areas": unknown["areas"]})
     return content
 
 

@@ -158,6 +158,13 @@ class ProfileInputs:
         hidden = content.diagnostics["suppressed_values"]
         if hidden:
             feedback.pushInfo(self.tr("{n} value(s) are below the publication minimum and are not shown.", n=hidden))
+        unknown = content.diagnostics.get("series_unknown_areas") or []
+        if unknown:  # e.g. a series on the areas before a boundary change: those periods stay empty
+            feedback.pushWarning(self.tr(
+                "{rows} row(s) of the time series belong to {n} area(s) that are not in the layer (e.g. {examples}) "
+                "and are not shown; give the series on the layer's areas (e.g. moved to the new areas after a "
+                "boundary change).", rows=content.diagnostics["series_unknown_rows"], n=len(unknown),
+                examples=", ".join(unknown[:3])))
         warnings, notes = reference_messages(content)  # how each 'city average' was computed, where it matters
         for text in warnings:
             feedback.pushWarning(text)

@@ -1,0 +1,81 @@
+"""QA of the area profiles as a planner uses them on real Berlin data: what a council member
+reads must never be a silently wrong number."""
+import importlib.util
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kommunalmonitor.core.errors import InputError
+from kommunalmonitor.core.profiles.content import IndicatorSpec, ProfileOptions, build_profiles, value_grid
+
+_spec = importlib.util.spec_from_file_location(
+    "profile_test_data", os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_profiles_data.py"))
+data = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(data)
+
+
+def _t2(berlin_dir, period):
+    return pd.read_csv(os.path.join(berlin_dir, "einwohner_plr_zeitreihe",
+                                    f"berlin-lor-population-{period}-t2-planning-areas.csv"), dtype={"id": str})
+
+
+def _u6_series(berlin_dir, periods):
+    rows = []
+    for p in periods:
+        t = _t2(berlin_dir, p)
+        rows.append(pd.DataFrame({"area_id": t["id"], "period": p, "indicator": "u6_share",
+                                  "value": 100 * t["inhabitants_age_below_6"] / t["inhabitants"],
+                                  "numerator": t["inhabitants_age_below_6"], "base": t["inhabitants"]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _u6_options():
+    return ProfileOptions(id_field="PLR_ID", name_field="PLR_NAME", district_field="BEZ_ID", population_field="EW",
+                          indicators=[IndicatorSpec("u6_share", "Children under 6", "Kinder unter 6",
+                                                    numerator="unter6", base="Gesamt", unit="%",
+                                                    higher_is_worse=False)],
+                          min_count=3, reference_date="30.06.2022")
+
+
+def test_series_across_the_2021_boundary_change_says_which_rows_it_cannot_show(berlin_mss, berlin_dir):
+    # before: a series 2020-02 (448 old PLR) + 2021-01 (542 new PLR) gave profiles whose 2020
+    # point was simply missing, without a word: the old ids match none of the new areas
+    frame = data.berlin_frame(berlin_mss, berlin_dir)
+    series = _u6_series(berlin_dir, ("2020-02", "2021-01"))
+    content = build_profiles(frame, _u6_options(), series=series)
+    assert content.diagnostics["series_unknown_rows"] == 448
+    assert len(content.diagnostics["series_unknown_areas"]) == 448
+    assert "01011101" in content.diagnostics["series_unknown_areas"]  # Stülerstraße on the old scheme
+    assert set(content.series["period"]) == {"2021-01"}
+    # the 2021-01 value shown for Stülerstraße (new 01100101) is the published share, by hand
+    t = _t2(berlin_dir, "2021-01").set_index("id").loc["01100101"]
+    shown = content.series[(content.series["area_id"] == "01100101")]["value"].iloc[0]
+    assert shown == pytest.approx(100 * t["inhabitants_age_below_6"] / t["inhabitants"])
+
+
+def test_two_values_for_one_area_and_period_are_refused_not_drawn_as_the_last(berlin_mss, berlin_dir):
+    # before: a store table holding two area sets with the same ids drew the last row's value
+    frame = data.berlin_frame(berlin_mss, berlin_dir)
+    series = _u6_series(berlin_dir, ("2021-01",))
+    twice = pd.concat([series.assign(area_set="plr2021"),
+                       series.assign(area_set="plr2021_estimated", value=series["value"] + 1.0)],
+                      ignore_index=True)
+    with pytest.raises(InputError, match=r"more than one value for area 01100101, indicator u6_share, "
+                                         r"period 2021-01.*several area sets \(plr2021, plr2021_estimated\)"):
+        build_profiles(frame, _u6_options(), series=twice)
+
+
+def test_one_row_per_area_and_period_in_a_hand_case():
+    frame = data.small_city()
+    series = pd.DataFrame({"area_id": ["a", "a", "zz"], "period": ["2019", "2020", "2019"],
+                           "indicator": ["unemployment"] * 3, "value": [5.0, 6.0, 7.0]})
+    content = build_profiles(frame, data.small_options(), series=series)
+    periods, _, grids = value_grid(content)
+    assert periods == ["2019", "2020", "31.12.2024"]
+    assert grids["unemployment"][:, 0].tolist() == [5.0, 6.0, 4.0]
+    assert content.diagnostics["series_unknown_areas"] == ["zz"]
+    with pytest.raises(InputError, match="area a, indicator unemployment, period 2019"):
+        build_profiles(frame, data.small_options(), series=pd.concat([series, series.iloc[:1]]))
+    assert np.isnan(grids["unemployment"][0, 1])
