@@ -93,7 +93,10 @@ class PointsToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
         min_base, min_count = self.read_small_number_parameters(parameters, context)
 
         # one rising bar: reading 0–20 %, the engine 20–90 %, writing 90–100 %
-        points = source_to_gdf(points_src, fields=list(capacity) + ([category] if category else []),
+        # every field but the file's own feature id (a GeoPackage's 'fid' differs even between two
+        # copies) is read, not only the capacities: two kitas in one building with the same places
+        # are two facilities, and only their names or numbers tell them from a real copy
+        points = source_to_gdf(points_src, fields=_fields_without_feature_id(self, parameters, context),
                                name=points_src.sourceName() if points_src else None,
                                feedback=ProgressSpan(feedback, 0, 10))
         points = self.without_missing_codes(points, parameters, context, feedback, [self.CAPACITY_FIELDS])
@@ -140,3 +143,13 @@ class PointsToAreas(MissingValueCodes, AreaParameters, KommunalmonitorAlgorithm)
         register_output_style(context, dest_id, graduated_style(["supply", "n_points"], high_is_good=True),
                               self.tr("Facilities per area"))
         return {self.OUTPUT: dest_id}
+
+
+def _fields_without_feature_id(algorithm, parameters, context):
+    """The point layer's field names without its primary key (e.g. a GeoPackage's 'fid')."""
+    source = algorithm.parameterAsSource(parameters, algorithm.POINTS, context)
+    layer = algorithm.parameterAsVectorLayer(parameters, algorithm.POINTS, context)
+    key = set(layer.primaryKeyAttributes()) if layer is not None else set()
+    names = source.fields().names() if source is not None else []
+    key_names = {layer.fields().at(i).name() for i in key} if layer is not None else set()
+    return [name for name in names if name not in key_names]
