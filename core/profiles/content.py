@@ -650,8 +650,14 @@ def area_facts(content, area, lang):
     facts = [tr("Planning area {id}", lang=lang, id=area["area_id"])]
     if area["district"]:
         facts.append(tr("District {name}", lang=lang, name=area["district"]))
-    if np.isfinite(as_float(area["population"])):
-        facts.append(tr("{n} residents", lang=lang, n=format_number(as_float(area["population"]), 0, lang)))
+    residents = as_float(area["population"])
+    minimum = content.options.min_count
+    if np.isfinite(residents) and minimum and 0 < residents < minimum:
+        # the publication rule covers this count too: a base hidden as '•' in the table must not
+        # stand in the line above it
+        facts.append(tr("fewer than {minimum} residents", lang=lang, minimum=format_number(float(minimum), 0, lang)))
+    elif np.isfinite(residents):
+        facts.append(tr("{n} residents", lang=lang, n=format_number(residents, 0, lang)))
     if content.options.reference_date:
         facts.append(tr("Reference date: {date}", lang=lang, date=content.options.reference_date))
     return facts

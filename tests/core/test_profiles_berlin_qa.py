@@ -79,3 +79,37 @@ def test_one_row_per_area_and_period_in_a_hand_case():
     with pytest.raises(InputError, match="area a, indicator unemployment, period 2019"):
         build_profiles(frame, data.small_options(), series=pd.concat([series, series.iloc[:1]]))
     assert np.isnan(grids["unemployment"][0, 1])
+
+
+def _pdf_text(path):
+    import subprocess
+
+    return subprocess.run(["pdftotext", "-layout", path, "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_a_residents_count_below_the_minimum_is_not_printed_under_the_name(tmp_path):
+    # before: area c with 2 residents showed '• / •' for its child share (base 2 < 3 hidden) and
+    # '2 residents' in the line right above the table, in the PDF and on the web page
+    from kommunalmonitor.core.profiles.pdf import AtlasOptions, write_atlas
+    from kommunalmonitor.core.webatlas.writer import WebAtlasOptions, write_web_atlas
+
+    frame = data.small_city()
+    frame.loc[2, ["residents", "children"]] = [2.0, 1.0]
+    content = build_profiles(frame, data.small_options())
+    hidden = content.values[(content.values["area_id"] == "c") & (content.values["indicator"] == "child_share")]
+    assert bool(hidden["suppressed"].iloc[0]) and np.isnan(hidden["base"].iloc[0])
+    write_atlas(content, str(tmp_path / "de.pdf"), AtlasOptions(lang="de"))
+    write_atlas(content, str(tmp_path / "en.pdf"), AtlasOptions(lang="en"))
+    write_web_atlas(content, str(tmp_path / "web"), WebAtlasOptions())
+    de, en = _pdf_text(str(tmp_path / "de.pdf")), _pdf_text(str(tmp_path / "en.pdf"))
+    assert "Planungsraum c · Bezirk N · weniger als 3 Einwohnerinnen und Einwohner" in de
+    assert "Planning area c · District N · fewer than 3 residents" in en
+    assert "2 residents" not in en and "2 Einwohnerinnen" not in de
+    # the other areas keep their residents (1,000 is published)
+    assert "Planning area a · District N · 1,000 residents" in en
+    page = (tmp_path / "web" / "en" / "profiles" / "c.html").read_text(encoding="utf-8")
+    assert "fewer than 3 residents" in page and "2 residents" not in page
+    # publication minimum off: the count is shown as it is
+    plain = build_profiles(frame, data.small_options(min_count=0))
+    write_atlas(plain, str(tmp_path / "plain.pdf"), AtlasOptions(lang="en"))
+    assert "Planning area c · District N · 2 residents" in _pdf_text(str(tmp_path / "plain.pdf"))
