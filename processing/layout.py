@@ -17,7 +17,7 @@ Page plan (millimetres, A3 landscape 420 x 297)::
 import os
 from dataclasses import dataclass, field
 
-from qgis.core import (QgsApplication, QgsCategorizedSymbolRenderer, QgsFillSymbol,
+from qgis.core import (QgsApplication, QgsBasicNumericFormat, QgsCategorizedSymbolRenderer, QgsFillSymbol,
                        QgsLayoutExporter, QgsLayoutItemLabel, QgsLayoutItemLegend,
                        QgsLayoutItemMap, QgsLayoutItemPage, QgsLayoutItemPicture,
                        QgsLayoutItemScaleBar, QgsLayoutMeasurement, QgsLayoutPoint, QgsLayoutSize, QgsLegendRenderer,
@@ -301,6 +301,11 @@ def add_scale_bar(layout, map_item, spec):
     bar.setNumberOfSegments(4)
     bar.setHeight(2.5)
     bar.setTextFormat(_text_format(9))
+    if spec.language == "de":  # '2,5 km' on a German council map, not the C locale's '2.5'
+        numbers = QgsBasicNumericFormat()
+        numbers.setDecimalSeparator(",")
+        numbers.setThousandsSeparator(".")
+        bar.setNumericFormat(numbers)
     bar.setBackgroundEnabled(True)
     bar.setBackgroundColor(QColor(255, 255, 255, 200))
     layout.addLayoutItem(bar)

@@ -391,7 +391,8 @@ def rank_priorities(frame, rule="index_class", options=None, feedback=None, **le
                                     "layer '{layer}'; run the composite index first.",
                                     layer=layer_name(frame)))
             cnt = (np.nan_to_num(Z, nan=-np.inf) >= burden_threshold).sum(axis=1)
-            levels[r] = burden_levels(cnt)
+            # an area without any z-score (left out of the index) has no count, not "0 burdens"
+            levels[r] = np.where(np.isnan(Z).all(axis=1), np.nan, burden_levels(cnt))
             values["burden"] = cnt
         elif r == "cluster":
             if not cluster_field:

@@ -32,3 +32,13 @@ def test_weighted_priority_of_an_area_without_any_value_is_no_priority_not_lowes
     assert np.isnan(out["score"][2])
     assert any("04" in w and "(4)" in w for w in feedback.warnings)
     assert not any("03" in w for w in feedback.warnings)
+
+
+def test_burden_count_of_an_area_without_z_scores_is_no_value_not_zero_burdens():
+    # before: an area left out of the index (all z NULL) counted '0 burdens' → level 4 'lowest',
+    # so the default combination 'index_class=2; burden_count=1; hotspot=1' still ranked it
+    frame = pd.DataFrame({"z_a": [2.0, 0.0, np.nan], "z_b": [1.5, np.nan, np.nan]})
+    out, diag = rank_priorities(frame, "burden_count", RankingOptions(n_runs=10))
+    # hand: 2 burdens → level 2; 0 burdens (one z known) → 4; no z at all → no priority
+    assert out["priority"].tolist() == [2, 4, 0]
+    assert diag["levels"][0]["areas"] == 1

@@ -1,0 +1,71 @@
+"""QA: Berlin MSS 2021 on the real 542 PLR → composite index → hot spots → priorities (XLSX) →
+council map, as a planner prepares a council decision (QGIS stack)."""
+import os
+import re
+import subprocess
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def berlin_gpkg(berlin_dir, tmp_path_factory):
+    """The 542 PLR of 2023 with the MSS 2021 raw indicators (6 PLR 'KOM ungültig', -9999 there)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    areas = gpd.read_file(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
+    raw = pd.read_csv(os.path.join(berlin_dir, "mss_2021_index_indikatoren.csv"),
+                      dtype={"PLR_ID": str, "BEZ_ID": str})
+    frame = areas.merge(raw[["PLR_ID", "PLR_NAME", "EW", "BEZ_ID", "S1", "S3", "S4", "KOM"]], on="PLR_ID")
+    path = str(tmp_path_factory.mktemp("berlin_qa") / "plr.gpkg")
+    frame.to_file(path, layer="plr", driver="GPKG")
+    return path + "|layername=plr"
+
+
+def _pdf_text(path):
+    return subprocess.run(["pdftotext", "-raw", path, "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_berlin_priorities_leave_the_kom_invalid_areas_unranked_in_table_and_map(run_alg, berlin_gpkg, tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+
+    from kommunalmonitor.core.i18n import set_language
+
+    index = str(tmp_path / "index.gpkg")
+    run_alg("kommunalmonitor:compositeindex", {
+        "INPUT": berlin_gpkg, "INDICATORS": ["S1", "S3", "S4"], "POPULATION_FIELD": "EW",
+        "MISSING_CODES": "-9999", "ID_FIELD": "PLR_ID", "OUTPUT": index})
+    hot = str(tmp_path / "hot.gpkg")
+    run_alg("kommunalmonitor:hotspots", {"INPUT": index, "FIELD": "index", "ID_FIELD": "PLR_ID",
+                                         "METHOD": 2, "PERMUTATIONS": 99, "OUTPUT": hot})
+    table = str(tmp_path / "prioritaeten.xlsx")
+    prio = str(tmp_path / "prio.gpkg")
+    # the default combination index_class=2; burden_count=1; hotspot=1
+    run_alg("kommunalmonitor:planningpriorities", {
+        "INPUT": hot, "RULE": 4, "ID_FIELD": "PLR_ID", "NAME_FIELD": "PLR_NAME", "CLASS_FIELD": "index_class",
+        "HOTSPOT_FIELD": "gi_bin", "POPULATION_FIELD": "EW", "OUTPUT": prio, "TABLE": table})
+    rows = pd.read_excel(table, sheet_name=0, dtype={"Planungsraum": str})
+    invalid = ["04400725", "06200418", "05300838", "03300515", "03400831", "10100205"]  # KOM ungültig
+    unranked = rows[rows["Priorität"] == 0]
+    # before: these 6 PLR (no index) were 'Priorität 4 (niedrigste)' with reasons 'Indexklasse nan'
+    assert sorted(unranked["Planungsraum"]) == sorted(invalid)
+    assert not rows["Gründe"].str.contains("nan").any()
+    assert rows["Planungsraum"].str.len().eq(8).all()  # ids keep their leading zero
+
+    set_language("de")
+    try:
+        pdf = str(tmp_path / "karte.pdf")
+        run_alg("kommunalmonitor:councilmap", {
+            "INPUT": prio, "CLASS_FIELD": "priority", "CLASS_LABEL_FIELD": "priority_label",
+            "TITLE": "Handlungsprioritäten", "LANGUAGE": 1, "OUTPUT": pdf})
+    finally:
+        set_language("en")
+    text = _pdf_text(pdf)
+    # the map's counts agree with the table (before: table 81 × priority 4, map 75 + 6 not rated)
+    level4 = int((rows["Priorität"] == 4).sum())
+    assert re.search(rf"Priority 4 \(lowest\) \({level4} Gebiete\)", text)
+    assert "nicht bewertet (6 Gebiete)" in text
+    # the scale bar of a German map: '2,5' km, not the C locale's '2.5'
+    assert "2,5" in text and "2.5" not in text
