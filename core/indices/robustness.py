@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..feedback import ensure_feedback
-from ..i18n import tr
+from ..i18n import format_number, tr
 from ..options import options_or_default, refuse_ignored_keywords
 from .classify import classify, sd_band_classes
 from .composite import IndexSpec, composite_index, make_spec
@@ -201,6 +201,19 @@ def monte_carlo_robustness(frame, spec=None, options=None, seed=0, population=No
         raise InputError(tr("Use a non-negative number of runs and a weight range between 0 and 1 "
                             "(e.g. 0.5 for ±50 %)."))
     methods = tuple(methods) if methods else (spec.method,)
+    if 0 < n < 100:
+        # a share of n runs is uncertain by about ±1.96·sqrt(p(1-p)/n); at the usual threshold
+        # (0.8) and 5 runs that is ±35 points, so 'robust' would depend on the seed
+        spread = 196.0 * np.sqrt(threshold * (1.0 - threshold) / n)
+        feedback.warning(tr(
+            "Only {runs} random runs: the share of runs that keep an area's class is uncertain by about "
+            "±{spread} percentage points, so 'robust' or not may change with another seed. Use at least 100 "
+            "runs (500 is usual).", runs=n, spread=format_number(spread, 0)))
+    if len(spec.indicators) == 1 and (weight_range > 0 or leave_one_out):
+        feedback.warning(tr(
+            "The index has a single indicator: varying its weight or leaving it out cannot change the "
+            "classes, so areas count as robust by construction (only a varied standardisation, if chosen, "
+            "is tested). Add indicators or read the result as a check of the standardisation only."))
     rng = np.random.default_rng(seed)
     base = composite_index(frame, spec=spec, population=population, exclude=exclude)
     included = base.included.to_numpy()

@@ -42,3 +42,34 @@ def test_burden_count_of_an_area_without_z_scores_is_no_value_not_zero_burdens()
     # hand: 2 burdens → level 2; 0 burdens (one z known) → 4; no z at all → no priority
     assert out["priority"].tolist() == [2, 4, 0]
     assert diag["levels"][0]["areas"] == 1
+
+
+def _mss_status(berlin_dir):
+    """MSS 2021 status indicators S1, S3, S4 with population; the 6 KOM-ungültig PLR as NULL."""
+    import os
+
+    raw = pd.read_csv(os.path.join(berlin_dir, "mss_2021_index_indikatoren.csv"), dtype={"PLR_ID": str})
+    frame = raw[["PLR_ID", "EW", "S1", "S3", "S4"]].copy()
+    frame[["S1", "S3", "S4"]] = frame[["S1", "S3", "S4"]].where(raw[["S1", "S3", "S4"]] != -9999)
+    return frame
+
+
+def test_robustness_with_few_runs_or_one_indicator_says_so(berlin_dir):
+    # before: 5 runs on Berlin gave '40 of 536 areas not robust' without a word that a share of
+    # 8 runs is uncertain by ±35 points (threshold 0.8); one indicator gave 'all robust' silently
+    from kommunalmonitor.core.indices.robustness import RobustnessOptions, monte_carlo_robustness
+
+    frame = _mss_status(berlin_dir)
+    feedback = KeptFeedback()
+    monte_carlo_robustness(frame, options=RobustnessOptions(n=5), seed=1, population="EW",
+                           feedback=feedback, indicators=["S1", "S3", "S4"])
+    assert any("5" in w and "±35" in w for w in feedback.warnings)  # 196·sqrt(0.16/5) = 35.06
+    feedback = KeptFeedback()
+    monte_carlo_robustness(frame, options=RobustnessOptions(n=200), seed=1, population="EW",
+                           feedback=feedback, indicators=["S1", "S3", "S4"])
+    assert not any("random runs" in w for w in feedback.warnings)
+    feedback = KeptFeedback()
+    result = monte_carlo_robustness(frame, options=RobustnessOptions(n=200, methods=None), seed=1,
+                                    population="EW", feedback=feedback, indicators=["S1"])
+    assert any("single indicator" in w for w in feedback.warnings)
+    assert result.table["robust"][result.base.included].all()
