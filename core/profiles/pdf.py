@@ -253,7 +253,7 @@ def _area_page(doc, content, maps, options, row, number, lang, grid):
     page = Page()
     area = content.area_record(row)
     area["row"] = row
-    page.text(LEFT, 800, str(area["name"]), 17, style="bold")
+    _area_title(page, str(area["name"]))
     sub = area_facts(content, area, lang)
     page.text(LEFT, 783, " · ".join(sub), 8)
     if maps.available:
@@ -298,6 +298,30 @@ def _area_page(doc, content, maps, options, row, number, lang, grid):
     _series_block(page, content, area, rows, lang, y - 14, grid)
     _footer(page, content, lang, number)
     doc.add(page)
+
+
+def _area_title(page, name):
+    """The area's name over the page width: 17 pt, smaller for a long name, two lines at the
+    smallest size; a name must not run off the page edge (a cut name reads as another area)."""
+    width = RIGHT - LEFT
+    size = 17.0 * min(1.0, width / max(text_width(name, 17.0, "bold"), 1e-9))
+    if size >= 10.0:
+        page.text(LEFT, 800, name, size, style="bold")
+        return
+    lines = wrap(name, width, 9.0, "bold")
+    if len(lines) > 2:  # beyond two lines the rest is cut visibly; the id stands in the line below
+        lines = [lines[0], _fit(" ".join(lines[1:]), width, 9.0)]
+    page.lines(LEFT, 806 if len(lines) > 1 else 800, [_fit(t, width, 9.0) for t in lines], 9.0, leading=1.1,
+               style="bold")
+
+
+def _fit(text, width, size):
+    """``text`` cut with an ellipsis to fit ``width`` points in bold."""
+    if text_width(text, size, "bold") <= width:
+        return text
+    while text and text_width(text + "…", size, "bold") > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def _locator(page, maps, row):

@@ -113,3 +113,35 @@ def test_a_residents_count_below_the_minimum_is_not_printed_under_the_name(tmp_p
     plain = build_profiles(frame, data.small_options(min_count=0))
     write_atlas(plain, str(tmp_path / "plain.pdf"), AtlasOptions(lang="en"))
     assert "Planning area c · District N · 2 residents" in _pdf_text(str(tmp_path / "plain.pdf"))
+
+
+def _words_beyond_right_margin(path, page):
+    """Words of ``page`` whose box ends right of the page width minus the 36 pt margin."""
+    import re
+    import subprocess
+
+    box = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), path, "-"],
+                         capture_output=True, text=True, check=True).stdout
+    width = float(re.search(r'<page width="([\d.]+)"', box).group(1))
+    return [w for x, w in re.findall(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>',
+                                     box) if float(x) > width - 36 + 0.5]
+
+
+def test_a_long_area_name_stays_on_the_page(tmp_path):
+    # before: 'Gewerbegebiet Bitterfelder Straße / Marzahn-Hellersdorf-Nord (Ortsteil Marzahn), Teilgebiet
+    # Süd-Ost' was drawn at 17 pt and ran off the right edge after '(Ortste'
+    from kommunalmonitor.core.profiles.pdf import AtlasOptions, write_atlas
+
+    frame = data.small_city()
+    long_name = ("Gewerbegebiet Bitterfelder Straße / Marzahn-Hellersdorf-Nord (Ortsteil Marzahn), "
+                 "Teilgebiet Süd-Ost")
+    frame.loc[0, "name"] = long_name
+    frame.loc[1, "name"] = " ".join(["Schmöckwitz/Rauchfangswerder-Karolinenhof"] * 6)  # absurdly long
+    content = build_profiles(frame, data.small_options())
+    path = str(tmp_path / "long.pdf")
+    info = write_atlas(content, path, AtlasOptions(lang="de"))
+    first = info["first_area_page"]
+    assert _words_beyond_right_margin(path, first) == []
+    assert _words_beyond_right_margin(path, first + 1) == []
+    text = _pdf_text(path)
+    assert long_name in text  # the whole name, only smaller
