@@ -31,6 +31,8 @@ class JoinResult:
     duplicate_table_rows: int = 0
     leading_zeros_ignored: bool = False
     renamed_columns: dict = field(default_factory=dict)
+    layer: str = ""
+    area_key: str = ""
 
     def summary_lines(self):
         """Planner-readable lines (current language)."""
@@ -45,9 +47,14 @@ class JoinResult:
                             "table and the layer use the same area scheme and key.",
                             n=len(self.unmatched_table), examples=", ".join(self.unmatched_table[:EXAMPLES])))
         if self.duplicate_area_keys:
-            lines.append(tr("{n} key(s) occur more than once in the planning areas, e.g. {examples}; each "
-                            "of those features received the same values.", n=len(self.duplicate_area_keys),
-                            examples=", ".join(self.duplicate_area_keys[:EXAMPLES])))
+            # a key twice is mostly a typo in the map (Berlin's old PLR layer has '06010102' twice,
+            # once where 04030417 belongs): the row is copied, and sums count it twice
+            lines.append(tr("{n} key(s) occur more than once in field '{field}' of layer '{layer}', e.g. "
+                            "{examples}; each of those areas received the same table row, so sums over the "
+                            "areas count that row more than once. Give every area its own key (a table row "
+                            "without an area may hold the right one), or choose a field that names every "
+                            "area once.", n=len(self.duplicate_area_keys), field=self.area_key,
+                            layer=self.layer, examples=", ".join(self.duplicate_area_keys[:EXAMPLES])))
         if self.duplicate_table_rows:
             lines.append(tr("{n} repeated identical table row(s) ignored.", n=self.duplicate_table_rows))
         if self.leading_zeros_ignored:
@@ -98,7 +105,9 @@ def join_table(areas, area_key, table, table_key):
     -------
     JoinResult
     """
-    name = getattr(areas, "attrs", {}).get("name") or tr("planning areas")
+    attrs = getattr(areas, "attrs", {}) or {}
+    # QGIS layers carry their name as 'layer_name' (processing.bridge); 'name' is the older spelling
+    name = attrs.get("layer_name") or attrs.get("name") or tr("planning areas")
     if area_key not in areas.columns:
         raise InputError(tr("The layer '{layer}' has no field '{field}'. Choose its area key field.",
                             layer=name, field=area_key))
@@ -154,4 +163,5 @@ def join_table(areas, area_key, table, table_key):
         unmatched_areas=sorted({a for a, k in zip(area_keys, left_keys) if a is not None and k not in table_set}),
         unmatched_table=sorted({t for t, k in zip(table_keys, right_keys) if t is not None and k not in area_set}),
         duplicate_area_keys=sorted(str(k) for k in area_counts[area_counts > 1].index),
-        duplicate_table_rows=duplicate_rows, leading_zeros_ignored=ignore_zeros, renamed_columns=renamed)
+        duplicate_table_rows=duplicate_rows, leading_zeros_ignored=ignore_zeros, renamed_columns=renamed,
+        layer=name, area_key=area_key)

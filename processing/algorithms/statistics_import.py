@@ -10,6 +10,7 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutpu
                        QgsProcessingParameterNumber, QgsProcessingParameterString)
 
 from ...core.errors import InputError
+from ...core.validate import layer_name
 from ...core.values import parse_missing_codes
 from ...core.tables import (ReadOptions, join_table, long_table, long_to_wide, read_table,
                             stack_period_tables, wide_to_long)
@@ -159,7 +160,7 @@ class StatisticsImport(KommunalmonitorAlgorithm):
             if not area_key:
                 raise InputError(self.tr("Choose the area key field of the planning areas '{layer}' (the "
                                          "field holding the same keys as the table column '{key}').",
-                                         layer=areas.attrs.get("name", ""), key=key))
+                                         layer=layer_name(areas), key=key))
             joined = join_table(areas.reset_index(drop=True), area_key, table_frame, key)
             lines = joined.summary_lines()
             feedback.pushInfo(lines[0])
@@ -169,7 +170,7 @@ class StatisticsImport(KommunalmonitorAlgorithm):
                 raise InputError(self.tr(
                     "No planning area of '{layer}' matched a table row: the layer's keys look like {area} "
                     "and the table's like {table}. Choose the right key field and key column.",
-                    layer=areas.attrs.get("name", ""), area=", ".join(joined.unmatched_areas[:3]),
+                    layer=layer_name(areas), area=", ".join(joined.unmatched_areas[:3]),
                     table=", ".join(joined.unmatched_table[:3])))
             output = joined.frame
             results.update({self.MATCHED: joined.matched, self.UNMATCHED_AREAS: len(joined.unmatched_areas),

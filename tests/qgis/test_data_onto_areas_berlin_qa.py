@@ -84,3 +84,16 @@ def test_a_real_copy_of_a_facility_is_still_named(run_alg):
     assert rows[0]["n_points"] == 3 and rows[0]["plaetze"] == 60
     copies = [w for w in log.warnings if "cop" in w.lower() or "kopie" in w.lower()]
     assert len(copies) == 1 and ("1 " in copies[0]), log.warnings
+
+
+def test_statistics_import_names_the_areas_layer(run_alg, berlin_dir):
+    """Before: 'Choose the area key field of the planning areas '' ...' and 'No planning area of ''
+    matched a table row': the layer's name was looked up under a key the bridge never sets."""
+    from qgis.core import QgsProcessingException
+
+    old = _vector(os.path.join(berlin_dir, "plr_bis_2020_448.geojson"), "PLR alt")
+    table = os.path.join(berlin_dir, "einwohner_2022h1_plr.csv")
+    for extra in ({}, {"AREA_KEY_FIELD": "name"}):
+        with pytest.raises(QgsProcessingException) as refused:
+            _run(run_alg, "kommunalmonitor:statisticsimport", dict({"INPUT": table, "AREAS": old}, **extra))
+        assert "'PLR alt'" in str(refused.value) and "''" not in str(refused.value), str(refused.value)
