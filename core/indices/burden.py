@@ -12,7 +12,8 @@ turned round: the lowest supply gets grade 3.
 The social indicator comes from the MSS status class: 1 hoch → 1, 2 mittel → 2,
 3 niedrig / 4 sehr niedrig → 3. ``burden_count`` counts the environmental grade-3
 burdens (0–4 in Berlin), ``burden_count_social`` includes the social one (0–5).
-An area with a missing grade gets ``burden_complete`` = false (its count is a minimum).
+An area with a missing grade gets ``burden_complete`` = false (its count is a minimum);
+an area without any environmental grade gets no count (NULL), not 0.
 """
 from dataclasses import dataclass, field
 from typing import Optional
@@ -132,11 +133,16 @@ def multiple_burden(frame, indicators, social_status=None, feedback=None):
     feedback.check()
     env = np.column_stack(grades_all)
     complete = np.all(env > 0, axis=1)
-    table["burden_count"] = (env == 3).sum(axis=1)
+    # an area without any environmental grade (no data at all) has no count: 0 would read
+    # "no burden" on the map and in the priorities
+    none_known = np.all(env <= 0, axis=1)
+    count = np.where(none_known, np.nan, (env == 3).sum(axis=1))
+    table["burden_count"] = int_array(count)
     if social_status is not None:
         social = social_grade(numeric_field(frame, social_status).to_numpy(dtype="float64"))
         table["g_social"] = int_array(np.where(social > 0, social, np.nan))
-        table["burden_count_social"] = table["burden_count"].to_numpy() + (social == 3)
+        table["burden_count_social"] = int_array(np.where(none_known & ~(social > 0), np.nan,
+                                                          np.nan_to_num(count) + (social == 3)))
         complete &= social > 0
     table["burden_complete"] = complete
     feedback.progress(0.95)

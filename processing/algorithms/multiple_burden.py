@@ -68,7 +68,7 @@ class MultipleBurdenAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
                                  feedback=core_feedback(feedback).step(0.2, 0.8))
         for name, limits in result.breaks.items():
             feedback.pushInfo(self.tr("{field}: grade limits {low} and {high} ({kind}).", field=name,
-                                      low=f"{limits['low']:g}", high=f"{limits['high']:g}",
+                                      low=float(f"{limits['low']:.4g}"), high=float(f"{limits['high']:.4g}"),
                                       kind=self.tr(limits["kind"])))
         if result.diagnostics["n_incomplete"]:
             feedback.pushWarning(self.tr("{count} area(s) have a missing grade; their count is a minimum.",

@@ -73,3 +73,25 @@ def test_robustness_with_few_runs_or_one_indicator_says_so(berlin_dir):
                                     population="EW", feedback=feedback, indicators=["S1"])
     assert any("single indicator" in w for w in feedback.warnings)
     assert result.table["robust"][result.base.included].all()
+
+
+def test_burden_count_of_an_area_without_any_grade_is_null(berlin_dir):
+    # before: the 6 KOM-ungültig PLR (all context indicators -9999 → NULL) got burden_count 0 =
+    # "no burden" on the map, with only a general note that counts of incomplete areas are minima
+    import os
+
+    from kommunalmonitor.core.indices.burden import BurdenIndicator, multiple_burden
+
+    raw = pd.read_csv(os.path.join(berlin_dir, "mss_2021_kontext_indikatoren.csv"), dtype={"PLR_ID": str})
+    frame = raw[["PLR_ID", "KI_01", "KI_02", "KI_03"]].copy()
+    frame[["KI_01", "KI_02", "KI_03"]] = frame[["KI_01", "KI_02", "KI_03"]].where(frame[["KI_01", "KI_02", "KI_03"]] != -9999)
+    none = frame[["KI_01", "KI_02", "KI_03"]].isna().all(axis=1)
+    assert none.sum() == 6
+    result = multiple_burden(frame, [BurdenIndicator(f) for f in ("KI_01", "KI_02", "KI_03")])
+    counts = result.table["burden_count"]
+    assert counts[none].isna().all()
+    # hand check of one rated PLR: grade 3 = above the upper quartile of the 536 rated values
+    upper = {f: frame[f].quantile(0.75) for f in ("KI_01", "KI_02", "KI_03")}
+    expected = sum(frame.loc[0, f] > upper[f] for f in upper)
+    assert counts[0] == expected
+    assert sum(result.diagnostics["count_distribution"].values()) == 536

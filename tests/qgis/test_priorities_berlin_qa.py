@@ -69,3 +69,37 @@ def test_berlin_priorities_leave_the_kom_invalid_areas_unranked_in_table_and_map
     assert "nicht bewertet (6 Gebiete)" in text
     # the scale bar of a German map: '2,5' km, not the C locale's '2.5'
     assert "2,5" in text and "2.5" not in text
+
+
+def test_berlin_multiple_burden_grade_limits_in_german_and_no_count_without_data(run_alg, berlin_dir, tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+    from qgis.core import QgsProcessingFeedback
+
+    from kommunalmonitor.core.i18n import set_language
+
+    areas = gpd.read_file(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
+    context = pd.read_csv(os.path.join(berlin_dir, "mss_2021_kontext_indikatoren.csv"), dtype={"PLR_ID": str})
+    path = str(tmp_path / "kontext.gpkg")
+    areas.merge(context[["PLR_ID", "KI_01", "KI_02"]], on="PLR_ID").to_file(path, layer="k", driver="GPKG")
+
+    class Log(QgsProcessingFeedback):
+        lines = []
+
+        def pushInfo(self, text):
+            self.lines.append(text)
+
+    out = str(tmp_path / "burden.gpkg")
+    set_language("de")
+    try:
+        run_alg("kommunalmonitor:multipleburden", {"INPUT": path + "|layername=k", "BURDEN_FIELDS": ["KI_01", "KI_02"],
+                                                   "MISSING_CODES": "-9999", "OUTPUT": out}, feedback=Log())
+    finally:
+        set_language("en")
+    rated = context["KI_01"][context["KI_01"] != -9999]
+    low, high = rated.quantile(0.25), rated.quantile(0.75)  # 1,4275 and 4,4975
+    line = next(t for t in Log.lines if t.startswith("KI_01"))
+    # before: 'KI_01: Stufengrenzen 1.4275 und 4.4975 (Quantil).' in a German log
+    assert f"{low:.4g}".replace(".", ",") in line and f"{high:.4g}".replace(".", ",") in line
+    result = gpd.read_file(out)
+    assert result["burden_count"].isna().sum() == 6  # the KOM-ungültig PLR: no data, no count
