@@ -566,6 +566,13 @@ def value_grid(content, period=None):
     """
     current = period or content.options.reference_date or "current"
     labels = set(content.series["period"].astype(str)) if len(content.series) else set()
+    if labels and not (period or content.options.reference_date):
+        # without a label the layer's values would be drawn as 'current' after the last period of
+        # the series, whatever their date (e.g. values of 2020 after 2024)
+        ordered = sorted(labels, key=period_key)
+        raise InputError(tr("The time series has the periods {first} … {last}, but the layer's values have no "
+                            "date: give the reference date (or the period label) of the layer's values, so they "
+                            "are drawn at their place in time.", first=ordered[0], last=ordered[-1]))
     labels.add(current)
     periods = sorted(labels, key=period_key)
     ids = content.areas["area_id"].tolist()

@@ -418,6 +418,7 @@ def write_web_atlas(content, folder, options=None, feedback=None):
     if content.geometry is None:
         raise InputError(tr("The web atlas needs the area geometries; give a polygon layer."))
     names = [_safe(a) for a in content.areas["area_id"]]  # refuse unusable ids before writing
+    periods, current, grids = value_table(content, options)  # and a series without a place in time
     if os.path.isfile(os.path.join(folder, "assets", "data.js")):
         # an earlier atlas: remove its pages, so no page of an area (or value) left out now survives
         for sub in LANGS + ("assets", "download"):
@@ -430,7 +431,6 @@ def write_web_atlas(content, folder, options=None, feedback=None):
     city = (np.nanmin(bounds[:, 0]), np.nanmin(bounds[:, 1]), np.nanmax(bounds[:, 2]), np.nanmax(bounds[:, 3]))
     frame = SvgFrame(city, width=options.map_width)
     paths = [frame.path(g) for g in geoms]
-    periods, current, grids = value_table(content, options)
     written = []
 
     def put(rel, text):

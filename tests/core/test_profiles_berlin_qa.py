@@ -145,3 +145,31 @@ def test_a_long_area_name_stays_on_the_page(tmp_path):
     assert _words_beyond_right_margin(path, first + 1) == []
     text = _pdf_text(path)
     assert long_name in text  # the whole name, only smaller
+
+
+def test_layer_values_without_a_date_are_not_drawn_after_the_series(berlin_mss, berlin_dir, tmp_path):
+    # before: the MSS layer (31.12.2020) with the resident series 2022-02 … 2024-02 and no reference
+    # date: the 2020/2022 layer values were drawn as the point 'current' after 2024-02
+    from kommunalmonitor.core.profiles.pdf import AtlasOptions, write_atlas
+    from kommunalmonitor.core.webatlas.writer import WebAtlasOptions, write_web_atlas
+
+    frame = data.berlin_frame(berlin_mss, berlin_dir)
+    frame = frame[frame["BEZ_ID"] == "03"].reset_index(drop=True)  # Pankow, to stay fast
+    options = _u6_options()
+    options.reference_date = ""
+    series = _u6_series(berlin_dir, ("2022-02", "2024-02"))
+    content = build_profiles(frame, options, series=series)
+    with pytest.raises(InputError, match=r"periods 2022-02 … 2024-02, but the layer's values have no date"):
+        value_grid(content)
+    with pytest.raises(InputError, match="reference date"):
+        write_atlas(content, str(tmp_path / "a.pdf"), AtlasOptions(lang="de"))
+    assert not (tmp_path / "a.pdf").exists()
+    # an earlier web atlas in the folder is not emptied by the refusal
+    dated = build_profiles(frame, _u6_options(), series=series)
+    write_web_atlas(dated, str(tmp_path / "web"), WebAtlasOptions())
+    with pytest.raises(InputError, match="reference date"):
+        write_web_atlas(content, str(tmp_path / "web"), WebAtlasOptions())
+    assert (tmp_path / "web" / "de" / "profiles" / "03100101.html").exists()
+    # with a label in the series' own notation the layer's values sit at their place in time
+    periods, current, _ = value_grid(content, period="2022-01")
+    assert periods == ["2022-01", "2022-02", "2024-02"]
