@@ -3,7 +3,7 @@ reported by value, band and area."""
 import numpy as np
 
 from ..i18n import tr
-from ..values import fill_value_mask, is_fill_outlier
+from ..values import SMALL_CODES, fill_value_mask, is_fill_outlier
 from .coverage import _expand
 
 
@@ -26,7 +26,8 @@ class _FillWatch:
         for i, band in enumerate(bands):
             if band not in self.hits:
                 continue
-            candidate = valid[i] & fill_value_mask(data[i])
+            # -1 / -99 too: real rasters of shares or counts (e.g. land-cover fractions) fill with -1
+            candidate = valid[i] & (fill_value_mask(data[i]) | np.isin(data[i], SMALL_CODES))
             if not candidate.any():
                 continue
             others = data[i][valid[i] & ~candidate]
@@ -48,10 +49,25 @@ class _FillWatch:
         for band in self.bands:
             rest = np.concatenate(self.rest[band]) if self.rest[band] else np.empty(0)
             for value, (cells, zones) in sorted(self.hits[band].items()):
-                if not is_fill_outlier(value, rest):
+                small = value in SMALL_CODES
+                # a small code is a fill value only in a band whose other values are all 0 or more
+                # (fractions, counts): in an NDVI or a temperature, -1 is data
+                if small and not (len(rest) and np.nanmin(rest) >= 0):
+                    continue
+                if not small and not is_fill_outlier(value, rest):
                     continue
                 found.setdefault(band, {})[value] = cells
                 example = ", ".join(str(labels[z]) for z in sorted(zones)[:5])
+                if small:
+                    feedback.warning(tr(
+                        "Raster '{raster}' has no nodata value, but band {band} holds {value} in {cells} "
+                        "pixel(s) under {areas} area(s) (e.g. {example}), while all its other values are 0 "
+                        "or more: most likely a fill value for 'no data'. It is counted as data, so the "
+                        "statistics of these areas are wrong (e.g. a negative mean of shares). Set the "
+                        "nodata value (parameter 'Nodata value of the raster', or the raster's own "
+                        "nodata) to {value}.", raster=raster_name, band=band, value=_fill_text(value),
+                        cells=cells, areas=len(zones), example=example))
+                    continue
                 feedback.warning(tr(
                     "Raster '{raster}' has no nodata value, but band {band} holds {value} in {cells} "
                     "pixel(s) under {areas} area(s) (e.g. {example}), far outside its other values: "

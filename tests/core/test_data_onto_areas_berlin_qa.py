@@ -2,6 +2,7 @@
 import os
 
 import geopandas as gpd
+import pytest
 
 from kommunalmonitor.core.i18n import language
 from kommunalmonitor.core.tables import join_table, read_table
@@ -24,3 +25,70 @@ def test_old_plr_key_twice_is_named_with_layer_field_and_what_it_does_to_sums(be
         line = [x for x in joined.summary_lines() if "06010102" in x][0]
     for part in ("field 'id'", "layer 'PLR alt'", "more than once", "own key"):
         assert part in line, line
+
+
+def _zonal_warnings(array):
+    """Mean per two 1 m areas of a 2 x 2 raster without nodata; returns (table, diagnostics, warnings)."""
+    from shapely.geometry import box
+
+    from kommunalmonitor.core.feedback import Feedback
+    from kommunalmonitor.core.zonal import ZonalOptions, zonal_statistics
+
+    warnings = []
+    zones = gpd.GeoDataFrame({"PLR": ["a", "b"]}, geometry=[box(0, 0, 1, 2), box(1, 0, 2, 2)], crs="EPSG:25833")
+    with language("en"):
+        table, diag = zonal_statistics(zones, array, stats=["mean"], options=ZonalOptions(
+            transform=(1.0, 0.0, 0.0, 0.0, -1.0, 2.0), crs="EPSG:25833", raster_name="Anteile"),
+            id_field="PLR", feedback=Feedback(on_warning=warnings.append))
+    return table, diag, warnings
+
+
+def test_minus_one_fill_in_a_raster_of_shares_is_named():
+    """A share raster without nodata flag whose gaps hold -1 (as Berlin's cover fractions do):
+    area 'a' = mean(-1, 0.5) = -0.25, a negative share, before without a word."""
+    import numpy as np
+
+    table, diag, warnings = _zonal_warnings(np.array([[-1.0, 0.2], [0.5, 0.4]]))
+    assert np.allclose(table["b1_mean"], [-0.25, 0.3])  # counted as data, as the raster says
+    assert diag["fill_values"] == {1: {-1.0: 1}}
+    assert len(warnings) == 1 and "band 1 holds -1 in 1 pixel(s)" in warnings[0] and "'Anteile'" in warnings[0]
+    assert "(e.g. a)" in warnings[0] and "to -1." in warnings[0]
+
+
+def test_minus_one_among_negative_values_is_data():
+    """In an NDVI (-1 … 1) a -1 is a value: no warning."""
+    import numpy as np
+
+    _, diag, warnings = _zonal_warnings(np.array([[-1.0, 0.2], [-0.5, 0.4]]))
+    assert diag["fill_values"] == {} and warnings == []
+
+
+def test_berlin_cover_fractions_without_nodata_flag_warns(berlin_dir, tmp_path):
+    """Berlin's cover fractions with their nodata flag removed (as after a careless export): the roof
+    share of PLR 06200312 came out as -0.277 (38 % of its pixels are -1); with the flag it is 0.171."""
+    import numpy as np
+    import rasterio
+
+    from kommunalmonitor.core.feedback import Feedback
+    from kommunalmonitor.core.zonal import ZonalOptions, zonal_statistics
+
+    src_path = os.path.join(berlin_dir, "berlin_cover_fractions_30m.tif")
+    path = str(tmp_path / "cover.tif")
+    with rasterio.open(src_path) as src:
+        profile = dict(src.profile, nodata=None, count=1)
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(src.read(1), 1)
+    plr = gpd.read_file(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
+    plr = plr[plr["PLR_ID"].isin(["06200312", "07300516"])]
+    warnings = []
+    with language("en"):
+        table, diag = zonal_statistics(plr, path, stats=["mean"], options=ZonalOptions(raster_name="cover"),
+                                       id_field="PLR_ID", feedback=Feedback(on_warning=warnings.append))
+        flagged, _ = zonal_statistics(plr, src_path, stats=["mean"], options=ZonalOptions(bands=[1]),
+                                      id_field="PLR_ID")
+    means = dict(zip(plr["PLR_ID"], table["b1_mean"]))
+    assert means["06200312"] == pytest.approx(-0.2768, abs=1e-3)  # what the raster says, now named
+    assert dict(zip(plr["PLR_ID"], flagged["b1_mean"]))["06200312"] == pytest.approx(0.1708, abs=1e-3)
+    assert list(diag["fill_values"]) == [1] and -1.0 in diag["fill_values"][1]
+    assert len(warnings) == 1 and "06200312" in warnings[0] and "-1" in warnings[0]
+    assert np.isfinite(means["07300516"])
