@@ -197,8 +197,14 @@ def search_strategy_note(lang=None):
               lang=lang)
 
 
-def reading_help(n_indicators, lang=None):
-    """Two sentences that tell a council member how to read the map."""
+def reading_help(n_indicators, lang=None, class_field="index_class"):
+    """Two sentences that tell a council member how to read the map ('' where none fits)."""
+    if class_field == "priority":
+        return tr("How to read the map: colours show planning priorities from 1 (highest) to 4, derived "
+                  "from {n} indicators; the reasons for each area are in the decision table. Grey areas "
+                  "have no priority.", lang=lang, n=n_indicators)
+    if class_field in ("cluster", "gi_bin", "lisa_code", "burden_count", "dynamics_class", "sdi"):
+        return ""  # not index classes; the framed note beside the map says how to read them
     return tr("How to read the map: the index combines {n} indicators as standardised values "
               "(z-scores); 0 is the city average, higher values mean more need. Colours show "
               "classes of the index; grey areas are not rated.", lang=lang, n=n_indicators)

@@ -176,7 +176,7 @@ class CouncilMap(KommunalmonitorAlgorithm):
                 classes=classes, class_field=class_field, label_field=label_field or None,
                 legend_title=legend_title or tr(self.LEGEND_TITLES.get(class_field, "Index class"), lang=lang),
                 language=lang,
-                reading_help=reading_help(len(indicator_names(frame.columns)), lang=lang)
+                reading_help=reading_help(len(indicator_names(frame.columns)), lang=lang, class_field=class_field)
                 if indicator_names(frame.columns) else "")
             feedback.pushInfo(self.tr("Classes on the map: {summary}",
                                       summary=class_summary(classes, lang=lang)))

@@ -95,3 +95,14 @@ def test_burden_count_of_an_area_without_any_grade_is_null(berlin_dir):
     expected = sum(frame.loc[0, f] > upper[f] for f in upper)
     assert counts[0] == expected
     assert sum(result.diagnostics["count_distribution"].values()) == 536
+
+
+def test_reading_aid_of_a_priority_map_speaks_of_priorities_not_index_classes():
+    # before: the Berlin priority map said 'Die Farben zeigen Klassen des Index' beside a
+    # legend of priorities 1-4
+    from kommunalmonitor.core.mapping import reading_help
+
+    text = reading_help(3, lang="de", class_field="priority")
+    assert "Handlungsprioritäten" in text and "Klassen des Index" not in text
+    assert "Klassen des Index" in reading_help(3, lang="de", class_field="index_class")
+    assert reading_help(3, lang="de", class_field="cluster") == ""
