@@ -144,6 +144,7 @@ def _script_texts(lang):
     """Texts the map script shows, translated here so the catalogue covers them."""
     return {"nodata": tr("no published value", lang=lang), "upto": tr("up to", lang=lang),
             "above": tr("above", lang=lang), "nohits": tr("No area found.", lang=lang),
+            "more": tr("More areas match: type more of the name.", lang=lang),
             "city": tr("city average", lang=lang), "mean": tr("mean of the areas", lang=lang),
             "spine": tr("{indicator}: area marked against the range of all areas", lang=lang),
             "worse_high": tr("Darker: higher value, more need.", lang=lang),

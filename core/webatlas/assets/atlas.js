@@ -75,14 +75,26 @@
   function plain(s) {
     return String(s).toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/ß/g, "ss");
   }
-  var plainNames = A.names.map(plain);
+  /* German spelling without umlaut keys: 'Gueterbahnhof' finds 'Güterbahnhof' */
+  function spelled(s) {
+    return plain(String(s).toLowerCase().replace(/ä/g, "ae").replace(/ö/g, "oe").replace(/ü/g, "ue"));
+  }
+  var plainNames = A.names.map(plain), spelledNames = A.names.map(spelled);
+  var MAX_HITS = 12;
   function search() {
-    var term = plain(q.value.trim());
+    var term = plain(q.value.trim()), term2 = spelled(q.value.trim());
+    /* an id typed without its leading zeros (spreadsheets drop them): '1100101' finds '01100101' */
+    var digits = /^[0-9]+$/.test(term) ? term.replace(/^0+/, "") : null;
     hits.textContent = "";
     if (!term) { return []; }
-    var found = [];
-    for (var i = 0; i < A.names.length && found.length < 12; i++) {
-      if (plainNames[i].indexOf(term) >= 0 || String(A.ids[i]).indexOf(term) === 0) { found.push(i); }
+    var found = [], more = false;
+    for (var i = 0; i < A.names.length; i++) {
+      var id = String(A.ids[i]);
+      if (plainNames[i].indexOf(term) >= 0 || spelledNames[i].indexOf(term2) >= 0 || id.indexOf(term) === 0 ||
+          (digits && id.replace(/^0+/, "").indexOf(digits) === 0)) {
+        if (found.length === MAX_HITS) { more = true; break; }
+        found.push(i);
+      }
     }
     for (var k = 0; k < found.length; k++) {
       var li = document.createElement("li"), a = document.createElement("a");
@@ -90,6 +102,11 @@
       a.textContent = A.names[found[k]] + " (" + A.ids[found[k]] + ")";
       li.appendChild(a);
       hits.appendChild(li);
+    }
+    if (more) {  /* say that the list is cut, so a missing area is not taken for absent */
+      var rest = document.createElement("li");
+      rest.textContent = T.more;
+      hits.appendChild(rest);
     }
     if (!found.length) {
       var none = document.createElement("li");
