@@ -5,7 +5,7 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterEnum, QgsProcessingP
                        QgsProcessingParameterString)
 
 from ...core.errors import InputError
-from ...core.i18n import get_language, tr
+from ...core.i18n import format_number, get_language, tr
 from ...core.priorities.profiles import parse_labels
 from ...core.priorities.ranking import RULES, RankingOptions, rank_priorities
 from ...core.priorities.table import decision_table, summary_table, write_decision_table
@@ -250,8 +250,10 @@ class PlanningPriorities(MissingValueCodes, KommunalmonitorAlgorithm):
             info = diag["levels"][level]
             feedback.pushInfo(self.tr("Priority {level}: {areas} area(s), {residents} residents, {children} children.",
                                       level=level, areas=info["areas"],
-                                      residents=int(info["residents"]) if info["residents"] is not None else "–",
-                                      children=int(info["children"]) if info["children"] is not None else "–"))
+                                      residents=format_number(info["residents"], 0)
+                                      if info["residents"] is not None else "–",
+                                      children=format_number(info["children"], 0)
+                                      if info["children"] is not None else "–"))
         if diag["levels"][0]["areas"]:
             feedback.pushInfo(self.tr("No priority: {areas} area(s) (too few residents or no value for the rule).",
                                       areas=diag["levels"][0]["areas"]))

@@ -43,10 +43,27 @@ def test_berlin_priorities_leave_the_kom_invalid_areas_unranked_in_table_and_map
     table = str(tmp_path / "prioritaeten.xlsx")
     prio = str(tmp_path / "prio.gpkg")
     # the default combination index_class=2; burden_count=1; hotspot=1
-    run_alg("kommunalmonitor:planningpriorities", {
-        "INPUT": hot, "RULE": 4, "ID_FIELD": "PLR_ID", "NAME_FIELD": "PLR_NAME", "CLASS_FIELD": "index_class",
-        "HOTSPOT_FIELD": "gi_bin", "POPULATION_FIELD": "EW", "OUTPUT": prio, "TABLE": table})
+    from qgis.core import QgsProcessingFeedback
+
+    class Log(QgsProcessingFeedback):
+        lines = []
+
+        def pushInfo(self, text):
+            self.lines.append(text)
+
+    set_language("de")
+    try:
+        run_alg("kommunalmonitor:planningpriorities", {
+            "INPUT": hot, "RULE": 4, "ID_FIELD": "PLR_ID", "NAME_FIELD": "PLR_NAME", "CLASS_FIELD": "index_class",
+            "HOTSPOT_FIELD": "gi_bin", "POPULATION_FIELD": "EW", "OUTPUT": prio, "TABLE": table}, feedback=Log())
+    finally:
+        set_language("en")
     rows = pd.read_excel(table, sheet_name=0, dtype={"Planungsraum": str})
+    level1 = rows.loc[rows["Priorität"] == 1, "Einwohner"].sum()
+    # before: 'Priorität 1: 27 Gebiet(e), 210155 Einwohner' (no thousands mark in a council log)
+    assert any(t.startswith("Priorität 1:") and f"{int(level1):,} Einwohner".replace(",", ".") in t
+               for t in Log.lines), Log.lines
+    assert "Keine Priorität: 6 Gebiet(e) (zu wenige Einwohner oder kein Wert für die Regel)." in Log.lines
     invalid = ["04400725", "06200418", "05300838", "03300515", "03400831", "10100205"]  # KOM ungültig
     unranked = rows[rows["Priorität"] == 0]
     # before: these 6 PLR (no index) were 'Priorität 4 (niedrigste)' with reasons 'Indexklasse nan'
@@ -65,7 +82,7 @@ def test_berlin_priorities_leave_the_kom_invalid_areas_unranked_in_table_and_map
     text = _pdf_text(pdf)
     # the map's counts agree with the table (before: table 81 × priority 4, map 75 + 6 not rated)
     level4 = int((rows["Priorität"] == 4).sum())
-    assert re.search(rf"Priority 4 \(lowest\) \({level4} Gebiete\)", text)
+    assert re.search(rf"Priorität 4 \(niedrigste\) \({level4} Gebiete\)", text)
     assert "nicht bewertet (6 Gebiete)" in text
     # the scale bar of a German map: '2,5' km, not the C locale's '2.5'
     assert "2,5" in text and "2.5" not in text
