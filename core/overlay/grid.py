@@ -148,6 +148,34 @@ def parse_grid_values(column, secret_values=DEFAULT_SECRET, field=None, layer=No
     return values, secret
 
 
+def _on_lattice(x, y, size):
+    """True when the centres lie on one lattice of ``size`` (as :func:`_lattice` demands)."""
+    if not size or size <= 0:
+        return False
+    fc = (x - np.min(x)) / size
+    fr = (np.max(y) - y) / size
+    return bool(np.abs(fc - np.rint(fc)).max() <= 1e-3 and np.abs(fr - np.rint(fr)).max() <= 1e-3)
+
+
+def _back_to_zensus_crs(table, cell_size, layer, crs, feedback, as_given):
+    """Cell centres of a Zensus layer a planner reprojected (e.g. to EPSG:25833), taken back to
+    EPSG:3035, where alone they lie on their lattice; ``as_given`` when they do not there either."""
+    back = reproject(table.geometry, ZENSUS_CRS)
+    # back-projection is exact to far below a millimetre; rounding keeps float noise out of the
+    # spacing that gives the cell size
+    bx = np.round(np.asarray(back.x, dtype="float64"), 3)
+    by = np.round(np.asarray(back.y, dtype="float64"), 3)
+    if not (np.isfinite(bx).all() and np.isfinite(by).all()):
+        return as_given
+    size = float(cell_size) if cell_size else detect_cell_size(bx, by)
+    if not _on_lattice(bx, by, size):
+        return as_given
+    feedback.info(tr("The cell centres of '{layer}' lie on a regular grid only in EPSG:3035, the Zensus "
+                     "grid's own CRS, not in its {crs}; they were taken back to EPSG:3035 ({size} m cells).",
+                     layer=layer, crs=crs_label(crs), size=int(size) if size.is_integer() else size))
+    return bx, by, size, ZENSUS_CRS
+
+
 def _lattice(x, y, size, layer):
     """Row/column of each centre on the lattice; raise if centres are off the lattice."""
     ox, oy = float(np.min(x)), float(np.max(y))
@@ -269,6 +297,8 @@ def grid_to_areas(table, targets, fields, options=None, rates=(), target_id=None
         if kinds == {"Point"}:
             xs, ys = np.asarray(table.geometry.x, dtype="float64"), np.asarray(table.geometry.y, dtype="float64")
             size = cell_size or detect_cell_size(xs, ys)
+            if not _on_lattice(xs, ys, size) and crs is not None and not same_crs(crs, ZENSUS_CRS):
+                xs, ys, size, crs = _back_to_zensus_crs(table, cell_size, layer, crs, feedback, (xs, ys, size, crs))
         else:
             grid = detect_regular_grid(table)
             if grid is None:

@@ -92,3 +92,39 @@ def test_berlin_cover_fractions_without_nodata_flag_warns(berlin_dir, tmp_path):
     assert list(diag["fill_values"]) == [1] and -1.0 in diag["fill_values"][1]
     assert len(warnings) == 1 and "06200312" in warnings[0] and "-1" in warnings[0]
     assert np.isfinite(means["07300516"])
+
+
+def test_zensus_points_reprojected_to_utm_give_the_same_sums(berlin_dir):
+    """A planner reprojects the Zensus 2011 1 km cell centres to the city's EPSG:25833 first. Before:
+    refused with 'the cell centres do not lie on a regular grid of 1.43e-05 m'. Now they are taken
+    back to EPSG:3035 and every PLR gets the same residents as from the layer in EPSG:3035."""
+    from kommunalmonitor.core.feedback import Feedback
+    from kommunalmonitor.core.overlay.grid import grid_to_areas
+
+    table = read_table(os.path.join(berlin_dir, "zensus2011_1km_einwohner_berlin.csv")).frame
+    cells = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["x_mp_1km"], table["y_mp_1km"]),
+                             crs="EPSG:3035")[["einwohner", "geometry"]]
+    plr = gpd.read_file(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
+    infos = []
+    with language("en"):
+        native, _ = grid_to_areas(cells, plr, ["einwohner"], target_id="PLR_ID")
+        moved, diag = grid_to_areas(cells.to_crs("EPSG:25833"), plr, ["einwohner"], target_id="PLR_ID",
+                                    feedback=Feedback(on_info=infos.append))
+    assert diag["cell_size"] == 1000
+    assert moved["einwohner"].to_numpy() == pytest.approx(native["einwohner"].to_numpy(), rel=1e-9)
+    assert 0.97 * 3292365 < moved["einwohner"].sum() < 3292365  # Zensus 2011: Berlin 3,292,365
+    assert any("taken back to EPSG:3035 (1000 m cells)" in line for line in infos), infos
+
+
+def test_points_off_any_lattice_are_still_refused():
+    """Points that lie on no lattice in any CRS keep the refusal naming the layer."""
+    from kommunalmonitor.core.errors import InputError
+    from kommunalmonitor.core.overlay.grid import grid_to_areas
+    from shapely.geometry import box
+
+    cells = gpd.GeoDataFrame({"n": [5, 6, 7]}, geometry=gpd.points_from_xy([0, 100, 237], [0, 0, 13]),
+                             crs="EPSG:25833")
+    cells.attrs["layer_name"] = "Punkte"
+    areas = gpd.GeoDataFrame({"id": ["a"]}, geometry=[box(-50, -50, 300, 50)], crs="EPSG:25833")
+    with language("en"), pytest.raises(InputError, match="'Punkte'"):
+        grid_to_areas(cells, areas, ["n"], target_id="id")
