@@ -143,6 +143,13 @@ class HotSpots(MissingValueCodes, KommunalmonitorAlgorithm):
                 "Local Moran: {hh} high–high, {ll} low–low, {hl} high–low, {lh} low–high areas; "
                 "global Moran's I = {i}.", hh=counts["HH"], ll=counts["LL"], hl=counts["HL"],
                 lh=counts["LH"], i=round(diag["lisa"]["global_moran_i"], 3)))
+            if diag["lisa"]["islands"]:
+                # n/S0 counts the unlinked areas in n but not in S0 (PySAL's esda does the same)
+                feedback.pushWarning(self.tr(
+                    "Global Moran's I ({i}) counts all {n} areas, {islands} of them without neighbours; that "
+                    "inflates it (it can exceed 1) and makes it incomparable with other runs. Link the islands "
+                    "or use k nearest neighbours before quoting it.", i=round(diag["lisa"]["global_moran_i"], 3),
+                    n=diag["lisa"]["n"], islands=diag["lisa"]["islands"]))
         if "gi" in diag:
             counts = diag["gi"]["counts"]
             feedback.pushInfo(self.tr(

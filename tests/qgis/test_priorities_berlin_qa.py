@@ -120,3 +120,32 @@ def test_berlin_multiple_burden_grade_limits_in_german_and_no_count_without_data
     assert f"{low:.4g}".replace(".", ",") in line and f"{high:.4g}".replace(".", ",") in line
     result = gpd.read_file(out)
     assert result["burden_count"].isna().sum() == 6  # the KOM-ungültig PLR: no data, no count
+
+
+def test_global_moran_of_a_district_with_unlinked_areas_is_flagged(run_alg, berlin_gpkg, tmp_path):
+    # before: Treptow-Köpenick (43 PLR) with a 500 m distance band: 41 areas without neighbours,
+    # and the log said 'global Moran's I = 1.202' as if strongly clustered (esda gives the same
+    # 1.202: n/S0 counts the islands in n only)
+    from qgis.core import QgsProcessingFeedback
+
+    index = str(tmp_path / "index.gpkg")
+    run_alg("kommunalmonitor:compositeindex", {
+        "INPUT": berlin_gpkg, "INDICATORS": ["S1", "S3", "S4"], "POPULATION_FIELD": "EW",
+        "MISSING_CODES": "-9999", "ID_FIELD": "PLR_ID", "OUTPUT": index})
+
+    class Log(QgsProcessingFeedback):
+        warnings = []
+
+        def pushWarning(self, text):
+            self.warnings.append(text)
+
+    run_alg("kommunalmonitor:hotspots", {
+        "INPUT": index + "|subset=\"BEZ_ID\"='09'", "FIELD": "index", "ID_FIELD": "PLR_ID", "METHOD": 1,
+        "WEIGHTS": 3, "DISTANCE": 500, "PERMUTATIONS": 99, "OUTPUT": str(tmp_path / "hot.gpkg")}, feedback=Log())
+    assert any("Global Moran's I (1.202) counts all 43 areas, 41 of them without neighbours" in w
+               for w in Log.warnings), Log.warnings
+    Log.warnings = []
+    run_alg("kommunalmonitor:hotspots", {
+        "INPUT": index + "|subset=\"BEZ_ID\"='09'", "FIELD": "index", "ID_FIELD": "PLR_ID", "METHOD": 1,
+        "WEIGHTS": 2, "PERMUTATIONS": 99, "OUTPUT": str(tmp_path / "hot_knn.gpkg")}, feedback=Log())
+    assert not any("Global Moran" in w for w in Log.warnings)
