@@ -209,6 +209,11 @@ def _rows(content, row, lang):
     return rows
 
 
+def missing_note(lang):
+    """What '–' means: no value given (a reader of official tables may take '–' for zero)."""
+    return tr("– no value in the data (e.g. the area is not rated); not zero.", lang=lang)
+
+
 def counts_text(rec, lang):
     """'numerator / base' or '•' where suppressed, '' without counts."""
     if not rec["has_counts"]:
@@ -290,6 +295,8 @@ def _area_page(doc, content, maps, options, row, number, lang, grid):
                         minimum=format_number(float(content.options.min_count), 0, lang)))
     if any(r["small_base"] and not r["suppressed"] for r in rows):
         notes.append(tr("* small base: the value may change a lot by chance.", lang=lang))
+    if any(not r["suppressed"] and not np.isfinite(_f(r["value"])) for r in rows):
+        notes.append(missing_note(lang))
     worse = [r["label"] for r in rows if r["position"] == "worse" and not r["suppressed"]]
     if worse:
         text = position_text("worse", lang, ref.MEAN if only_means else None)

@@ -32,7 +32,7 @@ from ..i18n import format_number, tr
 from ..profiles import reference as ref
 from ..profiles.content import (area_facts, city_lines, format_value, position_text, search_strategy_note,
                                 value_grid)
-from ..profiles.pdf import priority_lines
+from ..profiles.pdf import missing_note, priority_lines
 from .geometry import SvgFrame
 
 # ColorBrewer YlOrRd (5 classes, safe for colour-vision deficiencies): light = least need.
@@ -229,6 +229,8 @@ def _profile_page(content, options, row, lang, status_ctx, maps):
         notes.append(tr("• not published: a count is below {minimum}.", lang=lang,
                         minimum=format_number(float(content.options.min_count), 0, lang)))
     notes.append(tr("* small base: the value may change a lot by chance.", lang=lang))
+    if any(not r["suppressed"] and not np.isfinite(_f(r["value"])) for r in records):
+        notes.append(missing_note(lang))
     prio = "".join(f"<p>{_e(t)}</p>" for t in priority_lines(area, lang)) or \
         f'<p>{_e(tr("No priority was computed for this atlas.", lang=lang))}</p>'
     series = ""

@@ -173,3 +173,44 @@ def test_layer_values_without_a_date_are_not_drawn_after_the_series(berlin_mss, 
     # with a label in the series' own notation the layer's values sit at their place in time
     periods, current, _ = value_grid(content, period="2022-01")
     assert periods == ["2022-01", "2022-02", "2024-02"]
+
+
+def test_a_missing_value_is_explained_not_left_as_a_bare_dash(berlin_mss, berlin_dir, tmp_path):
+    # before: Blankenburger Süden (03300515, MSS 'ungültig (EW unter 300)') showed '–' for
+    # unemployment and child poverty with no word what it means; in official German tables '–'
+    # reads as 'exactly zero'
+    from kommunalmonitor.core.profiles.pdf import AtlasOptions, write_atlas
+    from kommunalmonitor.core.webatlas.writer import WebAtlasOptions, write_web_atlas
+
+    frame = data.berlin_frame(berlin_mss, berlin_dir)
+    frame = frame[frame["PLR_ID"].isin(["03300515", "03300514", "03300516"])].reset_index(drop=True)
+    options = ProfileOptions(id_field="PLR_ID", name_field="PLR_NAME", population_field="EW", min_count=3,
+                             indicators=[IndicatorSpec("S1", "Unemployment", "Arbeitslosigkeit", unit="%"),
+                                         IndicatorSpec("o65_share", "Residents 65+", "Einwohner ab 65",
+                                                       numerator="65undmehr", base="Gesamt", unit="%")],
+                             reference_date="31.12.2020")
+    content = build_profiles(frame, options)
+    row = int(np.flatnonzero(content.areas["area_id"] == "03300515")[0])
+    assert np.isnan(content.values[(content.values["row"] == row) & (content.values["indicator"] == "S1")]
+                    ["value"].iloc[0])
+    path = str(tmp_path / "de.pdf")
+    info = write_atlas(content, path, AtlasOptions(lang="de"))
+    pages = {k: _pdf_page(path, info["first_area_page"] + k) for k in range(3)}
+    note = "kein Wert in den Daten (z. B. Gebiet nicht bewertet); nicht null."
+    for k, text in pages.items():
+        assert (note in " ".join(text.split())) == (k == row), (k, text[:60])
+    # the published 65+ share of Blankenburger Süden (12 of 52) is printed, the dash only where no value is
+    assert "23,1%" in pages[row] and "12 / 52 *" in pages[row]
+    write_web_atlas(content, str(tmp_path / "web"), WebAtlasOptions())
+    page = (tmp_path / "web" / "en" / "profiles" / "03300515.html").read_text(encoding="utf-8")
+    assert "– no value in the data (e.g. the area is not rated); not zero." in page
+    other = content.areas["area_id"].iloc[(row + 1) % 3]
+    assert "no value in the data" not in (tmp_path / "web" / "en" / "profiles" / f"{other}.html").read_text(
+        encoding="utf-8")
+
+
+def _pdf_page(path, page):
+    import subprocess
+
+    return subprocess.run(["pdftotext", "-layout", "-f", str(page), "-l", str(page), path, "-"],
+                          capture_output=True, text=True, check=True).stdout
