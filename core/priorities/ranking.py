@@ -373,6 +373,16 @@ def rank_priorities(frame, rule="index_class", options=None, feedback=None, **le
             if class_field:
                 cls = frame[class_field].to_numpy()
                 levels[r] = class_levels(cls, higher_is_worse, n_classes)
+                present = pd.to_numeric(pd.Series(cls), errors="coerce")
+                if not n_classes and higher_is_worse and present.notna().any() and present.max() < 4:
+                    # one district of an MSS-style index may lack the top classes; its best class
+                    # present would silently become 'priority 1'
+                    feedback.warning(tr(
+                        "The highest class in field '{field}' of layer '{layer}' is {top}; without 'Number of "
+                        "index classes' it is read as the class of most need and gets priority 1. If the index "
+                        "has more classes (the MSS bands: 4), e.g. because the layer holds only one district, "
+                        "set the number of classes.", field=class_field, layer=layer_name(frame),
+                        top=int(present.max()) if float(present.max()).is_integer() else float(present.max())))
                 values["class"] = cls
                 extra["class_given"] = True
             else:

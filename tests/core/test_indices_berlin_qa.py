@@ -106,3 +106,18 @@ def test_reading_aid_of_a_priority_map_speaks_of_priorities_not_index_classes():
     assert "Handlungsprioritäten" in text and "Klassen des Index" not in text
     assert "Klassen des Index" in reading_help(3, lang="de", class_field="index_class")
     assert reading_help(3, lang="de", class_field="cluster") == ""
+
+
+def test_index_class_rule_on_one_district_without_the_top_class_warns():
+    # before: Steglitz-Zehlendorf (BEZ 06, index classes 1 and 2 only) → 29 PLR 'Priorität 1
+    # (höchste): Indexklasse 2 — kein Indikator deutlich über dem städtischen Mittel', silently
+    frame = pd.DataFrame({"index_class": [2, 2, 1, 2, 1]})
+    feedback = KeptFeedback()
+    out, _ = rank_priorities(frame, "index_class", RankingOptions(class_field="index_class"), feedback=feedback)
+    assert out["priority"].tolist() == [1, 1, 2, 1, 2]  # unchanged default, but now said
+    assert any("highest class in field 'index_class'" in w and "is 2" in w for w in feedback.warnings)
+    feedback = KeptFeedback()
+    out, _ = rank_priorities(frame, "index_class", RankingOptions(class_field="index_class", n_classes=4),
+                             feedback=feedback)
+    assert out["priority"].tolist() == [3, 3, 4, 3, 4]  # MSS bands: class 2 → level 3, class 1 → 4
+    assert not any("highest class" in w for w in feedback.warnings)
