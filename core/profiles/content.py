@@ -304,7 +304,7 @@ def _series(series, ids, indicators, min_count, rules=None, weights=None):
     base = "base" if "base" in series.columns else ("denominator" if "denominator" in series.columns else None)
     flagged = np.zeros(len(work), dtype=bool)
     if "suppressed" in series.columns:
-        flagged = series["suppressed"].fillna(False).astype(bool).to_numpy()
+        flagged = _flags(series["suppressed"], "suppressed")
         work.loc[flagged, "value"] = np.nan
     raw_num = _numbers(series, "numerator") if "numerator" in series.columns else np.full(len(work), np.nan)
     raw_den = _numbers(series, base) if base else np.full(len(work), np.nan)
@@ -324,6 +324,38 @@ def _series(series, ids, indicators, min_count, rules=None, weights=None):
     foreign = work.loc[~known_area & work["indicator"].isin(known).to_numpy(), "area_id"]
     unknown = {"rows": int(len(foreign)), "areas": sorted(set(foreign))}
     return table, (city if len(city) else empty_city), unknown
+
+
+# how a true/false column reads after a CSV or spreadsheet round trip (text, not bool)
+_TRUE = {"true", "1", "1.0", "yes", "y", "t", "ja", "wahr", "x"}
+_FALSE = {"false", "0", "0.0", "no", "n", "f", "nein", "falsch", ""}
+
+
+def _flags(column, name, table="series", missing=False):
+    """A true/false column as bool array: bools, numbers and texts such as 'false'/'0'/'ja'
+    (``missing``: an object array with None where the column is empty).
+
+    ``astype(bool)`` would read every non-empty text, 'false' and '0' too, as True (and hide
+    the whole series, or call every change 'larger than noise')."""
+    out = np.full(len(column), None, dtype=object) if missing else np.zeros(len(column), dtype=bool)
+    for k, value in enumerate(column.tolist()):
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            continue
+        if isinstance(value, (bool, np.bool_, int, float, np.integer, np.floating)):
+            out[k] = bool(value)
+            continue
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            out[k] = True
+        elif text in _FALSE:
+            out[k] = False if text or not missing else None
+        else:
+            if table == "status":
+                raise InputError(tr("Column '{column}' of the target status table holds '{value}'; write true or "
+                                    "false (or 1 / 0).", column=name, value=value))
+            raise InputError(tr("Column '{column}' of the time series table holds '{value}'; write true or false "
+                                "(or 1 / 0).", column=name, value=value))
+    return out
 
 
 def _refuse_repeated_series_rows(rows, series):
@@ -521,6 +553,7 @@ def build_profiles(frame, options, ranking=None, series=None, status=None, neigh
         if "target" not in status_table.columns and "target_value" in status_table.columns:
             status_table = status_table.assign(target=status_table["target_value"])
         status_table = status_table.reindex(columns=["area_id", "indicator", "target", "status", "significant"])
+        status_table["significant"] = _flags(status_table["significant"], "significant", "status", True)
         # a target status must not restate a suppressed value
         hidden_pairs = set(zip(values.loc[values["suppressed"], "area_id"], values.loc[values["suppressed"], "indicator"]))
         keep = [(a, i) not in hidden_pairs for a, i in zip(status_table["area_id"], status_table["indicator"])]

@@ -214,3 +214,29 @@ def _pdf_page(path, page):
 
     return subprocess.run(["pdftotext", "-layout", "-f", str(page), "-l", str(page), path, "-"],
                           capture_output=True, text=True, check=True).stdout
+
+
+def test_true_false_columns_read_from_text_keep_their_meaning(tmp_path):
+    # before: the store's observations saved as CSV and read back ('suppressed' = 'false'/'true'
+    # text) hid every value of the series, and a target status with significant = 'false' said
+    # 'change larger than noise': astype(bool) reads every non-empty text as True
+    from kommunalmonitor.core.profiles.pdf import AtlasOptions, write_atlas
+
+    frame = data.small_city()
+    series = pd.DataFrame({"area_id": ["a", "a", "b", "b"], "period": ["2019", "2020", "2019", "2020"],
+                           "indicator": ["unemployment"] * 4, "value": [5.0, 6.0, 7.0, 8.0],
+                           "suppressed": ["false", "true", "0", "False"]})
+    status = pd.DataFrame({"area_id": ["a", "b"], "indicator": ["unemployment"] * 2, "status": ["on track"] * 2,
+                           "significant": ["false", "1"]})
+    content = build_profiles(frame, data.small_options(), series=series, status=status)
+    shown = content.series.set_index(["area_id", "period"])["value"]
+    assert shown[("a", "2019")] == 5.0 and np.isnan(shown[("a", "2020")])
+    assert shown[("b", "2019")] == 7.0 and shown[("b", "2020")] == 8.0
+    assert content.area_status("a")["significant"].tolist() == [False]
+    assert content.area_status("b")["significant"].tolist() == [True]
+    path = str(tmp_path / "en.pdf")
+    info = write_atlas(content, path, AtlasOptions(lang="en"))
+    page_a = " ".join(_pdf_page(path, info["first_area_page"]).split())
+    assert "change within noise" in page_a and "larger than noise" not in page_a
+    with pytest.raises(InputError, match="Column 'suppressed' of the time series table holds 'maybe'"):
+        build_profiles(frame, data.small_options(), series=series.assign(suppressed="maybe"))
