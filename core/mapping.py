@@ -62,8 +62,13 @@ def palette(n):
         return ["#fdae61"]
     if n in RDYLBU:
         return list(RDYLBU[n])
-    base = RDYLBU[9]
-    return [base[int(round(i))] for i in np.linspace(0, len(base) - 1, n)]
+    # more classes than ColorBrewer's 9: interpolate between its stops, so that no two legend
+    # entries share a colour (picking the nearest stop repeated colours: 12 MSS SDI classes
+    # showed '4+/-' and '4+' in the same orange)
+    base = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in RDYLBU[9]], dtype=float)
+    positions = np.linspace(0, len(base) - 1, n)
+    rgb = np.column_stack([np.interp(positions, np.arange(len(base)), base[:, k]) for k in range(3)])
+    return ["#%02x%02x%02x" % tuple(int(round(v)) for v in row) for row in rgb]
 
 
 def _pick(colours, n):
@@ -85,6 +90,8 @@ def diverging_palette(means):
     if not means or min(finite) > NEUTRAL_WITHIN:
         return palette(len(means))
     centre = int(np.argmin(finite))
+    if centre > len(WARM) or len(means) - centre - 1 > len(COOL):
+        return palette(len(means))  # more classes on one side than shades: keep colours distinct
     warm = _pick(WARM, centre)  # darkest first
     cool = _pick(COOL, len(means) - centre - 1)  # lightest first
     return warm + [NEUTRAL] + cool

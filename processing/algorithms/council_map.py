@@ -180,6 +180,12 @@ class CouncilMap(KommunalmonitorAlgorithm):
                 if indicator_names(frame.columns) else "")
             feedback.pushInfo(self.tr("Classes on the map: {summary}",
                                       summary=class_summary(classes, lang=lang)))
+            rated = [c for c in classes if c.value is not None]
+            if len(rated) > 9:
+                feedback.pushWarning(self.tr(
+                    "Field '{field}' gives {count} classes; more than 9 colours are hard to tell apart on a "
+                    "printed map. Group the classes (e.g. the MSS status instead of status and dynamics) or "
+                    "classify a continuous field first.", field=class_field, count=len(rated)))
             spec.extra.update(self._extent(parameters, context, extent_mode, frame, layer, feedback))
             project = QgsProject()
             map_layer = layer.clone()

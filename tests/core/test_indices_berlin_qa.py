@@ -121,3 +121,22 @@ def test_index_class_rule_on_one_district_without_the_top_class_warns():
                              feedback=feedback)
     assert out["priority"].tolist() == [3, 3, 4, 3, 4]  # MSS bands: class 2 → level 3, class 1 → 4
     assert not any("highest class" in w for w in feedback.warnings)
+
+
+def test_twelve_mss_sdi_classes_get_twelve_distinct_colours(berlin_dir):
+    # before: the council map of the published SDI (12 codes) showed '4+/-' and '4+', '3+' and
+    # '2-', '1-' and '1+/-' in the same colour (nearest of ColorBrewer's 9 stops, repeated)
+    import os
+
+    from kommunalmonitor.core.mapping import RDYLBU, diverging_palette, map_classes, palette
+
+    published = pd.read_csv(os.path.join(berlin_dir, "mss_2021_indizes.csv"), dtype={"PLR_ID": str})
+    frame = published[["SDI", "KOM"]].assign(sdi=published["SDI"].where(published["KOM"] == "gültig"))
+    classes = [c for c in map_classes(frame, "sdi") if c.value is not None]
+    assert len(classes) == 12
+    assert len({c.colour for c in classes}) == 12
+    assert sum(c.count for c in classes) == 536
+    assert palette(9) == RDYLBU[9] and palette(12)[0] == RDYLBU[9][0] and palette(12)[-1] == RDYLBU[9][-1]
+    # 7 classes above the average class: more than the 5 warm shades → distinct colours too
+    colours = diverging_palette([7, 6, 5, 4, 3, 2, 1, 0.0, -1])
+    assert len(set(colours)) == 9

@@ -149,3 +149,27 @@ def test_global_moran_of_a_district_with_unlinked_areas_is_flagged(run_alg, berl
         "INPUT": index + "|subset=\"BEZ_ID\"='09'", "FIELD": "index", "ID_FIELD": "PLR_ID", "METHOD": 1,
         "WEIGHTS": 2, "PERMUTATIONS": 99, "OUTPUT": str(tmp_path / "hot_knn.gpkg")}, feedback=Log())
     assert not any("Global Moran" in w for w in Log.warnings)
+
+
+def test_council_map_of_the_twelve_sdi_classes_warns_about_too_many_colours(run_alg, berlin_dir, tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+    from qgis.core import QgsProcessingFeedback
+
+    areas = gpd.read_file(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
+    published = pd.read_csv(os.path.join(berlin_dir, "mss_2021_indizes.csv"), dtype={"PLR_ID": str})
+    frame = areas.merge(published[["PLR_ID", "SDI", "KOM"]], on="PLR_ID")
+    frame["SDI"] = frame["SDI"].where(frame["KOM"] == "gültig")
+    path = str(tmp_path / "sdi.gpkg")
+    frame.to_file(path, layer="sdi", driver="GPKG")
+
+    class Log(QgsProcessingFeedback):
+        warnings = []
+
+        def pushWarning(self, text):
+            self.warnings.append(text)
+
+    run_alg("kommunalmonitor:councilmap", {"INPUT": path + "|layername=sdi", "CLASS_FIELD": "SDI",
+                                           "CLASS_LABEL_FIELD": "SDI", "LANGUAGE": 2,
+                                           "OUTPUT": str(tmp_path / "sdi.pdf")}, feedback=Log())
+    assert any("'SDI' gives 12 classes" in w for w in Log.warnings), Log.warnings
