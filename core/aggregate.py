@@ -321,10 +321,12 @@ def aggregate_to_areas(blocks, areas, area_id_field, count_fields=(), rates=None
     empty = n_blocks == 0
     sums = {}
     null_counts = {}
+    null_areas = {}
     for f in fields:
         v = values[f].to_numpy()[inside]
         missing = np.isnan(v)
         null_counts[f] = int(np.isnan(values[f].to_numpy()).sum())
+        null_areas[f] = [area_keys[i] for i in np.unique(codes[missing])]
         # float even when no block lies inside (numpy gives int64 for an empty input)
         total = np.bincount(codes, weights=np.where(missing, 0.0, v), minlength=n_areas).astype("float64")
         known = np.bincount(codes, weights=(~missing).astype("float64"), minlength=n_areas)
@@ -365,8 +367,14 @@ def aggregate_to_areas(blocks, areas, area_id_field, count_fields=(), rates=None
         feedback.info(tr("{count} block(s) straddle a planning-area boundary; each went whole to "
                          "the area it overlaps most.", count=split))
     for f, count in diagnostics["null_counts"].items():
-        feedback.warning(tr("Field '{field}' has {count} NULL value(s); they count as missing, "
-                            "so sums in the affected areas are too low.", field=f, count=count))
+        # which areas: the planner has to look there (or fill the blocks) before mapping the sums
+        hit = null_areas[f]
+        feedback.warning(tr("Field '{field}' of layer '{layer}' has {count} NULL value(s); they count as "
+                            "missing, so the sums (and rates from them) of {n} planning area(s) of '{areas}' "
+                            "may be too low (e.g. {examples}). Fill the blocks' values if they are known "
+                            "(e.g. 0), or mark these areas as incomplete.", field=f, layer=blocks_label,
+                            count=count, n=len(hit), areas=areas_label,
+                            examples=", ".join(str(k) for k in hit[:5]) or "–"))
     if diagnostics["areas_without_blocks"]:
         feedback.info(tr("{count} planning area(s) received no block; their counts and rates "
                          "stay empty (NULL).", count=len(diagnostics["areas_without_blocks"])))

@@ -128,3 +128,31 @@ def test_points_off_any_lattice_are_still_refused():
     areas = gpd.GeoDataFrame({"id": ["a"]}, geometry=[box(-50, -50, 300, 50)], crs="EPSG:25833")
     with language("en"), pytest.raises(InputError, match="'Punkte'"):
         grid_to_areas(cells, areas, ["n"], target_id="id")
+
+
+def test_null_counts_in_blocks_name_layer_and_areas(berlin_dir):
+    """The 2022-H1 residents (PLR as blocks) summed to Berlin's districts: before, the planner read
+    'Field 'unter6' has 4 NULL value(s) ... sums in the affected areas are too low' without the
+    layer or which districts. The sums themselves equal the table's (with its 4 '–' as empty)."""
+    from kommunalmonitor.core.aggregate import aggregate_to_areas
+    from kommunalmonitor.core.feedback import Feedback
+
+    table = read_table(os.path.join(berlin_dir, "einwohner_2022h1_plr.csv")).frame
+    plr = gpd.read_file(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
+    blocks = plr.merge(table, left_on="PLR_ID", right_on="PLR-ID")
+    blocks.attrs["layer_name"] = "PLR Einwohner"
+    districts = plr.assign(BEZ=plr["PLR_ID"].str[:2]).dissolve("BEZ").reset_index()[["BEZ", "geometry"]]
+    districts.attrs["layer_name"] = "Bezirke"
+    warnings = []
+    with language("en"):
+        result = aggregate_to_areas(blocks, districts, "BEZ", count_fields=["unter6", "Gesamt"],
+                                    feedback=Feedback(on_warning=warnings.append))
+    sums = dict(zip(result.areas["BEZ"], result.areas["Gesamt"]))
+    assert sum(sums.values()) == 3821881 and sums["01"] == 391831  # Mitte, by hand from the table
+    assert dict(zip(result.areas["BEZ"], result.areas["unter6"]))["04"] == 16816
+    line = [w for w in warnings if "'unter6'" in w][0]
+    # the 4 PLR with '–' for under-6s lie in Pankow (03), Charlottenburg-Wilmersdorf (04),
+    # Spandau (05) and Steglitz-Zehlendorf (06)
+    for part in ("layer 'PLR Einwohner'", "4 NULL value(s)", "4 planning area(s) of 'Bezirke'",
+                 "e.g. 03, 04, 05, 06"):
+        assert part in line, line
