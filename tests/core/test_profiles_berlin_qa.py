@@ -240,3 +240,25 @@ def test_true_false_columns_read_from_text_keep_their_meaning(tmp_path):
     assert "change within noise" in page_a and "larger than noise" not in page_a
     with pytest.raises(InputError, match="Column 'suppressed' of the time series table holds 'maybe'"):
         build_profiles(frame, data.small_options(), series=series.assign(suppressed="maybe"))
+
+
+def test_time_series_left_out_for_space_are_named(berlin_mss, berlin_dir, tmp_path):
+    # before: with 16 indicators (6 MSS, 2 shares, 8 context indicators) the page drew the time
+    # series of the first 10 and left out 6 without a word
+    from kommunalmonitor.core.profiles.pdf import AtlasOptions, write_atlas
+
+    frame = data.berlin_frame(berlin_mss, berlin_dir)
+    frame = frame[frame["BEZ_ID"] == "07"].head(4).reset_index(drop=True)
+    options = data.berlin_options(frame, min_count=3, n=16)
+    assert len(options.indicators) == 16
+    series = data.berlin_series(berlin_dir, frame, options.indicators, periods=("2022-02", "2024-02"))
+    content = build_profiles(frame, options, series=series)
+    path = str(tmp_path / "de.pdf")
+    info = write_atlas(content, path, AtlasOptions(lang="de", period="2020-12"))
+    text = " ".join(_pdf_page(path, info["first_area_page"]).split())
+    last = options.indicators[-1].label("de")
+    assert f"Aus Platzgründen nicht gezeichnet (siehe Web-Atlas oder Daten): {last}." in text
+    # ten indicators fit: no such line
+    few = build_profiles(frame, data.berlin_options(frame, min_count=3, n=10), series=series)
+    write_atlas(few, str(tmp_path / "few.pdf"), AtlasOptions(lang="de", period="2020-12"))
+    assert "Platzgründen" not in _pdf_page(str(tmp_path / "few.pdf"), info["first_area_page"])
