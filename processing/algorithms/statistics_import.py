@@ -172,6 +172,10 @@ class StatisticsImport(KommunalmonitorAlgorithm):
                     "and the table's like {table}. Choose the right key field and key column.",
                     layer=layer_name(areas), area=", ".join(joined.unmatched_areas[:3]),
                     table=", ".join(joined.unmatched_table[:3])))
+            if series is not None and joined.unmatched_table:
+                # a series across a boundary change (Berlin: 2020-H2 on the 448 old PLR, 2021 on the
+                # 542 new) leaves whole periods empty; '448 rows match no area' alone did not say so
+                _warn_unmatched_periods(self, series, joined, layer_name(areas), feedback)
             output = joined.frame
             results.update({self.MATCHED: joined.matched, self.UNMATCHED_AREAS: len(joined.unmatched_areas),
                             self.UNMATCHED_TABLE: len(joined.unmatched_table)})
@@ -193,6 +197,22 @@ class StatisticsImport(KommunalmonitorAlgorithm):
             feedback.pushInfo(self.tr("No time series output: the table has one row per area. Choose a "
                                       "time-series layout to get one."))
         return results
+
+
+def _warn_unmatched_periods(algorithm, series, joined, layer, feedback):
+    """Name each period of a series none of whose keys matched an area of the layer."""
+    unmatched = set(joined.unmatched_table)
+    frame = series.frame
+    for period in series.periods:
+        keys = sorted({str(k) for k in frame.loc[frame["period"].astype(str) == str(period), "key"]
+                       if k is not None})
+        if keys and unmatched.issuperset(keys):
+            feedback.pushWarning(algorithm.tr(
+                "Period {period}: none of its {n} area keys is in layer '{layer}' (e.g. {examples}), so "
+                "its columns stay empty. A series across a boundary change matches only the periods of "
+                "the layer's area scheme: bring the other periods onto these areas first (e.g. with "
+                "'Transfer polygon data to areas').", period=period, n=len(keys), layer=layer,
+                examples=", ".join(keys[:3])))
 
 
 def detect_key_column(frame, reports):

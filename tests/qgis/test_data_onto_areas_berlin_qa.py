@@ -97,3 +97,23 @@ def test_statistics_import_names_the_areas_layer(run_alg, berlin_dir):
         with pytest.raises(QgsProcessingException) as refused:
             _run(run_alg, "kommunalmonitor:statisticsimport", dict({"INPUT": table, "AREAS": old}, **extra))
         assert "'PLR alt'" in str(refused.value) and "''" not in str(refused.value), str(refused.value)
+
+
+def test_series_across_the_boundary_change_names_the_empty_period(run_alg, berlin_dir):
+    """2020-H2 (448 old PLR) with 2021-H1 and 2022-H1 (542 new PLR) joined to the new PLR: before,
+    only '448 table row(s) match no planning area'; the column inhabitants_2020_H2 was empty in all
+    542 areas without that being said. The matched periods keep the published totals."""
+    from kommunalmonitor.core.i18n import language
+
+    folder = os.path.join(berlin_dir, "einwohner_plr_zeitreihe")
+    path = os.path.join(folder, "berlin-lor-population-{}-t1-planning-areas.csv")
+    plr = _vector(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"), "PLR")
+    with language("en"):
+        rows, log = _run(run_alg, "kommunalmonitor:statisticsimport", {
+            "INPUT": path.format("2021-01"), "MORE_FILES": [path.format("2020-02"), path.format("2022-01")],
+            "KEY_COLUMN": "id", "AREAS": plr, "AREA_KEY_FIELD": "PLR_ID"})
+    assert all(r["inhabitants_2020_H2"] is None or str(r["inhabitants_2020_H2"]) == "NULL" for r in rows)
+    assert sum(r["inhabitants_2022_H1"] for r in rows) == 3821881  # = einwohner_2022h1_plr.csv
+    periods = [w for w in log.warnings if w.startswith("Period ")]
+    assert len(periods) == 1 and periods[0].startswith("Period 2020-H2: none of its 448 area keys is in "
+                                                       "layer 'PLR'"), log.warnings
