@@ -159,6 +159,13 @@ class TypologyClustering(MissingValueCodes, KommunalmonitorAlgorithm):
         for c, row in names.iterrows():
             feedback.pushInfo(self.tr("Cluster {c} ({n} areas): {name}", c=c, n=row["n"],
                                       name=row["name_" + self._lang()]))
+        raw = [f for f in fields if not str(f).startswith("z_")]
+        if raw:  # the planning priorities read cluster 1 as the most burdened type
+            feedback.pushInfo(self.tr(
+                "Clusters are numbered by the mean of the standardised fields, highest first: cluster 1 is the "
+                "most burdened type only if every field grows with the burden ({fields} are not z-scores of the "
+                "composite index, where lower-is-better indicators are already turned round).",
+                fields=", ".join(f"'{f}'" for f in raw)))
         profile = profile.assign(r2=profile["indicator"].map(r2))
         profile["cluster_name"] = profile["cluster"].map(names["name_" + self._lang()])
         dest_id = gdf_to_sink(self, parameters, context, self.OUTPUT, out, feedback)

@@ -173,3 +173,21 @@ def test_council_map_of_the_twelve_sdi_classes_warns_about_too_many_colours(run_
                                            "CLASS_LABEL_FIELD": "SDI", "LANGUAGE": 2,
                                            "OUTPUT": str(tmp_path / "sdi.pdf")}, feedback=Log())
     assert any("'SDI' gives 12 classes" in w for w in Log.warnings), Log.warnings
+
+
+def test_typology_on_raw_fields_says_how_clusters_are_numbered(run_alg, berlin_gpkg, tmp_path):
+    # the priorities read cluster 1 as the most burdened type; with raw fields (one of which may
+    # be better when higher) that numbering was not explained anywhere in the run
+    from qgis.core import QgsProcessingFeedback
+
+    class Log(QgsProcessingFeedback):
+        lines = []
+
+        def pushInfo(self, text):
+            self.lines.append(text)
+
+    run_alg("kommunalmonitor:typology", {
+        "INPUT": berlin_gpkg, "FIELDS": ["S1", "S4"], "ID_FIELD": "PLR_ID", "K": 3, "BOOTSTRAP": 0,
+        "MISSING_CODES": "-9999", "OUTPUT": str(tmp_path / "t.gpkg"), "PROFILES": "memory:", "CURVE": "memory:"},
+        feedback=Log())
+    assert any("Clusters are numbered by the mean" in t and "'S1', 'S4'" in t for t in Log.lines), Log.lines
