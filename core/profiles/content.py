@@ -120,7 +120,8 @@ class ProfileContent:
     diagnostics : dict
         ``suppressed`` (count per field), ``n_areas``, ``suppressed_values``,
         ``series_unknown_rows`` and ``series_unknown_areas`` (time series rows of areas the layer
-        does not have, not shown).
+        does not have, not shown), ``status_unknown_rows`` (target status rows of other areas or
+        indicators, not shown).
     """
 
     areas: pd.DataFrame
@@ -541,6 +542,7 @@ def build_profiles(frame, options, ranking=None, series=None, status=None, neigh
         "neighbours": list(neighbours) if neighbours is not None else [np.array([], dtype=int)] * n,
         "suppressed": any_hidden})
     status_table = pd.DataFrame(columns=["area_id", "indicator", "target", "status", "significant"])
+    status_unknown = 0
     if status is not None and len(status):
         need = [c for c in ("area_id", "indicator", "status") if c not in status.columns]
         if need:
@@ -554,6 +556,11 @@ def build_profiles(frame, options, ranking=None, series=None, status=None, neigh
             status_table = status_table.assign(target=status_table["target_value"])
         status_table = status_table.reindex(columns=["area_id", "indicator", "target", "status", "significant"])
         status_table["significant"] = _flags(status_table["significant"], "significant", "status", True)
+        # status rows of areas or indicators the atlas does not have are not shown: counted for a warning
+        known_pairs = status_table["area_id"].isin(set(ids)) & status_table["indicator"].astype(str).isin(
+            {ind.field for ind in indicators})
+        status_unknown = int((~known_pairs).sum())
+        status_table = status_table[known_pairs.to_numpy()].reset_index(drop=True)
         # a target status must not restate a suppressed value
         hidden_pairs = set(zip(values.loc[values["suppressed"], "area_id"], values.loc[values["suppressed"], "indicator"]))
         keep = [(a, i) not in hidden_pairs for a, i in zip(status_table["area_id"], status_table["indicator"])]
@@ -567,7 +574,8 @@ def build_profiles(frame, options, ranking=None, series=None, status=None, neigh
         geometry=geometry.reset_index(drop=True) if geometry is not None else None,
         diagnostics={"suppressed": report, "n_areas": n,
                      "suppressed_values": int(values["suppressed"].sum()),
-                     "series_unknown_rows": unknown["rows"], "series_unknown_areas": unknown["areas"]})
+                     "series_unknown_rows": unknown["rows"], "series_unknown_areas": unknown["areas"],
+                     "status_unknown_rows": status_unknown})
     return content
 
 

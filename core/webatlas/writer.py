@@ -225,7 +225,7 @@ def _profile_page(content, options, row, lang, status_ctx, maps):
              f'<th scope="col">{_e(spine_header)}</th></tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table>')
     notes = [ref.spine_note(methods, lang)] + ref.reference_notes(methods, lang)
-    if content.options.min_count:
+    if content.options.min_count and any(r["suppressed"] for r in records):  # as on the PDF page
         notes.append(tr("• not published: a count is below {minimum}.", lang=lang,
                         minimum=format_number(float(content.options.min_count), 0, lang)))
     notes.append(tr("* small base: the value may change a lot by chance.", lang=lang))

@@ -165,6 +165,11 @@ class ProfileInputs:
                 "and are not shown; give the series on the layer's areas (e.g. moved to the new areas after a "
                 "boundary change).", rows=content.diagnostics["series_unknown_rows"], n=len(unknown),
                 examples=", ".join(unknown[:3])))
+        if content.diagnostics.get("status_unknown_rows"):
+            feedback.pushWarning(self.tr(
+                "{rows} row(s) of the target status table name an area or indicator the atlas does not have and are "
+                "not shown; check area_id (leading zeros) and indicator against the layer's id and indicator fields.",
+                rows=content.diagnostics["status_unknown_rows"]))
         warnings, notes = reference_messages(content)  # how each 'city average' was computed, where it matters
         for text in warnings:
             feedback.pushWarning(text)

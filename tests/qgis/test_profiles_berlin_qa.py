@@ -52,3 +52,55 @@ def test_search_finds_umlaut_names_typed_without_umlauts_and_ids_without_zero(be
         assert not problems, problems
     finally:
         browser.close()
+
+
+class _Log:
+    """A Processing feedback that keeps the warnings."""
+
+    def __init__(self):
+        from qgis.core import QgsProcessingFeedback
+
+        class Feedback(QgsProcessingFeedback):
+            def __init__(self, sink):
+                super().__init__()
+                self.sink = sink
+
+            def pushWarning(self, text):  # noqa: N802
+                self.sink.append(text)
+                super().pushWarning(text)
+
+        self.warnings = []
+        self.feedback = Feedback(self.warnings)
+
+
+def test_the_atlas_warns_about_series_and_status_rows_it_cannot_place(run_alg, berlin_mss, berlin_dir, tmp_path):
+    # before: the 2020-02 series on the 448 old PLR and a status table whose ids lost their leading
+    # zero in a spreadsheet gave profiles without those periods and targets, and not a word why
+    import geopandas as gpd
+    import pandas as pd
+
+    frame = data.berlin_frame(berlin_mss, berlin_dir)
+    frame = frame[frame["BEZ_ID"] == "01"].head(6).reset_index(drop=True)[
+        ["PLR_ID", "PLR_NAME", "BEZ_ID", "EW", "unter6", "Gesamt", "u6_share", "geometry"]]
+    path = str(tmp_path / "berlin.gpkg")
+    frame.to_file(path, layer="areas", driver="GPKG")
+    old = pd.read_csv(os.path.join(berlin_dir, "einwohner_plr_zeitreihe",
+                                   "berlin-lor-population-2020-02-t2-planning-areas.csv"), dtype={"id": str})
+    old = old[old["id"].str.startswith("010")]
+    series = pd.DataFrame({"area_id": old["id"], "period": "2020-02", "indicator": "u6_share",
+                           "value": 100 * old["inhabitants_age_below_6"] / old["inhabitants"]})
+    series = pd.concat([series, pd.DataFrame({"area_id": frame["PLR_ID"], "period": "2022-01",
+                                              "indicator": "u6_share", "value": frame["u6_share"]})])
+    gpd.GeoDataFrame(series, geometry=[None] * len(series)).to_file(path, layer="series", driver="GPKG")
+    status = pd.DataFrame({"area_id": frame["PLR_ID"].str.lstrip("0"), "indicator": "u6_share",
+                           "status": "on track"})
+    gpd.GeoDataFrame(status, geometry=[None] * len(status)).to_file(path, layer="status", driver="GPKG")
+    log = _Log()
+    run_alg("kommunalmonitor:profileatlas", {
+        "INPUT": f"{path}|layername=areas", "ID_FIELD": "PLR_ID", "NAME_FIELD": "PLR_NAME",
+        "INDICATORS": ["u6_share"], "BETTER_HIGH": ["u6_share"], "COUNTS": "u6_share = unter6 / Gesamt",
+        "SERIES": f"{path}|layername=series", "STATUS": f"{path}|layername=status",
+        "REFERENCE_DATE": "30.06.2022", "LANGUAGE": 1, "OUTPUT": str(tmp_path / "atlas.pdf")}, feedback=log.feedback)
+    text = " ".join(log.warnings)
+    assert f"{len(old)} row(s) of the time series belong to {len(old)} area(s) that are not in the layer" in text
+    assert "6 row(s) of the target status table name an area or indicator the atlas does not have" in text
