@@ -486,5 +486,27 @@ def parse_number_texts(texts, column=None, source=None, notation="auto"):
         if not all(re.match(r"^[+-]?\d+(\.\d+)?$", t) for t in texts):
             return None, None
         return np.array([float(t) for t in texts]), None
-    numbers, report = parse_numbers(texts, field=column, layer=source, notation=notation)
+    try:
+        numbers, report = parse_numbers(texts, field=column, layer=source, notation=notation)
+    except InputError:
+        if notation != "auto" or not _readable_both_ways(texts, column, source, parse_numbers):
+            raise
+        # the engine's advice (convert with the field calculator) fits a layer, not a table read
+        # here: '3.503' residents in a column without a deciding value needs the notation choice
+        example = next(t for t in texts if "." in t or "," in t)
+        raise InputError(tr("Column '{column}' of table '{table}' holds numbers such as '{example}', which "
+                            "can mean thousands (German notation) or decimals (English notation), and no "
+                            "value of the column decides it. Choose the number notation (advanced "
+                            "parameter 'Number notation': German for 1.234,5, English for 1,234.5).",
+                            column=column, table=source, example=example)) from None
     return np.asarray(numbers, dtype="float64"), {"german": "de", "english": "en"}.get(report.notation)
+
+
+def _readable_both_ways(texts, column, source, parse_numbers):
+    """True when the texts read in German and in English notation alike (only the choice is open)."""
+    try:
+        parse_numbers(texts, field=column, layer=source, notation="german")
+        parse_numbers(texts, field=column, layer=source, notation="english")
+    except InputError:
+        return False
+    return True

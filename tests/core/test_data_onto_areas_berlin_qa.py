@@ -156,3 +156,40 @@ def test_null_counts_in_blocks_name_layer_and_areas(berlin_dir):
     for part in ("layer 'PLR Einwohner'", "4 NULL value(s)", "4 planning area(s) of 'Bezirke'",
                  "e.g. 03, 04, 05, 06"):
         assert part in line, line
+
+
+def _german_export(berlin_dir, path):
+    """The 2022-H1 table as a spreadsheet export: cp1252, title rows, '3.503', ids without zeros."""
+    with open(os.path.join(berlin_dir, "einwohner_2022h1_plr.csv"), encoding="utf-8-sig") as f:
+        lines = f.read().splitlines()
+    out = ["Einwohnerinnen und Einwohner in Berlin am 30.06.2022", "Quelle: Amt für Statistik", "",
+           lines[0].replace("ausländer", "Ausländer")]
+    for line in lines[1:]:
+        *counts, key = line.split(";")
+        out.append(";".join(c if c == "–" else f"{int(c):,}".replace(",", ".") for c in counts)
+                   + ";" + key.lstrip("0"))
+    with open(path, "w", encoding="cp1252", newline="") as f:
+        f.write("\r\n".join(out) + "\r\n")
+
+
+def test_german_thousands_in_a_table_ask_for_the_notation_parameter(berlin_dir, tmp_path):
+    """Before: '... Convert the field to a numeric field with the field calculator, e.g. to_real(...)',
+    advice for a layer that the import dialog cannot follow; its own 'Number notation' parameter
+    is the way. With it set to German, the export reads back to the published 3,821,881."""
+    from kommunalmonitor.core.errors import InputError
+    from kommunalmonitor.core.tables import ReadOptions
+
+    path = str(tmp_path / "ew_export.csv")
+    _german_export(berlin_dir, path)
+    with language("en"), pytest.raises(InputError) as refused:
+        read_table(path)
+    message = str(refused.value)
+    for part in ("Column 'Gesamt'", "'ew_export.csv'", "'3.503'", "'Number notation'"):
+        assert part in message, message
+    assert "field calculator" not in message
+    table = read_table(path, ReadOptions(notation="german")).frame
+    assert table["Gesamt"].sum() == 3821881 and "Ausländer" in table.columns
+    plr = gpd.read_file(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
+    joined = join_table(plr, "PLR_ID", table, "PLR-ID")
+    assert joined.matched == 542 and joined.leading_zeros_ignored
+    assert joined.frame["Gesamt"].sum() == 3821881
