@@ -47,8 +47,16 @@ class CatalogueIndexAlgorithm(MissingValueCodes, KommunalmonitorAlgorithm):
                                   name=catalogue.name.get(get_language(), catalogue.id),
                                   count=len(catalogue.indicators)))
         frame = source_to_gdf(source, name=source.sourceName() if source else None, feedback=feedback)
+        # the area id and the exclusion flag are names, not values: converting '08401245' to a number
+        # was reported as '542 values converted' for PLR_ID (and BEZ_ID, which no indicator reads)
+        read = {catalogue.population}
+        for indicator in catalogue.indicators:
+            read.add(indicator.value)
+            for terms in (indicator.numerator, indicator.denominator, indicator.baseline_numerator,
+                          indicator.baseline_denominator):
+                read.update(name for _, name in terms or [])
         frame = self.without_missing_codes(
-            frame, parameters, context, feedback, (), fields=[c for c in frame.columns if c != frame.geometry.name])
+            frame, parameters, context, feedback, (), fields=[c for c in frame.columns if c in read])
         result = catalogue_index(catalogue, frame, feedback=core_feedback(feedback))
         diag = result.diagnostics
         feedback.pushInfo(self.tr("{included} of {total} areas define the reference statistics; "

@@ -16,7 +16,8 @@ def berlin_gpkg(berlin_dir, tmp_path_factory):
     areas = gpd.read_file(os.path.join(berlin_dir, "LOR_2023-01-01_PLR_EPSG_25833_nur_ID.shp"))
     raw = pd.read_csv(os.path.join(berlin_dir, "mss_2021_index_indikatoren.csv"),
                       dtype={"PLR_ID": str, "BEZ_ID": str})
-    frame = areas.merge(raw[["PLR_ID", "PLR_NAME", "EW", "BEZ_ID", "S1", "S3", "S4", "KOM"]], on="PLR_ID")
+    frame = areas.merge(raw[["PLR_ID", "PLR_NAME", "EW", "BEZ_ID", "S1", "S3", "S4", "D1", "D3", "D4", "KOM"]],
+                         on="PLR_ID")
     path = str(tmp_path_factory.mktemp("berlin_qa") / "plr.gpkg")
     frame.to_file(path, layer="plr", driver="GPKG")
     return path + "|layername=plr"
@@ -191,3 +192,28 @@ def test_typology_on_raw_fields_says_how_clusters_are_numbered(run_alg, berlin_g
         "MISSING_CODES": "-9999", "OUTPUT": str(tmp_path / "t.gpkg"), "PROFILES": "memory:", "CURVE": "memory:"},
         feedback=Log())
     assert any("Clusters are numbered by the mean" in t and "'S1', 'S4'" in t for t in Log.lines), Log.lines
+
+
+def test_catalogue_index_leaves_the_area_ids_alone_and_reproduces_the_published_sdi(run_alg, berlin_gpkg,
+                                                                                     berlin_dir, tmp_path):
+    # before: 'Field 'PLR_ID' … holds numbers as text …; 542 values converted (e.g. '08401245')' and
+    # the same for BEZ_ID - a planner had to check whether the ids of the council table were broken
+    import geopandas as gpd
+    import pandas as pd
+    from qgis.core import QgsProcessingFeedback
+
+    class Log(QgsProcessingFeedback):
+        lines = []
+
+        def pushInfo(self, text):
+            self.lines.append(text)
+
+    out = str(tmp_path / "mss.gpkg")
+    run_alg("kommunalmonitor:catalogueindex", {"INPUT": berlin_gpkg, "CATALOGUE": 0, "OUTPUT": out}, feedback=Log())
+    assert not any("PLR_ID" in t or "BEZ_ID" in t for t in Log.lines), Log.lines
+    result = gpd.read_file(out)
+    published = pd.read_csv(os.path.join(berlin_dir, "mss_2021_indizes.csv"), dtype={"PLR_ID": str})
+    both = result.merge(published[["PLR_ID", "SDI_N", "KOM"]], on="PLR_ID", suffixes=("", "_pub"))
+    valid = both["KOM_pub"] == "gültig"
+    assert valid.sum() == 536 and (both.loc[valid, "sdi"] == both.loc[valid, "SDI_N"]).all()
+    assert result["PLR_ID"].str.len().eq(8).all()
