@@ -277,10 +277,26 @@ def _ranking_columns(frame, ranking, n):
                 raise InputError(tr("The priority table ({m} rows) does not match the areas ({n}).",
                                     m=len(ranking), n=n))
             cols[key] = ranking[key].to_numpy()
+            if key == "priority":
+                cols[key] = _priority_levels(ranking[key], layer_name(frame))
         else:
             cols[key] = np.full(n, np.nan) if key not in ("reasons_en", "reasons_de", "priority_label") \
                 else np.array([""] * n, dtype=object)
     return cols
+
+
+def _priority_levels(column, layer):
+    """Priority levels 1 … 4 as floats (NaN, 0: not rated); anything else is refused, because the
+    overview would colour it as 'not rated' without counting it, and text would end in a traceback."""
+    levels = pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64")
+    given = column.notna().to_numpy() & (column.astype(str).str.strip() != "").to_numpy()
+    bad = given & ~(np.isin(levels, [0, 1, 2, 3, 4]))
+    if bad.any():
+        examples = ", ".join(dict.fromkeys(str(v) for v in column[bad].head(10)))
+        raise InputError(tr("Field 'priority' of layer '{layer}' holds {values}; the atlas reads it as the priority "
+                            "level 1 (highest) to 4 (lowest), empty or 0 for not rated. Recode the field, or rename "
+                            "it if it means something else.", layer=layer, values=examples))
+    return levels
 
 
 def _series(series, ids, indicators, min_count, rules=None, weights=None):

@@ -262,3 +262,23 @@ def test_time_series_left_out_for_space_are_named(berlin_mss, berlin_dir, tmp_pa
     few = build_profiles(frame, data.berlin_options(frame, min_count=3, n=10), series=series)
     write_atlas(few, str(tmp_path / "few.pdf"), AtlasOptions(lang="de", period="2020-12"))
     assert "Platzgründen" not in _pdf_page(str(tmp_path / "few.pdf"), info["first_area_page"])
+
+
+def test_a_priority_field_outside_the_four_levels_is_refused(tmp_path):
+    # before: a 'priority' field with text ('hoch') ended in a ValueError traceback, and a level 5
+    # or -1 was drawn in the 'not rated' grey on the overview but counted in no legend line
+    # (1 + 1 + 0 + 1 + 2 = 5 of 6 areas)
+    from kommunalmonitor.core.profiles.pdf import AtlasOptions, write_atlas
+
+    frame = data.small_city()
+    for levels, shown in ((["1", "2", "3", "4", "hoch", None], "hoch"), ([1, 2, 5, 4, 0, np.nan], "5.0"),
+                          ([1.0, 2, 3, 4, -1, np.nan], "-1.0")):
+        with pytest.raises(InputError, match=f"Field 'priority' of layer .* holds {shown}; .* level 1 "):
+            build_profiles(frame, data.small_options(), ranking=pd.DataFrame({"priority": levels}))
+    content = build_profiles(frame, data.small_options(), ranking=pd.DataFrame({"priority": [1, 2, 2, 4, 0, None]}))
+    path = str(tmp_path / "en.pdf")
+    write_atlas(content, path, AtlasOptions(lang="en"))
+    overview = " ".join(_pdf_page(path, 2).split())
+    for line in ("Priority 1 (highest): 1", "Priority 2: 2", "Priority 3: 0", "Priority 4 (lowest): 1",
+                 "No priority / not rated: 2"):
+        assert line in overview
