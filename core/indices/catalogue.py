@@ -496,7 +496,12 @@ def catalogue_index(catalogue, frame, lang=None, feedback=None, **overrides):
     status_ind = catalogue.by_role("status")
     dynamics_ind = catalogue.by_role("dynamics")
     reasons_given = np.where(flagged, REASON_FLAGGED, np.where(small_base, REASON_SMALL_BASE, "")).astype(object)
-    common = dict(population=pop_values, min_population=catalogue.min_population if population else 0.0,
+    data.attrs["layer_name"] = layer_name(frame)  # warnings name the planner's layer and field,
+    pop_arg = pop_values                              # not 'population' of 'input layer'
+    if population and population not in data.columns:
+        data[population] = pop_values
+        pop_arg = population
+    common = dict(population=pop_arg, min_population=catalogue.min_population if population else 0.0,
                   exclude_reason=reasons_given,
                   missing_values=catalogue.missing_values,
                   method=settings.get("standardisation", "z"))

@@ -203,14 +203,20 @@ def test_catalogue_index_leaves_the_area_ids_alone_and_reproduces_the_published_
     from qgis.core import QgsProcessingFeedback
 
     class Log(QgsProcessingFeedback):
-        lines = []
+        lines, warnings = [], []
 
         def pushInfo(self, text):
             self.lines.append(text)
 
+        def pushWarning(self, text):
+            self.warnings.append(text)
+
     out = str(tmp_path / "mss.gpkg")
     run_alg("kommunalmonitor:catalogueindex", {"INPUT": berlin_gpkg, "CATALOGUE": 0, "OUTPUT": out}, feedback=Log())
     assert not any("PLR_ID" in t or "BEZ_ID" in t for t in Log.lines), Log.lines
+    # before: "Field 'population' of layer 'input layer' is empty (NULL) …" for the catalogue's EW
+    assert any(w.startswith("Field 'EW' of layer 'plr' is empty (NULL) in 1 area") for w in Log.warnings), \
+        Log.warnings
     result = gpd.read_file(out)
     published = pd.read_csv(os.path.join(berlin_dir, "mss_2021_indizes.csv"), dtype={"PLR_ID": str})
     both = result.merge(published[["PLR_ID", "SDI_N", "KOM"]], on="PLR_ID", suffixes=("", "_pub"))
