@@ -103,7 +103,8 @@ class ProfileContent:
         ``city_q75`` (of the published area values), ``district_mean`` (same method, published
         counts only), ``district_min``, ``district_max``.
     series : DataFrame
-        ``area_id``, ``period``, ``indicator``, ``value`` (suppressed values are NaN).
+        ``area_id``, ``period``, ``indicator``, ``value`` (suppressed values are NaN), ``estimated``
+        (moved across a boundary change, from the store's flag).
     city_series : DataFrame
         ``indicator``, ``period``, ``city`` (the city reference of each series period, same
         method as ``city_method``).
@@ -323,6 +324,9 @@ def _series(series, ids, indicators, min_count, rules=None, weights=None):
     if "suppressed" in series.columns:
         flagged = _flags(series["suppressed"], "suppressed")
         work.loc[flagged, "value"] = np.nan
+    # the store flags values moved across a boundary change (rebased) as estimated: the page says so
+    estimated = _flags(series["estimated"], "estimated") if "estimated" in series.columns \
+        else np.zeros(len(work), dtype=bool)
     raw_num = _numbers(series, "numerator") if "numerator" in series.columns else np.full(len(work), np.nan)
     raw_den = _numbers(series, base) if base else np.full(len(work), np.nan)
     published = work
@@ -334,7 +338,7 @@ def _series(series, ids, indicators, min_count, rules=None, weights=None):
     _refuse_repeated_series_rows(work[keep], series)
     city = _series_city(published[keep].reset_index(drop=True), raw_num[keep], raw_den[keep], flagged[keep],
                         rules or {}, weights or {}, min_count)
-    table = published[columns][keep]
+    table = published[columns][keep].assign(estimated=estimated[keep])
     table = table.sort_values(["area_id", "indicator", "period"], kind="mergesort").reset_index(drop=True)
     # rows of areas the layer does not have (e.g. the old areas before a boundary change) are not
     # shown; the caller says so instead of dropping periods without a word
@@ -593,6 +597,25 @@ def build_profiles(frame, options, ranking=None, series=None, status=None, neigh
                      "series_unknown_rows": unknown["rows"], "series_unknown_areas": unknown["areas"],
                      "status_unknown_rows": status_unknown})
     return content
+
+
+def estimated_periods(content, area_id):
+    """Periods of an area's series with a value estimated across a boundary change (time order)."""
+    part = content.area_series(area_id)
+    if "estimated" not in part.columns or not len(part):
+        return []
+    flagged = part[part["estimated"].astype(bool).to_numpy() & np.isfinite(part["value"].to_numpy(dtype=float))]
+    return sorted(set(flagged["period"].astype(str)), key=period_key)
+
+
+def estimated_note(content, area_id, lang):
+    """'Estimated (moved across a boundary change): 2015-01 … 2020-02.' or ''."""
+    periods = estimated_periods(content, area_id)
+    if not periods:
+        return ""
+    span = periods[0] if len(periods) == 1 else f"{periods[0]} … {periods[-1]}"
+    return tr("Estimated for this area (values moved across a boundary change): {periods}.", lang=lang,
+              periods=span)
 
 
 def period_key(period):

@@ -16,7 +16,8 @@ from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
 from . import charts
 from . import reference as ref
-from .content import area_facts, city_lines, format_value, position_text, search_strategy_note, value_grid
+from .content import (area_facts, city_lines, estimated_note, format_value, position_text, search_strategy_note,
+                      value_grid)
 from .pdfcanvas import A4_POINTS, Document, Page, text_width, wrap
 
 W, H = A4_POINTS
@@ -393,16 +394,21 @@ def _series_block(page, content, area, rows, lang, top, grid):
     row = int(area["row"])
     status = content.area_status(area["area_id"])
     page.text(LEFT, top, ref.series_heading([r["city_method"] for r in rows], lang), 9.5, style="bold")
-    page.text(LEFT, top - 11, tr("Periods {first} to {last}; figures: first and last value.", lang=lang,
-                                 first=periods[0], last=periods[-1]), 7)
+    subtitle = tr("Periods {first} to {last}; figures: first and last value.", lang=lang,
+                  first=periods[0], last=periods[-1])
+    page.text(LEFT, top - 11, subtitle, 7)
+    extra = [estimated_note(content, area["area_id"], lang)]
     drawable = [r for r in rows if np.isfinite(grids[r["indicator"]][:, row]).sum() >= 2]
     # as many rows of five charts as fit above the footer (a chart's box bottom at y >= 70)
     fit = 5 * max(1, int((top - 62 - 70) // 68) + 1)
     shown = drawable[:fit]
     if len(drawable) > fit:  # say which are left out, so a missing chart is not read as 'no data'
         left_out = ", ".join(r["label"] for r in drawable[fit:])
-        note = tr("Not drawn for lack of space (see the web atlas or the data): {names}.", lang=lang, names=left_out)
-        page.text(LEFT, top - 19.5, _fit(note, RIGHT - LEFT, 6.0), 6.0, style="bold", colour="#404040")
+        extra.append(tr("Not drawn for lack of space (see the web atlas or the data): {names}.", lang=lang,
+                        names=left_out))
+    extra = " ".join(t for t in extra if t)
+    if extra:  # one line between the subtitle and the chart labels
+        page.text(LEFT, top - 19.5, _fit(extra, RIGHT - LEFT, 6.0), 6.0, style="bold", colour="#404040")
     if not shown:
         page.text(LEFT, top - 26, tr("no published values", lang=lang), 7, style="italic", colour="#404040")
     for k, rec in enumerate(shown):

@@ -30,8 +30,8 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
 from ..profiles import reference as ref
-from ..profiles.content import (area_facts, city_lines, format_value, position_text, search_strategy_note,
-                                value_grid)
+from ..profiles.content import (area_facts, city_lines, estimated_note, format_value, position_text,
+                                search_strategy_note, value_grid)
 from ..profiles.pdf import missing_note, priority_lines
 from .geometry import SvgFrame
 
@@ -235,8 +235,10 @@ def _profile_page(content, options, row, lang, status_ctx, maps):
         f'<p>{_e(tr("No priority was computed for this atlas.", lang=lang))}</p>'
     series = ""
     if status_ctx["periods"] > 1:
+        estimated = estimated_note(content, aid, lang)
         series = (f'<section><h2>{_e(ref.series_heading(methods, lang))}</h2>'
-                  f'<div class="series" id="series"></div>{_status_list(content, aid, lang)}</section>')
+                  + (f'<p class="small">{_e(estimated)}</p>' if estimated else "")
+                  + f'<div class="series" id="series"></div>{_status_list(content, aid, lang)}</section>')
     body = (f'<h1>{_e(name)}</h1><p>{_e(" · ".join(facts))}</p>'
             f'<div class="maps">{maps(row, lang)}</div>'
             f'<section><h2>{_e(tr("Priority and index", lang=lang))}</h2>{prio}</section>'

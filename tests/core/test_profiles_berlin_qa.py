@@ -282,3 +282,26 @@ def test_a_priority_field_outside_the_four_levels_is_refused(tmp_path):
     for line in ("Priority 1 (highest): 1", "Priority 2: 2", "Priority 3: 0", "Priority 4 (lowest): 1",
                  "No priority / not rated: 2"):
         assert line in overview
+
+
+def test_values_estimated_across_a_boundary_change_are_marked(tmp_path):
+    # before: the store's rebased 2015-2020 values (flag 'estimated', moved from the 448 old PLR to
+    # the new ones) were drawn and printed like counted values, without a word
+    from kommunalmonitor.core.profiles.pdf import AtlasOptions, write_atlas
+    from kommunalmonitor.core.webatlas.writer import WebAtlasOptions, write_web_atlas
+
+    frame = data.small_city()
+    series = pd.DataFrame({"area_id": ["a"] * 3 + ["b"] * 3, "period": ["2020-01", "2020-02", "2021-01"] * 2,
+                           "indicator": "unemployment", "value": [5.0, 5.5, 6.0, 7.0, 7.5, 8.0],
+                           "estimated": [True, True, False, False, False, False]})
+    content = build_profiles(frame, data.small_options(), series=series)
+    path = str(tmp_path / "de.pdf")
+    info = write_atlas(content, path, AtlasOptions(lang="de"))
+    page_a = " ".join(_pdf_page(path, info["first_area_page"]).split())
+    page_b = " ".join(_pdf_page(path, info["first_area_page"] + 1).split())
+    assert "Für dieses Gebiet geschätzt (Werte über eine Gebietsreform umgerechnet): 2020-01 … 2020-02." in page_a
+    assert "geschätzt" not in page_b
+    write_web_atlas(content, str(tmp_path / "web"), WebAtlasOptions())
+    web_a = (tmp_path / "web" / "en" / "profiles" / "a.html").read_text(encoding="utf-8")
+    assert "Estimated for this area (values moved across a boundary change): 2020-01 … 2020-02." in web_a
+    assert "Estimated" not in (tmp_path / "web" / "en" / "profiles" / "b.html").read_text(encoding="utf-8")
