@@ -280,6 +280,8 @@ def _ranking_columns(frame, ranking, n):
             cols[key] = ranking[key].to_numpy()
             if key == "priority":
                 cols[key] = _priority_levels(ranking[key], layer_name(frame))
+            if key == "robustness":
+                cols[key] = _robustness_shares(ranking[key], layer_name(frame))
         else:
             cols[key] = np.full(n, np.nan) if key not in ("reasons_en", "reasons_de", "priority_label") \
                 else np.array([""] * n, dtype=object)
@@ -298,6 +300,18 @@ def _priority_levels(column, layer):
                             "level 1 (highest) to 4 (lowest), empty or 0 for not rated. Recode the field, or rename "
                             "it if it means something else.", layer=layer, values=examples))
     return levels
+
+
+def _robustness_shares(column, layer):
+    """Robustness as a share 0 … 1 (the page prints it as a percentage); a field in percent
+    (90 for 90 %) would be printed as 9,000 %, so it is refused."""
+    shares = pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64")
+    bad = np.isfinite(shares) & ((shares < 0) | (shares > 1))
+    if bad.any():
+        raise InputError(tr("Field 'robustness' of layer '{layer}' holds {value}; the atlas reads it as a share from "
+                            "0 to 1 (0.9 = robust in 90 % of the variations). Divide a percentage by 100.",
+                            layer=layer, value=format_number(float(shares[bad][0]), 2)))
+    return shares
 
 
 def _series(series, ids, indicators, min_count, rules=None, weights=None):

@@ -305,3 +305,18 @@ def test_values_estimated_across_a_boundary_change_are_marked(tmp_path):
     web_a = (tmp_path / "web" / "en" / "profiles" / "a.html").read_text(encoding="utf-8")
     assert "Estimated for this area (values moved across a boundary change): 2020-01 … 2020-02." in web_a
     assert "Estimated" not in (tmp_path / "web" / "en" / "profiles" / "b.html").read_text(encoding="utf-8")
+
+
+def test_a_robustness_in_percent_is_refused_not_printed_as_9000_percent(tmp_path):
+    # before: a layer whose 'robustness' field held 90 (percent) printed 'the class is robust in
+    # 9,000 % of the variations of the method'
+    from kommunalmonitor.core.profiles.pdf import AtlasOptions, write_atlas
+
+    frame = data.small_city()
+    ranking = pd.DataFrame({"priority": [1, 2, 3, 4, 1, 2], "robustness": [90.0, 80, 70, 60, 50, 40]})
+    with pytest.raises(InputError, match=r"Field 'robustness' of layer .* holds 90.00; .* share from 0 to 1"):
+        build_profiles(frame, data.small_options(), ranking=ranking)
+    content = build_profiles(frame, data.small_options(), ranking=ranking.assign(robustness=ranking["robustness"] / 100))
+    path = str(tmp_path / "en.pdf")
+    info = write_atlas(content, path, AtlasOptions(lang="en"))
+    assert "the class is robust in 90 % of the variations" in " ".join(_pdf_page(path, info["first_area_page"]).split())
