@@ -381,7 +381,8 @@ def composite_index(frame, indicators=None, spec=None, population=None, exclude=
                                   for c in sorted(labels_by_class)},
         "class_labels": labels_by_class,
         "warnings": _population_warnings(pop, reason, area_names, population, name)
-        + _collinearity_warnings(values, included, spec.indicators),
+        + _collinearity_warnings(values, included, spec.indicators)
+        + _direction_warnings(scores, included, spec.indicators),
     }
     feedback.progress(1.0)
     return IndexResult(
@@ -429,6 +430,29 @@ def _collinearity_warnings(values, included, indicators, threshold=0.9):
             if np.isfinite(corr[a, b]) and abs(corr[a, b]) > threshold:
                 warnings.append(tr("Indicators '{a}' and '{b}' are strongly correlated (r = {r}); "
                                    "together they count one dimension twice.",
+                                   a=indicators[a], b=indicators[b], r=format_number(corr[a, b], 2)))
+    return warnings
+
+
+def _direction_warnings(scores, included, indicators, threshold=-0.7):
+    """Warn about indicator pairs that run strongly against each other after the 'reversed'
+    setting: in a need index every score grows with need, so r below ``threshold`` points to
+    an indicator where higher is better that is not marked as reversed (or one marked wrongly)."""
+    warnings = []
+    if scores.shape[1] < 2:
+        return warnings
+    block = scores[included]
+    block = block[np.isfinite(block).all(axis=1)]
+    if len(block) < 3:
+        return warnings
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(block, rowvar=False)
+    for a in range(len(indicators)):
+        for b in range(a + 1, len(indicators)):
+            if np.isfinite(corr[a, b]) and corr[a, b] < threshold:
+                warnings.append(tr("Indicators '{a}' and '{b}' run against each other (r = {r}): in a need index "
+                                   "both should grow with need. If higher values of one of them mean less need "
+                                   "(e.g. green space, employment), mark it as reversed.",
                                    a=indicators[a], b=indicators[b], r=format_number(corr[a, b], 2)))
     return warnings
 

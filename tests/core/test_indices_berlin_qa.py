@@ -140,3 +140,20 @@ def test_twelve_mss_sdi_classes_get_twelve_distinct_colours(berlin_dir):
     # 7 classes above the average class: more than the 5 warm shades → distinct colours too
     colours = diverging_palette([7, 6, 5, 4, 3, 2, 1, 0.0, -1])
     assert len(set(colours)) == 9
+
+
+def test_an_indicator_where_higher_is_better_not_marked_reversed_is_named(berlin_dir):
+    # before: an 'employment share' (higher = less need) put in the Berlin status index beside
+    # S1/S3 unmarked turned the index round silently (it only warned about S1~S3 collinearity)
+    from kommunalmonitor.core.indices.composite import composite_index
+
+    frame = _mss_status(berlin_dir)
+    frame["employed"] = 100.0 - frame["S1"] * 1.5  # hand-made: exactly against S1
+    result = composite_index(frame, ["S1", "S4", "employed"], population="EW")
+    against = [w for w in result.diagnostics["warnings"] if "run against each other" in w]
+    assert any("'S1' and 'employed'" in w and "r = -1.00" in w for w in against)
+    result = composite_index(frame, ["S1", "S4", "employed"], population="EW", reversed=["employed"])
+    assert not any("run against each other" in w for w in result.diagnostics["warnings"])
+    # the published MSS status indicators do not trigger it
+    result = composite_index(frame, ["S1", "S3", "S4"], population="EW")
+    assert not any("run against each other" in w for w in result.diagnostics["warnings"])
