@@ -686,6 +686,19 @@ def value_grid(content, period=None):
     return periods, current, grids
 
 
+def period_order_warning(periods):
+    """A warning when the periods mix dates (31.12.2020) with other labels ('2022-02'), or ''.
+
+    Such labels cannot be ordered with certainty ('2022-02' may be February or the second
+    half-year): the warning shows the order used, so the planner can check it."""
+    dated = [bool(re.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}", str(p).strip())) for p in periods]
+    if not any(dated) or all(dated):
+        return ""
+    return tr("The periods mix dates and other labels, so their order is a guess: {order}. If it is wrong, give the "
+              "period label of the layer's values in the notation of the time series.",
+              order=" < ".join(str(p) for p in periods))
+
+
 def city_lines(content, periods, current):
     """The city reference per indicator and period (the dashed line of the time series).
 

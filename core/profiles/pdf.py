@@ -16,8 +16,8 @@ from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
 from . import charts
 from . import reference as ref
-from .content import (area_facts, city_lines, estimated_note, format_value, position_text, search_strategy_note,
-                      value_grid)
+from .content import (area_facts, city_lines, estimated_note, format_value, period_order_warning, position_text,
+                      search_strategy_note, value_grid)
 from .pdfcanvas import A4_POINTS, Document, Page, text_width, wrap
 
 W, H = A4_POINTS
@@ -454,6 +454,8 @@ def write_atlas(content, path, options=None, feedback=None):
         raise InputError(tr("There are no areas to write profiles for."))
     maps = _Maps(content, options)
     grid = value_grid(content, options.period)
+    if period_order_warning(grid[0]):
+        feedback.warning(period_order_warning(grid[0]))
     overview = 1 if maps.available else 0
     first_area_page = 2 + overview + contents_pages(n)
     try:

@@ -30,8 +30,8 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import format_number, tr
 from ..profiles import reference as ref
-from ..profiles.content import (area_facts, city_lines, estimated_note, format_value, position_text,
-                                search_strategy_note, value_grid)
+from ..profiles.content import (area_facts, city_lines, estimated_note, format_value, period_order_warning,
+                                position_text, search_strategy_note, value_grid)
 from ..profiles.pdf import missing_note, priority_lines
 from .geometry import SvgFrame
 
@@ -424,6 +424,8 @@ def write_web_atlas(content, folder, options=None, feedback=None):
         raise InputError(tr("The web atlas needs the area geometries; give a polygon layer."))
     names = [_safe(a) for a in content.areas["area_id"]]  # refuse unusable ids before writing
     periods, current, grids = value_table(content, options)  # and a series without a place in time
+    if period_order_warning(periods):
+        feedback.warning(period_order_warning(periods))
     if os.path.isfile(os.path.join(folder, "assets", "data.js")):
         # an earlier atlas: remove its pages, so no page of an area (or value) left out now survives
         for sub in LANGS + ("assets", "download"):

@@ -320,3 +320,23 @@ def test_a_robustness_in_percent_is_refused_not_printed_as_9000_percent(tmp_path
     path = str(tmp_path / "en.pdf")
     info = write_atlas(content, path, AtlasOptions(lang="en"))
     assert "the class is robust in 90 % of the variations" in " ".join(_pdf_page(path, info["first_area_page"]).split())
+
+
+def test_mixed_period_notations_show_the_order_used(berlin_mss, berlin_dir, tmp_path):
+    # before: the resident share of 30.06.2022 (reference date '30.06.2022') with the half-year series
+    # '2022-02' (= 31.12.2022) and '2024-02' was drawn after 31.12.2022 without a word: '2022-02'
+    # sorts as February
+    from kommunalmonitor.core.feedback import KeptFeedback
+    from kommunalmonitor.core.profiles.pdf import AtlasOptions, write_atlas
+
+    frame = data.berlin_frame(berlin_mss, berlin_dir)
+    frame = frame[frame["BEZ_ID"] == "03"].head(3).reset_index(drop=True)
+    series = _u6_series(berlin_dir, ("2022-02", "2024-02"))
+    content = build_profiles(frame, _u6_options(), series=series)
+    feedback = KeptFeedback()
+    write_atlas(content, str(tmp_path / "a.pdf"), AtlasOptions(lang="en"), feedback=feedback)
+    assert any("their order is a guess: 2022-02 < 30.06.2022 < 2024-02" in w for w in feedback.warnings)
+    # one notation: no warning
+    quiet = KeptFeedback()
+    write_atlas(content, str(tmp_path / "b.pdf"), AtlasOptions(lang="en", period="2022-01"), feedback=quiet)
+    assert not any("order is a guess" in w for w in quiet.warnings)
