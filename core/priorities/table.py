@@ -61,9 +61,23 @@ def decision_table(frame, ranking, id_field=None, name_field=None, lang="de", ex
         if field and field in frame.columns:
             data[key] = frame[field].to_numpy()
     table = pd.DataFrame(data)
+    for key in table.columns:
+        table[key] = _whole_numbers(table[key])
     sort_key = table["priority"].replace(0, 9)
     table = table.assign(_k=sort_key).sort_values(["_k"], kind="mergesort").drop(columns="_k")
     return table.rename(columns={k: v[col] for k, v in COLUMNS.items()}).reset_index(drop=True)
+
+
+def _whole_numbers(column):
+    """A float column holding only whole numbers (residents, classes) as integers with NULLs:
+    the council table read 'Einwohner 10564,0' and 'Indexklasse 4,0'."""
+    if column.dtype.kind != "f":
+        return column
+    values = column.to_numpy(dtype="float64")
+    known = values[np.isfinite(values)]
+    if not len(known) or not np.all(known == np.round(known)) or np.abs(known).max() >= 2 ** 53:
+        return column
+    return pd.array([int(v) if np.isfinite(v) else None for v in values], dtype="Int64")
 
 
 def _label(level, lang):

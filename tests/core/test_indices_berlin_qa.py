@@ -157,3 +157,24 @@ def test_an_indicator_where_higher_is_better_not_marked_reversed_is_named(berlin
     # the published MSS status indicators do not trigger it
     result = composite_index(frame, ["S1", "S3", "S4"], population="EW")
     assert not any("run against each other" in w for w in result.diagnostics["warnings"])
+
+
+def test_decision_table_writes_residents_and_classes_as_whole_numbers(tmp_path):
+    # before: the CSV for the council read '10564,0' residents and 'Indexklasse 4,0'
+    from kommunalmonitor.core.priorities.table import decision_table, write_decision_table
+
+    frame = pd.DataFrame({"plr": ["08301037", "03400831"], "index_class": [4.0, np.nan],
+                          "index": [1.718565, np.nan], "EW": [10564.0, np.nan]})
+    out, _ = rank_priorities(frame, "index_class", RankingOptions(class_field="index_class", n_classes=4,
+                                                                  population_field="EW"))
+    table = decision_table(frame, out, id_field="plr", extra_fields={"index": "index",
+                                                                     "index_class": "index_class"})
+    path = write_decision_table(table, str(tmp_path / "t.csv"))
+    lines = open(path, encoding="utf-8-sig").read().splitlines()
+    assert lines[1].startswith("08301037;") and ";10564;1,718565;4" in lines[1]
+    assert lines[2].startswith("03400831;") and lines[2].endswith(";;;")
+    path = write_decision_table(table, str(tmp_path / "t.xlsx"))
+    import openpyxl
+
+    row = [c.value for c in openpyxl.load_workbook(path).worksheets[0][2]]
+    assert row[0] == "08301037" and 10564 in row and 4 in row
