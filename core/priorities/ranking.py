@@ -363,6 +363,11 @@ def rank_priorities(frame, rule="index_class", options=None, feedback=None, **le
     n = len(frame)
     rules = list(combination) if rule == "weighted" else [rule]
     if rule == "weighted":
+        unknown = [r for r in combination or {} if r not in RULES[:4]]
+        if unknown:
+            raise InputError(tr("Unknown rule(s) {names} in the weighted combination; use {values} "
+                                "(e.g. 'index_class=2; hotspot=1').", names=", ".join(f"'{r}'" for r in unknown),
+                                values=", ".join(RULES[:4])))
         if not combination or any(r not in RULES[:4] for r in combination) or \
                 any(float(v) < 0 for v in combination.values()) or sum(combination.values()) <= 0:
             raise InputError(tr("A weighted combination needs positive weights for some of the rules "

@@ -18,12 +18,15 @@ from ..styling import register_output_style
 def parse_combination(text):
     """'index_class=2; hotspot=1' → {'index_class': 2.0, 'hotspot': 1.0}."""
     out = {}
-    for part in (text or "").replace(",", ";").split(";"):
+    text = text or ""
+    # 'index_class=1,5; hotspot=1' (German decimal comma) when ';' separates; else ',' separates
+    parts = text.split(";") if ";" in text else text.split(",")
+    for part in parts:
         if not part.strip():
             continue
         key, sep, value = part.partition("=")
         try:
-            out[key.strip()] = float(value)
+            out[key.strip()] = float(value.strip().replace(",", ".")) if ";" in text else float(value)
         except ValueError:
             raise InputError(tr("Cannot read the weight '{part}'; write for example "
                                 "'index_class=2; hotspot=1'.", part=part.strip())) from None

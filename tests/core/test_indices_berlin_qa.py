@@ -178,3 +178,14 @@ def test_decision_table_writes_residents_and_classes_as_whole_numbers(tmp_path):
 
     row = [c.value for c in openpyxl.load_workbook(path).worksheets[0][2]]
     assert row[0] == "08301037" and 10564 in row and 4 in row
+
+
+def test_weighted_combination_names_an_unknown_rule():
+    # before: 'foo=2' was refused as "needs positive weights for index_class, …" without naming 'foo'
+    import pytest
+
+    from kommunalmonitor.core.errors import InputError
+
+    with pytest.raises(InputError, match="'foo'"):
+        rank_priorities(_areas(), "weighted", RankingOptions(class_field="index_class",
+                                                             combination={"index_class": 2, "foo": 2}))

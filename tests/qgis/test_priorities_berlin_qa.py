@@ -223,3 +223,13 @@ def test_catalogue_index_leaves_the_area_ids_alone_and_reproduces_the_published_
     valid = both["KOM_pub"] == "gültig"
     assert valid.sum() == 536 and (both.loc[valid, "sdi"] == both.loc[valid, "SDI_N"]).all()
     assert result["PLR_ID"].str.len().eq(8).all()
+
+
+def test_combination_weights_with_german_decimal_commas():
+    # before: 'index_class=1,5; hotspot=1' split at the comma and was refused "Cannot read the weight '5'"
+    from kommunalmonitor.processing.algorithms.planning_priorities import parse_combination
+
+    assert parse_combination("index_class=1,5; hotspot=1") == {"index_class": 1.5, "hotspot": 1.0}
+    assert parse_combination("index_class=2, hotspot=1") == {"index_class": 2.0, "hotspot": 1.0}
+    assert parse_combination("index_class=2; burden_count=1; hotspot=1") == {
+        "index_class": 2.0, "burden_count": 1.0, "hotspot": 1.0}
