@@ -129,12 +129,41 @@ def require_unique(frame, field, name=None):
         repeated = list(dict.fromkeys(_plain(v) for v in duplicated))  # distinct ids, in layer order
         shown = ", ".join(repr(v) for v in repeated[:EXAMPLES])
         shown += ", …" if len(repeated) > EXAMPLES else ""
+        if _different_places(frame, values, duplicated):
+            # Berlin's old PLR file gives two Schloßstraße areas 5 km apart one id: removing
+            # one 'copy' would lose an area
+            raise InputError(tr("Layer '{layer}' has duplicate ids in field '{field}': {ids} ({count} "
+                                "features affected) on different areas: their geometries differ, so they "
+                                "are not copies. Correct the id of the wrong one in the attribute table, "
+                                "or choose a field that identifies each area.",
+                                layer=layer_name(frame, name), field=field or "index",
+                                ids=shown, count=len(duplicated)))
         raise InputError(tr("Layer '{layer}' has duplicate ids in field '{field}': {ids} ({count} features "
                             "affected). Every area needs its own id: remove the repeated features (was "
                             "the layer appended or copied twice?) or choose a field that identifies "
                             "each area.",
                             layer=layer_name(frame, name), field=field or "index",
                             ids=shown, count=len(duplicated)))
+
+
+def _different_places(frame, values, duplicated):
+    """True when some repeated id is carried by features whose geometries differ (not copies)."""
+    geometry = getattr(frame, "geometry", None) if hasattr(frame, "_geometry_column_name") else None
+    if geometry is None:
+        return False
+    positions = np.flatnonzero(values.duplicated(keep=False).to_numpy())
+    groups = {}
+    for position in positions:
+        groups.setdefault(_plain(values.iloc[position]), []).append(position)
+    for members in groups.values():
+        shapes = [geometry.iloc[p] for p in members]
+        first = shapes[0]
+        for other in shapes[1:]:
+            if first is None or other is None or first.is_empty or other.is_empty:
+                continue
+            if not first.equals(other):
+                return True
+    return False
 
 
 def overlapping_areas(frame, first, second, name=None, id_field=None):

@@ -37,7 +37,9 @@ def test_repeated_ids_are_listed_up_to_five():
     with pytest.raises(InputError) as error:
         require_unique(frame, "plr")
     text = str(error.value)
-    assert "Layer 'Planungsräume' has duplicate ids in field 'plr': 'A', 'B', 'C', 'D' (8 features" in text
+    # different squares under one id: not copies, so the planner corrects an id
+    assert "Layer 'Planungsräume' has duplicate ids in field 'plr': 'A', 'B', 'C', 'D' (8 features " \
+           "affected) on different areas" in text
     assert "choose a field that identifies each area" in text
 
 

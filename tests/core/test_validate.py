@@ -102,6 +102,15 @@ def test_unique_ids():
     validate.require_unique(_frame(), None)
 
 
+def test_one_id_on_two_different_areas_is_no_copy_to_remove():
+    # Berlin's old PLR file: two Schloßstraße areas 5 km apart share 06010102
+    twins = _frame(plr_id=["06010102", "x", "06010102"])
+    _raises(lambda: validate.require_unique(twins, "plr_id"), "on different areas", "'06010102'",
+            "Correct the id of the wrong one")
+    copies = _frame(plr_id=["a", "b", "a"], geometries=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(0, 0, 1, 1)])
+    _raises(lambda: validate.require_unique(copies, "plr_id"), "duplicate ids", "remove the repeated features")
+
+
 def test_invalid_geometries_named_or_repaired_without_losing_area():
     frame = _frame(geometries=[BOWTIE, box(20, 0, 21, 1), None], Einwohner=[1, 2, 3])
     frame.index = [11, 12, 13]  # QGIS feature ids
