@@ -31,6 +31,7 @@ from ..errors import InputError
 from ..feedback import ensure_feedback
 from ..i18n import tr
 from ..overlay.interpolate import overlap_table
+from ..values import to_numbers
 from . import schema
 
 METHODS = schema.REBASE_METHODS
@@ -300,13 +301,11 @@ def _not_count_word(text):
 
 
 def _catalogue_frame(catalogue):
-    """The catalogue as a DataFrame indexed by indicator (empty without one)."""
+    """The catalogue (checked by :func:`_catalogue_lookup`) indexed by indicator; empty without one."""
     if catalogue is None or len(catalogue) == 0:
         return pd.DataFrame()
-    frame = pd.DataFrame(catalogue)
-    if "indicator" not in frame.columns:
-        _catalogue_lookup(frame)  # raises the message naming the layer
-    return frame.drop_duplicates("indicator").set_index(frame.drop_duplicates("indicator")["indicator"].astype(str))
+    frame = pd.DataFrame(catalogue).drop_duplicates("indicator")
+    return frame.set_index(frame["indicator"].astype(str))
 
 
 def _entry(frame, indicator, column):
@@ -317,7 +316,7 @@ def _entry(frame, indicator, column):
     return "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value).strip()
 
 
-def _sort_value_indicators(counts, catalogue):
+def _sort_value_indicators(counts, catalogue, scale):
     """Indicators without counts in their rows: ``(derived, left_out)``.
 
     ``derived`` maps a rate to ``(numerator indicator, denominator indicator, scale)`` where
@@ -326,6 +325,7 @@ def _sort_value_indicators(counts, catalogue):
     to recompute it to the reason. Every other indicator is moved as a count. The catalogue's
     ``unit`` decides first (a count unit such as 'persons' keeps an indicator a count);
     without it the name, and then the values (mostly fractions, all within 0–100), tell.
+    ``scale`` is the catalogue's scale per indicator (:func:`_catalogue_lookup`).
     """
     frame = _catalogue_frame(catalogue)
     present = set(counts["indicator"].astype(str))
@@ -335,8 +335,7 @@ def _sort_value_indicators(counts, catalogue):
         num, den = _entry(frame, indicator, "numerator"), _entry(frame, indicator, "denominator")
         unit = _entry(frame, indicator, "unit")
         if num in present and den in present and indicator not in (num, den):
-            scale = pd.to_numeric(pd.Series([_entry(frame, indicator, "scale")]), errors="coerce").iloc[0]
-            derived[indicator] = (num, den, scale)
+            derived[indicator] = (num, den, scale.get(indicator, np.nan))
             continue
         if unit.lower() in _COUNT_UNITS:
             continue
@@ -364,13 +363,15 @@ def _sort_value_indicators(counts, catalogue):
 def _derive_rates(moved, derived, observations):
     """Rates computed on the new areas from their two moved count indicators."""
     rows = []
+    old = None  # the old areas' values side by side, built once where a scale is to be read off
     for indicator, (num, den, scale) in derived.items():
         n = moved[moved["indicator"] == num].set_index(["area_id", "period"])
         d = moved[moved["indicator"] == den].set_index(["area_id", "period"])
         keys = n.index.intersection(d.index)
         if np.isnan(scale):  # from the old areas: value ≈ scale × num / den
-            old = observations.pivot_table(index=["area_id", "period"], columns="indicator", values="value",
-                                           aggfunc="first")
+            if old is None:
+                old = observations.pivot_table(index=["area_id", "period"], columns="indicator", values="value",
+                                               aggfunc="first")
             if {indicator, num, den} <= set(old.columns):
                 guess = pd.DataFrame({"indicator": indicator, "value": old[indicator],
                                       "numerator": old[num], "denominator": old[den]}).dropna()
@@ -456,7 +457,7 @@ def rebase_observations(observations, crosswalk, to_set, catalogue=None, feedbac
                             "numerator or denominator: rates are moved as their two counts, never "
                             "averaged. Give both counts.", indicator=row["indicator"],
                             area=row["area_id"], period=row["period"]))
-    derived, left_out = _sort_value_indicators(counts, catalogue)
+    derived, left_out = _sort_value_indicators(counts, catalogue, scale)
     counts = counts[~counts["indicator"].astype(str).isin(set(derived) | set(left_out))]
     if counts.empty and rates.empty and not derived:
         raise InputError(tr("Nothing can be moved: every indicator is a rate, share or average without "
@@ -544,11 +545,13 @@ def _catalogue_lookup(catalogue):
                             "{columns}). Choose an indicator catalogue (indicator, scale, min_base …) "
                             "or leave the parameter empty.", layer=validate.layer_name(catalogue),
                             columns=", ".join(str(c) for c in frame.columns) or "–"))
-    # a catalogue may leave out either column (a plain CSV with indicator, unit …)
+    # a catalogue may leave out either column (a plain CSV with indicator, unit …); from a German
+    # spreadsheet '1.000' is a thousand (per 1,000 residents), never 1.0
     def column(name):
         if name not in frame.columns:
             return np.full(len(frame), np.nan)
-        return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype="float64")
+        layer = validate.layer_name(catalogue, fallback=tr("indicator catalogue"))
+        return to_numbers(frame[name], field=name, layer=layer, whole_numbers=True)[0].to_numpy(dtype="float64")
 
     scale = dict(zip(frame["indicator"].astype(str), column("scale")))
     base = dict(zip(frame["indicator"].astype(str), column("min_base")))

@@ -93,6 +93,16 @@ def test_the_catalogue_recomputes_a_share_from_its_counts_and_declares_counts():
     assert result.diagnostics["derived"] == ["foreigners_pct"]
 
 
+def test_a_german_catalogue_scale_of_one_thousand_is_a_thousand():
+    # '1.000' from a German spreadsheet: per 1,000 residents, not 1.0
+    catalogue = pd.DataFrame({"indicator": ["foreigners_pct"], "unit": ["je 1.000"], "numerator": ["foreigners"],
+                              "denominator": ["pop"], "scale": ["1.000"], "min_base": ["1.000"]})
+    result = rebase_observations(_published_values(), _split_crosswalk(), "new", catalogue=catalogue)
+    got = result.observations.set_index(["indicator", "area_id"])
+    assert got.loc[("foreigners_pct", "X"), "value"] == pytest.approx(200.0)
+    assert got.loc[("foreigners_pct", "X"), "small_base"]  # a base of 50 is below 1,000
+
+
 def test_nothing_to_move_is_refused_naming_the_indicators():
     only_shares = _published_values()
     only_shares = only_shares[only_shares["indicator"].isin(["foreigners_pct", "alq"])]
